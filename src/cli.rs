@@ -1,0 +1,179 @@
+//! The command-line interface: every flag, its default and its help text.
+//!
+//! Only parsing lives here (clap derive); nothing in this file opens files,
+//! reads the environment or talks to a target. Secrets are deliberately not
+//! flags: they come from the environment (see `targets::Credentials`), so they
+//! never show up in a shell history or the process list.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::targets;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "hrport",
+    version,
+    about = "Move people between HR spreadsheets and workforce systems.",
+    after_help = "Exit codes: 0 every row succeeded; 1 some rows are invalid or failed; \
+                  2 usage, configuration or input-file error (nothing sent); 3 run aborted."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate a spreadsheet and create its people in a target.
+    Import(ImportArgs),
+    /// Write every person a target holds into a spreadsheet the import reads.
+    Export(ExportArgs),
+    /// Run the local imitation of the vendors' APIs until stopped.
+    Sandbox(SandboxArgs),
+    /// Mapping profiles for spreadsheets that do not use the template headers.
+    Profile(ProfileArgs),
+    /// List the targets, or the template columns of one target.
+    Targets(TargetsArgs),
+}
+
+/// Where to send: a real tenant (`--base-url`) or the built-in sandbox.
+#[derive(Debug, Args, Clone)]
+pub struct TargetArgs {
+    /// The system to import into or export from.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+    pub target: String,
+
+    /// Start the built-in sandbox on 127.0.0.1 and use it, with its demo data
+    /// and credentials.
+    #[arg(long, conflicts_with = "base_url")]
+    pub sandbox: bool,
+
+    /// What comes before the vendor's documented paths, e.g.
+    /// https://acme.staffr.us for TrackTik.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+
+    /// Requests per second across all workers (no start-up burst).
+    #[arg(long, default_value_t = 25.0, value_name = "N")]
+    pub rate: f64,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 8, value_name = "N")]
+    pub concurrency: usize,
+
+    /// Seconds to wait for one response before treating it as lost.
+    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
+    pub timeout: f64,
+
+    /// How many times one request is retried after 429, 5xx or a network error.
+    #[arg(long, default_value_t = 6, value_name = "N")]
+    pub max_retries: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The spreadsheet: .csv/.txt/.tsv (any encoding Excel writes), .xlsx, .xls or .ods.
+    pub file: PathBuf,
+
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Folder for results.csv, errors.csv and summary.json
+    /// [default: a new timestamped folder beside the input].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+
+    /// Validate and map every row, look up what exists, but create nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Worksheet to read (default: the first).
+    #[arg(long, value_name = "NAME")]
+    pub sheet: Option<String>,
+
+    /// Text encoding of a CSV file, e.g. windows-1252, utf-16le
+    /// (default: from the byte-order mark, else UTF-8, else Windows-1252).
+    #[arg(long, value_name = "LABEL")]
+    pub encoding: Option<String>,
+
+    /// CSV delimiter: one character, or "tab" (default: detected among , ; TAB |).
+    #[arg(long, value_name = "CHAR")]
+    pub delimiter: Option<String>,
+
+    /// Extra date format for date columns, in strftime form (e.g. %d/%m/%Y).
+    /// May be repeated. ISO YYYY-MM-DD and Excel dates are always accepted.
+    #[arg(long = "date-format", value_name = "FORMAT")]
+    pub date_formats: Vec<String>,
+
+    /// Mapping profile (TOML) for files that do not use the template headers.
+    #[arg(long, value_name = "FILE.toml")]
+    pub profile: Option<PathBuf>,
+
+    /// Do not draw a progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// File to write: .csv (UTF-8 with BOM) or .xlsx.
+    #[arg(long, value_name = "FILE")]
+    pub output: PathBuf,
+
+    /// Also export people the target marks as terminated.
+    #[arg(long)]
+    pub include_terminated: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:7878", value_name = "ADDR")]
+    pub listen: String,
+
+    /// Requests per minute each vendor accepts before answering 429 (0: no limit).
+    #[arg(long, default_value_t = 0, value_name = "N_PER_MINUTE")]
+    pub rate_limit: u32,
+
+    /// Delay added to every answer, in milliseconds.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub latency_ms: u64,
+
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, default_value_t = 3600, value_name = "SECS")]
+    pub token_ttl: u64,
+
+    /// Send a Retry-After header with 429 answers.
+    #[arg(long)]
+    pub retry_after: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ProfileArgs {
+    #[command(subcommand)]
+    pub command: ProfileCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProfileCommand {
+    /// Write a commented starter profile for a target.
+    Init {
+        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+        target: String,
+        /// Where to write it (default: standard output).
+        #[arg(long, value_name = "FILE.toml")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct TargetsArgs {
+    /// A target name; without it, list the targets.
+    #[arg(value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+    pub name: Option<String>,
+}

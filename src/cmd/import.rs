@@ -1,0 +1,261 @@
+//! `hrport import`: validate a spreadsheet, then create its rows in a target.
+//!
+//! Glue only: flags to settings, then input -> mapping -> engine -> output.
+//! The outcome of every row is in results.csv; this command prints counts,
+//! paths and the first problems, and chooses the exit code.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+use serde_json::json;
+
+use super::{api_abort, check_target_args, connect, warn};
+use crate::cli::ImportArgs;
+use crate::engine::{self, Context, SendSettings};
+use crate::error::{Error, Result, exit};
+use crate::input::{self, ReadOptions, Source};
+use crate::mapping::Mapping;
+use crate::mapping::profile::Profile;
+use crate::output::{ResultFiles, Status};
+use crate::targets::{self, Options};
+use crate::text;
+
+pub fn run(args: ImportArgs) -> Result<u8> {
+    let started = Instant::now();
+    check_target_args(&args.target)?;
+    let target =
+        targets::find(&args.target.target).ok_or_else(|| Error::config("unknown target"))?;
+    let info = target.info();
+    let profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    if let Some(t) = &profile.target {
+        if t != info.name {
+            return Err(Error::config(format!(
+                "the profile is for target {t:?}, not {:?}",
+                info.name
+            )));
+        }
+    }
+    let options = Options::resolve(info, &profile.options)?;
+    let read = ReadOptions {
+        sheet: args.sheet.clone(),
+        encoding: match &args.encoding {
+            Some(label) => Some(encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
+                Error::config(format!("--encoding {label:?} is not an encoding name (try windows-1252, utf-8, utf-16le)"))
+            })?),
+            None => None,
+        },
+        delimiter: args.delimiter.as_deref().map(input::parse_delimiter).transpose()?,
+    };
+    if !args.dry_run && !args.target.sandbox && args.target.base_url.is_none() {
+        return Err(Error::config(
+            "say where to import: --base-url URL (with credentials in the environment), or --sandbox to try it locally",
+        ));
+    }
+
+    let source = Source::open(&args.file, &read)?;
+    for w in source.warnings() {
+        warn(w);
+    }
+    let file = input::display(&args.file);
+    let mapping = Mapping::resolve(
+        info,
+        &file,
+        source.headers(),
+        &profile,
+        args.date_formats.clone(),
+    )?;
+    if !mapping.unknown.is_empty() {
+        let names: Vec<String> = mapping
+            .unknown
+            .iter()
+            .map(|&i| format!("{:?}", mapping.headers[i]))
+            .collect();
+        warn(&format!(
+            "{} is not a {} column, so it is not sent (it is kept in results.csv): {}",
+            if names.len() == 1 {
+                "this column"
+            } else {
+                "these columns"
+            },
+            info.name,
+            names.join(", ")
+        ));
+    }
+
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| input::default_out_dir(&args.file));
+    std::fs::create_dir_all(&out_dir).map_err(|e| {
+        Error::config(format!(
+            "cannot create the output folder {}: {e}",
+            out_dir.display()
+        ))
+    })?;
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let conn = connect(&args.target, target, &options, stop.clone())?;
+    let session = match &conn {
+        Some(c) => target.connect(&c.api, &options).map_err(api_abort)?,
+        None => {
+            warn(&format!(
+                "no target given: a dry run checks the file only; {} names are not looked up and existing records are not found",
+                referenced_columns(&mapping)
+            ));
+            target.offline(&options)
+        }
+    };
+    let ctx = Context {
+        source: &source,
+        mapping: &mapping,
+        info,
+        session: session.as_ref(),
+    };
+
+    let validated_at = Instant::now();
+    let validation = engine::validate(&ctx)?;
+    let validate_secs = validated_at.elapsed().as_secs_f64();
+    if validation.rows == 0 {
+        warn(&format!("{file} has a header row but no data rows"));
+    }
+    let examples = validation.examples(10);
+    for (row, msg) in &examples {
+        eprintln!("hrport: {file} row {row}: {msg}");
+    }
+    if validation.invalid as usize > examples.len() {
+        eprintln!(
+            "hrport: ... and {} more invalid rows (all in errors.csv)",
+            validation.invalid as usize - examples.len()
+        );
+    }
+
+    let sending_at = Instant::now();
+    let out = ResultFiles::create(&out_dir, &mapping)?;
+    let settings = SendSettings {
+        concurrency: args.target.concurrency,
+        max_errors: 10,
+        dry_run: args.dry_run,
+        progress: !args.quiet,
+    };
+    let api = conn.as_ref().map(|c| &c.api);
+    let report = engine::send(&ctx, &validation, api, out, &settings, &stop)?;
+    let send_secs = sending_at.elapsed().as_secs_f64();
+
+    let count = |s: Status| report.counts.get(&s).copied().unwrap_or(0);
+    let stats = api.map(|a| a.stats());
+    let load = |f: fn(&crate::transport::Stats) -> &std::sync::atomic::AtomicU64| {
+        stats.map(|s| f(s).load(Ordering::Relaxed)).unwrap_or(0)
+    };
+    let (requests, retries, throttled, recovered) = (
+        load(|s| &s.requests),
+        load(|s| &s.retries),
+        load(|s| &s.throttled),
+        load(|s| &s.recovered),
+    );
+    let elapsed = started.elapsed().as_secs_f64();
+    let summary = json!({
+        "target": info.name,
+        "input": file,
+        "read_as": source.describe(),
+        "dry_run": args.dry_run,
+        "rows": validation.rows,
+        "created": count(Status::Created),
+        "exists": count(Status::Exists),
+        "exists_completed": report.completed,
+        "invalid": count(Status::Invalid),
+        "failed": count(Status::Failed),
+        "skipped": count(Status::Skipped),
+        "pending": count(Status::Pending),
+        "requests": requests,
+        "retries": retries,
+        "throttled_429": throttled,
+        "recovered_lost_answers": recovered,
+        "rate_limit_per_second": args.target.rate,
+        "concurrency": args.target.concurrency,
+        "seconds": {"validate": round3(validate_secs), "send": round3(send_secs), "total": round3(elapsed)},
+        "aborted": report.aborted.as_ref().map(|(m, _)| m.clone()),
+        "results": "results.csv",
+        "errors": "errors.csv",
+    });
+    write_summary(&out_dir.join("summary.json"), &summary)?;
+
+    let mut parts = Vec::new();
+    for s in [
+        Status::Created,
+        Status::Exists,
+        Status::Skipped,
+        Status::Invalid,
+        Status::Failed,
+        Status::Pending,
+    ] {
+        let n = count(s);
+        if n > 0 || matches!(s, Status::Invalid | Status::Failed) {
+            parts.push(format!("{n} {}", s.as_str()));
+        }
+    }
+    let completed = if report.completed > 0 {
+        format!(" ({} existing finished)", report.completed)
+    } else {
+        String::new()
+    };
+    println!(
+        "{}{}: {} rows: {}{completed} in {:.1}s ({requests} requests, {retries} retries)",
+        if args.dry_run { "dry run, " } else { "" },
+        info.name,
+        validation.rows,
+        parts.join(", "),
+        elapsed
+    );
+    let attention = count(Status::Invalid) + count(Status::Failed) + count(Status::Pending);
+    println!("results: {}", out_dir.join("results.csv").display());
+    if attention > 0 {
+        println!(
+            "errors:  {} ({attention} rows: fix them in Excel and import that file as it is)",
+            out_dir.join("errors.csv").display()
+        );
+    }
+    let _ = throttled;
+    if let Some((message, hint)) = report.aborted {
+        return Err(Error::aborted(
+            message,
+            Some(format!(
+                "{}the rows not done are marked pending in errors.csv; import that file again to finish",
+                hint.map(|h| format!("{h}; ")).unwrap_or_default()
+            )),
+        ));
+    }
+    Ok(if attention > 0 {
+        exit::ROWS_FAILED
+    } else {
+        exit::OK
+    })
+}
+
+fn referenced_columns(m: &Mapping) -> String {
+    let names: Vec<String> = m
+        .fields
+        .iter()
+        .filter(|f| matches!(f.kind, crate::mapping::field::Kind::Reference(_)))
+        .map(|f| f.column.to_string())
+        .collect();
+    if names.is_empty() {
+        "reference".into()
+    } else {
+        text::and_list(&names)
+    }
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+fn write_summary(path: &Path, v: &serde_json::Value) -> Result<()> {
+    let text = serde_json::to_string_pretty(v).unwrap_or_default();
+    std::fs::write(path, text + "\n")
+        .map_err(|e| Error::config(format!("{}: cannot write: {e}", path.display())))
+}

@@ -1,0 +1,101 @@
+//! One file per subcommand; this file holds what several of them share:
+//! connecting to a target (or starting the sandbox) and printing warnings.
+
+pub mod export;
+pub mod import;
+pub mod profile;
+pub mod sandbox;
+pub mod targets;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Duration;
+
+use crate::cli::TargetArgs;
+use crate::error::{Error, Result};
+use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::targets::{Options, Target};
+use crate::transport::retry::Policy;
+use crate::transport::{Api, ApiError, Transport, TransportConfig};
+
+pub fn warn(msg: &str) {
+    eprintln!("hrport: warning: {msg}");
+}
+
+/// An authenticated connection, and the sandbox behind it if we started one
+/// (it lives as long as the connection).
+pub struct Connection {
+    pub api: Api,
+    pub _sandbox: Option<Sandbox>,
+}
+
+/// Checks the sending flags before anything else happens.
+pub fn check_target_args(a: &TargetArgs) -> Result<()> {
+    if !(a.rate.is_finite() && a.rate > 0.0) {
+        return Err(Error::config(
+            "--rate must be a number of requests per second above 0",
+        ));
+    }
+    if a.concurrency == 0 || a.concurrency > 256 {
+        return Err(Error::config("--concurrency must be between 1 and 256"));
+    }
+    if !(a.timeout.is_finite() && a.timeout > 0.0) {
+        return Err(Error::config(
+            "--timeout must be a number of seconds above 0",
+        ));
+    }
+    Ok(())
+}
+
+/// Connects to the target named by the flags; `None` when neither
+/// `--sandbox` nor `--base-url` is given.
+pub fn connect(
+    a: &TargetArgs,
+    target: &dyn Target,
+    options: &Options,
+    stop: Arc<AtomicBool>,
+) -> Result<Option<Connection>> {
+    let info = target.info();
+    let (base, creds, sandbox) = if a.sandbox {
+        let sb = Sandbox::start(SandboxConfig::default())
+            .map_err(|e| Error::config(format!("cannot start the sandbox: {e}")))?;
+        let base = format!("{}{}", sb.url(), info.sandbox_prefix);
+        eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
+        (base, info.sandbox_creds(), Some(sb))
+    } else if let Some(url) = &a.base_url {
+        (url.clone(), info.credentials_from_env()?, None)
+    } else {
+        return Ok(None);
+    };
+    let cfg = TransportConfig {
+        base_url: base,
+        rate: a.rate,
+        timeout: Duration::from_secs_f64(a.timeout),
+        policy: Policy {
+            max_retries: a.max_retries,
+            ..Policy::default()
+        },
+    };
+    let transport = Transport::new(&cfg, stop).map_err(Error::config)?;
+    let api = Api::new(transport, target.auth(&creds, options));
+    api.authenticate().map_err(api_abort)?;
+    Ok(Some(Connection {
+        api,
+        _sandbox: sandbox,
+    }))
+}
+
+/// An API failure that ends the command: exit 3.
+pub fn api_abort(e: ApiError) -> Error {
+    match e {
+        ApiError::Abort { message, hint } => Error::aborted(message, hint),
+        ApiError::Unavailable(m) => Error::aborted(
+            format!("the target is unreachable: {m}"),
+            Some("check --base-url and the network, then run the same command again".into()),
+        ),
+        ApiError::Status { status, message } => Error::aborted(
+            format!("the target refused a request needed to start: {message} (HTTP {status})"),
+            (status == 403).then(|| "the API account may lack a permission".to_string()),
+        ),
+    }
+}

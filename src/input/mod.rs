@@ -1,0 +1,199 @@
+//! Reading spreadsheets into rows of text, whatever the file format.
+//!
+//! Every reader hands out the same thing: a header row and then `Record`s of
+//! strings numbered as a person sees them in Excel (header = row 1, first data
+//! row = row 2), with fully blank rows skipped. Readers know nothing of
+//! templates, targets or validation; a row whose shape is wrong is marked, not
+//! refused, so one bad row never stops the others.
+
+mod delimited;
+mod sheet;
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub use delimited::parse_delimiter;
+
+/// How the user asked for the file to be read.
+#[derive(Debug, Default, Clone)]
+pub struct ReadOptions {
+    pub sheet: Option<String>,
+    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub delimiter: Option<u8>,
+}
+
+/// One data row.
+#[derive(Debug, Default, Clone)]
+pub struct Record {
+    /// The row number Excel shows for this row.
+    pub row: u32,
+    /// Exactly as many fields as the header has (padded or cut if the row
+    /// was ragged; `shape_error` then says so).
+    pub fields: csv::StringRecord,
+    /// Set when the row had the wrong number of fields.
+    pub shape_error: Option<String>,
+}
+
+/// An opened input file. `rows()` may be called more than once: the import
+/// reads the file once to validate and once to send.
+pub enum Source {
+    Delimited(delimited::DelimitedFile),
+    Sheet(sheet::SheetFile),
+}
+
+/// Something that fills `Record`s one at a time, reusing their buffers.
+pub trait Rows {
+    /// Reads the next non-blank row into `rec`; false at the end.
+    fn next_into(&mut self, rec: &mut Record) -> Result<bool>;
+}
+
+impl Source {
+    pub fn open(path: &Path, opts: &ReadOptions) -> Result<Source> {
+        let mut file = File::open(path)
+            .map_err(|e| Error::input(format!("{}: cannot open: {e}", path.display())))?;
+        let mut magic = [0u8; 8];
+        let n = read_up_to(&mut file, &mut magic)
+            .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
+        let magic = &magic[..n];
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        // The content decides, not the name: an .xlsx saved as .csv by
+        // mistake still reads, and a renamed binary is refused clearly.
+        let zip = magic.starts_with(b"PK\x03\x04");
+        let ole = magic.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
+        if zip || ole {
+            return Ok(Source::Sheet(sheet::SheetFile::open(path, opts)?));
+        }
+        if matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") && n > 0 {
+            return Err(Error::input(format!(
+                "{}: not a valid .{ext} workbook (the file does not start like one); \
+                 if it is really CSV text, rename it to .csv",
+                path.display()
+            )));
+        }
+        if opts.sheet.is_some() {
+            return Err(Error::config(format!(
+                "{}: --sheet only applies to workbooks (.xlsx, .xls, .ods)",
+                path.display()
+            )));
+        }
+        Ok(Source::Delimited(delimited::DelimitedFile::open(
+            path, opts,
+        )?))
+    }
+
+    pub fn path(&self) -> &Path {
+        match self {
+            Source::Delimited(d) => &d.path,
+            Source::Sheet(s) => &s.path,
+        }
+    }
+
+    /// The header cells, trimmed.
+    pub fn headers(&self) -> &[String] {
+        match self {
+            Source::Delimited(d) => &d.headers,
+            Source::Sheet(s) => &s.headers,
+        }
+    }
+
+    /// Things the reader had to guess, for the user to check.
+    pub fn warnings(&self) -> &[String] {
+        match self {
+            Source::Delimited(d) => &d.warnings,
+            Source::Sheet(s) => &s.warnings,
+        }
+    }
+
+    /// How the file was read, for the summary ("CSV, UTF-8, ','").
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Delimited(d) => d.describe(),
+            Source::Sheet(s) => s.describe(),
+        }
+    }
+
+    pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
+        match self {
+            Source::Delimited(d) => Ok(Box::new(d.rows()?)),
+            Source::Sheet(s) => Ok(Box::new(s.rows())),
+        }
+    }
+}
+
+/// A display name for the path in messages.
+pub fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Excel's column letters: 0 -> A, 25 -> Z, 26 -> AA.
+pub fn column_letter(mut idx: usize) -> String {
+    let mut s = Vec::new();
+    loop {
+        s.push(b'A' + (idx % 26) as u8);
+        if idx < 26 {
+            break;
+        }
+        idx = idx / 26 - 1;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+/// Names header cells that are blank, so messages can refer to them.
+fn name_blank_headers(headers: &mut [String]) {
+    for (i, h) in headers.iter_mut().enumerate() {
+        if h.is_empty() {
+            *h = format!("Column {}", column_letter(i));
+        }
+    }
+}
+
+/// Default output folder: beside the input, named after it and the time.
+pub fn default_out_dir(input: &Path) -> PathBuf {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
+    let parent = input.parent().unwrap_or(Path::new("."));
+    let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+    let base = parent.join(format!("{stem}.hrport-{stamp}"));
+    let mut candidate = base.clone();
+    let mut n = 2;
+    while candidate.exists() {
+        candidate = PathBuf::from(format!("{}-{n}", base.display()));
+        n += 1;
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_letters() {
+        assert_eq!(column_letter(0), "A");
+        assert_eq!(column_letter(25), "Z");
+        assert_eq!(column_letter(26), "AA");
+        assert_eq!(column_letter(701), "ZZ");
+        assert_eq!(column_letter(702), "AAA");
+    }
+}

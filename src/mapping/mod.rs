@@ -1,0 +1,540 @@
+//! From spreadsheet rows to typed, checked values of a target's template.
+//!
+//! `Mapping::resolve` binds the file's headers (and a profile, if any) to the
+//! template once; `Mapping::map_row` then turns one row into `Value`s plus the
+//! problems found, without any I/O. Reference columns (a region, a role) are
+//! resolved against `RefTables` the target loaded beforehand. Nothing here
+//! knows how a vendor's payload looks.
+
+pub mod field;
+pub mod profile;
+pub mod values;
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use chrono::NaiveDate;
+
+use crate::error::{Error, Result};
+use crate::input::Record;
+use crate::targets::TargetInfo;
+use crate::text;
+use field::{FieldSpec, Kind};
+use profile::Profile;
+use values::DateFormats;
+
+/// One thing wrong with a row, in words a person can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    /// The column as the person's file names it ("" for the whole row).
+    pub column: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn row(message: impl Into<String>) -> Problem {
+        Problem {
+            column: String::new(),
+            message: message.into(),
+        }
+    }
+    pub fn new(column: impl Into<String>, message: impl Into<String>) -> Problem {
+        Problem {
+            column: column.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.column.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.column, self.message)
+        }
+    }
+}
+
+/// All problems of a row as one cell of the errors file.
+pub fn join_problems(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// A typed cell value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value<'a> {
+    Empty,
+    Text(Cow<'a, str>),
+    Date(NaiveDate),
+    Number(f64),
+    Bool(bool),
+    List(Vec<Cow<'a, str>>),
+    /// Index of the entry in the field's reference table.
+    Ref(usize),
+}
+
+impl Value<'_> {
+    pub fn is_empty(&self) -> bool {
+        matches!(self, Value::Empty)
+    }
+    pub fn text(&self) -> Option<&str> {
+        match self {
+            Value::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// Records a target holds that rows refer to by name or id.
+#[derive(Debug, Clone)]
+pub struct RefTable {
+    /// What an entry is, in messages ("region").
+    pub what: String,
+    pub entries: Vec<RefEntry>,
+    by_id: HashMap<String, usize>,
+    by_name: HashMap<String, Vec<usize>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefEntry {
+    pub id: String,
+    pub name: String,
+}
+
+impl RefTable {
+    pub fn new(what: &str, entries: Vec<RefEntry>) -> RefTable {
+        let mut by_id = HashMap::new();
+        let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
+        for (i, e) in entries.iter().enumerate() {
+            by_id.insert(e.id.clone(), i);
+            by_name
+                .entry(e.name.trim().to_lowercase())
+                .or_default()
+                .push(i);
+        }
+        RefTable {
+            what: what.to_string(),
+            entries,
+            by_id,
+            by_name,
+        }
+    }
+
+    /// A name (case-insensitive) or an id, to the entry's index.
+    pub fn resolve(&self, s: &str) -> Result<usize, String> {
+        if let Some(found) = self.by_name.get(&s.to_lowercase()) {
+            return match found.as_slice() {
+                [one] => Ok(*one),
+                many => Err(format!(
+                    "{} {what}s are named {s:?} (ids {}); give the id instead",
+                    many.len(),
+                    many.iter()
+                        .map(|&i| self.entries[i].id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    what = self.what
+                )),
+            };
+        }
+        if let Some(&i) = self.by_id.get(s) {
+            return Ok(i);
+        }
+        let names = self.entries.iter().map(|e| e.name.as_str());
+        Err(match text::closest(s, names) {
+            Some(best) => format!("no {} named {s:?}; did you mean {best:?}?", self.what),
+            None => format!("no {} named {s:?}", self.what),
+        })
+    }
+
+    pub fn name_of_id(&self, id: &str) -> Option<&str> {
+        self.by_id.get(id).map(|&i| self.entries[i].name.as_str())
+    }
+}
+
+/// The reference tables of a run, by the name used in `Kind::Reference`.
+#[derive(Debug, Clone, Default)]
+pub struct RefTables(pub HashMap<&'static str, RefTable>);
+
+impl RefTables {
+    pub fn get(&self, what: &str) -> Option<&RefTable> {
+        self.0.get(what)
+    }
+}
+
+/// Where a template column's value comes from.
+#[derive(Debug, Default)]
+struct Binding {
+    column: Option<usize>,
+    /// What messages call this column: the person's header, else the template's.
+    label: String,
+    constant: Option<String>,
+    default: Option<String>,
+    /// Lower-cased their-value -> our value.
+    values: HashMap<String, String>,
+}
+
+/// A target's template bound to one file's headers.
+pub struct Mapping {
+    pub fields: &'static [FieldSpec],
+    bindings: Vec<Binding>,
+    one_of: Vec<Vec<usize>>,
+    /// The file's headers as read.
+    pub headers: Vec<String>,
+    /// Input columns carried into results and errors files (all but `hrport_*`).
+    pub carried: Vec<usize>,
+    /// Input columns whose cells are blanked in every output (secrets).
+    pub secret_columns: Vec<usize>,
+    /// Input columns the template does not know.
+    pub unknown: Vec<usize>,
+    formats: DateFormats,
+    today: NaiveDate,
+}
+
+/// Finds a template field by a name as a person may write it.
+pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
+    let n = text::normalize(name);
+    fields
+        .iter()
+        .position(|f| text::normalize(f.column) == n)
+        .or_else(|| {
+            fields
+                .iter()
+                .position(|f| f.aliases.iter().any(|a| text::normalize(a) == n))
+        })
+}
+
+/// Input columns hrport itself wrote (`hrport_row`, `hrport_status`, ...).
+pub fn is_hrport_column(header: &str) -> bool {
+    header.trim().to_ascii_lowercase().starts_with("hrport_")
+}
+
+impl Mapping {
+    /// Binds the template to the headers of `file`. Every problem that makes
+    /// the file unusable is reported here, before any row is read.
+    pub fn resolve(
+        info: &'static TargetInfo,
+        file: &str,
+        headers: &[String],
+        profile: &Profile,
+        mut date_formats: Vec<String>,
+    ) -> Result<Mapping> {
+        let fields = info.fields;
+        let mut bindings: Vec<Binding> = fields
+            .iter()
+            .map(|f| Binding {
+                label: f.column.to_string(),
+                ..Binding::default()
+            })
+            .collect();
+        let normalized: Vec<String> = headers.iter().map(|h| text::normalize(h)).collect();
+        let ignored: Vec<bool> = headers.iter().map(|h| is_hrport_column(h)).collect();
+        let mut used = vec![false; headers.len()];
+        let mut errors = Vec::new();
+
+        let field_for = |key: &str, section: &str, errors: &mut Vec<String>| -> Option<usize> {
+            let f = find_field(fields, key);
+            if f.is_none() {
+                errors.push(format!(
+                    "[{section}] names {key:?}, which is not a {} column (its columns: {})",
+                    info.name,
+                    fields
+                        .iter()
+                        .map(|f| f.column)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            f
+        };
+
+        // 1. Columns the profile maps explicitly.
+        for (key, theirs) in &profile.columns {
+            let Some(fi) = field_for(key, "columns", &mut errors) else {
+                continue;
+            };
+            let want = text::normalize(theirs);
+            match (0..headers.len()).find(|&i| !ignored[i] && normalized[i] == want) {
+                Some(col) => {
+                    if let Some(prev) = bindings[fi].column {
+                        errors.push(format!(
+                            "[columns] maps {} twice (to {:?} and {:?})",
+                            fields[fi].column, headers[prev], headers[col]
+                        ));
+                    }
+                    bindings[fi].column = Some(col);
+                    bindings[fi].label = headers[col].clone();
+                    used[col] = true;
+                }
+                None => errors.push(format!(
+                    "[columns] maps {} to {theirs:?}, but {file} has no such column (its columns: {})",
+                    fields[fi].column,
+                    headers.join(", ")
+                )),
+            }
+        }
+
+        // 2. The rest by template name or alias.
+        for (fi, f) in fields.iter().enumerate() {
+            if bindings[fi].column.is_some() {
+                continue;
+            }
+            let mut names: Vec<String> = vec![text::normalize(f.column)];
+            names.extend(f.aliases.iter().map(|a| text::normalize(a)));
+            let matches: Vec<usize> = (0..headers.len())
+                .filter(|&i| !ignored[i] && !used[i] && names.contains(&normalized[i]))
+                .collect();
+            match matches.as_slice() {
+                [] => {}
+                [col] => {
+                    bindings[fi].column = Some(*col);
+                    bindings[fi].label = headers[*col].clone();
+                    used[*col] = true;
+                }
+                many => errors.push(format!(
+                    "{file}: columns {} all mean {}; keep one, or choose one in a profile's [columns]",
+                    many.iter().map(|&i| format!("{:?}", headers[i])).collect::<Vec<_>>().join(", "),
+                    f.column
+                )),
+            }
+        }
+
+        // 3. Constants, defaults and value maps.
+        for (key, v) in &profile.constants {
+            if let Some(fi) = field_for(key, "constants", &mut errors) {
+                bindings[fi].constant = Some(v.clone());
+            }
+        }
+        for (key, v) in &profile.defaults {
+            if let Some(fi) = field_for(key, "defaults", &mut errors) {
+                bindings[fi].default = Some(v.clone());
+            }
+        }
+        for (key, map) in &profile.values {
+            if let Some(fi) = field_for(key, "values", &mut errors) {
+                bindings[fi].values = map
+                    .iter()
+                    .map(|(k, v)| (k.trim().to_lowercase(), v.clone()))
+                    .collect();
+            }
+        }
+        for f in &profile.dates.formats {
+            check_date_format(f).map_err(|e| Error::config(format!("[dates] formats: {e}")))?;
+        }
+        date_formats.extend(profile.dates.formats.iter().cloned());
+        for f in &date_formats {
+            check_date_format(f).map_err(Error::config)?;
+        }
+        if !errors.is_empty() {
+            return Err(Error::config(errors.join("\n")));
+        }
+
+        // 4. Required columns.
+        let present =
+            |b: &Binding| b.column.is_some() || b.constant.is_some() || b.default.is_some();
+        let missing: Vec<&str> = fields
+            .iter()
+            .zip(&bindings)
+            .filter(|(f, b)| f.required && !present(b))
+            .map(|(f, _)| f.column)
+            .collect();
+        let mut one_of = Vec::new();
+        let mut missing_groups = Vec::new();
+        for group in info.one_of {
+            let idx: Vec<usize> = group.iter().filter_map(|c| find_field(fields, c)).collect();
+            if !idx.iter().any(|&i| present(&bindings[i])) {
+                missing_groups.push(group.join(" or "));
+            }
+            one_of.push(idx);
+        }
+        if !missing.is_empty() || !missing_groups.is_empty() {
+            let mut what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+            what.extend(missing_groups.iter().map(|g| format!("one of {g}")));
+            let expected = fields
+                .iter()
+                .map(|f| {
+                    if f.required {
+                        format!("{}*", f.column)
+                    } else {
+                        f.column.to_string()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            return Err(Error::input(format!(
+                "{file}: missing required column{} {}. Expected headers (* = required): {expected}. \
+                 Found: {}. Rename the columns, or map them with --profile (see `hrport profile init --target {}`).",
+                if what.len() == 1 { "" } else { "s" },
+                text::and_list(&what),
+                headers.join(", "),
+                info.name
+            )));
+        }
+
+        let carried: Vec<usize> = (0..headers.len()).filter(|&i| !ignored[i]).collect();
+        let unknown: Vec<usize> = carried.iter().copied().filter(|&i| !used[i]).collect();
+        let secret_columns = fields
+            .iter()
+            .zip(&bindings)
+            .filter(|(f, _)| f.kind == Kind::Secret)
+            .filter_map(|(_, b)| b.column)
+            .collect();
+        Ok(Mapping {
+            fields,
+            bindings,
+            one_of,
+            headers: headers.to_vec(),
+            carried,
+            secret_columns,
+            unknown,
+            formats: DateFormats(date_formats),
+            today: chrono::Local::now().date_naive(),
+        })
+    }
+
+    /// The input column feeding a template field, if any.
+    pub fn column_of(&self, field: usize) -> Option<usize> {
+        self.bindings[field].column
+    }
+
+    /// What messages call a template field for this file.
+    pub fn label(&self, field: usize) -> &str {
+        &self.bindings[field].label
+    }
+
+    /// The raw text a field takes in a row (constant, cell or default), after
+    /// the formula guard is removed and the value is trimmed and translated.
+    pub fn raw<'r>(&'r self, rec: &'r Record, field: usize) -> &'r str {
+        let b = &self.bindings[field];
+        if let Some(c) = &b.constant {
+            return c.trim();
+        }
+        let cell = b
+            .column
+            .and_then(|c| rec.fields.get(c))
+            .map(|s| text::unguard_cell(s).trim())
+            .unwrap_or("");
+        let cell = if cell.is_empty() {
+            b.default.as_deref().unwrap_or("").trim()
+        } else {
+            cell
+        };
+        if !b.values.is_empty() && !cell.is_empty() {
+            if let Some(v) = b.values.get(&cell.to_lowercase()) {
+                return v.trim();
+            }
+        }
+        cell
+    }
+
+    /// Maps one row. `out` gets one value per template field; `problems`
+    /// gets everything wrong with the row that the template alone can tell.
+    pub fn map_row<'r>(
+        &'r self,
+        rec: &'r Record,
+        refs: &RefTables,
+        out: &mut Vec<Value<'r>>,
+        problems: &mut Vec<Problem>,
+    ) {
+        out.clear();
+        if let Some(e) = &rec.shape_error {
+            problems.push(Problem::row(e.clone()));
+        }
+        for (fi, f) in self.fields.iter().enumerate() {
+            let s = self.raw(rec, fi);
+            let v = if s.is_empty() {
+                if f.required {
+                    problems.push(Problem::new(self.label(fi), "is required"));
+                }
+                Value::Empty
+            } else {
+                match self.parse(f, s, refs) {
+                    Ok(v) => v,
+                    Err(m) => {
+                        problems.push(Problem::new(self.label(fi), m));
+                        Value::Empty
+                    }
+                }
+            };
+            out.push(v);
+        }
+        for group in &self.one_of {
+            if group.iter().all(|&i| self.raw(rec, i).is_empty()) {
+                let names: Vec<String> = group.iter().map(|&i| self.label(i).to_string()).collect();
+                problems.push(Problem::row(format!(
+                    "give at least one of {}",
+                    names.join(" or ")
+                )));
+            }
+        }
+    }
+
+    fn parse<'r>(&self, f: &FieldSpec, s: &'r str, refs: &RefTables) -> Result<Value<'r>, String> {
+        if f.max_len > 0 {
+            let n = s.chars().count();
+            if n > f.max_len {
+                return Err(format!(
+                    "is {n} characters long; the limit is {}",
+                    f.max_len
+                ));
+            }
+        }
+        Ok(match f.kind {
+            Kind::Text | Kind::Secret => Value::Text(Cow::Borrowed(s)),
+            Kind::Email => {
+                values::check_email(s)?;
+                Value::Text(Cow::Borrowed(s))
+            }
+            Kind::Date => Value::Date(values::parse_date(s, &self.formats)?),
+            Kind::PastDate => {
+                let d = values::parse_date(s, &self.formats)?;
+                if d > self.today {
+                    return Err(format!("{d} is in the future"));
+                }
+                Value::Date(d)
+            }
+            Kind::Number { min } => Value::Number(values::parse_number(s, min)?),
+            Kind::Bool => Value::Bool(values::parse_bool(s)?),
+            Kind::List => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
+            Kind::Reference(what) => match refs.get(what) {
+                Some(table) => Value::Ref(table.resolve(s)?),
+                // Offline dry run: nothing to resolve against.
+                None => Value::Text(Cow::Borrowed(s)),
+            },
+            Kind::Choice(allowed) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
+                Some(a) => Value::Text(Cow::Borrowed(a)),
+                None => {
+                    let hint = text::closest(s, allowed.iter().copied())
+                        .map(|b| format!("; did you mean {b:?}?"))
+                        .unwrap_or_default();
+                    return Err(format!("{s:?} is not one of {}{hint}", allowed.join(", ")));
+                }
+            },
+        })
+    }
+}
+
+/// Refuses a strftime format that cannot describe a date.
+fn check_date_format(f: &str) -> Result<(), String> {
+    use chrono::format::{Item, StrftimeItems};
+    let items: Vec<Item> = StrftimeItems::new(f).collect();
+    if items.iter().any(|i| matches!(i, Item::Error)) {
+        return Err(format!("date format {f:?} is not a valid strftime format"));
+    }
+    let has = |specs: &[&str]| specs.iter().any(|s| f.contains(s));
+    if !(has(&["%Y", "%y", "%C", "%G", "%F", "%D", "%x"])
+        && (has(&["%F", "%D", "%x"])
+            || (has(&["%m", "%b", "%B", "%h"]) && has(&["%d", "%e"]))
+            || has(&["%j"])))
+    {
+        return Err(format!(
+            "date format {f:?} needs a year, a month and a day (for example %d/%m/%Y)"
+        ));
+    }
+    Ok(())
+}

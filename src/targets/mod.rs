@@ -1,0 +1,345 @@
+//! The shared interface every target implements, and the list of targets.
+//!
+//! A target module only translates: template rows into vendor requests, and
+//! vendor answers into outcomes. It never sleeps, retries or owns an HTTP
+//! client (that is `transport`), and never reads files (that is `input`).
+//! Adding a vendor means one module here, one line in `TARGETS`, one sandbox
+//! module, its tests and its doc page.
+
+pub mod tracktik;
+
+use serde_json::{Map, Value as Json};
+
+use crate::error::{Error, Result};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefTables, Value};
+use crate::secret::Secret;
+use crate::transport::{Api, ApiError, Auth, Credentials};
+
+/// Every target, in the order `hrport targets` lists them.
+pub static TARGETS: &[&dyn Target] = &[&tracktik::TrackTik];
+
+pub fn names() -> Vec<&'static str> {
+    TARGETS.iter().map(|t| t.info().name).collect()
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Target> {
+    TARGETS.iter().copied().find(|t| t.info().name == name)
+}
+
+/// What a target is, as data: drives CLI values, docs, env and templates.
+pub struct TargetInfo {
+    /// The `--target` value.
+    pub name: &'static str,
+    pub title: &'static str,
+    pub fields: &'static [FieldSpec],
+    /// Groups of columns of which each row needs at least one.
+    pub one_of: &'static [&'static [&'static str]],
+    /// Columns whose values must not repeat within a file (ignoring case).
+    pub unique: &'static [&'static str],
+    pub credentials: &'static [CredentialSpec],
+    pub options: &'static [OptionSpec],
+    /// Where the sandbox serves this vendor, below its root URL.
+    pub sandbox_prefix: &'static str,
+    /// The sandbox's credentials, by credential field.
+    pub sandbox_credentials: &'static [(&'static str, &'static str)],
+}
+
+pub struct CredentialSpec {
+    /// Field name; the variable is HRPORT_<TARGET>_<FIELD>.
+    pub field: &'static str,
+    pub help: &'static str,
+}
+
+pub struct OptionSpec {
+    pub name: &'static str,
+    /// Default, as a TOML value.
+    pub default: &'static str,
+    pub help: &'static str,
+}
+
+impl TargetInfo {
+    pub fn env_var(&self, field: &str) -> String {
+        format!(
+            "HRPORT_{}_{}",
+            self.name.to_uppercase(),
+            field.to_uppercase()
+        )
+    }
+
+    pub fn env_vars(&self) -> Vec<String> {
+        self.credentials
+            .iter()
+            .map(|c| self.env_var(c.field))
+            .collect()
+    }
+
+    /// Reads the credentials from the environment; names every missing one.
+    pub fn credentials_from_env(&self) -> Result<Credentials> {
+        let mut creds = Credentials::default();
+        let mut missing = Vec::new();
+        for c in self.credentials {
+            let var = self.env_var(c.field);
+            match std::env::var(&var) {
+                Ok(v) if !v.is_empty() => {
+                    creds.0.insert(c.field, Secret::new(v));
+                }
+                _ => missing.push(var),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Error::config(format!(
+                "{} credentials missing: set {} in the environment (or use --sandbox to try hrport locally)",
+                self.name,
+                missing.join(", ")
+            )));
+        }
+        Ok(creds)
+    }
+
+    pub fn sandbox_creds(&self) -> Credentials {
+        let mut creds = Credentials::default();
+        for (k, v) in self.sandbox_credentials {
+            creds.0.insert(k, Secret::new(*v));
+        }
+        creds
+    }
+
+    /// Index of a template column; a typo here is a programming error that
+    /// the targets' unit tests catch.
+    pub fn field(&self, column: &str) -> usize {
+        self.fields
+            .iter()
+            .position(|f| f.column == column)
+            .unwrap_or_else(|| panic!("{}: no field {column}", self.name))
+    }
+}
+
+/// A target's options from a profile's `[options]`, defaults filled in.
+#[derive(Debug, Clone, Default)]
+pub struct Options(pub toml::Table);
+
+impl Options {
+    pub fn resolve(info: &TargetInfo, given: &toml::Table) -> Result<Options> {
+        let mut table = toml::Table::new();
+        for o in info.options {
+            let default: toml::Table = toml::from_str(&format!("v = {}", o.default))
+                .unwrap_or_else(|e| {
+                    panic!("{}: bad default for option {}: {e}", info.name, o.name)
+                });
+            table.insert(o.name.to_string(), default["v"].clone());
+        }
+        for (k, v) in given {
+            let Some(prev) = table.get(k) else {
+                let known: Vec<&str> = info.options.iter().map(|o| o.name).collect();
+                return Err(Error::config(format!(
+                    "[options] {k:?} is not an option of {} (options: {})",
+                    info.name,
+                    if known.is_empty() {
+                        "none".to_string()
+                    } else {
+                        known.join(", ")
+                    }
+                )));
+            };
+            if std::mem::discriminant(prev) != std::mem::discriminant(v) {
+                return Err(Error::config(format!(
+                    "[options] {k} must be a {}, like its default {prev}",
+                    prev.type_str()
+                )));
+            }
+            table.insert(k.clone(), v.clone());
+        }
+        Ok(Options(table))
+    }
+
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        match self.0.get(name) {
+            Some(toml::Value::Array(a)) => a
+                .iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect(),
+            Some(toml::Value::String(s)) => vec![s.clone()],
+            _ => Vec::new(),
+        }
+    }
+
+    pub fn string(&self, name: &str) -> String {
+        self.0
+            .get(name)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    pub fn bool(&self, name: &str) -> bool {
+        self.0.get(name).and_then(|v| v.as_bool()).unwrap_or(false)
+    }
+}
+
+/// A vendor, before it is connected.
+pub trait Target: Sync {
+    fn info(&self) -> &'static TargetInfo;
+    /// How requests authenticate, from the credentials.
+    fn auth(&self, creds: &Credentials, options: &Options) -> Box<dyn Auth>;
+    /// Loads the reference tables and the index of existing records.
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError>;
+    /// A session with nothing behind it, for a dry run without a target:
+    /// references are not resolved and nothing is known to exist.
+    fn offline(&self, options: &Options) -> Box<dyn Session>;
+}
+
+/// A record the target already holds that a row matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    pub id: String,
+    /// Its provisioning was not finished (a follow-up step is missing), so
+    /// the import completes it.
+    pub incomplete: bool,
+}
+
+/// The end of one row's provisioning.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    Created {
+        id: String,
+    },
+    /// An existing record whose missing follow-up steps were done now.
+    Completed {
+        id: String,
+    },
+    Failed {
+        /// What was created before the failure, if anything.
+        id: Option<String>,
+        message: String,
+        /// The target was unreachable or failing, not refusing this row.
+        unavailable: bool,
+    },
+    /// The run must stop.
+    Aborted {
+        id: Option<String>,
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+/// A connected target: reference data loaded, ready for rows.
+pub trait Session: Send + Sync {
+    fn refs(&self) -> &RefTables;
+    /// Rules that span several columns, beyond each column's kind.
+    fn check(&self, _values: &[Value], _m: &Mapping, _problems: &mut Vec<Problem>) {}
+    /// The existing record this row matches, if any.
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem>;
+    /// Creates the row's records and runs its follow-up steps. With
+    /// `existing`, only the missing follow-up steps run.
+    fn provision(&self, api: &Api, values: &[Value], existing: Option<&Existing>) -> Outcome;
+    /// Every record, as template rows (cells in template column order).
+    fn export(
+        &self,
+        api: &Api,
+        include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> Result<()>,
+    ) -> std::result::Result<(), ExportError>;
+}
+
+#[derive(Debug)]
+pub enum ExportError {
+    Api(ApiError),
+    Output(Error),
+}
+
+impl From<ApiError> for ExportError {
+    fn from(e: ApiError) -> ExportError {
+        ExportError::Api(e)
+    }
+}
+
+/// Builds a create payload from the fields' dotted `payload` paths.
+pub fn payload(fields: &[FieldSpec], values: &[Value], refs: &RefTables) -> Json {
+    let mut root = Map::new();
+    for (f, v) in fields.iter().zip(values) {
+        if f.payload.is_empty() || v.is_empty() {
+            continue;
+        }
+        let json = match v {
+            Value::Empty => continue,
+            Value::Text(s) => Json::String(s.to_string()),
+            Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
+            Value::Number(n) => number(*n),
+            Value::Bool(b) => Json::Bool(*b),
+            Value::List(items) => {
+                Json::Array(items.iter().map(|s| Json::String(s.to_string())).collect())
+            }
+            Value::Ref(i) => match f.kind {
+                Kind::Reference(what) => match refs.get(what) {
+                    Some(t) => id_json(&t.entries[*i].id),
+                    None => continue,
+                },
+                _ => continue,
+            },
+        };
+        let mut node = &mut root;
+        let mut parts = f.payload.split('.').peekable();
+        while let Some(p) = parts.next() {
+            if parts.peek().is_none() {
+                node.insert(p.to_string(), json);
+                break;
+            }
+            node = node
+                .entry(p.to_string())
+                .or_insert_with(|| Json::Object(Map::new()))
+                .as_object_mut()
+                .expect("payload paths do not overlap");
+        }
+    }
+    Json::Object(root)
+}
+
+/// A whole number as a JSON integer, anything else as a float.
+pub fn number(n: f64) -> Json {
+    if n.fract() == 0.0 && n.abs() < 9e15 {
+        Json::from(n as i64)
+    } else {
+        serde_json::Number::from_f64(n)
+            .map(Json::Number)
+            .unwrap_or(Json::Null)
+    }
+}
+
+/// Ids are numbers where they look like numbers, as vendors send them.
+pub fn id_json(id: &str) -> Json {
+    id.parse::<i64>()
+        .map(Json::from)
+        .unwrap_or_else(|_| Json::String(id.to_string()))
+}
+
+/// A JSON id (number or string) as text.
+pub fn id_text(v: &Json) -> Option<String> {
+    match v {
+        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+/// Template documentation as a Markdown table (docs and `hrport targets`).
+pub fn columns_table(info: &TargetInfo) -> String {
+    let mut s = String::from(
+        "| Column | Also matched | Payload field | Required | Accepts |\n|---|---|---|---|---|\n",
+    );
+    for f in info.fields {
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            f.column,
+            f.aliases.join(", "),
+            if f.payload.is_empty() {
+                "(follow-up step)".to_string()
+            } else {
+                format!("`{}`", f.payload)
+            },
+            if f.required { "yes" } else { "" },
+            f.accepts()
+        ));
+    }
+    s
+}

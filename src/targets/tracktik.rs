@@ -1,0 +1,652 @@
+//! TrackTik (Guarding Suite) REST API v1: template, payloads and answers.
+//!
+//! Facts from `vendor-apis.md` §1: OAuth2 password grant at
+//! `/rest/oauth2/access_token`; `{meta, data}` envelopes; `limit` ≤ 1000 with
+//! `offset`; `POST /rest/v1/employees` answers 201 with `data.id`; every
+//! employee has exactly one role, assigned with `POST /user-roles`; e-mail and
+//! customId are unique among employees who are not terminated. Unknowns (the
+//! status that means terminated, enums of gender and employee type) are
+//! options or free text, never guesses. This module translates only.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::{Value as Json, json};
+
+use super::{
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, Session, Target,
+    TargetInfo, id_text, payload,
+};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
+use crate::transport::auth::OAuth2Password;
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+
+pub struct TrackTik;
+
+const T: Kind = Kind::Text;
+const NUM: Kind = Kind::Number { min: Some(0.0) };
+
+static FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("Employee ID", T, "customId")
+        .aliases(&["Employee Number", "Custom ID"])
+        .help("The Employee ID people see in TrackTik (customId); unique."),
+    FieldSpec::new("First Name", T, "firstName").required(),
+    FieldSpec::new("Middle Name", T, "middleName"),
+    FieldSpec::new("Last Name", T, "lastName").required(),
+    FieldSpec::new("Username", T, "username").help("Sign-in name; unique."),
+    FieldSpec::new("Email", Kind::Email, "email")
+        .aliases(&["Email Address", "Work Email"])
+        .help("Unique across the portal."),
+    FieldSpec::new("Primary Phone", T, "primaryPhone").aliases(&["Phone", "Mobile", "Cell Phone"]),
+    FieldSpec::new("Secondary Phone", T, "secondaryPhone"),
+    FieldSpec::new("Job Title", T, "jobTitle"),
+    FieldSpec::new("Gender", T, "gender")
+        .help("Sent as given: TrackTik's values are not published."),
+    FieldSpec::new("Birthday", Kind::PastDate, "birthday").aliases(&["Date of Birth"]),
+    FieldSpec::new("Language", T, "language").help("For example EN_US."),
+    FieldSpec::new("Region", Kind::Reference("region"), "region")
+        .required()
+        .help("Region name (any case) or id, from GET /regions."),
+    FieldSpec::new("Role", Kind::Reference("role"), "")
+        .required()
+        .help(
+            "Role name (any case) or id, from GET /roles; assigned after the employee is created.",
+        ),
+    FieldSpec::new("Tags", Kind::List, "tags"),
+    FieldSpec::new("Address Line 1", T, "address.addressLine1"),
+    FieldSpec::new("Address Line 2", T, "address.addressLine2"),
+    FieldSpec::new("City", T, "address.city"),
+    FieldSpec::new("State", T, "address.state").aliases(&["Province"]),
+    FieldSpec::new("Postal Code", T, "address.postalCode")
+        .aliases(&["Zip", "Zip Code", "Postcode"]),
+    FieldSpec::new("Country", T, "address.country"),
+    FieldSpec::new("Employee Type", T, "employmentProfile.employeeType"),
+    FieldSpec::new(
+        "Employment Date",
+        Kind::Date,
+        "employmentProfile.employmentDate",
+    )
+    .aliases(&["Hire Date", "Start Date"]),
+    FieldSpec::new("Pay Rate Type", T, "employmentProfile.payRateType"),
+    FieldSpec::new("Hourly Rate", NUM, "employmentProfile.hourlyRate"),
+    FieldSpec::new(
+        "Overtime Exempt",
+        Kind::Bool,
+        "employmentProfile.overtimeExempt",
+    ),
+    FieldSpec::new(
+        "Weekly Hours Target",
+        NUM,
+        "employmentProfile.weeklyHoursTarget",
+    ),
+    FieldSpec::new(
+        "Weekly Hours Minimum",
+        NUM,
+        "employmentProfile.weeklyHoursMinimum",
+    ),
+    FieldSpec::new(
+        "Weekly Hours Maximum",
+        NUM,
+        "employmentProfile.weeklyHoursMaximum",
+    ),
+    FieldSpec::new("Temporary Password", Kind::Secret, "password")
+        .help("Sent as the employee's first password; never written to any output."),
+    FieldSpec::new("Force Password Change", Kind::Bool, "")
+        .help("yes: the employee must choose a new password at first sign-in."),
+];
+
+// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
+const EMPLOYEE_ID: usize = 0;
+const USERNAME: usize = 4;
+const EMAIL: usize = 5;
+const REGION: usize = 12;
+const ROLE: usize = 13;
+const TAGS: usize = 14;
+const HOURS_TARGET: usize = 26;
+const HOURS_MIN: usize = 27;
+const HOURS_MAX: usize = 28;
+const FORCE_PASSWORD_CHANGE: usize = 30;
+
+static INFO: TargetInfo = TargetInfo {
+    name: "tracktik",
+    title: "TrackTik (Guarding Suite REST v1)",
+    fields: FIELDS,
+    one_of: &[&["Username", "Email"]],
+    unique: &["Employee ID", "Email", "Username"],
+    credentials: &[
+        CredentialSpec {
+            field: "client_id",
+            help: "OAuth client id of the API Service Account",
+        },
+        CredentialSpec {
+            field: "client_secret",
+            help: "OAuth client secret",
+        },
+        CredentialSpec {
+            field: "username",
+            help: "the API employee's username or e-mail",
+        },
+        CredentialSpec {
+            field: "password",
+            help: "the API employee's password",
+        },
+    ],
+    options: &[OptionSpec {
+        name: "terminated_statuses",
+        default: "[\"TERMINATED\"]",
+        help: "Employee statuses that mean terminated: such employees do not block a new \
+               employee with the same Employee ID or e-mail, and are left out of exports \
+               (TrackTik does not publish its status values).",
+    }],
+    sandbox_prefix: "/tracktik",
+    sandbox_credentials: &[
+        ("client_id", "sandbox"),
+        ("client_secret", "sandbox"),
+        ("username", "api"),
+        ("password", "sandbox"),
+    ],
+};
+
+const API: &str = "/rest/v1";
+const PAGE: usize = 1000;
+
+impl Target for TrackTik {
+    fn info(&self) -> &'static TargetInfo {
+        &INFO
+    }
+
+    fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {
+        Box::new(OAuth2Password::new(
+            "/rest/oauth2/access_token",
+            creds,
+            INFO.env_vars().join(", "),
+        ))
+    }
+
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let mut s = Tt::empty(options);
+        s.refs.0.insert(
+            "region",
+            ref_table("region", &list_all(api, "/regions", &[])?),
+        );
+        s.refs
+            .0
+            .insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
+        for e in list_all(
+            api,
+            "/employees",
+            &[("fields", "id,customId,email,status".into())],
+        )? {
+            let Some(id) = e.get("id").and_then(id_text) else {
+                continue;
+            };
+            let status = e.get("status").and_then(Json::as_str).unwrap_or("");
+            if s.terminated.contains(&status.to_ascii_uppercase()) {
+                continue;
+            }
+            if let Some(c) = e.get("customId").and_then(id_text) {
+                s.by_custom_id.insert(c.to_lowercase(), id.clone());
+            }
+            if let Some(m) = e
+                .get("email")
+                .and_then(Json::as_str)
+                .filter(|m| !m.is_empty())
+            {
+                s.by_email.insert(m.to_lowercase(), id.clone());
+            }
+        }
+        for ur in list_all(api, "/user-roles", &[])? {
+            if let Some(u) = ur.get("user").and_then(id_text) {
+                s.has_role.insert(u);
+            }
+        }
+        Ok(Box::new(s))
+    }
+
+    fn offline(&self, options: &Options) -> Box<dyn Session> {
+        Box::new(Tt::empty(options))
+    }
+}
+
+/// Every record of a list endpoint, page by page (`limit`/`offset`), until a
+/// short page or `meta.count` says there is no more.
+fn list_all(api: &Api, path: &str, extra: &[(&str, String)]) -> Result<Vec<Json>, ApiError> {
+    let mut all = Vec::new();
+    let mut offset = 0usize;
+    loop {
+        let mut q: Vec<(&str, String)> =
+            vec![("limit", PAGE.to_string()), ("offset", offset.to_string())];
+        q.extend(extra.iter().cloned());
+        let body = api.get(&format!("{API}{path}"), &q)?;
+        let page = body
+            .get("data")
+            .and_then(Json::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let n = page.len();
+        all.extend(page);
+        offset += n;
+        let total = body
+            .pointer("/meta/count")
+            .and_then(Json::as_u64)
+            .map(|c| c as usize);
+        if n < PAGE || n == 0 || total.is_some_and(|t| offset >= t) {
+            return Ok(all);
+        }
+    }
+}
+
+fn ref_table(what: &str, records: &[Json]) -> RefTable {
+    let entries = records
+        .iter()
+        .filter_map(|r| {
+            Some(RefEntry {
+                id: r.get("id").and_then(id_text)?,
+                name: r
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_string(),
+            })
+        })
+        .collect();
+    RefTable::new(what, entries)
+}
+
+struct Tt {
+    refs: RefTables,
+    by_custom_id: HashMap<String, String>,
+    by_email: HashMap<String, String>,
+    has_role: HashSet<String>,
+    terminated: Vec<String>,
+}
+
+impl Tt {
+    fn empty(options: &Options) -> Tt {
+        Tt {
+            refs: RefTables::default(),
+            by_custom_id: HashMap::new(),
+            by_email: HashMap::new(),
+            has_role: HashSet::new(),
+            terminated: options
+                .strings("terminated_statuses")
+                .iter()
+                .map(|s| s.to_ascii_uppercase())
+                .collect(),
+        }
+    }
+
+    fn ref_id(&self, what: &str, v: &Value) -> Option<String> {
+        match v {
+            Value::Ref(i) => self.refs.get(what).map(|t| t.entries[*i].id.clone()),
+            _ => None,
+        }
+    }
+
+    /// The employee a row's key finds in the tenant, asking the API (used
+    /// after a create's answer was lost).
+    fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        let mut keys = Vec::new();
+        if let Some(c) = values[EMPLOYEE_ID].text() {
+            keys.push(("customId", c.to_string()));
+        }
+        if let Some(m) = values[EMAIL].text() {
+            keys.push(("email", m.to_string()));
+        }
+        for (field, key) in keys {
+            let body = api.get(
+                &format!("{API}/employees"),
+                &[(field, key.clone()), ("limit", "10".into())],
+            )?;
+            for e in body
+                .get("data")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                // Check the match ourselves: a server that ignored the filter
+                // must not make us adopt someone else's record.
+                let same = e
+                    .get(field)
+                    .and_then(id_text)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(&key));
+                let status = e
+                    .get("status")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_ascii_uppercase();
+                if same && !self.terminated.contains(&status) {
+                    return Ok(e.get("id").and_then(id_text));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn assign_role(&self, api: &Api, id: &str, role: &str) -> Result<(), ApiError> {
+        let req = Request::post(
+            format!("{API}/user-roles"),
+            json!({"user": super::id_json(id), "role": super::id_json(role)}),
+        );
+        // The role of a user who already has one cannot change here, so a
+        // lost answer is settled by reading the user's role back.
+        let check = |api: &Api| -> Result<Option<String>, ApiError> {
+            let body = api.get(&format!("{API}/user-roles"), &[("user", id.to_string())])?;
+            let roles: Vec<String> = body
+                .get("data")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+                .filter(|ur| ur.get("user").and_then(id_text).as_deref() == Some(id))
+                .filter_map(|ur| ur.get("role").and_then(id_text))
+                .collect();
+            match roles.as_slice() {
+                [] => Ok(None),
+                [r] if r == role => Ok(Some(r.clone())),
+                [r, ..] => Err(ApiError::Status {
+                    status: 400,
+                    message: format!(
+                        "employee {id} already has role {r}; TrackTik allows exactly one"
+                    ),
+                }),
+            }
+        };
+        match api.create(&req, &check) {
+            Ok(_) => Ok(()),
+            // Already holding this very role (an earlier run got this far).
+            Err(ApiError::Status { status: 400, .. }) if check(api)?.is_some() => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn follow_up(
+        &self,
+        api: &Api,
+        values: &[Value],
+        id: &str,
+    ) -> Result<(), (&'static str, ApiError)> {
+        if let Some(role) = self.ref_id("role", &values[ROLE]) {
+            self.assign_role(api, id, &role)
+                .map_err(|e| ("assign role", e))?;
+        }
+        if values[FORCE_PASSWORD_CHANGE] == Value::Bool(true) {
+            let req = Request::post(
+                format!("{API}/employees/{id}/actions/force-password-change"),
+                json!({}),
+            )
+            .repeatable();
+            api.send(&req).map_err(|e| ("force password change", e))?;
+        }
+        Ok(())
+    }
+}
+
+fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
+    match e {
+        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
+        ApiError::Unavailable(m) => Outcome::Failed {
+            id,
+            message: format!("{step}: {m}"),
+            unavailable: true,
+        },
+        ApiError::Status { status, message } => Outcome::Failed {
+            id,
+            message: format!("{step}: {message} (HTTP {status})"),
+            unavailable: false,
+        },
+    }
+}
+
+impl Session for Tt {
+    fn refs(&self) -> &RefTables {
+        &self.refs
+    }
+
+    fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        let num = |i: usize| match values[i] {
+            Value::Number(n) => Some(n),
+            _ => None,
+        };
+        if let (Some(lo), Some(hi)) = (num(HOURS_MIN), num(HOURS_MAX)) {
+            if lo > hi {
+                problems.push(Problem::new(
+                    m.label(HOURS_MIN),
+                    format!("{lo} is more than {} ({hi})", m.label(HOURS_MAX)),
+                ));
+            }
+        }
+        if let (Some(t), Some(hi)) = (num(HOURS_TARGET), num(HOURS_MAX)) {
+            if t > hi {
+                problems.push(Problem::new(
+                    m.label(HOURS_TARGET),
+                    format!("{t} is more than {} ({hi})", m.label(HOURS_MAX)),
+                ));
+            }
+        }
+        if let Value::List(tags) = &values[TAGS] {
+            if tags.is_empty() {
+                problems.push(Problem::new(
+                    m.label(TAGS),
+                    "has no tags after splitting on ; and ,",
+                ));
+            }
+        }
+        let _ = (REGION, USERNAME);
+    }
+
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
+        let by_id = values[EMPLOYEE_ID]
+            .text()
+            .and_then(|c| self.by_custom_id.get(&c.to_lowercase()));
+        let by_email = values[EMAIL]
+            .text()
+            .and_then(|e| self.by_email.get(&e.to_lowercase()));
+        let id = match (by_id, by_email) {
+            (Some(a), Some(b)) if a != b => {
+                return Err(Problem::row(format!(
+                    "{} matches employee {a} but {} matches employee {b} in TrackTik",
+                    m.label(EMPLOYEE_ID),
+                    m.label(EMAIL)
+                )));
+            }
+            (Some(a), _) => a,
+            (None, Some(b)) => b,
+            (None, None) => return Ok(None),
+        };
+        Ok(Some(Existing {
+            id: id.clone(),
+            incomplete: !self.has_role.contains(id),
+        }))
+    }
+
+    fn provision(&self, api: &Api, values: &[Value], existing: Option<&Existing>) -> Outcome {
+        if let Some(ex) = existing {
+            return match self.follow_up(api, values, &ex.id) {
+                Ok(()) => Outcome::Completed { id: ex.id.clone() },
+                Err((step, e)) => failed(Some(ex.id.clone()), step, e),
+            };
+        }
+        let body = payload(FIELDS, values, &self.refs);
+        let req = Request::post(format!("{API}/employees"), body);
+        let lookup = |api: &Api| self.lookup(api, values);
+        let id = match api.create(&req, &lookup) {
+            Ok(Created::Recovered(id)) => id,
+            Ok(Created::Answer(r)) => match r.body.pointer("/data/id").and_then(id_text) {
+                Some(id) => id,
+                None => {
+                    return Outcome::Failed {
+                        id: None,
+                        message: "create employee: the answer has no data.id".into(),
+                        unavailable: false,
+                    };
+                }
+            },
+            Err(e) => return failed(None, "create employee", e),
+        };
+        match self.follow_up(api, values, &id) {
+            Ok(()) => Outcome::Created { id },
+            Err((step, e)) => {
+                let o = failed(Some(id.clone()), step, e);
+                match o {
+                    Outcome::Failed {
+                        id,
+                        message,
+                        unavailable,
+                    } => Outcome::Failed {
+                        message: format!(
+                            "{message}; employee {} was created: import this row again to finish it",
+                            id.as_deref().unwrap_or("?")
+                        ),
+                        id,
+                        unavailable,
+                    },
+                    other => other,
+                }
+            }
+        }
+    }
+
+    fn export(
+        &self,
+        api: &Api,
+        include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+    ) -> Result<(), ExportError> {
+        let regions = ref_table("region", &list_all(api, "/regions", &[])?);
+        let roles = ref_table("role", &list_all(api, "/roles", &[])?);
+        let mut role_of: HashMap<String, String> = HashMap::new();
+        for ur in list_all(api, "/user-roles", &[])? {
+            if let (Some(u), Some(r)) = (
+                ur.get("user").and_then(id_text),
+                ur.get("role").and_then(id_text),
+            ) {
+                role_of.insert(u, r);
+            }
+        }
+        let include = (
+            "include",
+            "address,employmentProfile,forcePasswordChange".to_string(),
+        );
+        for e in list_all(api, "/employees", &[include])? {
+            let status = e
+                .get("status")
+                .and_then(Json::as_str)
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            if !include_terminated && self.terminated.contains(&status) {
+                continue;
+            }
+            let id = e.get("id").and_then(id_text).unwrap_or_default();
+            let row = FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match i {
+                    REGION => {
+                        let rid = e.get("region").and_then(id_text).unwrap_or_default();
+                        regions.name_of_id(&rid).map(str::to_string).unwrap_or(rid)
+                    }
+                    ROLE => role_of
+                        .get(&id)
+                        .map(|r| {
+                            roles
+                                .name_of_id(r)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| r.clone())
+                        })
+                        .unwrap_or_default(),
+                    FORCE_PASSWORD_CHANGE => match e.get("forcePasswordChange") {
+                        Some(Json::Bool(true)) => "yes".into(),
+                        Some(Json::Bool(false)) => "no".into(),
+                        _ => String::new(),
+                    },
+                    _ if f.kind == Kind::Secret => String::new(),
+                    _ => cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
+                })
+                .collect();
+            emit(row).map_err(ExportError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON value as a spreadsheet cell.
+fn cell(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Array(a)) => a
+            .iter()
+            .map(|x| cell(Some(x)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Some(o @ Json::Object(_)) => o.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_indexes() {
+        for (i, name) in [
+            (EMPLOYEE_ID, "Employee ID"),
+            (USERNAME, "Username"),
+            (EMAIL, "Email"),
+            (REGION, "Region"),
+            (ROLE, "Role"),
+            (TAGS, "Tags"),
+            (HOURS_TARGET, "Weekly Hours Target"),
+            (HOURS_MIN, "Weekly Hours Minimum"),
+            (HOURS_MAX, "Weekly Hours Maximum"),
+            (FORCE_PASSWORD_CHANGE, "Force Password Change"),
+        ] {
+            assert_eq!(FIELDS[i].column, name);
+            assert_eq!(INFO.field(name), i);
+        }
+        for u in INFO
+            .unique
+            .iter()
+            .chain(INFO.one_of.iter().flat_map(|g| g.iter()))
+        {
+            INFO.field(u);
+        }
+    }
+
+    #[test]
+    fn payload_nests_address_and_employment() {
+        use std::borrow::Cow::Borrowed as B;
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[0] = Value::Text(B("000123"));
+        values[1] = Value::Text(B("Ana"));
+        values[3] = Value::Text(B("Silva"));
+        values[TAGS] = Value::List(vec![B("night"), B("armed")]);
+        values[17] = Value::Text(B("Lisbon"));
+        values[24] = Value::Number(18.5);
+        values[25] = Value::Bool(true);
+        values[26] = Value::Number(40.0);
+        values[REGION] = Value::Ref(0);
+        let mut refs = RefTables::default();
+        refs.0.insert(
+            "region",
+            RefTable::new(
+                "region",
+                vec![RefEntry {
+                    id: "7".into(),
+                    name: "EMEA".into(),
+                }],
+            ),
+        );
+        let p = payload(FIELDS, &values, &refs);
+        assert_eq!(
+            p,
+            json!({
+                "customId": "000123", "firstName": "Ana", "lastName": "Silva", "region": 7,
+                "tags": ["night", "armed"], "address": {"city": "Lisbon"},
+                "employmentProfile": {"hourlyRate": 18.5, "overtimeExempt": true, "weeklyHoursTarget": 40}
+            })
+        );
+    }
+}

@@ -1,0 +1,104 @@
+//! Small text rules shared by readers, mapping and writers.
+//!
+//! Pure functions only: header-name normalisation, "did you mean" suggestions,
+//! and the spreadsheet-formula guard applied to every CSV cell hrport writes
+//! (and undone, exactly once, on every cell it reads).
+
+/// A header name reduced to what matters for matching: lower-case letters and
+/// digits only, so "Employee_ID", "employee id" and "EMPLOYEE-ID" are equal.
+pub fn normalize(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(|c| c.to_lowercase())
+        .collect()
+}
+
+/// At most `max` characters of `s`, with an ellipsis when cut.
+pub fn clip(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        None => s.to_string(),
+        Some((i, _)) => format!("{}…", &s[..i]),
+    }
+}
+
+/// The candidate closest to `wanted`, when it is close enough to be a
+/// plausible typo (case-insensitive Jaro-Winkler similarity).
+pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let w = wanted.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&w, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.7)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+/// Characters that make Excel treat a cell as a formula (OWASP CSV injection).
+fn is_trigger(c: char) -> bool {
+    matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
+}
+
+/// Prefixes a cell that Excel would run as a formula with `'`.
+pub fn guard_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.chars().next() {
+        Some(c) if is_trigger(c) => format!("'{s}").into(),
+        _ => s.into(),
+    }
+}
+
+/// Undoes `guard_cell`: removes exactly one `'` that precedes a trigger
+/// character, so a results or errors file re-imports as it was written.
+pub fn unguard_cell(s: &str) -> &str {
+    match s.strip_prefix('\'') {
+        Some(rest) if rest.chars().next().is_some_and(is_trigger) => rest,
+        _ => s,
+    }
+}
+
+/// "a, b and c" for messages.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_normalisation() {
+        assert_eq!(normalize(" Employee_ID "), "employeeid");
+        assert_eq!(normalize("E-mail Address"), "emailaddress");
+        assert_eq!(normalize("Zip/Postcode"), "zippostcode");
+    }
+
+    #[test]
+    fn formula_guard_round_trips() {
+        for s in [
+            "=SUM(A1)",
+            "+1 555 0100",
+            "-5",
+            "@cmd",
+            "\tx",
+            "plain",
+            "'quoted",
+            "",
+        ] {
+            assert_eq!(unguard_cell(&guard_cell(s)), s, "{s:?}");
+        }
+        assert_eq!(guard_cell("=1+1"), "'=1+1");
+        assert_eq!(guard_cell("'=x"), "'=x");
+        assert_eq!(unguard_cell("'hello"), "'hello");
+    }
+
+    #[test]
+    fn suggestions() {
+        let names = ["Head Office", "NA-East", "NA-West", "EMEA"];
+        assert_eq!(closest("NA East", names), Some("NA-East"));
+        assert_eq!(closest("emea", names), Some("EMEA"));
+        assert_eq!(closest("Zanzibar", names), None);
+    }
+}

@@ -1,0 +1,229 @@
+//! Credentials on the wire: static keys and the OAuth2 password grant.
+//!
+//! An `Auth` hands the transport the headers for each request and renews them
+//! when the server answers 401. A refused sign-in aborts the run at once and
+//! is never retried in a loop: TrackTik blocks an address for two hours after
+//! 40 failed logins in two minutes, and hrport must never be the cause.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{ApiError, Body, Method, Request, Transport};
+use crate::secret::Secret;
+
+/// Hands out request headers and renews them on 401.
+pub trait Auth: Send + Sync {
+    /// Headers for the next request, and the generation of the credentials
+    /// in them (so a 401 renews a given token only once).
+    fn headers(&self, t: &Transport) -> Result<(u64, Vec<(String, Secret)>), ApiError>;
+    /// A request sent with credentials of `generation` was answered 401.
+    fn unauthorized(&self, t: &Transport, generation: u64) -> Result<(), ApiError>;
+}
+
+/// Secrets and settings read from the environment, by field name.
+#[derive(Debug, Default, Clone)]
+pub struct Credentials(pub BTreeMap<&'static str, Secret>);
+
+impl Credentials {
+    pub fn get(&self, field: &str) -> Secret {
+        self.0
+            .get(field)
+            .cloned()
+            .unwrap_or_else(|| Secret::new(""))
+    }
+}
+
+/// Fixed headers (an API key, a tenant name): nothing to renew.
+pub struct StaticHeaders {
+    pub headers: Vec<(String, Secret)>,
+    /// Said when the server answers 401 anyway.
+    pub hint: String,
+}
+
+impl Auth for StaticHeaders {
+    fn headers(&self, _t: &Transport) -> Result<(u64, Vec<(String, Secret)>), ApiError> {
+        Ok((0, self.headers.clone()))
+    }
+    fn unauthorized(&self, _t: &Transport, _g: u64) -> Result<(), ApiError> {
+        Err(ApiError::Abort {
+            message: "the target refused the credentials (HTTP 401)".into(),
+            hint: Some(self.hint.clone()),
+        })
+    }
+}
+
+/// OAuth2 "password" grant with single-use refresh tokens (RFC 6749 §4.3, §6).
+pub struct OAuth2Password {
+    pub token_path: String,
+    pub client_id: Secret,
+    pub client_secret: Secret,
+    pub username: Secret,
+    pub password: Secret,
+    /// Names the environment variables in hints.
+    pub env_hint: String,
+    state: Mutex<TokenState>,
+}
+
+#[derive(Default)]
+struct TokenState {
+    access: Option<Secret>,
+    refresh: Option<Secret>,
+    renew_at: Option<Instant>,
+    generation: u64,
+    logins: u32,
+    refreshes: u32,
+}
+
+/// Sign-ins allowed in one run; the run aborts before a fourth.
+const MAX_LOGINS: u32 = 3;
+
+impl OAuth2Password {
+    pub fn new(token_path: &str, creds: &Credentials, env_hint: String) -> OAuth2Password {
+        OAuth2Password {
+            token_path: token_path.to_string(),
+            client_id: creds.get("client_id"),
+            client_secret: creds.get("client_secret"),
+            username: creds.get("username"),
+            password: creds.get("password"),
+            env_hint,
+            state: Mutex::new(TokenState::default()),
+        }
+    }
+
+    fn token_request(&self, fields: Vec<(&'static str, Secret)>) -> Request {
+        Request {
+            method: Method::Post,
+            path: self.token_path.clone(),
+            query: Vec::new(),
+            body: Body::Form(fields),
+            headers: Vec::new(),
+            // A token request creates nothing the run depends on; sending it
+            // again after a lost answer only costs a token.
+            repeatable: Some(true),
+        }
+    }
+
+    /// Gets a new token: with the refresh token if there is one, else by
+    /// signing in. Called with the state locked, so workers wait for one
+    /// renewal instead of racing to use a single-use refresh token.
+    fn renew(&self, t: &Transport, st: &mut TokenState) -> Result<(), ApiError> {
+        if let Some(refresh) = st.refresh.take() {
+            let req = self.token_request(vec![
+                ("grant_type", Secret::new("refresh_token")),
+                ("client_id", self.client_id.clone()),
+                ("client_secret", self.client_secret.clone()),
+                ("refresh_token", refresh),
+            ]);
+            if let Ok(r) = t.send_unauthenticated(&req) {
+                if r.ok() && self.store(st, &r.body) {
+                    st.refreshes += 1;
+                    return Ok(());
+                }
+            }
+            // A refused refresh token is not a failed login: sign in again.
+        }
+        if st.logins >= MAX_LOGINS {
+            return Err(ApiError::Abort {
+                message: format!(
+                    "signed in {MAX_LOGINS} times in this run already; stopping rather than risk a lockout"
+                ),
+                hint: Some(
+                    "the target keeps rejecting fresh tokens; check the API account's permissions"
+                        .into(),
+                ),
+            });
+        }
+        st.logins += 1;
+        let req = self.token_request(vec![
+            ("grant_type", Secret::new("password")),
+            ("client_id", self.client_id.clone()),
+            ("client_secret", self.client_secret.clone()),
+            ("username", self.username.clone()),
+            ("password", self.password.clone()),
+        ]);
+        let r = t.send_unauthenticated(&req).map_err(|e| match e {
+            ApiError::Abort { .. } => e,
+            other => ApiError::Abort {
+                message: format!(
+                    "cannot reach the sign-in endpoint {}{}: {other}",
+                    t.base(),
+                    self.token_path
+                ),
+                hint: Some("check --base-url and the network".into()),
+            },
+        })?;
+        if r.ok() && self.store(st, &r.body) {
+            return Ok(());
+        }
+        let detail = super::error_message(&r.body);
+        let hint = if matches!(r.status, 403 | 429) {
+            "the target may be blocking sign-ins from this address after too many failures \
+             (TrackTik: 40 in 2 minutes blocks for 2 hours); wait before trying again"
+                .to_string()
+        } else {
+            format!(
+                "check {}; hrport does not retry a refused sign-in",
+                self.env_hint
+            )
+        };
+        Err(ApiError::Abort {
+            message: format!("sign-in refused (HTTP {}): {detail}", r.status),
+            hint: Some(hint),
+        })
+    }
+
+    fn store(&self, st: &mut TokenState, body: &Value) -> bool {
+        let Some(access) = body.get("access_token").and_then(Value::as_str) else {
+            return false;
+        };
+        st.access = Some(Secret::new(access));
+        st.refresh = body
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(Secret::new);
+        let lifetime = Duration::from_secs(
+            body.get("expires_in")
+                .and_then(Value::as_u64)
+                .unwrap_or(3600),
+        );
+        // Renew a little early: a tenth of the lifetime, at most a minute.
+        let margin = (lifetime / 10).min(Duration::from_secs(60));
+        st.renew_at = Some(Instant::now() + lifetime - margin);
+        st.generation += 1;
+        true
+    }
+
+    /// How many times the token was renewed with a refresh token.
+    pub fn refreshes(&self) -> u32 {
+        self.state.lock().map(|s| s.refreshes).unwrap_or(0)
+    }
+}
+
+impl Auth for OAuth2Password {
+    fn headers(&self, t: &Transport) -> Result<(u64, Vec<(String, Secret)>), ApiError> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let due = st.renew_at.is_none_or(|at| Instant::now() >= at);
+        if st.access.is_none() || due {
+            self.renew(t, &mut st)?;
+        }
+        let token = st.access.as_ref().map(|a| a.expose()).unwrap_or_default();
+        Ok((
+            st.generation,
+            vec![(
+                "Authorization".into(),
+                Secret::new(format!("Bearer {token}")),
+            )],
+        ))
+    }
+
+    fn unauthorized(&self, t: &Transport, generation: u64) -> Result<(), ApiError> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.generation == generation {
+            self.renew(t, &mut st)?;
+        }
+        Ok(())
+    }
+}

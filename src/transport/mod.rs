@@ -1,0 +1,582 @@
+//! The only code that sends HTTP: rate limit, retries, authentication.
+//!
+//! Targets describe requests (`Request`) and read answers (`Response`); they
+//! never sleep, retry or hold a client. `Api::send` applies the shared rate
+//! limit to every attempt, retries what is safe to retry, renews credentials
+//! through the target's `Auth`, and returns the final answer. A create that
+//! may have reached the server without an answer is never re-sent blindly:
+//! `Api::create` asks the target to look the record up first.
+
+pub mod auth;
+pub mod ratelimit;
+pub mod retry;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+
+use reqwest::blocking::Client;
+use serde_json::Value;
+
+use crate::secret::Secret;
+pub use auth::{Auth, Credentials};
+use ratelimit::Limiter;
+use retry::Policy;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+}
+
+#[derive(Debug, Clone)]
+pub enum Body {
+    None,
+    Json(Value),
+    /// Form fields; values are secrets because token requests carry them.
+    Form(Vec<(&'static str, Secret)>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    /// Path after the base URL, starting with '/'.
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Body,
+    /// Extra headers (content type for JSON:API, ...).
+    pub headers: Vec<(&'static str, String)>,
+    /// Whether sending it twice is harmless; by default only GET, PUT and
+    /// DELETE are.
+    pub repeatable: Option<bool>,
+}
+
+impl Request {
+    pub fn get(path: impl Into<String>) -> Request {
+        Request {
+            method: Method::Get,
+            path: path.into(),
+            query: Vec::new(),
+            body: Body::None,
+            headers: Vec::new(),
+            repeatable: None,
+        }
+    }
+    pub fn post(path: impl Into<String>, body: Value) -> Request {
+        Request {
+            method: Method::Post,
+            path: path.into(),
+            query: Vec::new(),
+            body: Body::Json(body),
+            headers: Vec::new(),
+            repeatable: None,
+        }
+    }
+    pub fn query(mut self, k: &str, v: impl ToString) -> Request {
+        self.query.push((k.to_string(), v.to_string()));
+        self
+    }
+    /// Marks a POST or PATCH as safe to send twice (an action that sets a
+    /// state, not one that creates something).
+    pub fn repeatable(mut self) -> Request {
+        self.repeatable = Some(true);
+        self
+    }
+    fn is_repeatable(&self) -> bool {
+        self.repeatable.unwrap_or(matches!(
+            self.method,
+            Method::Get | Method::Put | Method::Delete
+        ))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    /// The body as JSON; `Null` when empty, a string when not JSON.
+    pub body: Value,
+    pub retry_after: Option<Duration>,
+    /// The `Server` header, to tell a firewall's answer from the API's.
+    pub server: Option<String>,
+}
+
+impl Response {
+    pub fn ok(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum ApiError {
+    /// The target answered with an error that retrying will not fix.
+    Status { status: u16, message: String },
+    /// No usable answer after every retry (network errors, 5xx, 429).
+    Unavailable(String),
+    /// The run must stop (credentials refused, or stopped by the user).
+    Abort {
+        message: String,
+        hint: Option<String>,
+    },
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiError::Status { status, message } => write!(f, "{message} (HTTP {status})"),
+            ApiError::Unavailable(m) => write!(f, "target unavailable: {m}"),
+            ApiError::Abort { message, .. } => f.write_str(message),
+        }
+    }
+}
+
+/// Counters for the summary.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub requests: AtomicU64,
+    pub retries: AtomicU64,
+    pub throttled: AtomicU64,
+    pub recovered: AtomicU64,
+}
+
+/// The result of one attempt, before retry decisions.
+enum Attempt {
+    Answer(Response),
+    /// The request did not reach the server (refused connection, DNS).
+    NotSent(String),
+    /// It may have reached the server: timeout, reset, broken answer.
+    Lost(String),
+}
+
+/// Everything needed to put bytes on the wire, without authentication.
+pub struct Transport {
+    client: Client,
+    base: String,
+    limiter: Limiter,
+    policy: Policy,
+    pub stats: Stats,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TransportConfig {
+    pub base_url: String,
+    pub rate: f64,
+    pub timeout: Duration,
+    pub policy: Policy,
+}
+
+impl Transport {
+    pub fn new(cfg: &TransportConfig, stop: Arc<AtomicBool>) -> Result<Transport, String> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = Client::builder()
+            .timeout(cfg.timeout)
+            .connect_timeout(Duration::from_secs(10).min(cfg.timeout))
+            // Below the keep-alive of most servers, so a pooled connection
+            // is not reused just as the server closes it.
+            .pool_idle_timeout(Duration::from_secs(20))
+            .user_agent(concat!("hrport/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        let base = cfg.base_url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(format!(
+                "--base-url must start with https:// (or http:// for a local server), not {base:?}"
+            ));
+        }
+        Ok(Transport {
+            client,
+            base,
+            limiter: Limiter::new(cfg.rate),
+            policy: cfg.policy.clone(),
+            stats: Stats::default(),
+            stop,
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// One attempt: waits for the rate limit, sends, reads the answer.
+    fn attempt(&self, req: &Request, auth_headers: &[(String, Secret)]) -> Attempt {
+        self.limiter.acquire();
+        self.stats.requests.fetch_add(1, Ordering::Relaxed);
+        let url = format!("{}{}", self.base, req.path);
+        let method = match req.method {
+            Method::Get => reqwest::Method::GET,
+            Method::Post => reqwest::Method::POST,
+            Method::Patch => reqwest::Method::PATCH,
+            Method::Put => reqwest::Method::PUT,
+            Method::Delete => reqwest::Method::DELETE,
+        };
+        let mut rb = self
+            .client
+            .request(method, &url)
+            .header("Accept", "application/json");
+        if !req.query.is_empty() {
+            rb = rb.query(&req.query);
+        }
+        for (k, v) in auth_headers {
+            rb = rb.header(k.as_str(), v.expose());
+        }
+        for (k, v) in &req.headers {
+            rb = rb.header(*k, v.as_str());
+        }
+        rb = match &req.body {
+            Body::None => rb,
+            Body::Json(v) => rb.json(v),
+            Body::Form(fields) => {
+                let pairs: Vec<(&str, &str)> =
+                    fields.iter().map(|(k, v)| (*k, v.expose())).collect();
+                rb.form(&pairs)
+            }
+        };
+        let resp = match rb.send() {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => return Attempt::NotSent(describe(&e)),
+            Err(e) => return Attempt::Lost(describe(&e)),
+        };
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let retry_after =
+            header("retry-after").and_then(|v| retry::parse_retry_after(&v, SystemTime::now()));
+        let server = header("server");
+        match resp.bytes() {
+            Ok(bytes) => Attempt::Answer(Response {
+                status,
+                body: parse_body(&bytes),
+                retry_after,
+                server,
+            }),
+            Err(e) => Attempt::Lost(format!("the answer was cut off: {}", describe(&e))),
+        }
+    }
+
+    /// Sends with retries, without authentication (token endpoints).
+    pub fn send_unauthenticated(&self, req: &Request) -> Result<Response, ApiError> {
+        match self.send_with(req, &[]) {
+            Ok(r) => Ok(r),
+            Err(Fail::Final(e)) => Err(e),
+            Err(Fail::Uncertain(m)) => Err(ApiError::Unavailable(m)),
+        }
+    }
+
+    /// Sends `req`, retrying what is safe to retry, and returns the final
+    /// answer, whatever its status. For a request that is not repeatable, an
+    /// attempt that may have been applied ends the loop with `Uncertain`.
+    fn send_with(
+        &self,
+        req: &Request,
+        auth_headers: &[(String, Secret)],
+    ) -> Result<Response, Fail> {
+        let repeatable = req.is_repeatable();
+        let mut retry = 0;
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Err(Fail::Final(ApiError::Abort {
+                    message: "the run was stopped".into(),
+                    hint: None,
+                }));
+            }
+            let (what, retry_after) = match self.attempt(req, auth_headers) {
+                Attempt::Answer(r) if r.status == 429 => {
+                    // Refused before processing: always safe to send again.
+                    self.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    if let Some(ra) = r.retry_after {
+                        self.limiter.pause(ra.min(self.policy.retry_after_cap));
+                    }
+                    (
+                        format!("HTTP 429: {}", error_message(&r.body)),
+                        r.retry_after,
+                    )
+                }
+                Attempt::Answer(r) if retry::is_transient(r.status) => {
+                    if !repeatable {
+                        return Err(Fail::Uncertain(format!(
+                            "HTTP {}: {}",
+                            r.status,
+                            error_message(&r.body)
+                        )));
+                    }
+                    (
+                        format!("HTTP {}: {}", r.status, error_message(&r.body)),
+                        r.retry_after,
+                    )
+                }
+                Attempt::Answer(r) => return Ok(r),
+                Attempt::NotSent(m) => (m, None),
+                Attempt::Lost(m) if repeatable => (m, None),
+                Attempt::Lost(m) => return Err(Fail::Uncertain(m)),
+            };
+            if retry >= self.policy.max_retries {
+                return Err(Fail::Final(ApiError::Unavailable(format!(
+                    "{what} (gave up after {retry} retries)"
+                ))));
+            }
+            self.stats.retries.fetch_add(1, Ordering::Relaxed);
+            std::thread::sleep(self.policy.delay(retry, retry_after));
+            retry += 1;
+        }
+    }
+
+    /// Waits as the retry policy says before retry number `retry`.
+    fn backoff(&self, retry: u32) {
+        self.stats.retries.fetch_add(1, Ordering::Relaxed);
+        std::thread::sleep(self.policy.delay(retry, None));
+    }
+}
+
+/// Why `send_with` gave no answer.
+enum Fail {
+    Final(ApiError),
+    /// A request that is not repeatable may or may not have been applied.
+    Uncertain(String),
+}
+
+/// What `Api::create` ended with.
+#[derive(Debug)]
+pub enum Created {
+    /// The server's answer to the create.
+    Answer(Response),
+    /// The answer was lost, but the record was found by its key afterwards.
+    Recovered(String),
+}
+
+/// A transport plus the target's authentication: what targets talk to.
+pub struct Api {
+    pub transport: Transport,
+    auth: Box<dyn Auth>,
+}
+
+impl Api {
+    pub fn new(transport: Transport, auth: Box<dyn Auth>) -> Api {
+        Api { transport, auth }
+    }
+
+    pub fn stats(&self) -> &Stats {
+        &self.transport.stats
+    }
+
+    /// Signs in now, so bad credentials stop the run before any row is read.
+    pub fn authenticate(&self) -> Result<(), ApiError> {
+        self.auth.headers(&self.transport).map(|_| ())
+    }
+
+    fn send_authed(&self, req: &Request) -> Result<Response, Fail> {
+        let mut renewed = false;
+        loop {
+            let (generation, headers) = self.auth.headers(&self.transport).map_err(Fail::Final)?;
+            let r = self.transport.send_with(req, &headers)?;
+            if r.status != 401 {
+                return Ok(r);
+            }
+            if renewed {
+                return Err(Fail::Final(ApiError::Abort {
+                    message: format!(
+                        "the target refused fresh credentials for {} {} (HTTP 401)",
+                        method_name(req.method),
+                        req.path
+                    ),
+                    hint: Some("check that the API account may use this endpoint".into()),
+                }));
+            }
+            // An expired or revoked token: renew once, then try again.
+            self.auth
+                .unauthorized(&self.transport, generation)
+                .map_err(Fail::Final)?;
+            renewed = true;
+        }
+    }
+
+    /// Sends a request and returns its answer if it is a success. An error
+    /// status becomes `ApiError::Status` with the server's message.
+    pub fn send(&self, req: &Request) -> Result<Response, ApiError> {
+        match self.send_authed(req) {
+            Ok(r) if r.ok() => Ok(r),
+            Ok(r) => Err(status_error(&r)),
+            Err(Fail::Final(e)) => Err(e),
+            Err(Fail::Uncertain(m)) => Err(ApiError::Unavailable(format!(
+                "no answer ({m}); the change may or may not have been applied"
+            ))),
+        }
+    }
+
+    /// GET a path with query parameters; the answer's JSON body.
+    pub fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Value, ApiError> {
+        let mut req = Request::get(path);
+        for (k, v) in query {
+            req = req.query(k, v);
+        }
+        self.send(&req).map(|r| r.body)
+    }
+
+    /// Creates a record exactly once. When an attempt may have reached the
+    /// server without an answer (timeout, reset, 5xx), `lookup` searches the
+    /// record by its key before anything is sent again.
+    pub fn create(
+        &self,
+        req: &Request,
+        lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
+    ) -> Result<Created, ApiError> {
+        let mut retry = 0;
+        loop {
+            match self.send_authed(req) {
+                Ok(r) if r.ok() => return Ok(Created::Answer(r)),
+                Ok(r) => return Err(status_error(&r)),
+                Err(Fail::Final(e)) => return Err(e),
+                Err(Fail::Uncertain(m)) => {
+                    if let Some(id) = lookup(self)? {
+                        self.transport
+                            .stats
+                            .recovered
+                            .fetch_add(1, Ordering::Relaxed);
+                        return Ok(Created::Recovered(id));
+                    }
+                    if retry >= self.transport.policy.max_retries {
+                        return Err(ApiError::Unavailable(format!(
+                            "{m} (gave up after {retry} retries)"
+                        )));
+                    }
+                    self.transport.backoff(retry);
+                    retry += 1;
+                }
+            }
+        }
+    }
+}
+
+fn method_name(m: Method) -> &'static str {
+    match m {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Patch => "PATCH",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+    }
+}
+
+fn status_error(r: &Response) -> ApiError {
+    let mut message = error_message(&r.body);
+    if r.status == 403 && r.server.as_deref().is_some_and(|s| s.starts_with("awselb")) {
+        message = format!("refused by the vendor's firewall, not the API: {message}");
+    }
+    ApiError::Status {
+        status: r.status,
+        message,
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error as _;
+    let kind = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "cannot connect"
+    } else {
+        "network error"
+    };
+    let mut cause = String::new();
+    let mut src = e.source();
+    while let Some(s) = src {
+        cause = s.to_string();
+        src = s.source();
+    }
+    if cause.is_empty() {
+        kind.to_string()
+    } else {
+        format!("{kind}: {cause}")
+    }
+}
+
+fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes)
+        .unwrap_or_else(|_| Value::String(crate::text::clip(&String::from_utf8_lossy(bytes), 300)))
+}
+
+/// A person-readable message from an error body of any common shape:
+/// `{message}`, `{error_description}`, `{detail}`, plus `errors` given as a
+/// map of field to messages or a list of `{detail}` objects.
+pub fn error_message(body: &Value) -> String {
+    let pick = |v: &Value, keys: &[&str]| {
+        keys.iter()
+            .find_map(|k| v.get(k).and_then(Value::as_str))
+            .map(str::to_string)
+    };
+    let mut parts = Vec::new();
+    if let Some(m) = pick(
+        body,
+        &["message", "error_description", "detail", "title", "error"],
+    ) {
+        parts.push(m);
+    }
+    match body.get("errors") {
+        Some(Value::Object(map)) => {
+            for (field, msgs) in map {
+                let text = match msgs {
+                    Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(", "),
+                    other => value_text(other),
+                };
+                parts.push(format!("{field}: {text}"));
+            }
+        }
+        Some(Value::Array(list)) => {
+            for e in list {
+                parts.push(
+                    pick(e, &["detail", "message", "title"]).unwrap_or_else(|| value_text(e)),
+                );
+            }
+        }
+        _ => {}
+    }
+    if parts.is_empty() {
+        match body {
+            Value::Null => "no details given".into(),
+            Value::String(s) => s.clone(),
+            other => crate::text::clip(&other.to_string(), 300),
+        }
+    } else {
+        parts.join("; ")
+    }
+}
+
+fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn error_messages_from_common_shapes() {
+        assert_eq!(
+            error_message(
+                &json!({"message": "Validation failed", "errors": {"email": ["already taken"]}})
+            ),
+            "Validation failed; email: already taken"
+        );
+        assert_eq!(
+            error_message(
+                &json!({"name": "BadRequest", "message": "Bad", "errors": [{"code": 1, "detail": "username taken"}]})
+            ),
+            "Bad; username taken"
+        );
+        assert_eq!(error_message(&Value::Null), "no details given");
+        assert_eq!(error_message(&json!("plain text")), "plain text");
+    }
+}
