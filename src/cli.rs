@@ -151,6 +151,22 @@ pub struct SandboxArgs {
     /// Send a Retry-After header with 429 answers.
     #[arg(long)]
     pub retry_after: bool,
+
+    /// Answer this share (0-1) of requests with 503, unprocessed.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    pub fault_unavailable: f64,
+
+    /// Process this share (0-1) of requests but hold the answer back for
+    /// --fault-lost-delay-ms, as if it were lost.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    pub fault_lost: f64,
+
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub fault_lost_delay_ms: u64,
+
+    /// Seed for the fault injector, so a run can be repeated.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub fault_seed: u64,
 }
 
 #[derive(Debug, Args)]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::cli::SandboxArgs;
 use crate::error::{Error, Result, exit};
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::sandbox::{Faults, Sandbox, SandboxConfig};
 use crate::targets::TARGETS;
 
 pub fn run(args: SandboxArgs) -> Result<u8> {
@@ -18,6 +18,12 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
         latency: Duration::from_millis(args.latency_ms),
         token_ttl: Duration::from_secs(args.token_ttl.max(1)),
         retry_after: args.retry_after,
+        faults: Faults {
+            seed: args.fault_seed,
+            unavailable: args.fault_unavailable.clamp(0.0, 1.0),
+            lost: args.fault_lost.clamp(0.0, 1.0),
+            lost_delay: Duration::from_millis(args.fault_lost_delay_ms),
+        },
     })
     .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
     let mut out = std::io::stdout().lock();

@@ -69,7 +69,10 @@ impl DupIndex {
                     out.push((
                         later.seq,
                         later.row,
-                        Problem::new(&c.label, format!("repeats row {}", first.row)),
+                        Problem::new(
+                            &c.label,
+                            format!("same as row {} (must be unique in the file)", first.row),
+                        ),
                     ));
                 }
             }

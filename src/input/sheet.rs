@@ -146,7 +146,8 @@ impl SheetFile {
 
     pub fn rows(&self) -> SheetRows<'_> {
         let start_row = self.range.start().map(|(r, _)| r).unwrap_or(0);
-        let first = (self.header_row - start_row) as usize;
+        // Index within the range of the header row (header_row is 1-based).
+        let first = (self.header_row - 1 - start_row) as usize;
         let mut rows = self.range.rows();
         // Skip up to and including the header row.
         if first > 0 {

@@ -51,6 +51,9 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.column.is_empty() {
             f.write_str(&self.message)
+        } else if self.message.starts_with("is ") {
+            // "Last Name is required" reads better than "Last Name: is required".
+            write!(f, "{} {}", self.column, self.message)
         } else {
             write!(f, "{}: {}", self.column, self.message)
         }
@@ -147,7 +150,7 @@ impl RefTable {
         }
         let names = self.entries.iter().map(|e| e.name.as_str());
         Err(match text::closest(s, names) {
-            Some(best) => format!("no {} named {s:?}; did you mean {best:?}?", self.what),
+            Some(best) => format!("no {} named {s:?} (did you mean {best:?}?)", self.what),
             None => format!("no {} named {s:?}", self.what),
         })
     }
@@ -510,7 +513,7 @@ impl Mapping {
                 Some(a) => Value::Text(Cow::Borrowed(a)),
                 None => {
                     let hint = text::closest(s, allowed.iter().copied())
-                        .map(|b| format!("; did you mean {b:?}?"))
+                        .map(|b| format!(" (did you mean {b:?}?)"))
                         .unwrap_or_default();
                     return Err(format!("{s:?} is not one of {}{hint}", allowed.join(", ")));
                 }

@@ -30,6 +30,20 @@ pub struct SandboxConfig {
     pub token_ttl: Duration,
     /// Send `Retry-After` with 429 answers.
     pub retry_after: bool,
+    pub faults: Faults,
+}
+
+/// Injected faults, drawn from a seeded generator so a run can be repeated.
+/// Each applies to any vendor request except sign-in.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    pub seed: u64,
+    /// Share (0..1) of requests answered 503 without being processed.
+    pub unavailable: f64,
+    /// Share (0..1) of requests processed, whose answer is then held back
+    /// for `lost_delay`: a client with a shorter timeout never sees it.
+    pub lost: f64,
+    pub lost_delay: Duration,
 }
 
 impl Default for SandboxConfig {
@@ -40,6 +54,7 @@ impl Default for SandboxConfig {
             latency: Duration::ZERO,
             token_ttl: Duration::from_secs(3600),
             retry_after: false,
+            faults: Faults::default(),
         }
     }
 }
@@ -110,6 +125,15 @@ struct Vendor {
 struct Shared {
     vendors: Vec<Vendor>,
     cfg: SandboxConfig,
+    rng: Mutex<fastrand::Rng>,
+}
+
+/// What the fault injector decided for one request.
+#[derive(PartialEq)]
+enum Fault {
+    None,
+    Unavailable,
+    Lost,
 }
 
 /// Every vendor the sandbox serves.
@@ -148,6 +172,7 @@ impl Sandbox {
                     limiter: limiter(cfg.rate_limit_per_minute),
                 })
                 .collect(),
+            rng: Mutex::new(fastrand::Rng::with_seed(cfg.faults.seed)),
             cfg,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -257,6 +282,27 @@ async fn serve(
             return respond(r);
         }
     }
+    let fault = {
+        let f = &shared.cfg.faults;
+        let sign_in = path.contains("/oauth2/") || path.ends_with("/authenticate");
+        let mut rng = shared.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let x = rng.f64();
+        if sign_in {
+            Fault::None
+        } else if x < f.unavailable {
+            Fault::Unavailable
+        } else if x < f.unavailable + f.lost {
+            Fault::Lost
+        } else {
+            Fault::None
+        }
+    };
+    if fault == Fault::Unavailable {
+        return respond(SimResponse::error(
+            503,
+            "Service Unavailable (injected fault)",
+        ));
+    }
     let req = SimRequest {
         method,
         path: path[1 + v.prefix.len()..].to_string(),
@@ -269,6 +315,10 @@ async fn serve(
         now: Instant::now(),
     };
     let resp = v.sim.lock().unwrap_or_else(|e| e.into_inner()).handle(&req);
+    if fault == Fault::Lost {
+        // Processed and committed; the client gives up before this arrives.
+        tokio::time::sleep(shared.cfg.faults.lost_delay).await;
+    }
     respond(resp)
 }
 

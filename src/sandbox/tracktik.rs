@@ -57,6 +57,9 @@ pub struct Sim {
     role_permissions: Vec<Json>,
     termination_reasons: Vec<Json>,
     pub force_password_change: HashSet<u64>,
+    /// Passwords received with creates, for tests to check; never shown by
+    /// the API.
+    pub passwords: HashMap<u64, String>,
     next_id: u64,
     access_tokens: HashMap<String, Instant>,
     refresh_tokens: HashSet<String>,
@@ -81,6 +84,7 @@ impl Sim {
             role_permissions: Vec::new(),
             termination_reasons: Vec::new(),
             force_password_change: HashSet::new(),
+            passwords: HashMap::new(),
             next_id: 1,
             access_tokens: HashMap::new(),
             refresh_tokens: HashSet::new(),
@@ -529,7 +533,9 @@ impl Sim {
                 None => Json::Null,
             },
         );
-        // The password is kept only as "has one"; the sandbox never echoes it.
+        if let Some(p) = body.get("password").and_then(Json::as_str) {
+            self.passwords.insert(id, p.to_string());
+        }
         let e = Json::Object(e);
         self.employees.insert(id, e.clone());
         self.counters.creates += 1;

@@ -290,9 +290,8 @@ impl Transport {
                 Attempt::Answer(r) if r.status == 429 => {
                     // Refused before processing: always safe to send again.
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    if let Some(ra) = r.retry_after {
-                        self.limiter.pause(ra.min(self.policy.retry_after_cap));
-                    }
+                    self.limiter
+                        .throttled(r.retry_after.map(|ra| ra.min(self.policy.retry_after_cap)));
                     (
                         format!("HTTP 429: {}", error_message(&r.body)),
                         r.retry_after,
@@ -311,7 +310,10 @@ impl Transport {
                         r.retry_after,
                     )
                 }
-                Attempt::Answer(r) => return Ok(r),
+                Attempt::Answer(r) => {
+                    self.limiter.succeeded();
+                    return Ok(r);
+                }
                 Attempt::NotSent(m) => (m, None),
                 Attempt::Lost(m) if repeatable => (m, None),
                 Attempt::Lost(m) => return Err(Fail::Uncertain(m)),

@@ -1,0 +1,24 @@
+//! The integration tests: the hrport binary against an in-process sandbox on
+//! 127.0.0.1 port 0. Each module says what belongs in it.
+
+/// Workdir, running the binary, sandbox helpers, reading output files.
+mod util;
+
+/// TrackTik import end to end: created records, exact results and errors
+/// cells, existing records, re-imports, exit codes.
+mod tracktik;
+
+/// Reading files: encodings, delimiters, quoting, workbooks and cell types.
+mod reading;
+
+/// Sending under stress: 429 storms, expiring tokens, lost answers.
+mod sending;
+
+/// Export and the export -> import round trip.
+mod export;
+
+/// Mapping profiles and `hrport profile init`.
+mod profiles;
+
+/// The `sandbox` and `targets` subcommands as a user runs them.
+mod commands;

@@ -1,0 +1,590 @@
+use crate::util::*;
+
+const FULL_HEADER: &str = "Employee ID,First Name,Middle Name,Last Name,Username,Email,Phone,Job Title,Birthday,Region,Role,Tags,Address Line 1,City,Province,Zip,Country,Employee Type,Hire Date,Hourly Rate,Overtime Exempt,Weekly Hours Target,Temporary Password,Force Password Change";
+
+#[test]
+fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "hires.csv",
+        csv_text(&[
+            FULL_HEADER,
+            "000123,Ana,Maria,Silva,asilva,ana@example.com,+1 555 0100,Guard,1990-05-01,EMEA,guard,night; armed,1 Main St,Lisbon,Lisboa,1100-001,PT,EMPLOYEE,2026-12-01,18.50,yes,40,Tmp#Pass-7781,yes",
+            "124,Bob,,Stone,,bob@example.com,,,,na-east,Supervisor,,,,,,,,,,,,,no",
+            "125,Cleo,,Ray,cray,,,,,4,Guard,,,,,,,,,,,,,",
+        ]),
+    );
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("tracktik: 3 rows: 3 created, 0 invalid, 0 failed"),
+        "{}",
+        r.stdout
+    );
+
+    assert_eq!(employees(&sb).len(), 3);
+    let ana = employee_by_email(&sb, "ana@example.com").expect("Ana created");
+    let ana_id = ana["id"].as_u64().unwrap();
+    for (field, want) in [
+        ("customId", json!("000123")),
+        ("firstName", json!("Ana")),
+        ("middleName", json!("Maria")),
+        ("lastName", json!("Silva")),
+        ("username", json!("asilva")),
+        ("primaryPhone", json!("+1 555 0100")),
+        ("jobTitle", json!("Guard")),
+        ("birthday", json!("1990-05-01")),
+        ("region", json!(4)), // EMEA
+        ("tags", json!(["night", "armed"])),
+    ] {
+        assert_eq!(ana[field], want, "{field}");
+    }
+    sb.with(|s: &mut Sim| {
+        let addr = s.address_of(&ana).unwrap();
+        assert_eq!(addr["addressLine1"], "1 Main St");
+        assert_eq!(addr["city"], "Lisbon");
+        assert_eq!(addr["state"], "Lisboa");
+        assert_eq!(addr["postalCode"], "1100-001");
+        assert_eq!(addr["country"], "PT");
+        let p = s.profile_of(&ana).unwrap();
+        assert_eq!(p["employeeType"], "EMPLOYEE");
+        assert_eq!(p["employmentDate"], "2026-12-01");
+        assert_eq!(p["hourlyRate"], json!(18.5));
+        assert_eq!(p["overtimeExempt"], json!(true));
+        assert_eq!(p["weeklyHoursTarget"], json!(40));
+        assert_eq!(
+            s.passwords.get(&ana_id).map(String::as_str),
+            Some("Tmp#Pass-7781")
+        );
+        assert!(s.force_password_change.contains(&ana_id));
+    });
+    assert_eq!(role_name_of(&sb, ana_id).as_deref(), Some("Guard"));
+
+    let bob = employee_by_email(&sb, "bob@example.com").unwrap();
+    let bob_id = bob["id"].as_u64().unwrap();
+    assert_eq!(bob["region"], json!(2)); // NA-East, given in lower case
+    assert_eq!(role_name_of(&sb, bob_id).as_deref(), Some("Supervisor"));
+    assert!(!sb.with(|s: &mut Sim| s.force_password_change.contains(&bob_id)));
+    let cleo = employees(&sb)
+        .into_iter()
+        .find(|e| e["username"] == "cray")
+        .unwrap();
+    assert_eq!(cleo["region"], json!(4)); // given by id
+    assert_eq!(cleo["email"], Value::Null);
+
+    let rows = rows_by_name(&out.join("results.csv"));
+    assert_eq!(rows.len(), 3);
+    let header = &read_csv(&out.join("results.csv"))[0];
+    assert_eq!(header.last().unwrap(), "hrport_error");
+    assert_eq!(
+        &header[header.len() - 4..],
+        ["hrport_row", "hrport_status", "hrport_id", "hrport_error"]
+    );
+    assert_eq!(rows[0]["hrport_row"], "2");
+    assert_eq!(rows[0]["hrport_status"], "created");
+    assert_eq!(rows[0]["hrport_id"], ana_id.to_string());
+    assert_eq!(rows[1]["hrport_id"], bob_id.to_string());
+    assert_eq!(rows[2]["hrport_id"], cleo["id"].to_string());
+    assert_eq!(
+        rows[0]["Phone"], "'+1 555 0100",
+        "formula guard on a leading +"
+    );
+    assert_eq!(rows[0]["Employee ID"], "000123");
+    assert_eq!(
+        rows[0]["Temporary Password"], "",
+        "passwords never reach an output"
+    );
+    assert_eq!(
+        read_csv(&out.join("errors.csv")).len(),
+        1,
+        "errors.csv has only its header"
+    );
+
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["rows"], 3);
+    assert_eq!(summary["created"], 3);
+    assert_eq!(summary["invalid"], 0);
+    assert!(summary["requests"].as_u64().unwrap() >= 3 + 3 + 1);
+
+    for f in ["results.csv", "errors.csv", "summary.json"] {
+        let text = std::fs::read_to_string(out.join(f)).unwrap();
+        assert!(!text.contains("Tmp#Pass-7781"), "password in {f}");
+    }
+    assert!(!r.stdout.contains("Tmp#Pass-7781") && !r.stderr.contains("Tmp#Pass-7781"));
+}
+
+#[test]
+fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "bad.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Username,Email,Birthday,Region,Role,Hire Date,Hourly Rate,Overtime Exempt,Weekly Hours Minimum,Weekly Hours Maximum",
+            "1,Ana,Silva,,ana@example.com,,EMEA,Guard,,,,,",
+            "2,Bob,Stone,,bob@example,,EMEA,Guard,,,,,",
+            "3,Cy,Ray,,cy@example.com,,NA East,Gaurd,,,,,",
+            "4,Di,Ray,,di@example.com,2090-01-01,EMEA,Guard,2023-02-30,,,,",
+            "5,Ed,Ray,,ed@example.com,,EMEA,Guard,,ten,maybe,,",
+            "6,,Ray,,fi@example.com,,EMEA,Guard,,,,,",
+            "1,Gus,Ray,,gus@example.com,,EMEA,Guard,,,,,",
+            "8,Hal,Ray,,ANA@EXAMPLE.COM,,EMEA,Guard,,,,,",
+            "9,Ivy,Ray,,,,EMEA,Guard,,,,,",
+            "10,Jo,Ray,,jo@example.com,,EMEA,Guard,,,,50,40",
+            "11,Kim,Ray,,kim@example.com,,EMEA,Guard,,,,",
+            "12,Lee,Ray,,lee@example.com,,EMEA,Guard,,,,,",
+        ]),
+    );
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let s =
+        |row: &str, status: &str, err: &str| (row.to_string(), status.to_string(), err.to_string());
+    let expected = vec![
+        s("2", "created", ""),
+        s(
+            "3",
+            "invalid",
+            "Email: \"bob@example\" is not a valid e-mail address",
+        ),
+        s(
+            "4",
+            "invalid",
+            "Region: no region named \"NA East\" (did you mean \"NA-East\"?); Role: no role named \"Gaurd\" (did you mean \"Guard\"?)",
+        ),
+        s(
+            "5",
+            "invalid",
+            "Birthday: 2090-01-01 is in the future; Hire Date: \"2023-02-30\" is not a real date",
+        ),
+        s(
+            "6",
+            "invalid",
+            "Hourly Rate: \"ten\" is not a number; Overtime Exempt: \"maybe\" is not yes/no (use yes, no, true, false, y, n, 1 or 0)",
+        ),
+        s("7", "invalid", "First Name is required"),
+        s(
+            "8",
+            "invalid",
+            "Employee ID: same as row 2 (must be unique in the file)",
+        ),
+        s(
+            "9",
+            "invalid",
+            "Email: same as row 2 (must be unique in the file)",
+        ),
+        s("10", "invalid", "give at least one of Username or Email"),
+        s(
+            "11",
+            "invalid",
+            "Weekly Hours Minimum: 50 is more than Weekly Hours Maximum (40)",
+        ),
+        s(
+            "12",
+            "invalid",
+            "the row has 12 fields but the header has 13 columns; check for a missing delimiter or an unclosed quote",
+        ),
+        s("13", "created", ""),
+    ];
+    assert_eq!(statuses(&out.join("results.csv")), expected);
+    let errors: Vec<_> = expected
+        .iter()
+        .filter(|e| e.1 == "invalid")
+        .cloned()
+        .collect();
+    assert_eq!(statuses(&out.join("errors.csv")), errors);
+    let mut created: Vec<String> = employees(&sb)
+        .iter()
+        .map(|e| e["email"].as_str().unwrap().to_string())
+        .collect();
+    created.sort();
+    assert_eq!(created, ["ana@example.com", "lee@example.com"]);
+    assert!(
+        r.stderr
+            .contains("bad.csv row 3: Email: \"bob@example\" is not a valid e-mail address"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("2 created, 10 invalid"), "{}", r.stdout);
+}
+
+#[test]
+fn a_missing_required_column_stops_before_anything_is_sent() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "x.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Role",
+            "Ana,Silva,ana@example.com,Guard",
+        ]),
+    );
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("x.csv: missing required column Region."),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("Expected headers (* = required): Employee ID, First Name*,"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("Found: First Name, Last Name, Email, Role"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.counters.requests),
+        0,
+        "nothing was sent, not even a sign-in"
+    );
+    assert!(
+        !out.exists(),
+        "no output folder for a run that never started"
+    );
+
+    let no_key = w.write(
+        "y.csv",
+        csv_text(&["First Name,Last Name,Region,Role", "Ana,Silva,EMEA,Guard"]),
+    );
+    let r = import(&sb, &no_key, &out, &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains("missing required column one of Username or Email"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, bob) = sb.with(|s: &mut Sim| {
+        let ana = s.seed_employee(json!({"customId": "000123", "firstName": "Ana", "lastName": "Silva", "email": "ana@example.com", "region": 4}));
+        s.user_roles.push(json!({"id": 999, "user": ana, "role": 8}));
+        // Created by an earlier run that stopped before assigning a role.
+        let bob = s.seed_employee(json!({"customId": "200", "firstName": "Bob", "lastName": "Stone", "email": "bob@example.com", "region": 4}));
+        (ana, bob)
+    });
+    let file = w.write(
+        "hires.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Email,Region,Role",
+            "000123,Ana,Silva,someone.else@example.com,EMEA,Guard",
+            "201,Bob,Stone,BOB@example.com,EMEA,Supervisor",
+            "202,Cleo,Ray,cleo@example.com,EMEA,Guard",
+            "000123,Di,Ray,bob@example.com,EMEA,Guard",
+        ]),
+    );
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&out.join("results.csv"));
+    assert_eq!(
+        (
+            rows[0]["hrport_status"].as_str(),
+            rows[0]["hrport_id"].clone()
+        ),
+        ("exists", ana.to_string())
+    );
+    assert_eq!(
+        (
+            rows[1]["hrport_status"].as_str(),
+            rows[1]["hrport_id"].clone()
+        ),
+        ("exists", bob.to_string())
+    );
+    assert_eq!(rows[2]["hrport_status"], "created");
+    assert_eq!(rows[3]["hrport_status"], "invalid");
+    assert!(
+        rows[3]["hrport_error"].contains(&format!(
+            "Employee ID matches employee {ana} but Email matches employee {bob}"
+        )),
+        "{}",
+        rows[3]["hrport_error"]
+    );
+    assert_eq!(employees(&sb).len(), 3, "only Cleo was created");
+    assert_eq!(
+        role_name_of(&sb, bob).as_deref(),
+        Some("Supervisor"),
+        "Bob's missing role was assigned"
+    );
+    assert_eq!(
+        role_name_of(&sb, ana).as_deref(),
+        Some("Guard"),
+        "Ana untouched"
+    );
+    assert!(r.stdout.contains("(1 existing finished)"), "{}", r.stdout);
+}
+
+#[test]
+fn a_terminated_employee_does_not_block_a_new_hire_with_the_same_keys() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| {
+        s.seed_employee(json!({"customId": "77", "firstName": "Ana", "lastName": "Old", "email": "ana@example.com", "region": 4, "status": "TERMINATED"}));
+    });
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Email,Region,Role",
+            "77,Ana,Silva,ana@example.com,EMEA,Guard",
+        ]),
+    );
+    let r = import(&sb, &file, &w.path("out"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(statuses(&w.path("out/results.csv"))[0].1, "created");
+    assert_eq!(employees(&sb).len(), 2);
+}
+
+#[test]
+fn dry_run_checks_everything_against_the_target_and_creates_nothing() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role",
+            "Ana,Silva,ana@example.com,EMEA,Guard",
+            "Bob,Stone,bob@example.com,Atlantis,Guard",
+        ]),
+    );
+    let r = import(&sb, &file, &w.path("out"), &["--dry-run"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&w.path("out/results.csv")),
+        [
+            ("2".into(), "skipped".into(), "".into()),
+            (
+                "3".into(),
+                "invalid".into(),
+                "Region: no region named \"Atlantis\"".into()
+            )
+        ]
+    );
+    assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 0);
+    assert!(
+        r.stdout
+            .starts_with("dry run, tracktik: 2 rows: 1 skipped, 1 invalid"),
+        "{}",
+        r.stdout
+    );
+
+    // Without a target, a dry run still checks the file itself.
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--dry-run",
+            "--out",
+            w.path("o2").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stderr.contains("no target given"), "{}", r.stderr);
+}
+
+#[test]
+fn a_fixed_errors_file_imports_as_it_is_and_creates_exactly_the_fixed_rows() {
+    let w = Work::new();
+    let sb = sandbox();
+    let first = w.path("first");
+    let r = import(&sb, &samples().join("tracktik-new-hires.csv"), &first, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(employees(&sb).len(), 45);
+    let errors = first.join("errors.csv");
+    let mut table = read_csv(&errors);
+    let header = table[0].clone();
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    assert_eq!(table.len(), 6, "five invalid rows in the sample");
+    // Fix each row the way a person would in Excel.
+    for row in table.iter_mut().skip(1) {
+        let err = row[col("hrport_error")].clone();
+        if err.starts_with("Region") {
+            row[col("Region")] = "EMEA".into();
+        } else if err.contains("not a valid e-mail") {
+            row[col("Email")].push_str(".com");
+        } else if err.contains("not a real date") {
+            row[col("Hire Date")] = "2026-02-28".into();
+        } else if err.contains("same as row") {
+            row[col("Email")] = "gonzalo.haddad31@example.com".into();
+        } else if err.contains("Last Name is required") {
+            row[col("Last Name")] = "O'Brien".into();
+        } else {
+            panic!("unexpected error {err}");
+        }
+    }
+    let mut wtr = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    for row in &table {
+        wtr.write_record(row).unwrap();
+    }
+    std::fs::write(&errors, wtr.into_inner().unwrap()).unwrap();
+
+    let second = w.path("second");
+    let r = import(&sb, &errors, &second, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("5 rows: 5 created"), "{}", r.stdout);
+    assert_eq!(employees(&sb).len(), 50);
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.counters.creates),
+        50,
+        "nothing was sent twice"
+    );
+    // The old hrport_ columns were ignored, not carried twice.
+    let header2 = &read_csv(&second.join("results.csv"))[0];
+    assert_eq!(
+        header2.iter().filter(|h| h.starts_with("hrport_")).count(),
+        4
+    );
+    assert!(!r.stderr.contains("hrport_status"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_credentials_abort_at_once_without_retrying() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role",
+            "Ana,Silva,ana@example.com,EMEA,Guard",
+        ]),
+    );
+    let url = tt_url(&sb);
+    let mut env = TT_ENV.to_vec();
+    env[3] = ("HRPORT_TRACKTIK_PASSWORD", "wrong-password-123");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &url,
+            "--out",
+            w.path("o").to_str().unwrap(),
+        ],
+        &env,
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("run aborted: sign-in refused (HTTP 401)"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("hint: check HRPORT_TRACKTIK_CLIENT_ID"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("wrong-password-123"));
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.counters.failed_logins),
+        1,
+        "a refused sign-in is never retried"
+    );
+
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("set HRPORT_TRACKTIK_CLIENT_ID, HRPORT_TRACKTIK_CLIENT_SECRET, HRPORT_TRACKTIK_USERNAME, HRPORT_TRACKTIK_PASSWORD"), "{}", r.stderr);
+}
+
+#[test]
+fn an_unreachable_target_aborts_with_exit_3() {
+    let w = Work::new();
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role",
+            "Ana,Silva,ana@example.com,EMEA,Guard",
+        ]),
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/tracktik");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &url,
+            "--max-retries",
+            "1",
+            "--out",
+            w.path("o").to_str().unwrap(),
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(
+        r.stderr.contains("cannot reach the sign-in endpoint"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
+    let w = Work::new();
+    let out = w.path("demo");
+    let r = hrport(
+        &[
+            "import",
+            samples().join("tracktik-new-hires.xlsx").to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--sandbox",
+            "--out",
+            out.to_str().unwrap(),
+            "--rate",
+            "200",
+        ],
+        &[],
+    );
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stdout
+            .contains("tracktik: 50 rows: 45 created, 5 invalid, 0 failed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("sandbox running at http://127.0.0.1:"),
+        "{}",
+        r.stderr
+    );
+    let st = statuses(&out.join("errors.csv"));
+    let rows: Vec<&str> = st.iter().map(|s| s.0.as_str()).collect();
+    assert_eq!(rows, ["9", "17", "25", "33", "44"]);
+    assert_eq!(st[0].2, "Region: no region named \"Europe\"");
+}
