@@ -104,12 +104,7 @@ fn rows() -> Vec<Row> {
             format!("{:06}", 451 + i),
             first.to_string(),
             last.to_string(),
-            format!(
-                "{}.{}{}@example.com",
-                ascii(first),
-                ascii(last).replace('x', ""),
-                i
-            ),
+            format!("{}.{}{}@example.com", ascii(first), ascii(last).replace('x', ""), i),
             format!("+1 555 01{:02}", i),
             if ROLES[i % 4] == "Supervisor" {
                 "Shift Supervisor".into()
@@ -119,26 +114,13 @@ fn rows() -> Vec<Row> {
             REGIONS[region_i].to_string(),
             ROLES[i % 4].to_string(),
             format!("2026-12-{:02}", 1 + i % 28),
-            format!(
-                "{}-{:02}-{:02}",
-                1970 + (i * 3) % 35,
-                1 + i % 12,
-                1 + (i * 5) % 28
-            ),
+            format!("{}-{:02}-{:02}", 1970 + (i * 3) % 35, 1 + i % 12, 1 + (i * 5) % 28),
             city.to_string(),
             country.to_string(),
-            if i % 5 == 4 {
-                "PART_TIME".into()
-            } else {
-                "EMPLOYEE".into()
-            },
+            if i % 5 == 4 { "PART_TIME".into() } else { "EMPLOYEE".into() },
             format!("{}.{}", 18 + i % 7, if i % 2 == 0 { "50" } else { "00" }),
             if i % 5 == 4 { "24".into() } else { "40".into() },
-            if i % 3 == 0 {
-                "yes".into()
-            } else {
-                "no".into()
-            },
+            if i % 3 == 0 { "yes".into() } else { "no".into() },
         ];
         // The invalid rows, one problem each.
         match i {
@@ -158,9 +140,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rows = rows();
 
     // CSV: UTF-8 with a BOM, as Excel's "CSV UTF-8" writes it.
-    let mut w = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
     w.write_record(HEADERS)?;
     for r in &rows {
         w.write_record(&r.cells)?;
@@ -198,10 +178,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     sheet.autofit();
     book.save("samples/tracktik-new-hires.xlsx")?;
-    println!(
-        "wrote samples/tracktik-new-hires.csv and .xlsx ({} rows)",
-        rows.len()
-    );
+    println!("wrote samples/tracktik-new-hires.csv and .xlsx ({} rows)", rows.len());
     Ok(())
 }
 
@@ -209,11 +186,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// person would have typed them.
 fn chrono_like(v: &str) -> Option<(u16, u8, u8)> {
     let mut p = v.split('-');
-    let (y, m, d) = (
-        p.next()?.parse().ok()?,
-        p.next()?.parse().ok()?,
-        p.next()?.parse().ok()?,
-    );
+    let (y, m, d) = (p.next()?.parse().ok()?, p.next()?.parse().ok()?, p.next()?.parse().ok()?);
     let days = match m {
         2 if y % 4 == 0 && (y % 100 != 0 || y % 400 == 0) => 29,
         2 => 28,

@@ -26,10 +26,7 @@ pub enum Error {
     /// The input file cannot be read or does not have the needed shape.
     Input(String),
     /// The run started talking to the target and had to stop.
-    Aborted {
-        message: String,
-        hint: Option<String>,
-    },
+    Aborted { message: String, hint: Option<String> },
 }
 
 impl Error {
@@ -40,10 +37,7 @@ impl Error {
         Error::Input(msg.into())
     }
     pub fn aborted(msg: impl Into<String>, hint: Option<String>) -> Error {
-        Error::Aborted {
-            message: msg.into(),
-            hint,
-        }
+        Error::Aborted { message: msg.into(), hint }
     }
     pub fn exit_code(&self) -> u8 {
         match self {

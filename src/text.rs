@@ -7,10 +7,7 @@
 /// A header name reduced to what matters for matching: lower-case letters and
 /// digits only, so "Employee_ID", "employee id" and "EMPLOYEE-ID" are equal.
 pub fn normalize(name: &str) -> String {
-    name.chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(|c| c.to_lowercase())
-        .collect()
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
 }
 
 /// At most `max` characters of `s`, with an ellipsis when cut.
@@ -77,16 +74,7 @@ mod tests {
 
     #[test]
     fn formula_guard_round_trips() {
-        for s in [
-            "=SUM(A1)",
-            "+1 555 0100",
-            "-5",
-            "@cmd",
-            "\tx",
-            "plain",
-            "'quoted",
-            "",
-        ] {
+        for s in ["=SUM(A1)", "+1 555 0100", "-5", "@cmd", "\tx", "plain", "'quoted", ""] {
             assert_eq!(unguard_cell(&guard_cell(s)), s, "{s:?}");
         }
         assert_eq!(guard_cell("=1+1"), "'=1+1");

@@ -19,12 +19,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
     let info = target.info();
     let options = Options::resolve(info, &toml::Table::new())?;
     // Refuse a bad output name before talking to anyone.
-    let ext = args
-        .output
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if !matches!(ext.as_str(), "csv" | "xlsx") {
         return Err(Error::config(format!(
             "{}: the export file must end in .csv or .xlsx",
@@ -47,10 +42,6 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         Err(ExportError::Output(e)) => return Err(e),
     }
     file.finish()?;
-    println!(
-        "{}: exported {n} people to {}",
-        info.name,
-        args.output.display()
-    );
+    println!("{}: exported {n} people to {}", info.name, args.output.display());
     Ok(exit::OK)
 }

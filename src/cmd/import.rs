@@ -62,40 +62,22 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         warn(w);
     }
     let file = input::display(&args.file);
-    let mapping = Mapping::resolve(
-        info,
-        &file,
-        source.headers(),
-        &profile,
-        args.date_formats.clone(),
-    )?;
+    let mapping =
+        Mapping::resolve(info, &file, source.headers(), &profile, args.date_formats.clone())?;
     if !mapping.unknown.is_empty() {
-        let names: Vec<String> = mapping
-            .unknown
-            .iter()
-            .map(|&i| format!("{:?}", mapping.headers[i]))
-            .collect();
-        warn(&format!(
-            "{} is not a {} column, so it is not sent (it is kept in results.csv): {}",
-            if names.len() == 1 {
-                "this column"
-            } else {
-                "these columns"
-            },
-            info.name,
-            names.join(", ")
-        ));
+        let names: Vec<String> =
+            mapping.unknown.iter().map(|&i| format!("{:?}", mapping.headers[i])).collect();
+        let what = if names.len() == 1 {
+            format!("this column is not a {} column, so it is not sent (it is", info.name)
+        } else {
+            format!("these columns are not {} columns, so they are not sent (they are", info.name)
+        };
+        warn(&format!("{what} kept in results.csv): {}", names.join(", ")));
     }
 
-    let out_dir = args
-        .out
-        .clone()
-        .unwrap_or_else(|| input::default_out_dir(&args.file));
+    let out_dir = args.out.clone().unwrap_or_else(|| input::default_out_dir(&args.file));
     std::fs::create_dir_all(&out_dir).map_err(|e| {
-        Error::config(format!(
-            "cannot create the output folder {}: {e}",
-            out_dir.display()
-        ))
+        Error::config(format!("cannot create the output folder {}: {e}", out_dir.display()))
     })?;
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -110,12 +92,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             target.offline(&options)
         }
     };
-    let ctx = Context {
-        source: &source,
-        mapping: &mapping,
-        info,
-        session: session.as_ref(),
-    };
+    let ctx = Context { source: &source, mapping: &mapping, info, session: session.as_ref() };
 
     let validated_at = Instant::now();
     let validation = engine::validate(&ctx)?;
@@ -229,11 +206,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             )),
         ));
     }
-    Ok(if attention > 0 {
-        exit::ROWS_FAILED
-    } else {
-        exit::OK
-    })
+    Ok(if attention > 0 { exit::ROWS_FAILED } else { exit::OK })
 }
 
 fn referenced_columns(m: &Mapping) -> String {
@@ -243,11 +216,7 @@ fn referenced_columns(m: &Mapping) -> String {
         .filter(|f| matches!(f.kind, crate::mapping::field::Kind::Reference(_)))
         .map(|f| f.column.to_string())
         .collect();
-    if names.is_empty() {
-        "reference".into()
-    } else {
-        text::and_list(&names)
-    }
+    if names.is_empty() { "reference".into() } else { text::and_list(&names) }
 }
 
 fn round3(x: f64) -> f64 {

@@ -32,17 +32,13 @@ pub struct Connection {
 /// Checks the sending flags before anything else happens.
 pub fn check_target_args(a: &TargetArgs) -> Result<()> {
     if !(a.rate.is_finite() && a.rate > 0.0) {
-        return Err(Error::config(
-            "--rate must be a number of requests per second above 0",
-        ));
+        return Err(Error::config("--rate must be a number of requests per second above 0"));
     }
     if a.concurrency == 0 || a.concurrency > 256 {
         return Err(Error::config("--concurrency must be between 1 and 256"));
     }
     if !(a.timeout.is_finite() && a.timeout > 0.0) {
-        return Err(Error::config(
-            "--timeout must be a number of seconds above 0",
-        ));
+        return Err(Error::config("--timeout must be a number of seconds above 0"));
     }
     Ok(())
 }
@@ -71,18 +67,12 @@ pub fn connect(
         base_url: base,
         rate: a.rate,
         timeout: Duration::from_secs_f64(a.timeout),
-        policy: Policy {
-            max_retries: a.max_retries,
-            ..Policy::default()
-        },
+        policy: Policy { max_retries: a.max_retries, ..Policy::default() },
     };
     let transport = Transport::new(&cfg, stop).map_err(Error::config)?;
     let api = Api::new(transport, target.auth(&creds, options));
     api.authenticate().map_err(api_abort)?;
-    Ok(Some(Connection {
-        api,
-        _sandbox: sandbox,
-    }))
+    Ok(Some(Connection { api, _sandbox: sandbox }))
 }
 
 /// An API failure that ends the command: exit 3.

@@ -45,11 +45,7 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
         );
     }
     if args.rate_limit > 0 {
-        let _ = writeln!(
-            out,
-            "  rate limit: {} requests per minute per vendor",
-            args.rate_limit
-        );
+        let _ = writeln!(out, "  rate limit: {} requests per minute per vendor", args.rate_limit);
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();

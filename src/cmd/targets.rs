@@ -12,9 +12,7 @@ pub fn run(args: TargetsArgs) -> Result<u8> {
             }
         }
         Some(name) => {
-            let info = targets::find(&name)
-                .ok_or_else(|| Error::config("unknown target"))?
-                .info();
+            let info = targets::find(&name).ok_or_else(|| Error::config("unknown target"))?.info();
             println!("{} — {}\n", info.name, info.title);
             print!("{}", columns_table(info));
             for g in info.one_of {

@@ -35,11 +35,7 @@ impl DupIndex {
             .iter()
             .filter_map(|c| find_field(info.fields, c))
             .filter(|&f| m.column_of(f).is_some())
-            .map(|field| Column {
-                field,
-                label: m.label(field).to_string(),
-                entries: Vec::new(),
-            })
+            .map(|field| Column { field, label: m.label(field).to_string(), entries: Vec::new() })
             .collect();
         DupIndex { columns }
     }
@@ -48,11 +44,7 @@ impl DupIndex {
         for c in &mut self.columns {
             let key = m.raw(rec, c.field);
             if !key.is_empty() {
-                c.entries.push(Entry {
-                    hash: hash(key),
-                    seq,
-                    row,
-                });
+                c.entries.push(Entry { hash: hash(key), seq, row });
             }
         }
     }
@@ -61,8 +53,7 @@ impl DupIndex {
     pub fn finish(self) -> Vec<(u32, u32, Problem)> {
         let mut out = Vec::new();
         for mut c in self.columns {
-            c.entries
-                .sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then(a.seq.cmp(&b.seq)));
+            c.entries.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then(a.seq.cmp(&b.seq)));
             for group in c.entries.chunk_by(|a, b| a.hash == b.hash) {
                 let first = &group[0];
                 for later in &group[1..] {

@@ -83,8 +83,7 @@ pub fn validate(ctx: &Context) -> Result<Validation> {
     while rows.next_into(&mut rec)? {
         problems.clear();
         let mut values = Vec::with_capacity(ctx.mapping.fields.len());
-        ctx.mapping
-            .map_row(&rec, ctx.session.refs(), &mut values, &mut problems);
+        ctx.mapping.map_row(&rec, ctx.session.refs(), &mut values, &mut problems);
         ctx.session.check(&values, ctx.mapping, &mut problems);
         dups.add(seq, rec.row, &rec, ctx.mapping);
         if problems.is_empty() {
@@ -97,17 +96,10 @@ pub fn validate(ctx: &Context) -> Result<Validation> {
             }
         }
         if !problems.is_empty() {
-            v.verdicts.insert(
-                seq,
-                Verdict::Invalid {
-                    row: rec.row,
-                    message: join_problems(&problems),
-                },
-            );
+            v.verdicts
+                .insert(seq, Verdict::Invalid { row: rec.row, message: join_problems(&problems) });
         }
-        seq = seq
-            .checked_add(1)
-            .ok_or_else(|| Error::input("more than 4 billion rows"))?;
+        seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
     }
     v.rows = seq as u64;
     for (seq, row, problem) in dups.finish() {
@@ -193,15 +185,9 @@ pub fn send(
     settings: &SendSettings,
     stop: &Arc<AtomicBool>,
 ) -> Result<Report> {
-    let concurrency = if settings.dry_run || api.is_none() {
-        0
-    } else {
-        settings.concurrency.max(1)
-    };
-    let window = Window {
-        written: Mutex::new(0),
-        moved: Condvar::new(),
-    };
+    let concurrency =
+        if settings.dry_run || api.is_none() { 0 } else { settings.concurrency.max(1) };
+    let window = Window { written: Mutex::new(0), moved: Condvar::new() };
     let abort: OnceLock<(String, Option<String>)> = OnceLock::new();
     let unavailable_streak = AtomicU32::new(0);
     let bar = progress::bar(validation.rows, settings.progress);
@@ -222,16 +208,8 @@ pub fn send(
                     let done = if stop.load(Ordering::Relaxed) {
                         not_sent(seq, rec, abort)
                     } else {
-                        let d = work(
-                            ctx,
-                            api,
-                            seq,
-                            rec,
-                            existing.as_ref(),
-                            settings,
-                            streak,
-                            abort,
-                        );
+                        let d =
+                            work(ctx, api, seq, rec, existing.as_ref(), settings, streak, abort);
                         if abort.get().is_some() {
                             stop.store(true, Ordering::Relaxed);
                         }
@@ -267,11 +245,7 @@ pub fn send(
                         next += 1;
                         // After a write failure, let the reader run freely
                         // so the run can wind down.
-                        window.advance(if failure.is_some() {
-                            u32::MAX - WINDOW
-                        } else {
-                            next
-                        });
+                        window.advance(if failure.is_some() { u32::MAX - WINDOW } else { next });
                     }
                 }
                 if let Some(e) = failure {
@@ -338,9 +312,8 @@ pub fn send(
         }
         drop(job_tx);
         drop(done_tx);
-        let mut report = writer
-            .join()
-            .unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
+        let mut report =
+            writer.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
         bar.finish_and_clear();
         report.aborted = abort.get().cloned();
         Ok(report)
@@ -348,10 +321,7 @@ pub fn send(
 }
 
 fn not_sent(seq: u32, rec: Record, abort: &OnceLock<(String, Option<String>)>) -> Done {
-    let why = abort
-        .get()
-        .map(|(m, _)| m.as_str())
-        .unwrap_or("the run was stopped");
+    let why = abort.get().map(|(m, _)| m.as_str()).unwrap_or("the run was stopped");
     Done {
         seq,
         rec,
@@ -377,15 +347,9 @@ fn work(
 ) -> Done {
     let mut values = Vec::with_capacity(ctx.mapping.fields.len());
     let mut problems: Vec<Problem> = Vec::new();
-    ctx.mapping
-        .map_row(&rec, ctx.session.refs(), &mut values, &mut problems);
+    ctx.mapping.map_row(&rec, ctx.session.refs(), &mut values, &mut problems);
     let (status, id, error, completed) = if !problems.is_empty() {
-        (
-            Status::Invalid,
-            String::new(),
-            join_problems(&problems),
-            false,
-        )
+        (Status::Invalid, String::new(), join_problems(&problems), false)
     } else {
         match ctx.session.provision(api, &values, existing) {
             Outcome::Created { id } => {
@@ -396,11 +360,7 @@ fn work(
                 streak.store(0, Ordering::Relaxed);
                 (Status::Exists, id, String::new(), true)
             }
-            Outcome::Failed {
-                id,
-                message,
-                unavailable,
-            } => {
+            Outcome::Failed { id, message, unavailable } => {
                 if unavailable {
                     let n = streak.fetch_add(1, Ordering::Relaxed) + 1;
                     if n >= settings.max_errors {
@@ -418,29 +378,14 @@ fn work(
                 let _ = abort.set((message.clone(), hint));
                 let first = abort.get().map(|(m, _)| m.clone()).unwrap_or(message);
                 match id {
-                    Some(id) => (
-                        Status::Failed,
-                        id,
-                        format!("stopped before finishing: {first}"),
-                        false,
-                    ),
-                    None => (
-                        Status::Pending,
-                        String::new(),
-                        format!("not sent: {first}"),
-                        false,
-                    ),
+                    Some(id) => {
+                        (Status::Failed, id, format!("stopped before finishing: {first}"), false)
+                    }
+                    None => (Status::Pending, String::new(), format!("not sent: {first}"), false),
                 }
             }
         }
     };
     drop(values);
-    Done {
-        seq,
-        rec,
-        status,
-        id,
-        error,
-        completed,
-    }
+    Done { seq, rec, status, id, error, completed }
 }

@@ -26,6 +26,8 @@ pub struct DelimitedFile {
     encoding: &'static Encoding,
     bom_len: u64,
     delimiter: u8,
+    /// Lines end in CRLF (else LF); decides how rows are numbered.
+    crlf: bool,
 }
 
 /// Parses the `--delimiter` value.
@@ -105,18 +107,16 @@ impl DelimitedFile {
             encoding,
             bom_len,
             delimiter: b',',
+            crlf: false,
         };
-        f.delimiter = match opts.delimiter {
-            Some(d) => d,
-            None => {
-                let mut sample = String::new();
-                f.decoded_reader()?
-                    .take(64 * 1024)
-                    .read_to_string(&mut sample)
-                    .map_err(|e| f.decode_error(e))?;
-                sniff_delimiter(&sample)
-            }
-        };
+        let mut sample = Vec::new();
+        f.decoded_reader()?
+            .take(64 * 1024)
+            .read_to_end(&mut sample)
+            .map_err(|e| f.decode_error(e))?;
+        let sample = String::from_utf8_lossy(&sample);
+        f.crlf = sample.find('\n').is_some_and(|i| i > 0 && sample.as_bytes()[i - 1] == b'\r');
+        f.delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&sample));
 
         let mut rdr = f.csv_reader()?;
         let mut rec = csv::StringRecord::new();
@@ -144,32 +144,20 @@ impl DelimitedFile {
     }
 
     pub fn rows(&self) -> Result<DelimitedRows<'_>> {
-        let mut rdr = self.csv_reader()?;
-        let mut rec = csv::StringRecord::new();
+        let mut rows = DelimitedRows {
+            file: self,
+            rdr: self.csv_reader()?,
+            last_row: 0,
+            width: self.headers.len(),
+        };
         // Skip up to and including the header row, exactly as `open` did.
-        let mut newlines = 0u64;
-        let mut last_row = 0u64;
-        loop {
-            match rdr.read_record(&mut rec) {
-                Ok(true) => {
-                    let line = rec.position().map(|p| p.line()).unwrap_or(1);
-                    last_row = line.saturating_sub(newlines).max(last_row + 1);
-                    newlines += count_newlines(&rec);
-                    if !is_blank(&rec) {
-                        break;
-                    }
-                }
-                Ok(false) => break,
-                Err(e) => return Err(self.csv_error(e)),
+        let mut rec = csv::StringRecord::new();
+        while let Some(_row) = rows.read(&mut rec)? {
+            if !is_blank(&rec) {
+                break;
             }
         }
-        Ok(DelimitedRows {
-            file: self,
-            rdr,
-            newlines,
-            last_row,
-            width: self.headers.len(),
-        })
+        Ok(rows)
     }
 
     fn decoded_reader(&self) -> Result<Box<dyn Read + Send>> {
@@ -192,12 +180,18 @@ impl DelimitedFile {
     }
 
     fn csv_reader(&self) -> Result<csv::Reader<Box<dyn Read + Send>>> {
+        let mut rdr = self.decoded_reader()?;
+        if !self.crlf {
+            // An LF file's last line may lack its newline; give it one, so
+            // every record ends the same way (see `DelimitedRows::read`).
+            rdr = Box::new(rdr.chain(&b"\n"[..]));
+        }
         Ok(csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(self.delimiter)
             .buffer_capacity(READ_BUFFER)
-            .from_reader(self.decoded_reader()?))
+            .from_reader(rdr))
     }
 
     fn decode_error(&self, e: std::io::Error) -> Error {
@@ -209,10 +203,7 @@ impl DelimitedFile {
     }
 
     fn csv_error(&self, e: csv::Error) -> Error {
-        let at = e
-            .position()
-            .map(|p| format!(" near line {}", p.line()))
-            .unwrap_or_default();
+        let at = e.position().map(|p| format!(" near line {}", p.line())).unwrap_or_default();
         let what = match e.kind() {
             csv::ErrorKind::Utf8 { .. } => format!("text is not valid {}", self.encoding.name()),
             _ => e.to_string(),
@@ -224,27 +215,38 @@ impl DelimitedFile {
 pub struct DelimitedRows<'a> {
     file: &'a DelimitedFile,
     rdr: csv::Reader<Box<dyn Read + Send>>,
-    /// Newlines seen inside quoted fields so far: each one advances the
-    /// parser's line count but not Excel's row count.
-    newlines: u64,
+    /// Excel row number of the last record read.
     last_row: u64,
     width: usize,
 }
 
+impl DelimitedRows<'_> {
+    /// Reads one record and returns the row number Excel gives it.
+    ///
+    /// The parser skips empty lines, which Excel shows as rows, and its
+    /// per-record line numbers lag on CRLF files, where a terminator's `\n`
+    /// is consumed with the next record. So the row number comes from the
+    /// newlines each read consumes: one ends a line (this record's own in an
+    /// LF file, the previous record's in a CRLF file), those inside quotes
+    /// belong to the record, and the rest were empty lines.
+    fn read(&mut self, rec: &mut csv::StringRecord) -> Result<Option<u64>> {
+        let before = self.rdr.position().line();
+        match self.rdr.read_record(rec) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(e) => return Err(self.file.csv_error(e)),
+        }
+        let consumed = self.rdr.position().line().saturating_sub(before);
+        let terminator = u64::from(!self.file.crlf || self.last_row > 0);
+        let empty_lines = consumed.saturating_sub(count_newlines(rec) + terminator);
+        self.last_row += 1 + empty_lines;
+        Ok(Some(self.last_row))
+    }
+}
+
 impl Rows for DelimitedRows<'_> {
     fn next_into(&mut self, rec: &mut Record) -> Result<bool> {
-        loop {
-            match self.rdr.read_record(&mut rec.fields) {
-                Ok(true) => {}
-                Ok(false) => return Ok(false),
-                Err(e) => return Err(self.file.csv_error(e)),
-            }
-            let line = rec.fields.position().map(|p| p.line()).unwrap_or(0);
-            // Blank lines are skipped by the parser but are rows in Excel, so
-            // the row number comes from the line, less embedded newlines.
-            let row = line.saturating_sub(self.newlines).max(self.last_row + 1);
-            self.last_row = row;
-            self.newlines += count_newlines(&rec.fields);
+        while let Some(row) = self.read(&mut rec.fields)? {
             if is_blank(&rec.fields) {
                 continue;
             }
@@ -252,6 +254,7 @@ impl Rows for DelimitedRows<'_> {
             rec.shape_error = fix_width(&mut rec.fields, self.width);
             return Ok(true);
         }
+        Ok(false)
     }
 }
 
@@ -322,14 +325,8 @@ fn sniff_delimiter(sample: &str) -> u8 {
             _ => {}
         }
     }
-    let best = (0..4)
-        .max_by_key(|&i| (counts[i], std::cmp::Reverse(i)))
-        .unwrap_or(0);
-    if counts[best] == 0 {
-        b','
-    } else {
-        CANDIDATES[best]
-    }
+    let best = (0..4).max_by_key(|&i| (counts[i], std::cmp::Reverse(i))).unwrap_or(0);
+    if counts[best] == 0 { b',' } else { CANDIDATES[best] }
 }
 
 /// UTF-16 without a byte-order mark: most ASCII text then has a zero byte
@@ -415,49 +412,64 @@ mod tests {
         ok.extend_from_slice("ü".as_bytes());
         assert!(matches!(scan_utf8(&mut &ok[..]).unwrap(), Utf8Scan::Valid));
         let bad = b"a\nb\ncaf\xe9\n".to_vec();
-        assert!(matches!(
-            scan_utf8(&mut &bad[..]).unwrap(),
-            Utf8Scan::Invalid { line: 3 }
-        ));
+        assert!(matches!(scan_utf8(&mut &bad[..]).unwrap(), Utf8Scan::Invalid { line: 3 }));
         let nul = b"a\n\0".to_vec();
-        assert!(matches!(
-            scan_utf8(&mut &nul[..]).unwrap(),
-            Utf8Scan::Nul { line: 2 }
-        ));
+        assert!(matches!(scan_utf8(&mut &nul[..]).unwrap(), Utf8Scan::Nul { line: 2 }));
     }
 
     #[test]
     fn ragged_rows() {
         let mut r = csv::StringRecord::from(vec!["a", "b"]);
-        assert!(
-            fix_width(&mut r, 3)
-                .unwrap()
-                .contains("2 fields but the header has 3")
-        );
+        assert!(fix_width(&mut r, 3).unwrap().contains("2 fields but the header has 3"));
         assert_eq!(r.len(), 3);
         let mut r = csv::StringRecord::from(vec!["a", "b", "", " "]);
         assert_eq!(fix_width(&mut r, 2), None);
         let mut r = csv::StringRecord::from(vec!["a", "b", "x"]);
-        assert!(
-            fix_width(&mut r, 2)
-                .unwrap()
-                .contains("extra values: \"x\"")
-        );
+        assert!(fix_width(&mut r, 2).unwrap().contains("extra values: \"x\""));
         assert_eq!(r.len(), 2);
     }
 
     #[test]
     fn utf16_without_bom() {
-        let le: Vec<u8> = "Name,Email\n"
-            .encode_utf16()
-            .flat_map(|u| u.to_le_bytes())
-            .collect();
+        let le: Vec<u8> = "Name,Email\n".encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
         assert_eq!(sniff_utf16(&le), Some(UTF_16LE));
-        let be: Vec<u8> = "Name,Email\n"
-            .encode_utf16()
-            .flat_map(|u| u.to_be_bytes())
-            .collect();
+        let be: Vec<u8> = "Name,Email\n".encode_utf16().flat_map(|u| u.to_be_bytes()).collect();
         assert_eq!(sniff_utf16(&be), Some(UTF_16BE));
         assert_eq!(sniff_utf16(b"Name,Email\n"), None);
+    }
+}
+
+#[cfg(test)]
+mod row_number_tests {
+    use super::*;
+
+    fn rows_of(bytes: &[u8]) -> Vec<(u32, String)> {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("x.csv");
+        std::fs::write(&p, bytes).unwrap();
+        let f = DelimitedFile::open(&p, &ReadOptions::default()).unwrap();
+        let mut rows = f.rows().unwrap();
+        let mut rec = Record::default();
+        let mut out = Vec::new();
+        while rows.next_into(&mut rec).unwrap() {
+            out.push((rec.row, rec.fields.get(0).unwrap().to_string()));
+        }
+        out
+    }
+
+    #[test]
+    fn row_numbers_are_excels_whatever_the_line_endings() {
+        let text = "h1,h2\n\"a\nb\",x\n\n,\nBob,y\n\n\nCy,z";
+        let want = vec![(2, "a\nb".to_string()), (5, "Bob".into()), (8, "Cy".into())];
+        assert_eq!(rows_of(text.as_bytes()), want);
+        assert_eq!(
+            rows_of(text.replace('\n', "\r\n").as_bytes()),
+            vec![(2, "a\r\nb".to_string()), (5, "Bob".into()), (8, "Cy".into())]
+        );
+        assert_eq!(rows_of(format!("{text}\n").as_bytes()), want);
+        assert_eq!(
+            rows_of(format!("\n\n{text}").as_bytes()),
+            vec![(4, "a\nb".to_string()), (7, "Bob".into()), (10, "Cy".into())]
+        );
     }
 }

@@ -58,11 +58,7 @@ impl Source {
         let n = read_up_to(&mut file, &mut magic)
             .map_err(|e| Error::input(format!("{}: cannot read: {e}", path.display())))?;
         let magic = &magic[..n];
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         // The content decides, not the name: an .xlsx saved as .csv by
         // mistake still reads, and a renamed binary is refused clearly.
         let zip = magic.starts_with(b"PK\x03\x04");
@@ -83,9 +79,7 @@ impl Source {
                 path.display()
             )));
         }
-        Ok(Source::Delimited(delimited::DelimitedFile::open(
-            path, opts,
-        )?))
+        Ok(Source::Delimited(delimited::DelimitedFile::open(path, opts)?))
     }
 
     pub fn path(&self) -> &Path {

@@ -29,11 +29,7 @@ pub struct SheetFile {
 impl SheetFile {
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<SheetFile> {
         let shown = path.display().to_string();
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let bad = |what: &str, e: &dyn std::fmt::Display| {
             Error::input(format!("{shown}: cannot read this {what} workbook: {e}"))
         };
@@ -45,10 +41,7 @@ impl SheetFile {
                 .map_err(|e| Error::input(format!("{shown}: cannot read: {e}")))?;
         }
         let (mut book, kind): (Sheets<_>, &'static str) = if magic == [0xD0, 0xCF, 0x11, 0xE0] {
-            (
-                Sheets::Xls(open_workbook::<Xls<_>, _>(path).map_err(|e| bad(".xls", &e))?),
-                "xls",
-            )
+            (Sheets::Xls(open_workbook::<Xls<_>, _>(path).map_err(|e| bad(".xls", &e))?), "xls")
         } else {
             match ext.as_str() {
                 "ods" => (
@@ -84,11 +77,7 @@ impl SheetFile {
                 .ok_or_else(|| {
                     Error::config(format!(
                         "{shown} has no sheet named {want:?}; its sheets are: {}",
-                        names
-                            .iter()
-                            .map(|n| format!("{n:?}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
                     ))
                 })?,
             None => names
@@ -132,10 +121,7 @@ impl SheetFile {
         }
         super::name_blank_headers(&mut f.headers);
         if f.headers.is_empty() {
-            return Err(Error::input(format!(
-                "{shown}: sheet {:?} has no header row",
-                f.sheet
-            )));
+            return Err(Error::input(format!("{shown}: sheet {:?} has no header row", f.sheet)));
         }
         Ok(f)
     }
@@ -154,13 +140,7 @@ impl SheetFile {
             rows.nth(first - 1);
         }
         rows.next();
-        SheetRows {
-            file: self,
-            rows,
-            next: first + 1,
-            start_row,
-            buf: String::new(),
-        }
+        SheetRows { file: self, rows, next: first + 1, start_row, buf: String::new() }
     }
 }
 
@@ -210,10 +190,7 @@ impl Rows for SheetRows<'_> {
             }
             rec.row = self.start_row + idx as u32 + 1;
             rec.shape_error = (!extra.is_empty()).then(|| {
-                format!(
-                    "cells outside the header's columns hold values: {}",
-                    extra.join(", ")
-                )
+                format!("cells outside the header's columns hold values: {}", extra.join(", "))
             });
             return Ok(true);
         }
@@ -235,13 +212,7 @@ pub fn cell_text(cell: &Data, out: &mut String) {
         Data::DateTime(dt) => {
             if dt.is_duration() {
                 let secs = (dt.as_f64() * 86_400.0).round() as i64;
-                let _ = write!(
-                    out,
-                    "{}:{:02}:{:02}",
-                    secs / 3600,
-                    secs / 60 % 60,
-                    secs % 60
-                );
+                let _ = write!(out, "{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60);
             } else {
                 let (y, mo, d, h, mi, s, _) = dt.to_ymd_hms_milli();
                 if dt.as_f64() < 1.0 {
@@ -302,10 +273,7 @@ mod tests {
         assert_eq!(text(Data::DateTime(d)), "2025-10-13");
         let dt = ExcelDateTime::new(45943.5, ExcelDateTimeType::DateTime, false);
         assert_eq!(text(Data::DateTime(dt)), "2025-10-13T12:00:00");
-        assert_eq!(
-            text(Data::DateTimeIso("2024-02-29T00:00:00".into())),
-            "2024-02-29"
-        );
+        assert_eq!(text(Data::DateTimeIso("2024-02-29T00:00:00".into())), "2024-02-29");
         assert_eq!(text(Data::Bool(true)), "TRUE");
     }
 }

@@ -52,15 +52,7 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub const fn new(column: &'static str, kind: Kind, payload: &'static str) -> FieldSpec {
-        FieldSpec {
-            column,
-            aliases: &[],
-            kind,
-            required: false,
-            max_len: 0,
-            payload,
-            help: "",
-        }
+        FieldSpec { column, aliases: &[], kind, required: false, max_len: 0, payload, help: "" }
     }
     pub const fn required(mut self) -> FieldSpec {
         self.required = true;
@@ -94,10 +86,6 @@ impl FieldSpec {
             Kind::Reference(what) => format!("{what} name or id"),
             Kind::Choice(values) => format!("one of {}", values.join(", ")),
         };
-        if self.max_len > 0 {
-            format!("{base}, ≤ {} characters", self.max_len)
-        } else {
-            base
-        }
+        if self.max_len > 0 { format!("{base}, ≤ {} characters", self.max_len) } else { base }
     }
 }

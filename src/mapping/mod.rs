@@ -34,16 +34,10 @@ pub struct Problem {
 
 impl Problem {
     pub fn row(message: impl Into<String>) -> Problem {
-        Problem {
-            column: String::new(),
-            message: message.into(),
-        }
+        Problem { column: String::new(), message: message.into() }
     }
     pub fn new(column: impl Into<String>, message: impl Into<String>) -> Problem {
-        Problem {
-            column: column.into(),
-            message: message.into(),
-        }
+        Problem { column: column.into(), message: message.into() }
     }
 }
 
@@ -62,11 +56,7 @@ impl fmt::Display for Problem {
 
 /// All problems of a row as one cell of the errors file.
 pub fn join_problems(problems: &[Problem]) -> String {
-    problems
-        .iter()
-        .map(|p| p.to_string())
-        .collect::<Vec<_>>()
-        .join("; ")
+    problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; ")
 }
 
 /// A typed cell value.
@@ -116,17 +106,9 @@ impl RefTable {
         let mut by_name: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, e) in entries.iter().enumerate() {
             by_id.insert(e.id.clone(), i);
-            by_name
-                .entry(e.name.trim().to_lowercase())
-                .or_default()
-                .push(i);
+            by_name.entry(e.name.trim().to_lowercase()).or_default().push(i);
         }
-        RefTable {
-            what: what.to_string(),
-            entries,
-            by_id,
-            by_name,
-        }
+        RefTable { what: what.to_string(), entries, by_id, by_name }
     }
 
     /// A name (case-insensitive) or an id, to the entry's index.
@@ -205,11 +187,7 @@ pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
     fields
         .iter()
         .position(|f| text::normalize(f.column) == n)
-        .or_else(|| {
-            fields
-                .iter()
-                .position(|f| f.aliases.iter().any(|a| text::normalize(a) == n))
-        })
+        .or_else(|| fields.iter().position(|f| f.aliases.iter().any(|a| text::normalize(a) == n)))
 }
 
 /// Input columns hrport itself wrote (`hrport_row`, `hrport_status`, ...).
@@ -230,10 +208,7 @@ impl Mapping {
         let fields = info.fields;
         let mut bindings: Vec<Binding> = fields
             .iter()
-            .map(|f| Binding {
-                label: f.column.to_string(),
-                ..Binding::default()
-            })
+            .map(|f| Binding { label: f.column.to_string(), ..Binding::default() })
             .collect();
         let normalized: Vec<String> = headers.iter().map(|h| text::normalize(h)).collect();
         let ignored: Vec<bool> = headers.iter().map(|h| is_hrport_column(h)).collect();
@@ -246,11 +221,7 @@ impl Mapping {
                 errors.push(format!(
                     "[{section}] names {key:?}, which is not a {} column (its columns: {})",
                     info.name,
-                    fields
-                        .iter()
-                        .map(|f| f.column)
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
                 ));
             }
             f
@@ -320,10 +291,8 @@ impl Mapping {
         }
         for (key, map) in &profile.values {
             if let Some(fi) = field_for(key, "values", &mut errors) {
-                bindings[fi].values = map
-                    .iter()
-                    .map(|(k, v)| (k.trim().to_lowercase(), v.clone()))
-                    .collect();
+                bindings[fi].values =
+                    map.iter().map(|(k, v)| (k.trim().to_lowercase(), v.clone())).collect();
             }
         }
         for f in &profile.dates.formats {
@@ -360,13 +329,7 @@ impl Mapping {
             what.extend(missing_groups.iter().map(|g| format!("one of {g}")));
             let expected = fields
                 .iter()
-                .map(|f| {
-                    if f.required {
-                        format!("{}*", f.column)
-                    } else {
-                        f.column.to_string()
-                    }
-                })
+                .map(|f| if f.required { format!("{}*", f.column) } else { f.column.to_string() })
                 .collect::<Vec<_>>()
                 .join(", ");
             return Err(Error::input(format!(
@@ -422,11 +385,7 @@ impl Mapping {
             .and_then(|c| rec.fields.get(c))
             .map(|s| text::unguard_cell(s).trim())
             .unwrap_or("");
-        let cell = if cell.is_empty() {
-            b.default.as_deref().unwrap_or("").trim()
-        } else {
-            cell
-        };
+        let cell = if cell.is_empty() { b.default.as_deref().unwrap_or("").trim() } else { cell };
         if !b.values.is_empty() && !cell.is_empty() {
             if let Some(v) = b.values.get(&cell.to_lowercase()) {
                 return v.trim();
@@ -469,10 +428,7 @@ impl Mapping {
         for group in &self.one_of {
             if group.iter().all(|&i| self.raw(rec, i).is_empty()) {
                 let names: Vec<String> = group.iter().map(|&i| self.label(i).to_string()).collect();
-                problems.push(Problem::row(format!(
-                    "give at least one of {}",
-                    names.join(" or ")
-                )));
+                problems.push(Problem::row(format!("give at least one of {}", names.join(" or "))));
             }
         }
     }
@@ -481,10 +437,7 @@ impl Mapping {
         if f.max_len > 0 {
             let n = s.chars().count();
             if n > f.max_len {
-                return Err(format!(
-                    "is {n} characters long; the limit is {}",
-                    f.max_len
-                ));
+                return Err(format!("is {n} characters long; the limit is {}", f.max_len));
             }
         }
         Ok(match f.kind {

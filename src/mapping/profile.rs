@@ -83,10 +83,7 @@ pub fn starter(info: &TargetInfo) -> String {
          # Date formats in your file (strftime), tried after YYYY-MM-DD.\n[dates]\n\
          # formats = [\"%d/%m/%Y\"]\n\n",
     );
-    s.push_str(&format!(
-        "# Options of the {} target.\n[options]\n",
-        info.name
-    ));
+    s.push_str(&format!("# Options of the {} target.\n[options]\n", info.name));
     for o in info.options {
         s.push_str(&format!("# {}\n# {} = {}\n", o.help, o.name, o.default));
     }

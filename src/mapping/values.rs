@@ -17,10 +17,8 @@ pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
     let not_real = || format!("{s:?} is not a real date");
     // ISO first: YYYY-MM-DD, or the date part of an ISO date-time that a
     // workbook's date-time cell turns into.
-    let iso = s
-        .get(..10)
-        .filter(|d| looks_iso(d))
-        .filter(|_| s.len() == 10 || s.as_bytes()[10] == b'T');
+    let iso =
+        s.get(..10).filter(|d| looks_iso(d)).filter(|_| s.len() == 10 || s.as_bytes()[10] == b'T');
     if let Some(d) = iso {
         return NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| not_real());
     }
@@ -53,9 +51,7 @@ fn looks_iso(d: &str) -> bool {
     b.len() == 10
         && b[4] == b'-'
         && b[7] == b'-'
-        && b.iter()
-            .enumerate()
-            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 /// An Excel serial number (1900 date system) as a date. Serial 60 is
@@ -70,9 +66,7 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     match s.to_ascii_lowercase().as_str() {
         "yes" | "y" | "true" | "1" => Ok(true),
         "no" | "n" | "false" | "0" => Ok(false),
-        _ => Err(format!(
-            "{s:?} is not yes/no (use yes, no, true, false, y, n, 1 or 0)"
-        )),
+        _ => Err(format!("{s:?} is not yes/no (use yes, no, true, false, y, n, 1 or 0)")),
     }
 }
 
@@ -138,32 +132,18 @@ mod tests {
     fn dates() {
         let none = DateFormats::default();
         assert_eq!(parse_date("2024-02-29", &none), Ok(d("2024-02-29")));
-        assert_eq!(
-            parse_date("2024-02-29T13:00:00", &none),
-            Ok(d("2024-02-29"))
-        );
+        assert_eq!(parse_date("2024-02-29T13:00:00", &none), Ok(d("2024-02-29")));
         assert_eq!(
             parse_date("2023-02-30", &none),
             Err("\"2023-02-30\" is not a real date".into())
         );
         assert_eq!(parse_date("45943", &none), Ok(d("2025-10-13")));
         assert_eq!(parse_date("1", &none), Ok(d("1900-01-01")));
-        assert!(
-            parse_date("13/02/2023", &none)
-                .unwrap_err()
-                .contains("give --date-format")
-        );
+        assert!(parse_date("13/02/2023", &none).unwrap_err().contains("give --date-format"));
         let uk = DateFormats(vec!["%d/%m/%Y".into()]);
         assert_eq!(parse_date("13/02/2023", &uk), Ok(d("2023-02-13")));
-        assert_eq!(
-            parse_date("30/02/2023", &uk),
-            Err("\"30/02/2023\" is not a real date".into())
-        );
-        assert!(
-            parse_date("next week", &uk)
-                .unwrap_err()
-                .contains("%d/%m/%Y")
-        );
+        assert_eq!(parse_date("30/02/2023", &uk), Err("\"30/02/2023\" is not a real date".into()));
+        assert!(parse_date("next week", &uk).unwrap_err().contains("%d/%m/%Y"));
     }
 
     #[test]
@@ -176,23 +156,16 @@ mod tests {
         }
         assert!(parse_bool("maybe").is_err());
         assert_eq!(parse_number("18.50", Some(0.0)), Ok(18.5));
-        assert!(
-            parse_number("-1", Some(0.0))
-                .unwrap_err()
-                .contains("minimum")
-        );
+        assert!(parse_number("-1", Some(0.0)).unwrap_err().contains("minimum"));
         assert!(parse_number("ten", None).is_err());
         assert!(parse_number("NaN", None).is_err());
     }
 
     #[test]
     fn emails() {
-        for ok in [
-            "a@b.co",
-            "first.last+tag@example.co.uk",
-            "o'neil@example.com",
-            "jürgen@bücher.de",
-        ] {
+        for ok in
+            ["a@b.co", "first.last+tag@example.co.uk", "o'neil@example.com", "jürgen@bücher.de"]
+        {
             assert_eq!(check_email(ok), Ok(()), "{ok}");
         }
         for bad in [
@@ -214,9 +187,6 @@ mod tests {
 
     #[test]
     fn lists() {
-        assert_eq!(
-            split_list(" a; b ,c;;").collect::<Vec<_>>(),
-            ["a", "b", "c"]
-        );
+        assert_eq!(split_list(" a; b ,c;;").collect::<Vec<_>>(), ["a", "b", "c"]);
     }
 }

@@ -61,22 +61,13 @@ impl ExcelCsv {
             |e: std::io::Error| Error::config(format!("{}: cannot write: {e}", path.display()));
         let mut f = BufWriter::with_capacity(256 * 1024, File::create(path).map_err(err)?);
         f.write_all(b"\xEF\xBB\xBF").map_err(err)?;
-        let w = csv::WriterBuilder::new()
-            .terminator(csv::Terminator::CRLF)
-            .from_writer(f);
-        Ok(ExcelCsv {
-            w,
-            path: path.to_path_buf(),
-        })
+        let w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(f);
+        Ok(ExcelCsv { w, path: path.to_path_buf() })
     }
 
     pub fn write<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> Result<()> {
         self.w
-            .write_record(
-                cells
-                    .into_iter()
-                    .map(|c| guard_cell(c).into_owned().into_bytes()),
-            )
+            .write_record(cells.into_iter().map(|c| guard_cell(c).into_owned().into_bytes()))
             .map_err(|e| self.error(e))
     }
 
@@ -111,12 +102,7 @@ impl<'m> ResultFiles<'m> {
             .collect();
         results.write(header.iter().copied())?;
         errors.write(header.iter().copied())?;
-        Ok(ResultFiles {
-            mapping,
-            results,
-            errors,
-            cells: Vec::new(),
-        })
+        Ok(ResultFiles { mapping, results, errors, cells: Vec::new() })
     }
 
     pub fn write(&mut self, rec: &Record, status: Status, id: &str, error: &str) -> Result<()> {

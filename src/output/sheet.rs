@@ -28,11 +28,7 @@ pub enum ExportFile {
 
 impl ExportFile {
     pub fn create(path: &Path, fields: &'static [FieldSpec]) -> Result<ExportFile> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let header = fields.iter().map(|f| f.column);
         match ext.as_str() {
             "csv" => {
@@ -48,9 +44,7 @@ impl ExportFile {
                 };
                 sheet.set_name("People").map_err(xerr)?;
                 for (c, h) in header.enumerate() {
-                    sheet
-                        .write_string_with_format(0, c as u16, h, &bold)
-                        .map_err(xerr)?;
+                    sheet.write_string_with_format(0, c as u16, h, &bold).map_err(xerr)?;
                 }
                 sheet.set_freeze_panes(1, 0).map_err(xerr)?;
                 Ok(ExportFile::Xlsx {
@@ -72,14 +66,7 @@ impl ExportFile {
     pub fn write(&mut self, cells: &[String]) -> Result<()> {
         match self {
             ExportFile::Csv(c) => c.write(cells.iter().map(String::as_str)),
-            ExportFile::Xlsx {
-                sheet,
-                path,
-                row,
-                date,
-                fields,
-                ..
-            } => {
+            ExportFile::Xlsx { sheet, path, row, date, fields, .. } => {
                 let xerr = |e: rust_xlsxwriter::XlsxError| {
                     Error::config(format!("{}: {e}", path.display()))
                 };
@@ -122,12 +109,7 @@ impl ExportFile {
     pub fn finish(self) -> Result<()> {
         match self {
             ExportFile::Csv(c) => c.finish(),
-            ExportFile::Xlsx {
-                mut book,
-                mut sheet,
-                path,
-                ..
-            } => {
+            ExportFile::Xlsx { mut book, mut sheet, path, .. } => {
                 sheet.autofit();
                 book.push_worksheet(sheet);
                 book.save(&path)

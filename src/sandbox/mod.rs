@@ -72,10 +72,7 @@ pub struct SimRequest {
 
 impl SimRequest {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
@@ -99,11 +96,7 @@ pub struct SimResponse {
 
 impl SimResponse {
     pub fn json(status: u16, body: Json) -> SimResponse {
-        SimResponse {
-            status,
-            body,
-            headers: Vec::new(),
-        }
+        SimResponse { status, body, headers: Vec::new() }
     }
     pub fn error(status: u16, message: &str) -> SimResponse {
         SimResponse::json(status, json!({"code": status, "message": message}))
@@ -182,9 +175,8 @@ impl Sandbox {
             .enable_all()
             .build()?;
         let app_shared = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("hrport-sandbox".into())
-            .spawn(move || {
+        let thread =
+            std::thread::Builder::new().name("hrport-sandbox".into()).spawn(move || {
                 rt.block_on(async move {
                     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
                         return;
@@ -256,11 +248,8 @@ async fn serve(
             .and_then(|p| p.strip_prefix(v.prefix))
             .is_some_and(|r| r.is_empty() || r.starts_with('/'))
     }) else {
-        let prefixes: Vec<String> = shared
-            .vendors
-            .iter()
-            .map(|v| format!("/{}", v.prefix))
-            .collect();
+        let prefixes: Vec<String> =
+            shared.vendors.iter().map(|v| format!("/{}", v.prefix)).collect();
         return respond(SimResponse::error(
             404,
             &format!("no vendor here; the sandbox serves {}", prefixes.join(", ")),
@@ -274,10 +263,7 @@ async fn serve(
             let mut r = SimResponse::error(429, "Too many requests in the past minute");
             if shared.cfg.retry_after {
                 let wait = not_until.wait_time_from(governor::clock::Clock::now(lim.clock()));
-                r.headers.push((
-                    "retry-after",
-                    wait.as_secs_f64().ceil().max(1.0).to_string(),
-                ));
+                r.headers.push(("retry-after", wait.as_secs_f64().ceil().max(1.0).to_string()));
             }
             return respond(r);
         }
@@ -298,10 +284,7 @@ async fn serve(
         }
     };
     if fault == Fault::Unavailable {
-        return respond(SimResponse::error(
-            503,
-            "Service Unavailable (injected fault)",
-        ));
+        return respond(SimResponse::error(503, "Service Unavailable (injected fault)"));
     }
     let req = SimRequest {
         method,

@@ -26,14 +26,8 @@ pub const PASSWORD: &str = "sandbox";
 pub const TERMINATED: &str = "TERMINATED";
 
 const REGIONS: &[&str] = &["Head Office", "NA-East", "NA-West", "EMEA", "APAC", "LATAM"];
-const ROLES: &[&str] = &[
-    "Administrator",
-    "Guard",
-    "Supervisor",
-    "Site Manager",
-    "Dispatcher",
-    "Mobile Patrol",
-];
+const ROLES: &[&str] =
+    &["Administrator", "Guard", "Supervisor", "Site Manager", "Dispatcher", "Mobile Patrol"];
 const TERMINATION_REASONS: &[&str] = &["Resigned", "Dismissed", "End of contract"];
 
 /// Counters tests and demos look at.
@@ -131,29 +125,19 @@ impl Sim {
     }
 
     pub fn role_name(&self, role: u64) -> Option<&str> {
-        self.roles
-            .iter()
-            .find(|r| r["id"] == json!(role))
-            .and_then(|r| r["name"].as_str())
+        self.roles.iter().find(|r| r["id"] == json!(role)).and_then(|r| r["name"].as_str())
     }
 
     pub fn region_name(&self, region: u64) -> Option<&str> {
-        self.regions
-            .iter()
-            .find(|r| r["id"] == json!(region))
-            .and_then(|r| r["name"].as_str())
+        self.regions.iter().find(|r| r["id"] == json!(region)).and_then(|r| r["name"].as_str())
     }
 
     pub fn address_of(&self, employee: &Json) -> Option<&Json> {
-        employee["address"]
-            .as_u64()
-            .and_then(|a| self.addresses.get(&a))
+        employee["address"].as_u64().and_then(|a| self.addresses.get(&a))
     }
 
     pub fn profile_of(&self, employee: &Json) -> Option<&Json> {
-        employee["employmentProfile"]
-            .as_u64()
-            .and_then(|a| self.profiles.get(&a))
+        employee["employmentProfile"].as_u64().and_then(|a| self.profiles.get(&a))
     }
 
     /// Adds an employee directly, as if created in the web UI.
@@ -179,10 +163,9 @@ impl Sim {
         }
         let form: HashMap<String, String> = match req.header("content-type") {
             Some(ct) if ct.starts_with("application/json") => match req.json() {
-                Ok(Json::Object(m)) => m
-                    .into_iter()
-                    .map(|(k, v)| (k, v.as_str().unwrap_or("").to_string()))
-                    .collect(),
+                Ok(Json::Object(m)) => {
+                    m.into_iter().map(|(k, v)| (k, v.as_str().unwrap_or("").to_string())).collect()
+                }
                 _ => return SimResponse::error(400, "invalid request body"),
             },
             _ => serde_urlencoded::from_bytes(&req.body).unwrap_or_default(),
@@ -238,8 +221,7 @@ impl Sim {
         }
         let access = random_token();
         let refresh = random_token();
-        self.access_tokens
-            .insert(access.clone(), req.now + self.token_ttl);
+        self.access_tokens.insert(access.clone(), req.now + self.token_ttl);
         self.refresh_tokens.insert(refresh.clone());
         SimResponse::json(
             200,
@@ -251,9 +233,7 @@ impl Sim {
     }
 
     fn authorized(&mut self, req: &SimRequest) -> bool {
-        let Some(token) = req
-            .header("authorization")
-            .and_then(|h| h.strip_prefix("Bearer "))
+        let Some(token) = req.header("authorization").and_then(|h| h.strip_prefix("Bearer "))
         else {
             return false;
         };
@@ -271,11 +251,8 @@ impl Sim {
         let m = &req.method;
         match seg {
             ["employees"] if m == Method::GET => {
-                let list: Vec<Json> = self
-                    .employees
-                    .values()
-                    .map(|e| self.employee_view(e, req))
-                    .collect();
+                let list: Vec<Json> =
+                    self.employees.values().map(|e| self.employee_view(e, req)).collect();
                 listing(req, "employees", list)
             }
             ["employees"] if m == Method::POST => self.create_employee(req),
@@ -318,11 +295,9 @@ impl Sim {
                 self.role_permissions.push(rp.clone());
                 created(rp)
             }
-            ["employment-termination-reasons"] if m == Method::GET => listing(
-                req,
-                "employment-termination-reasons",
-                self.termination_reasons.clone(),
-            ),
+            ["employment-termination-reasons"] if m == Method::GET => {
+                listing(req, "employment-termination-reasons", self.termination_reasons.clone())
+            }
             _ => SimResponse::error(
                 404,
                 &format!("no route for {} /rest/v1/{}", req.method, seg.join("/")),
@@ -338,10 +313,8 @@ impl Sim {
     fn employee_view(&self, e: &Json, req: &SimRequest) -> Json {
         let mut v = e.clone();
         let id = e["id"].as_u64().unwrap_or(0);
-        let includes: Vec<&str> = req
-            .param("include")
-            .map(|i| i.split(',').map(str::trim).collect())
-            .unwrap_or_default();
+        let includes: Vec<&str> =
+            req.param("include").map(|i| i.split(',').map(str::trim).collect()).unwrap_or_default();
         if includes.contains(&"address") {
             v["address"] = self.address_of(e).cloned().unwrap_or(Json::Null);
         }
@@ -358,11 +331,7 @@ impl Sim {
         self.employees
             .values()
             .filter(|e| e["status"] != TERMINATED)
-            .find(|e| {
-                e[field]
-                    .as_str()
-                    .is_some_and(|v| v.eq_ignore_ascii_case(value))
-            })
+            .find(|e| e[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)))
             .and_then(|e| e["id"].as_u64())
     }
 
@@ -377,11 +346,7 @@ impl Sim {
             errors.insert(f.to_string(), json!([m]));
         };
         for f in ["firstName", "lastName"] {
-            if body
-                .get(f)
-                .and_then(Json::as_str)
-                .is_none_or(|s| s.trim().is_empty())
-            {
+            if body.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty()) {
                 err(f, &format!("The {f} field is required."));
             }
         }
@@ -423,11 +388,11 @@ impl Sim {
             }
         }
         if let Some(u) = body.get("username").and_then(Json::as_str) {
-            if self.employees.values().any(|e| {
-                e["username"]
-                    .as_str()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(u))
-            }) {
+            if self
+                .employees
+                .values()
+                .any(|e| e["username"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(u)))
+            {
                 err("username", "The username has already been taken.");
             }
         }
@@ -445,18 +410,11 @@ impl Sim {
         if let Some(p) = &profile {
             if let Some(d) = p.get("employmentDate") {
                 if !d.as_str().is_some_and(is_date) {
-                    err(
-                        "employmentProfile.employmentDate",
-                        "not a valid date (YYYY-MM-DD)",
-                    );
+                    err("employmentProfile.employmentDate", "not a valid date (YYYY-MM-DD)");
                 }
             }
-            for f in [
-                "hourlyRate",
-                "weeklyHoursTarget",
-                "weeklyHoursMinimum",
-                "weeklyHoursMaximum",
-            ] {
+            for f in ["hourlyRate", "weeklyHoursTarget", "weeklyHoursMinimum", "weeklyHoursMaximum"]
+            {
                 if p.get(f).is_some_and(|v| !v.is_number()) {
                     err(&format!("employmentProfile.{f}"), "must be a number");
                 }
@@ -562,15 +520,11 @@ impl Sim {
             Ok(b) => b,
             Err(e) => return e,
         };
-        let Some(user) = body["user"]
-            .as_u64()
-            .filter(|u| self.employees.contains_key(u))
-        else {
+        let Some(user) = body["user"].as_u64().filter(|u| self.employees.contains_key(u)) else {
             return validation("user", "cannot find entity");
         };
-        let Some(role) = body["role"]
-            .as_u64()
-            .filter(|r| self.roles.iter().any(|x| x["id"] == json!(r)))
+        let Some(role) =
+            body["role"].as_u64().filter(|r| self.roles.iter().any(|x| x["id"] == json!(r)))
         else {
             return validation("role", "cannot find entity");
         };
@@ -608,9 +562,7 @@ impl Sim {
                 if !self.regions.iter().any(|r| r["id"] == body["region"]) {
                     return validation("region", "region does not exist");
                 }
-                self.employees
-                    .get_mut(&eid)
-                    .map(|e| e["region"] = body["region"].clone());
+                self.employees.get_mut(&eid).map(|e| e["region"] = body["region"].clone());
             }
             "assign-extra-regions" => {
                 let Some(list) = body["regions"].as_array() else {
@@ -636,16 +588,10 @@ impl Sim {
                 if !body["date"].as_str().is_some_and(is_date) {
                     return validation("date", "The date field is required (YYYY-MM-DD).");
                 }
-                if !self
-                    .termination_reasons
-                    .iter()
-                    .any(|r| r["id"] == body["reason"])
-                {
+                if !self.termination_reasons.iter().any(|r| r["id"] == body["reason"]) {
                     return validation("reason", "cannot find entity");
                 }
-                self.employees
-                    .get_mut(&eid)
-                    .map(|e| e["status"] = json!(TERMINATED));
+                self.employees.get_mut(&eid).map(|e| e["status"] = json!(TERMINATED));
             }
             _ => return SimResponse::error(404, &format!("no action {action:?}")),
         }
@@ -678,9 +624,7 @@ impl VendorSim for Sim {
 }
 
 fn random_token() -> String {
-    std::iter::repeat_with(fastrand::alphanumeric)
-        .take(40)
-        .collect()
+    std::iter::repeat_with(fastrand::alphanumeric).take(40).collect()
 }
 
 fn is_date(s: &str) -> bool {
@@ -688,10 +632,7 @@ fn is_date(s: &str) -> bool {
 }
 
 fn validation(field: &str, message: &str) -> SimResponse {
-    SimResponse::json(
-        400,
-        json!({"code": 400, "message": message, "errors": {field: [message]}}),
-    )
+    SimResponse::json(400, json!({"code": 400, "message": message, "errors": {field: [message]}}))
 }
 
 fn meta(resource: &str, count: usize, item_count: usize, limit: usize, offset: usize) -> Json {
@@ -705,10 +646,7 @@ fn meta(resource: &str, count: usize, item_count: usize, limit: usize, offset: u
 
 fn single(data: Json) -> SimResponse {
     let resource = "employees";
-    SimResponse::json(
-        200,
-        json!({"meta": meta(resource, 1, 1, 1, 0), "data": data}),
-    )
+    SimResponse::json(200, json!({"meta": meta(resource, 1, 1, 1, 0), "data": data}))
 }
 
 fn created(data: Json) -> SimResponse {
@@ -754,12 +692,8 @@ fn listing(req: &SimRequest, resource: &str, mut items: Vec<Json>) -> SimRespons
         if desc { o.reverse() } else { o }
     });
     let count = items.len();
-    let page: Vec<Json> = items
-        .into_iter()
-        .skip(offset)
-        .take(limit)
-        .map(|i| shape(i, req.param("fields")))
-        .collect();
+    let page: Vec<Json> =
+        items.into_iter().skip(offset).take(limit).map(|i| shape(i, req.param("fields"))).collect();
     SimResponse::json(
         200,
         json!({"meta": meta(resource, count, page.len(), limit, offset), "data": page}),
@@ -813,10 +747,7 @@ fn shape(item: Json, fields: Option<&str>) -> Json {
     let mut out = Map::new();
     for f in fields.split(',').map(str::trim) {
         let (src, alias) = f.split_once(':').unwrap_or((f, f));
-        let v = item
-            .pointer(&format!("/{}", src.replace('.', "/")))
-            .cloned()
-            .unwrap_or(Json::Null);
+        let v = item.pointer(&format!("/{}", src.replace('.', "/"))).cloned().unwrap_or(Json::Null);
         out.insert(alias.to_string(), v);
     }
     Json::Object(out)
@@ -843,16 +774,9 @@ mod tests {
         SimRequest {
             method,
             path: path.into(),
-            query: query
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
             headers,
-            body: if body.is_null() {
-                Bytes::new()
-            } else {
-                Bytes::from(body.to_string())
-            },
+            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
             now: Instant::now(),
         }
     }
@@ -871,22 +795,11 @@ mod tests {
         let t = login(&mut sim);
         let region = sim.regions[3]["id"].clone();
         let body = json!({"firstName": "Ana", "lastName": "Silva", "email": "ana@example.com", "customId": "7", "region": region});
-        let r = sim.handle(&req(
-            Method::POST,
-            "/rest/v1/employees",
-            &[],
-            body.clone(),
-            Some(&t),
-        ));
+        let r = sim.handle(&req(Method::POST, "/rest/v1/employees", &[], body.clone(), Some(&t)));
         assert_eq!(r.status, 201);
         let id = r.body["data"]["id"].as_u64().unwrap();
-        let again = sim.handle(&req(
-            Method::POST,
-            "/rest/v1/employees",
-            &[],
-            body.clone(),
-            Some(&t),
-        ));
+        let again =
+            sim.handle(&req(Method::POST, "/rest/v1/employees", &[], body.clone(), Some(&t)));
         assert_eq!(again.status, 400);
         assert!(
             again.body["errors"]["email"].is_array() && again.body["errors"]["customId"].is_array()
@@ -901,13 +814,7 @@ mod tests {
         ));
         assert_eq!(term.status, 200);
         // Terminated: e-mail and customId may be used again.
-        let third = sim.handle(&req(
-            Method::POST,
-            "/rest/v1/employees",
-            &[],
-            body,
-            Some(&t),
-        ));
+        let third = sim.handle(&req(Method::POST, "/rest/v1/employees", &[], body, Some(&t)));
         assert_eq!(third.status, 201);
     }
 
@@ -947,14 +854,8 @@ mod tests {
         assert_eq!(r.body["data"].as_array().unwrap().len(), 3);
         assert_eq!(r.body["data"][0]["customId"], "3");
         assert_eq!(
-            sim.handle(&req(
-                Method::GET,
-                "/rest/v1/employees",
-                &[],
-                Json::Null,
-                Some("bogus")
-            ))
-            .status,
+            sim.handle(&req(Method::GET, "/rest/v1/employees", &[], Json::Null, Some("bogus")))
+                .status,
             401
         );
 
@@ -962,25 +863,12 @@ mod tests {
         let refresh = first.body["refresh_token"].as_str().unwrap();
         let body = json!({"grant_type": "refresh_token", "client_id": "sandbox", "client_secret": "sandbox", "refresh_token": refresh});
         assert_eq!(
-            sim.handle(&req(
-                Method::POST,
-                "/rest/oauth2/access_token",
-                &[],
-                body.clone(),
-                None
-            ))
-            .status,
+            sim.handle(&req(Method::POST, "/rest/oauth2/access_token", &[], body.clone(), None))
+                .status,
             200
         );
         assert_eq!(
-            sim.handle(&req(
-                Method::POST,
-                "/rest/oauth2/access_token",
-                &[],
-                body,
-                None
-            ))
-            .status,
+            sim.handle(&req(Method::POST, "/rest/oauth2/access_token", &[], body, None)).status,
             401
         );
     }
@@ -991,27 +879,14 @@ mod tests {
         let bad = json!({"grant_type": "password", "client_id": "sandbox", "client_secret": "sandbox", "username": "api", "password": "wrong"});
         for _ in 0..40 {
             assert_eq!(
-                sim.handle(&req(
-                    Method::POST,
-                    "/rest/oauth2/access_token",
-                    &[],
-                    bad.clone(),
-                    None
-                ))
-                .status,
+                sim.handle(&req(Method::POST, "/rest/oauth2/access_token", &[], bad.clone(), None))
+                    .status,
                 401
             );
         }
         let good = json!({"grant_type": "password", "client_id": "sandbox", "client_secret": "sandbox", "username": "api", "password": "sandbox"});
         assert_eq!(
-            sim.handle(&req(
-                Method::POST,
-                "/rest/oauth2/access_token",
-                &[],
-                good,
-                None
-            ))
-            .status,
+            sim.handle(&req(Method::POST, "/rest/oauth2/access_token", &[], good, None)).status,
             403
         );
     }

@@ -60,18 +60,11 @@ pub struct OptionSpec {
 
 impl TargetInfo {
     pub fn env_var(&self, field: &str) -> String {
-        format!(
-            "HRPORT_{}_{}",
-            self.name.to_uppercase(),
-            field.to_uppercase()
-        )
+        format!("HRPORT_{}_{}", self.name.to_uppercase(), field.to_uppercase())
     }
 
     pub fn env_vars(&self) -> Vec<String> {
-        self.credentials
-            .iter()
-            .map(|c| self.env_var(c.field))
-            .collect()
+        self.credentials.iter().map(|c| self.env_var(c.field)).collect()
     }
 
     /// Reads the credentials from the environment; names every missing one.
@@ -135,11 +128,7 @@ impl Options {
                 return Err(Error::config(format!(
                     "[options] {k:?} is not an option of {} (options: {})",
                     info.name,
-                    if known.is_empty() {
-                        "none".to_string()
-                    } else {
-                        known.join(", ")
-                    }
+                    if known.is_empty() { "none".to_string() } else { known.join(", ") }
                 )));
             };
             if std::mem::discriminant(prev) != std::mem::discriminant(v) {
@@ -155,21 +144,16 @@ impl Options {
 
     pub fn strings(&self, name: &str) -> Vec<String> {
         match self.0.get(name) {
-            Some(toml::Value::Array(a)) => a
-                .iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect(),
+            Some(toml::Value::Array(a)) => {
+                a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect()
+            }
             Some(toml::Value::String(s)) => vec![s.clone()],
             _ => Vec::new(),
         }
     }
 
     pub fn string(&self, name: &str) -> String {
-        self.0
-            .get(name)
-            .and_then(|v| v.as_str())
-            .unwrap_or_default()
-            .to_string()
+        self.0.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 
     pub fn bool(&self, name: &str) -> bool {
@@ -300,17 +284,13 @@ pub fn number(n: f64) -> Json {
     if n.fract() == 0.0 && n.abs() < 9e15 {
         Json::from(n as i64)
     } else {
-        serde_json::Number::from_f64(n)
-            .map(Json::Number)
-            .unwrap_or(Json::Null)
+        serde_json::Number::from_f64(n).map(Json::Number).unwrap_or(Json::Null)
     }
 }
 
 /// Ids are numbers where they look like numbers, as vendors send them.
 pub fn id_json(id: &str) -> Json {
-    id.parse::<i64>()
-        .map(Json::from)
-        .unwrap_or_else(|_| Json::String(id.to_string()))
+    id.parse::<i64>().map(Json::from).unwrap_or_else(|_| Json::String(id.to_string()))
 }
 
 /// A JSON id (number or string) as text.

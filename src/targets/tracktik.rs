@@ -47,11 +47,9 @@ static FIELDS: &[FieldSpec] = &[
     FieldSpec::new("Region", Kind::Reference("region"), "region")
         .required()
         .help("Region name (any case) or id, from GET /regions."),
-    FieldSpec::new("Role", Kind::Reference("role"), "")
-        .required()
-        .help(
-            "Role name (any case) or id, from GET /roles; assigned after the employee is created.",
-        ),
+    FieldSpec::new("Role", Kind::Reference("role"), "").required().help(
+        "Role name (any case) or id, from GET /roles; assigned after the employee is created.",
+    ),
     FieldSpec::new("Tags", Kind::List, "tags"),
     FieldSpec::new("Address Line 1", T, "address.addressLine1"),
     FieldSpec::new("Address Line 2", T, "address.addressLine2"),
@@ -61,34 +59,14 @@ static FIELDS: &[FieldSpec] = &[
         .aliases(&["Zip", "Zip Code", "Postcode"]),
     FieldSpec::new("Country", T, "address.country"),
     FieldSpec::new("Employee Type", T, "employmentProfile.employeeType"),
-    FieldSpec::new(
-        "Employment Date",
-        Kind::Date,
-        "employmentProfile.employmentDate",
-    )
-    .aliases(&["Hire Date", "Start Date"]),
+    FieldSpec::new("Employment Date", Kind::Date, "employmentProfile.employmentDate")
+        .aliases(&["Hire Date", "Start Date"]),
     FieldSpec::new("Pay Rate Type", T, "employmentProfile.payRateType"),
     FieldSpec::new("Hourly Rate", NUM, "employmentProfile.hourlyRate"),
-    FieldSpec::new(
-        "Overtime Exempt",
-        Kind::Bool,
-        "employmentProfile.overtimeExempt",
-    ),
-    FieldSpec::new(
-        "Weekly Hours Target",
-        NUM,
-        "employmentProfile.weeklyHoursTarget",
-    ),
-    FieldSpec::new(
-        "Weekly Hours Minimum",
-        NUM,
-        "employmentProfile.weeklyHoursMinimum",
-    ),
-    FieldSpec::new(
-        "Weekly Hours Maximum",
-        NUM,
-        "employmentProfile.weeklyHoursMaximum",
-    ),
+    FieldSpec::new("Overtime Exempt", Kind::Bool, "employmentProfile.overtimeExempt"),
+    FieldSpec::new("Weekly Hours Target", NUM, "employmentProfile.weeklyHoursTarget"),
+    FieldSpec::new("Weekly Hours Minimum", NUM, "employmentProfile.weeklyHoursMinimum"),
+    FieldSpec::new("Weekly Hours Maximum", NUM, "employmentProfile.weeklyHoursMaximum"),
     FieldSpec::new("Temporary Password", Kind::Secret, "password")
         .help("Sent as the employee's first password; never written to any output."),
     FieldSpec::new("Force Password Change", Kind::Bool, "")
@@ -114,22 +92,10 @@ static INFO: TargetInfo = TargetInfo {
     one_of: &[&["Username", "Email"]],
     unique: &["Employee ID", "Email", "Username"],
     credentials: &[
-        CredentialSpec {
-            field: "client_id",
-            help: "OAuth client id of the API Service Account",
-        },
-        CredentialSpec {
-            field: "client_secret",
-            help: "OAuth client secret",
-        },
-        CredentialSpec {
-            field: "username",
-            help: "the API employee's username or e-mail",
-        },
-        CredentialSpec {
-            field: "password",
-            help: "the API employee's password",
-        },
+        CredentialSpec { field: "client_id", help: "OAuth client id of the API Service Account" },
+        CredentialSpec { field: "client_secret", help: "OAuth client secret" },
+        CredentialSpec { field: "username", help: "the API employee's username or e-mail" },
+        CredentialSpec { field: "password", help: "the API employee's password" },
     ],
     options: &[OptionSpec {
         name: "terminated_statuses",
@@ -165,18 +131,9 @@ impl Target for TrackTik {
 
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
         let mut s = Tt::empty(options);
-        s.refs.0.insert(
-            "region",
-            ref_table("region", &list_all(api, "/regions", &[])?),
-        );
-        s.refs
-            .0
-            .insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
-        for e in list_all(
-            api,
-            "/employees",
-            &[("fields", "id,customId,email,status".into())],
-        )? {
+        s.refs.0.insert("region", ref_table("region", &list_all(api, "/regions", &[])?));
+        s.refs.0.insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
+        for e in list_all(api, "/employees", &[("fields", "id,customId,email,status".into())])? {
             let Some(id) = e.get("id").and_then(id_text) else {
                 continue;
             };
@@ -187,11 +144,7 @@ impl Target for TrackTik {
             if let Some(c) = e.get("customId").and_then(id_text) {
                 s.by_custom_id.insert(c.to_lowercase(), id.clone());
             }
-            if let Some(m) = e
-                .get("email")
-                .and_then(Json::as_str)
-                .filter(|m| !m.is_empty())
-            {
+            if let Some(m) = e.get("email").and_then(Json::as_str).filter(|m| !m.is_empty()) {
                 s.by_email.insert(m.to_lowercase(), id.clone());
             }
         }
@@ -218,18 +171,11 @@ fn list_all(api: &Api, path: &str, extra: &[(&str, String)]) -> Result<Vec<Json>
             vec![("limit", PAGE.to_string()), ("offset", offset.to_string())];
         q.extend(extra.iter().cloned());
         let body = api.get(&format!("{API}{path}"), &q)?;
-        let page = body
-            .get("data")
-            .and_then(Json::as_array)
-            .cloned()
-            .unwrap_or_default();
+        let page = body.get("data").and_then(Json::as_array).cloned().unwrap_or_default();
         let n = page.len();
         all.extend(page);
         offset += n;
-        let total = body
-            .pointer("/meta/count")
-            .and_then(Json::as_u64)
-            .map(|c| c as usize);
+        let total = body.pointer("/meta/count").and_then(Json::as_u64).map(|c| c as usize);
         if n < PAGE || n == 0 || total.is_some_and(|t| offset >= t) {
             return Ok(all);
         }
@@ -242,11 +188,7 @@ fn ref_table(what: &str, records: &[Json]) -> RefTable {
         .filter_map(|r| {
             Some(RefEntry {
                 id: r.get("id").and_then(id_text)?,
-                name: r
-                    .get("name")
-                    .and_then(Json::as_str)
-                    .unwrap_or("")
-                    .to_string(),
+                name: r.get("name").and_then(Json::as_str).unwrap_or("").to_string(),
             })
         })
         .collect();
@@ -298,23 +240,13 @@ impl Tt {
                 &format!("{API}/employees"),
                 &[(field, key.clone()), ("limit", "10".into())],
             )?;
-            for e in body
-                .get("data")
-                .and_then(Json::as_array)
-                .into_iter()
-                .flatten()
-            {
+            for e in body.get("data").and_then(Json::as_array).into_iter().flatten() {
                 // Check the match ourselves: a server that ignored the filter
                 // must not make us adopt someone else's record.
-                let same = e
-                    .get(field)
-                    .and_then(id_text)
-                    .is_some_and(|v| v.eq_ignore_ascii_case(&key));
-                let status = e
-                    .get("status")
-                    .and_then(Json::as_str)
-                    .unwrap_or("")
-                    .to_ascii_uppercase();
+                let same =
+                    e.get(field).and_then(id_text).is_some_and(|v| v.eq_ignore_ascii_case(&key));
+                let status =
+                    e.get("status").and_then(Json::as_str).unwrap_or("").to_ascii_uppercase();
                 if same && !self.terminated.contains(&status) {
                     return Ok(e.get("id").and_then(id_text));
                 }
@@ -366,8 +298,7 @@ impl Tt {
         id: &str,
     ) -> Result<(), (&'static str, ApiError)> {
         if let Some(role) = self.ref_id("role", &values[ROLE]) {
-            self.assign_role(api, id, &role)
-                .map_err(|e| ("assign role", e))?;
+            self.assign_role(api, id, &role).map_err(|e| ("assign role", e))?;
         }
         if values[FORCE_PASSWORD_CHANGE] == Value::Bool(true) {
             let req = Request::post(
@@ -384,11 +315,9 @@ impl Tt {
 fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
     match e {
         ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
-        ApiError::Unavailable(m) => Outcome::Failed {
-            id,
-            message: format!("{step}: {m}"),
-            unavailable: true,
-        },
+        ApiError::Unavailable(m) => {
+            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
+        }
         ApiError::Status { status, message } => Outcome::Failed {
             id,
             message: format!("{step}: {message} (HTTP {status})"),
@@ -425,22 +354,17 @@ impl Session for Tt {
         }
         if let Value::List(tags) = &values[TAGS] {
             if tags.is_empty() {
-                problems.push(Problem::new(
-                    m.label(TAGS),
-                    "has no tags after splitting on ; and ,",
-                ));
+                problems
+                    .push(Problem::new(m.label(TAGS), "has no tags after splitting on ; and ,"));
             }
         }
         let _ = (REGION, USERNAME);
     }
 
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
-        let by_id = values[EMPLOYEE_ID]
-            .text()
-            .and_then(|c| self.by_custom_id.get(&c.to_lowercase()));
-        let by_email = values[EMAIL]
-            .text()
-            .and_then(|e| self.by_email.get(&e.to_lowercase()));
+        let by_id =
+            values[EMPLOYEE_ID].text().and_then(|c| self.by_custom_id.get(&c.to_lowercase()));
+        let by_email = values[EMAIL].text().and_then(|e| self.by_email.get(&e.to_lowercase()));
         let id = match (by_id, by_email) {
             (Some(a), Some(b)) if a != b => {
                 return Err(Problem::row(format!(
@@ -453,10 +377,7 @@ impl Session for Tt {
             (None, Some(b)) => b,
             (None, None) => return Ok(None),
         };
-        Ok(Some(Existing {
-            id: id.clone(),
-            incomplete: !self.has_role.contains(id),
-        }))
+        Ok(Some(Existing { id: id.clone(), incomplete: !self.has_role.contains(id) }))
     }
 
     fn provision(&self, api: &Api, values: &[Value], existing: Option<&Existing>) -> Outcome {
@@ -488,11 +409,7 @@ impl Session for Tt {
             Err((step, e)) => {
                 let o = failed(Some(id.clone()), step, e);
                 match o {
-                    Outcome::Failed {
-                        id,
-                        message,
-                        unavailable,
-                    } => Outcome::Failed {
+                    Outcome::Failed { id, message, unavailable } => Outcome::Failed {
                         message: format!(
                             "{message}; employee {} was created: import this row again to finish it",
                             id.as_deref().unwrap_or("?")
@@ -516,23 +433,15 @@ impl Session for Tt {
         let roles = ref_table("role", &list_all(api, "/roles", &[])?);
         let mut role_of: HashMap<String, String> = HashMap::new();
         for ur in list_all(api, "/user-roles", &[])? {
-            if let (Some(u), Some(r)) = (
-                ur.get("user").and_then(id_text),
-                ur.get("role").and_then(id_text),
-            ) {
+            if let (Some(u), Some(r)) =
+                (ur.get("user").and_then(id_text), ur.get("role").and_then(id_text))
+            {
                 role_of.insert(u, r);
             }
         }
-        let include = (
-            "include",
-            "address,employmentProfile,forcePasswordChange".to_string(),
-        );
+        let include = ("include", "address,employmentProfile,forcePasswordChange".to_string());
         for e in list_all(api, "/employees", &[include])? {
-            let status = e
-                .get("status")
-                .and_then(Json::as_str)
-                .unwrap_or("")
-                .to_ascii_uppercase();
+            let status = e.get("status").and_then(Json::as_str).unwrap_or("").to_ascii_uppercase();
             if !include_terminated && self.terminated.contains(&status) {
                 continue;
             }
@@ -548,10 +457,7 @@ impl Session for Tt {
                     ROLE => role_of
                         .get(&id)
                         .map(|r| {
-                            roles
-                                .name_of_id(r)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| r.clone())
+                            roles.name_of_id(r).map(str::to_string).unwrap_or_else(|| r.clone())
                         })
                         .unwrap_or_default(),
                     FORCE_PASSWORD_CHANGE => match e.get("forcePasswordChange") {
@@ -576,11 +482,7 @@ fn cell(v: Option<&Json>) -> String {
         Some(Json::String(s)) => s.clone(),
         Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
         Some(Json::Number(n)) => n.to_string(),
-        Some(Json::Array(a)) => a
-            .iter()
-            .map(|x| cell(Some(x)))
-            .collect::<Vec<_>>()
-            .join("; "),
+        Some(Json::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
         Some(o @ Json::Object(_)) => o.to_string(),
     }
 }
@@ -606,11 +508,7 @@ mod tests {
             assert_eq!(FIELDS[i].column, name);
             assert_eq!(INFO.field(name), i);
         }
-        for u in INFO
-            .unique
-            .iter()
-            .chain(INFO.one_of.iter().flat_map(|g| g.iter()))
-        {
+        for u in INFO.unique.iter().chain(INFO.one_of.iter().flat_map(|g| g.iter())) {
             INFO.field(u);
         }
     }
@@ -631,13 +529,7 @@ mod tests {
         let mut refs = RefTables::default();
         refs.0.insert(
             "region",
-            RefTable::new(
-                "region",
-                vec![RefEntry {
-                    id: "7".into(),
-                    name: "EMEA".into(),
-                }],
-            ),
+            RefTable::new("region", vec![RefEntry { id: "7".into(), name: "EMEA".into() }]),
         );
         let p = payload(FIELDS, &values, &refs);
         assert_eq!(

@@ -29,10 +29,7 @@ pub struct Credentials(pub BTreeMap<&'static str, Secret>);
 
 impl Credentials {
     pub fn get(&self, field: &str) -> Secret {
-        self.0
-            .get(field)
-            .cloned()
-            .unwrap_or_else(|| Secret::new(""))
+        self.0.get(field).cloned().unwrap_or_else(|| Secret::new(""))
     }
 }
 
@@ -164,10 +161,7 @@ impl OAuth2Password {
              (TrackTik: 40 in 2 minutes blocks for 2 hours); wait before trying again"
                 .to_string()
         } else {
-            format!(
-                "check {}; hrport does not retry a refused sign-in",
-                self.env_hint
-            )
+            format!("check {}; hrport does not retry a refused sign-in", self.env_hint)
         };
         Err(ApiError::Abort {
             message: format!("sign-in refused (HTTP {}): {detail}", r.status),
@@ -180,15 +174,9 @@ impl OAuth2Password {
             return false;
         };
         st.access = Some(Secret::new(access));
-        st.refresh = body
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .map(Secret::new);
-        let lifetime = Duration::from_secs(
-            body.get("expires_in")
-                .and_then(Value::as_u64)
-                .unwrap_or(3600),
-        );
+        st.refresh = body.get("refresh_token").and_then(Value::as_str).map(Secret::new);
+        let lifetime =
+            Duration::from_secs(body.get("expires_in").and_then(Value::as_u64).unwrap_or(3600));
         // Renew a little early: a tenth of the lifetime, at most a minute.
         let margin = (lifetime / 10).min(Duration::from_secs(60));
         st.renew_at = Some(Instant::now() + lifetime - margin);
@@ -210,13 +198,7 @@ impl Auth for OAuth2Password {
             self.renew(t, &mut st)?;
         }
         let token = st.access.as_ref().map(|a| a.expose()).unwrap_or_default();
-        Ok((
-            st.generation,
-            vec![(
-                "Authorization".into(),
-                Secret::new(format!("Bearer {token}")),
-            )],
-        ))
+        Ok((st.generation, vec![("Authorization".into(), Secret::new(format!("Bearer {token}")))]))
     }
 
     fn unauthorized(&self, t: &Transport, generation: u64) -> Result<(), ApiError> {

@@ -86,10 +86,7 @@ impl Request {
         self
     }
     fn is_repeatable(&self) -> bool {
-        self.repeatable.unwrap_or(matches!(
-            self.method,
-            Method::Get | Method::Put | Method::Delete
-        ))
+        self.repeatable.unwrap_or(matches!(self.method, Method::Get | Method::Put | Method::Delete))
     }
 }
 
@@ -116,10 +113,7 @@ pub enum ApiError {
     /// No usable answer after every retry (network errors, 5xx, 429).
     Unavailable(String),
     /// The run must stop (credentials refused, or stopped by the user).
-    Abort {
-        message: String,
-        hint: Option<String>,
-    },
+    Abort { message: String, hint: Option<String> },
 }
 
 impl std::fmt::Display for ApiError {
@@ -212,10 +206,7 @@ impl Transport {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut rb = self
-            .client
-            .request(method, &url)
-            .header("Accept", "application/json");
+        let mut rb = self.client.request(method, &url).header("Accept", "application/json");
         if !req.query.is_empty() {
             rb = rb.query(&req.query);
         }
@@ -240,22 +231,15 @@ impl Transport {
             Err(e) => return Attempt::Lost(describe(&e)),
         };
         let status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
+        let header =
+            |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
         let retry_after =
             header("retry-after").and_then(|v| retry::parse_retry_after(&v, SystemTime::now()));
         let server = header("server");
         match resp.bytes() {
-            Ok(bytes) => Attempt::Answer(Response {
-                status,
-                body: parse_body(&bytes),
-                retry_after,
-                server,
-            }),
+            Ok(bytes) => {
+                Attempt::Answer(Response { status, body: parse_body(&bytes), retry_after, server })
+            }
             Err(e) => Attempt::Lost(format!("the answer was cut off: {}", describe(&e))),
         }
     }
@@ -292,10 +276,7 @@ impl Transport {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     self.limiter
                         .throttled(r.retry_after.map(|ra| ra.min(self.policy.retry_after_cap)));
-                    (
-                        format!("HTTP 429: {}", error_message(&r.body)),
-                        r.retry_after,
-                    )
+                    (format!("HTTP 429: {}", error_message(&r.body)), r.retry_after)
                 }
                 Attempt::Answer(r) if retry::is_transient(r.status) => {
                     if !repeatable {
@@ -305,10 +286,7 @@ impl Transport {
                             error_message(&r.body)
                         )));
                     }
-                    (
-                        format!("HTTP {}: {}", r.status, error_message(&r.body)),
-                        r.retry_after,
-                    )
+                    (format!("HTTP {}: {}", r.status, error_message(&r.body)), r.retry_after)
                 }
                 Attempt::Answer(r) => {
                     self.limiter.succeeded();
@@ -391,9 +369,7 @@ impl Api {
                 }));
             }
             // An expired or revoked token: renew once, then try again.
-            self.auth
-                .unauthorized(&self.transport, generation)
-                .map_err(Fail::Final)?;
+            self.auth.unauthorized(&self.transport, generation).map_err(Fail::Final)?;
             renewed = true;
         }
     }
@@ -436,10 +412,7 @@ impl Api {
                 Err(Fail::Final(e)) => return Err(e),
                 Err(Fail::Uncertain(m)) => {
                     if let Some(id) = lookup(self)? {
-                        self.transport
-                            .stats
-                            .recovered
-                            .fetch_add(1, Ordering::Relaxed);
+                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
                         return Ok(Created::Recovered(id));
                     }
                     if retry >= self.transport.policy.max_retries {
@@ -470,10 +443,7 @@ fn status_error(r: &Response) -> ApiError {
     if r.status == 403 && r.server.as_deref().is_some_and(|s| s.starts_with("awselb")) {
         message = format!("refused by the vendor's firewall, not the API: {message}");
     }
-    ApiError::Status {
-        status: r.status,
-        message,
-    }
+    ApiError::Status { status: r.status, message }
 }
 
 fn describe(e: &reqwest::Error) -> String {
@@ -491,11 +461,7 @@ fn describe(e: &reqwest::Error) -> String {
         cause = s.to_string();
         src = s.source();
     }
-    if cause.is_empty() {
-        kind.to_string()
-    } else {
-        format!("{kind}: {cause}")
-    }
+    if cause.is_empty() { kind.to_string() } else { format!("{kind}: {cause}") }
 }
 
 fn parse_body(bytes: &[u8]) -> Value {
@@ -511,15 +477,10 @@ fn parse_body(bytes: &[u8]) -> Value {
 /// map of field to messages or a list of `{detail}` objects.
 pub fn error_message(body: &Value) -> String {
     let pick = |v: &Value, keys: &[&str]| {
-        keys.iter()
-            .find_map(|k| v.get(k).and_then(Value::as_str))
-            .map(str::to_string)
+        keys.iter().find_map(|k| v.get(k).and_then(Value::as_str)).map(str::to_string)
     };
     let mut parts = Vec::new();
-    if let Some(m) = pick(
-        body,
-        &["message", "error_description", "detail", "title", "error"],
-    ) {
+    if let Some(m) = pick(body, &["message", "error_description", "detail", "title", "error"]) {
         parts.push(m);
     }
     match body.get("errors") {

@@ -66,12 +66,7 @@ impl Limiter {
                     continue;
                 }
             }
-            let lim = self
-                .pace
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .gcra
-                .clone();
+            let lim = self.pace.lock().unwrap_or_else(|e| e.into_inner()).gcra.clone();
             let Some(lim) = lim else { return };
             match lim.check() {
                 Ok(()) => return,
@@ -137,11 +132,7 @@ mod tests {
         for _ in 0..10 {
             l.acquire();
         }
-        assert!(
-            t.elapsed() >= Duration::from_millis(175),
-            "{:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() >= Duration::from_millis(175), "{:?}", t.elapsed());
     }
 
     #[test]

@@ -40,10 +40,7 @@ impl Policy {
             // all come back in the same millisecond.
             return ra.min(self.retry_after_cap) + Duration::from_millis(fastrand::u64(0..250));
         }
-        let exp = self
-            .base
-            .saturating_mul(1u32 << retry.min(16))
-            .min(self.cap);
+        let exp = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap);
         // Between half and all of the exponential delay.
         let half = exp / 2;
         half + Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64))
@@ -82,10 +79,7 @@ mod tests {
             let full = (p.base * (1 << retry)).min(p.cap);
             for _ in 0..50 {
                 let d = p.delay(retry, None);
-                assert!(
-                    d >= full / 2 && d <= full,
-                    "retry {retry}: {d:?} outside {full:?}"
-                );
+                assert!(d >= full / 2 && d <= full, "retry {retry}: {d:?} outside {full:?}");
             }
         }
     }
@@ -103,15 +97,9 @@ mod tests {
     fn retry_after_forms() {
         let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000_000_000);
         assert_eq!(parse_retry_after("3", now), Some(Duration::from_secs(3)));
-        assert_eq!(
-            parse_retry_after(" 1.5 ", now),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(parse_retry_after(" 1.5 ", now), Some(Duration::from_millis(1500)));
         let later = httpdate::fmt_http_date(now + Duration::from_secs(42));
-        assert_eq!(
-            parse_retry_after(&later, now),
-            Some(Duration::from_secs(42))
-        );
+        assert_eq!(parse_retry_after(&later, now), Some(Duration::from_secs(42)));
         let past = httpdate::fmt_http_date(now - Duration::from_secs(42));
         assert_eq!(parse_retry_after(&past, now), Some(Duration::ZERO));
         assert_eq!(parse_retry_after("soon", now), None);

@@ -1,1 +1,384 @@
 use crate::util::*;
+
+fn dry_run(file: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Run {
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--target",
+        "tracktik",
+        "--dry-run",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    hrport(&args, &[])
+}
+
+/// Column `name` of every row of a results file.
+fn column(out: &std::path::Path, name: &str) -> Vec<String> {
+    rows_by_name(&out.join("results.csv")).into_iter().map(|r| r[name].clone()).collect()
+}
+
+const PEOPLE: &str = "First Name\tLast Name\tEmail\tRegion\tRole\r\nChloé\tMüller\tchloe@example.com\tEMEA\tGuard\r\nSøren\tØdegård\tsoren@example.com\tAPAC\tGuard\r\n";
+
+fn summary(out: &std::path::Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn utf8_with_and_without_bom() {
+    let w = Work::new();
+    let text = PEOPLE.replace('\t', ",");
+    let with = w.write("with.csv", [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat());
+    let without = w.write("without.csv", text.as_bytes());
+    for (f, o) in [(with, "o1"), (without, "o2")] {
+        let r = dry_run(&f, &w.path(o), &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(column(&w.path(o), "First Name"), ["Chloé", "Søren"]);
+        assert_eq!(
+            read_csv(&w.path(o).join("results.csv"))[0][0],
+            "First Name",
+            "the BOM is not part of the header"
+        );
+        assert!(!r.stderr.contains("UTF-8"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn utf16_with_bom_as_excel_unicode_text_is_imported() {
+    let w = Work::new();
+    let sb = sandbox();
+    let le: Vec<u8> =
+        [0xFF, 0xFE].into_iter().chain(PEOPLE.encode_utf16().flat_map(u16::to_le_bytes)).collect();
+    let be: Vec<u8> = [0xFE, 0xFF]
+        .into_iter()
+        .chain(
+            PEOPLE
+                .replace("chloe@", "chloe2@")
+                .replace("soren@", "soren2@")
+                .encode_utf16()
+                .flat_map(u16::to_be_bytes),
+        )
+        .collect();
+    let r = import(&sb, &w.write("le.txt", le), &w.path("le"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(summary(&w.path("le"))["read_as"], "delimited text, UTF-16LE, delimiter TAB");
+    let r = import(&sb, &w.write("be.txt", be), &w.path("be"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(summary(&w.path("be"))["read_as"], "delimited text, UTF-16BE, delimiter TAB");
+    let names: Vec<String> = employees(&sb)
+        .iter()
+        .map(|e| {
+            format!("{} {}", e["firstName"].as_str().unwrap(), e["lastName"].as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(names, ["Chloé Müller", "Søren Ødegård", "Chloé Müller", "Søren Ødegård"]);
+}
+
+#[test]
+fn windows_1252_given_or_detected() {
+    let w = Work::new();
+    let text = PEOPLE.replace('\t', ";");
+    let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
+    let f = w.write("ansi.csv", bytes.as_ref());
+    let r = dry_run(&f, &w.path("given"), &["--encoding", "windows-1252"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("not valid UTF-8"), "{}", r.stderr);
+    assert_eq!(column(&w.path("given"), "Last Name"), ["Müller", "Ødegård"]);
+
+    let r = dry_run(&f, &w.path("auto"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "ansi.csv is not valid UTF-8 (first bad byte on line 2); reading it as Windows-1252"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(column(&w.path("auto"), "Last Name"), ["Müller", "Ødegård"]);
+    assert_eq!(summary(&w.path("auto"))["read_as"], "delimited text, windows-1252, delimiter ';'");
+
+    let r = dry_run(&f, &w.path("bad"), &["--encoding", "klingon"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--encoding \"klingon\" is not an encoding name"), "{}", r.stderr);
+}
+
+#[test]
+fn delimiters_are_detected_or_given() {
+    let w = Work::new();
+    for (name, d) in [("comma.csv", ","), ("semi.csv", ";"), ("pipe.csv", "|"), ("tab.tsv", "\t")] {
+        let f = w.write(name, PEOPLE.replace('\t', d));
+        let r = dry_run(&f, &w.path(name).with_extension("out"), &[]);
+        assert_eq!(r.code, 0, "{name}: {r:?}");
+        assert_eq!(
+            column(&w.path(name).with_extension("out"), "Email"),
+            ["chloe@example.com", "soren@example.com"],
+            "{name}"
+        );
+    }
+    // A semicolon file whose values contain commas, delimiter given.
+    let f = w.write("given.csv", "First Name;Last Name;Email;Region;Role;Job Title\nAna;Silva;ana@example.com;EMEA;Guard;Guard, nights\n");
+    let r = dry_run(&f, &w.path("given"), &["--delimiter", ";"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(column(&w.path("given"), "Job Title"), ["Guard, nights"]);
+    let r = dry_run(&f, &w.path("x"), &["--delimiter", "ab"]);
+    assert_eq!(r.code, 2);
+}
+
+#[test]
+fn quoted_fields_blank_lines_and_row_numbers_match_excel() {
+    let w = Work::new();
+    let f = w.write(
+        "q.csv",
+        "First Name,Last Name,Email,Region,Role,Job Title\r\n\
+         Ana,Silva,ana@example.com,EMEA,Guard,\"Guard, \"\"night\"\" shift\r\nsecond line\"\r\n\
+         \r\n\
+         ,,,,,\r\n\
+         Bob,Stone,bob@example,EMEA,Guard,x\r\n\
+         Cy,Ray,cy@example.com,EMEA\r\n",
+    );
+    let out = w.path("o");
+    let r = dry_run(&f, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            ("2".into(), "skipped".into(), "".into()),
+            ("5".into(), "invalid".into(), "Email: \"bob@example\" is not a valid e-mail address".into()),
+            (
+                "6".into(),
+                "invalid".into(),
+                "the row has 4 fields but the header has 6 columns; check for a missing delimiter or an unclosed quote; Role is required".into()
+            ),
+        ]
+    );
+    assert_eq!(column(&out, "Job Title")[0], "Guard, \"night\" shift\r\nsecond line");
+    assert!(r.stdout.contains("3 rows"), "blank rows are not counted: {}", r.stdout);
+}
+
+#[test]
+fn header_matching_ignores_case_spacing_and_punctuation_and_knows_aliases() {
+    let w = Work::new();
+    let sb = sandbox();
+    let f = w.write(
+        "h.csv",
+        csv_text(&[
+            "first_name, LAST NAME ,E-mail Address,ZIP CODE,Start Date,region,ROLE,Shoe Size,Favourite Colour,hrport_status,hrport_error",
+            "Ana,Silva,ana@example.com,1100-001,2026-12-01,EMEA,Guard,38,blue,failed,old message",
+        ]),
+    );
+    let out = w.path("o");
+    let r = import(&sb, &f, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings,
+        [
+            "hrport: warning: these columns are not tracktik columns, so they are not sent (they are kept in results.csv): \"Shoe Size\", \"Favourite Colour\""
+        ]
+    );
+    let ana = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(ana["firstName"], "Ana");
+    sb.with(|s: &mut Sim| {
+        assert_eq!(s.address_of(&ana).unwrap()["postalCode"], "1100-001");
+        assert_eq!(s.profile_of(&ana).unwrap()["employmentDate"], "2026-12-01");
+    });
+    let header = &read_csv(&out.join("results.csv"))[0];
+    assert_eq!(
+        header,
+        &[
+            "first_name",
+            "LAST NAME",
+            "E-mail Address",
+            "ZIP CODE",
+            "Start Date",
+            "region",
+            "ROLE",
+            "Shoe Size",
+            "Favourite Colour",
+            "hrport_row",
+            "hrport_status",
+            "hrport_id",
+            "hrport_error"
+        ]
+        .map(String::from)
+    );
+    assert_eq!(column(&out, "Shoe Size"), ["38"]);
+
+    let twice = w.write(
+        "t.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Work Email,Region,Role",
+            "A,B,a@example.com,b@example.com,EMEA,Guard",
+        ]),
+    );
+    let r = import(&sb, &twice, &w.path("t"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("columns \"Email\", \"Work Email\" all mean Email"), "{}", r.stderr);
+}
+
+#[test]
+fn a_guarded_cell_is_unguarded_once_on_import_and_guarded_again_on_output() {
+    let w = Work::new();
+    let sb = sandbox();
+    let f = w.write(
+        "g.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role,Job Title,Primary Phone",
+            "Ana,Silva,ana@example.com,EMEA,Guard,'=1+2,'+1 555 0100",
+        ]),
+    );
+    let out = w.path("o");
+    let r = import(&sb, &f, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ana = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(ana["jobTitle"], "=1+2");
+    assert_eq!(ana["primaryPhone"], "+1 555 0100");
+    assert_eq!(column(&out, "Job Title"), ["'=1+2"]);
+    let raw = std::fs::read_to_string(out.join("results.csv")).unwrap();
+    assert!(!raw.contains(",=1+2"), "no cell starts with = in an output");
+}
+
+/// An .xlsx made like Excel makes them: typed cells, a blank row, two sheets.
+fn workbook(path: &std::path::Path) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut book = Workbook::new();
+    let date = Format::new().set_num_format("d mmm yyyy");
+    let other = book.add_worksheet().set_name("Notes").unwrap();
+    other.write_string(0, 0, "nothing to import here").unwrap();
+    let s = book.add_worksheet().set_name("Hires").unwrap();
+    for (c, h) in [
+        "Employee ID",
+        "First Name",
+        "Last Name",
+        "Email",
+        "Region",
+        "Role",
+        "Hire Date",
+        "Weekly Hours Target",
+        "Hourly Rate",
+        "Overtime Exempt",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.write_string(0, c as u16, *h).unwrap();
+    }
+    s.write_string(1, 0, "000123").unwrap();
+    s.write_string(1, 1, "Ana").unwrap();
+    s.write_string(1, 2, "Silva").unwrap();
+    s.write_string(1, 3, "ana@example.com").unwrap();
+    s.write_string(1, 4, "EMEA").unwrap();
+    s.write_string(1, 5, "Guard").unwrap();
+    s.write_datetime_with_format(1, 6, &ExcelDateTime::from_ymd(2026, 12, 1).unwrap(), &date)
+        .unwrap();
+    s.write_number(1, 7, 40.0).unwrap();
+    s.write_number(1, 8, 18.5).unwrap();
+    s.write_boolean(1, 9, true).unwrap();
+    // Row 3 left blank on purpose.
+    s.write_number(3, 0, 124.0).unwrap();
+    s.write_string(3, 1, "Bob").unwrap();
+    s.write_string(3, 2, "Stone").unwrap();
+    s.write_string(3, 3, "bob@example.com").unwrap();
+    s.write_string(3, 4, "NA-East").unwrap();
+    s.write_string(3, 5, "Supervisor").unwrap();
+    s.write_datetime_with_format(3, 6, &ExcelDateTime::from_ymd(2024, 2, 29).unwrap(), &date)
+        .unwrap();
+    s.write_number(3, 7, 37.5).unwrap();
+    s.write_string(4, 1, "Cy").unwrap();
+    s.write_string(4, 2, "Ray").unwrap();
+    s.write_string(4, 3, "cy@example").unwrap();
+    s.write_string(4, 4, "EMEA").unwrap();
+    s.write_string(4, 5, "Guard").unwrap();
+    book.save(path).unwrap();
+}
+
+#[test]
+fn xlsx_cells_become_the_text_a_person_sees() {
+    let w = Work::new();
+    let sb = sandbox();
+    let f = w.path("hires.xlsx");
+    workbook(&f);
+    let out = w.path("o");
+    let r = import(&sb, &f, &out, &["--sheet", "hires"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            ("2".into(), "created".into(), "".into()),
+            ("4".into(), "created".into(), "".into()),
+            (
+                "5".into(),
+                "invalid".into(),
+                "Email: \"cy@example\" is not a valid e-mail address".into()
+            ),
+        ]
+    );
+    assert_eq!(column(&out, "Employee ID"), ["000123", "124", ""]);
+    assert_eq!(column(&out, "Hire Date"), ["2026-12-01", "2024-02-29", ""]);
+    assert_eq!(column(&out, "Weekly Hours Target"), ["40", "37.5", ""]);
+    assert_eq!(column(&out, "Overtime Exempt"), ["TRUE", "", ""]);
+    let ana = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(ana["customId"], "000123");
+    sb.with(|s: &mut Sim| {
+        let p = s.profile_of(&ana).unwrap();
+        assert_eq!(p["employmentDate"], "2026-12-01");
+        assert_eq!(p["weeklyHoursTarget"], json!(40));
+        assert_eq!(p["overtimeExempt"], json!(true));
+    });
+    assert_eq!(employee_by_email(&sb, "bob@example.com").unwrap()["customId"], "124");
+    assert!(r.stderr.contains("hires.xlsx row 5: Email"), "{}", r.stderr);
+
+    // The first sheet is the default; a missing sheet is named with the choices.
+    let r = dry_run(&f, &w.path("o2"), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("missing required columns"), "{}", r.stderr);
+    let r = dry_run(&f, &w.path("o3"), &["--sheet", "Staff"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("has no sheet named \"Staff\"; its sheets are: \"Notes\", \"Hires\""),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn xls_and_ods_workbooks_read_the_same_as_xlsx() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let w = Work::new();
+    for ext in ["xls", "ods"] {
+        let out = w.path(ext);
+        let r = dry_run(&fixtures.join(format!("people.{ext}")), &out, &[]);
+        assert_eq!(r.code, 0, "{ext}: {r:?}");
+        assert_eq!(column(&out, "hrport_row"), ["2", "4"], "{ext}: the blank row 3 is skipped");
+        assert_eq!(column(&out, "Employee ID"), ["000123", "124"], "{ext}");
+        assert_eq!(column(&out, "Hire Date"), ["2024-03-01", "2023-12-31"], "{ext}");
+        assert_eq!(column(&out, "Weekly Hours Target"), ["40", "37.5"], "{ext}");
+        assert_eq!(column(&out, "Hourly Rate"), ["18.5", "20"], "{ext}");
+    }
+}
+
+#[test]
+fn unreadable_files_are_refused_with_exit_2() {
+    let w = Work::new();
+    let cases: [(&str, &[u8], &str); 4] = [
+        ("empty.csv", b"", "the file is empty"),
+        (
+            "junk.csv",
+            b"\x7fELF\x02\x01\x01\x00\x00\x00binary",
+            "this is not a text file (it contains a NUL byte on line 1)",
+        ),
+        ("fake.xlsx", b"First Name,Last Name\nA,B\n", "not a valid .xlsx workbook"),
+        ("broken.xlsx", b"PK\x03\x04 truncated zip", "cannot read this .xlsx workbook"),
+    ];
+    for (name, bytes, msg) in cases {
+        let f = w.write(name, bytes);
+        let r = dry_run(&f, &w.path("o"), &[]);
+        assert_eq!(r.code, 2, "{name}: {r:?}");
+        assert!(r.stderr.contains(msg), "{name}: {}", r.stderr);
+        assert!(r.stderr.contains(name), "{name}: the file is named: {}", r.stderr);
+    }
+    let r = dry_run(&w.path("missing.csv"), &w.path("o"), &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("missing.csv: cannot open"), "{}", r.stderr);
+}

@@ -18,12 +18,7 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
     let out = w.path("out");
     let r = import(&sb, &file, &out, &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(
-        r.stdout
-            .contains("tracktik: 3 rows: 3 created, 0 invalid, 0 failed"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.contains("tracktik: 3 rows: 3 created, 0 invalid, 0 failed"), "{}", r.stdout);
 
     assert_eq!(employees(&sb).len(), 3);
     let ana = employee_by_email(&sb, "ana@example.com").expect("Ana created");
@@ -55,10 +50,7 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
         assert_eq!(p["hourlyRate"], json!(18.5));
         assert_eq!(p["overtimeExempt"], json!(true));
         assert_eq!(p["weeklyHoursTarget"], json!(40));
-        assert_eq!(
-            s.passwords.get(&ana_id).map(String::as_str),
-            Some("Tmp#Pass-7781")
-        );
+        assert_eq!(s.passwords.get(&ana_id).map(String::as_str), Some("Tmp#Pass-7781"));
         assert!(s.force_password_change.contains(&ana_id));
     });
     assert_eq!(role_name_of(&sb, ana_id).as_deref(), Some("Guard"));
@@ -68,10 +60,7 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
     assert_eq!(bob["region"], json!(2)); // NA-East, given in lower case
     assert_eq!(role_name_of(&sb, bob_id).as_deref(), Some("Supervisor"));
     assert!(!sb.with(|s: &mut Sim| s.force_password_change.contains(&bob_id)));
-    let cleo = employees(&sb)
-        .into_iter()
-        .find(|e| e["username"] == "cray")
-        .unwrap();
+    let cleo = employees(&sb).into_iter().find(|e| e["username"] == "cray").unwrap();
     assert_eq!(cleo["region"], json!(4)); // given by id
     assert_eq!(cleo["email"], Value::Null);
 
@@ -88,20 +77,10 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
     assert_eq!(rows[0]["hrport_id"], ana_id.to_string());
     assert_eq!(rows[1]["hrport_id"], bob_id.to_string());
     assert_eq!(rows[2]["hrport_id"], cleo["id"].to_string());
-    assert_eq!(
-        rows[0]["Phone"], "'+1 555 0100",
-        "formula guard on a leading +"
-    );
+    assert_eq!(rows[0]["Phone"], "'+1 555 0100", "formula guard on a leading +");
     assert_eq!(rows[0]["Employee ID"], "000123");
-    assert_eq!(
-        rows[0]["Temporary Password"], "",
-        "passwords never reach an output"
-    );
-    assert_eq!(
-        read_csv(&out.join("errors.csv")).len(),
-        1,
-        "errors.csv has only its header"
-    );
+    assert_eq!(rows[0]["Temporary Password"], "", "passwords never reach an output");
+    assert_eq!(read_csv(&out.join("errors.csv")).len(), 1, "errors.csv has only its header");
 
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
@@ -146,11 +125,7 @@ fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
         |row: &str, status: &str, err: &str| (row.to_string(), status.to_string(), err.to_string());
     let expected = vec![
         s("2", "created", ""),
-        s(
-            "3",
-            "invalid",
-            "Email: \"bob@example\" is not a valid e-mail address",
-        ),
+        s("3", "invalid", "Email: \"bob@example\" is not a valid e-mail address"),
         s(
             "4",
             "invalid",
@@ -167,22 +142,10 @@ fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
             "Hourly Rate: \"ten\" is not a number; Overtime Exempt: \"maybe\" is not yes/no (use yes, no, true, false, y, n, 1 or 0)",
         ),
         s("7", "invalid", "First Name is required"),
-        s(
-            "8",
-            "invalid",
-            "Employee ID: same as row 2 (must be unique in the file)",
-        ),
-        s(
-            "9",
-            "invalid",
-            "Email: same as row 2 (must be unique in the file)",
-        ),
+        s("8", "invalid", "Employee ID: same as row 2 (must be unique in the file)"),
+        s("9", "invalid", "Email: same as row 2 (must be unique in the file)"),
         s("10", "invalid", "give at least one of Username or Email"),
-        s(
-            "11",
-            "invalid",
-            "Weekly Hours Minimum: 50 is more than Weekly Hours Maximum (40)",
-        ),
+        s("11", "invalid", "Weekly Hours Minimum: 50 is more than Weekly Hours Maximum (40)"),
         s(
             "12",
             "invalid",
@@ -191,21 +154,14 @@ fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
         s("13", "created", ""),
     ];
     assert_eq!(statuses(&out.join("results.csv")), expected);
-    let errors: Vec<_> = expected
-        .iter()
-        .filter(|e| e.1 == "invalid")
-        .cloned()
-        .collect();
+    let errors: Vec<_> = expected.iter().filter(|e| e.1 == "invalid").cloned().collect();
     assert_eq!(statuses(&out.join("errors.csv")), errors);
-    let mut created: Vec<String> = employees(&sb)
-        .iter()
-        .map(|e| e["email"].as_str().unwrap().to_string())
-        .collect();
+    let mut created: Vec<String> =
+        employees(&sb).iter().map(|e| e["email"].as_str().unwrap().to_string()).collect();
     created.sort();
     assert_eq!(created, ["ana@example.com", "lee@example.com"]);
     assert!(
-        r.stderr
-            .contains("bad.csv row 3: Email: \"bob@example\" is not a valid e-mail address"),
+        r.stderr.contains("bad.csv row 3: Email: \"bob@example\" is not a valid e-mail address"),
         "{}",
         r.stderr
     );
@@ -218,53 +174,30 @@ fn a_missing_required_column_stops_before_anything_is_sent() {
     let sb = sandbox();
     let file = w.write(
         "x.csv",
-        csv_text(&[
-            "First Name,Last Name,Email,Role",
-            "Ana,Silva,ana@example.com,Guard",
-        ]),
+        csv_text(&["First Name,Last Name,Email,Role", "Ana,Silva,ana@example.com,Guard"]),
     );
     let out = w.path("out");
     let r = import(&sb, &file, &out, &[]);
     assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("x.csv: missing required column Region."), "{}", r.stderr);
     assert!(
-        r.stderr.contains("x.csv: missing required column Region."),
+        r.stderr.contains("Expected headers (* = required): Employee ID, First Name*,"),
         "{}",
         r.stderr
     );
-    assert!(
-        r.stderr
-            .contains("Expected headers (* = required): Employee ID, First Name*,"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr
-            .contains("Found: First Name, Last Name, Email, Role"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("Found: First Name, Last Name, Email, Role"), "{}", r.stderr);
     assert_eq!(
         sb.with(|s: &mut Sim| s.counters.requests),
         0,
         "nothing was sent, not even a sign-in"
     );
-    assert!(
-        !out.exists(),
-        "no output folder for a run that never started"
-    );
+    assert!(!out.exists(), "no output folder for a run that never started");
 
-    let no_key = w.write(
-        "y.csv",
-        csv_text(&["First Name,Last Name,Region,Role", "Ana,Silva,EMEA,Guard"]),
-    );
+    let no_key =
+        w.write("y.csv", csv_text(&["First Name,Last Name,Region,Role", "Ana,Silva,EMEA,Guard"]));
     let r = import(&sb, &no_key, &out, &[]);
     assert_eq!(r.code, 2);
-    assert!(
-        r.stderr
-            .contains("missing required column one of Username or Email"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("missing required column one of Username or Email"), "{}", r.stderr);
 }
 
 #[test]
@@ -293,17 +226,11 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
     assert_eq!(r.code, 1, "{r:?}");
     let rows = rows_by_name(&out.join("results.csv"));
     assert_eq!(
-        (
-            rows[0]["hrport_status"].as_str(),
-            rows[0]["hrport_id"].clone()
-        ),
+        (rows[0]["hrport_status"].as_str(), rows[0]["hrport_id"].clone()),
         ("exists", ana.to_string())
     );
     assert_eq!(
-        (
-            rows[1]["hrport_status"].as_str(),
-            rows[1]["hrport_id"].clone()
-        ),
+        (rows[1]["hrport_status"].as_str(), rows[1]["hrport_id"].clone()),
         ("exists", bob.to_string())
     );
     assert_eq!(rows[2]["hrport_status"], "created");
@@ -321,11 +248,7 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
         Some("Supervisor"),
         "Bob's missing role was assigned"
     );
-    assert_eq!(
-        role_name_of(&sb, ana).as_deref(),
-        Some("Guard"),
-        "Ana untouched"
-    );
+    assert_eq!(role_name_of(&sb, ana).as_deref(), Some("Guard"), "Ana untouched");
     assert!(r.stdout.contains("(1 existing finished)"), "{}", r.stdout);
 }
 
@@ -367,17 +290,12 @@ fn dry_run_checks_everything_against_the_target_and_creates_nothing() {
         statuses(&w.path("out/results.csv")),
         [
             ("2".into(), "skipped".into(), "".into()),
-            (
-                "3".into(),
-                "invalid".into(),
-                "Region: no region named \"Atlantis\"".into()
-            )
+            ("3".into(), "invalid".into(), "Region: no region named \"Atlantis\"".into())
         ]
     );
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 0);
     assert!(
-        r.stdout
-            .starts_with("dry run, tracktik: 2 rows: 1 skipped, 1 invalid"),
+        r.stdout.starts_with("dry run, tracktik: 2 rows: 1 skipped, 1 invalid"),
         "{}",
         r.stdout
     );
@@ -440,17 +358,10 @@ fn a_fixed_errors_file_imports_as_it_is_and_creates_exactly_the_fixed_rows() {
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("5 rows: 5 created"), "{}", r.stdout);
     assert_eq!(employees(&sb).len(), 50);
-    assert_eq!(
-        sb.with(|s: &mut Sim| s.counters.creates),
-        50,
-        "nothing was sent twice"
-    );
+    assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 50, "nothing was sent twice");
     // The old hrport_ columns were ignored, not carried twice.
     let header2 = &read_csv(&second.join("results.csv"))[0];
-    assert_eq!(
-        header2.iter().filter(|h| h.starts_with("hrport_")).count(),
-        4
-    );
+    assert_eq!(header2.iter().filter(|h| h.starts_with("hrport_")).count(), 4);
     assert!(!r.stderr.contains("hrport_status"), "{}", r.stderr);
 }
 
@@ -482,16 +393,8 @@ fn bad_credentials_abort_at_once_without_retrying() {
         &env,
     );
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(
-        r.stderr.contains("run aborted: sign-in refused (HTTP 401)"),
-        "{}",
-        r.stderr
-    );
-    assert!(
-        r.stderr.contains("hint: check HRPORT_TRACKTIK_CLIENT_ID"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("run aborted: sign-in refused (HTTP 401)"), "{}", r.stderr);
+    assert!(r.stderr.contains("hint: check HRPORT_TRACKTIK_CLIENT_ID"), "{}", r.stderr);
     assert!(!r.stderr.contains("wrong-password-123"));
     assert_eq!(
         sb.with(|s: &mut Sim| s.counters.failed_logins),
@@ -500,14 +403,7 @@ fn bad_credentials_abort_at_once_without_retrying() {
     );
 
     let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-        ],
+        &["import", file.to_str().unwrap(), "--target", "tracktik", "--base-url", &url],
         &[],
     );
     assert_eq!(r.code, 2, "{r:?}");
@@ -524,11 +420,7 @@ fn an_unreachable_target_aborts_with_exit_3() {
             "Ana,Silva,ana@example.com,EMEA,Guard",
         ]),
     );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/tracktik");
     let r = hrport(
         &[
@@ -546,11 +438,7 @@ fn an_unreachable_target_aborts_with_exit_3() {
         &TT_ENV,
     );
     assert_eq!(r.code, 3, "{r:?}");
-    assert!(
-        r.stderr.contains("cannot reach the sign-in endpoint"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("cannot reach the sign-in endpoint"), "{}", r.stderr);
 }
 
 #[test]
@@ -573,16 +461,11 @@ fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
     );
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
-        r.stdout
-            .contains("tracktik: 50 rows: 45 created, 5 invalid, 0 failed"),
+        r.stdout.contains("tracktik: 50 rows: 45 created, 5 invalid, 0 failed"),
         "{}",
         r.stdout
     );
-    assert!(
-        r.stderr.contains("sandbox running at http://127.0.0.1:"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("sandbox running at http://127.0.0.1:"), "{}", r.stderr);
     let st = statuses(&out.join("errors.csv"));
     let rows: Vec<&str> = st.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(rows, ["9", "17", "25", "33", "44"]);

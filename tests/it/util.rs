@@ -11,9 +11,7 @@ pub struct Work {
 
 impl Work {
     pub fn new() -> Work {
-        Work {
-            dir: tempfile::tempdir().expect("temp dir"),
-        }
+        Work { dir: tempfile::tempdir().expect("temp dir") }
     }
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
@@ -95,40 +93,23 @@ pub fn import(sb: &Sandbox, file: &Path, out: &Path, extra: &[&str]) -> Run {
 /// A CSV hrport wrote: checks the BOM, returns header + rows.
 pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    assert!(
-        bytes.starts_with(b"\xEF\xBB\xBF"),
-        "{} has no UTF-8 BOM",
-        path.display()
-    );
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(&bytes[3..]);
-    r.records()
-        .map(|rec| rec.unwrap().iter().map(str::to_string).collect())
-        .collect()
+    assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{} has no UTF-8 BOM", path.display());
+    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[3..]);
+    r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
 }
 
 /// The rows of a results file as maps from column name to cell.
 pub fn rows_by_name(path: &Path) -> Vec<std::collections::BTreeMap<String, String>> {
     let all = read_csv(path);
     let header = &all[0];
-    all[1..]
-        .iter()
-        .map(|r| header.iter().cloned().zip(r.iter().cloned()).collect())
-        .collect()
+    all[1..].iter().map(|r| header.iter().cloned().zip(r.iter().cloned()).collect()).collect()
 }
 
 /// (hrport_row, hrport_status, hrport_error) of every row of a results file.
 pub fn statuses(path: &Path) -> Vec<(String, String, String)> {
     rows_by_name(path)
         .into_iter()
-        .map(|r| {
-            (
-                r["hrport_row"].clone(),
-                r["hrport_status"].clone(),
-                r["hrport_error"].clone(),
-            )
-        })
+        .map(|r| (r["hrport_row"].clone(), r["hrport_status"].clone(), r["hrport_error"].clone()))
         .collect()
 }
 
@@ -137,18 +118,13 @@ pub fn employees(sb: &Sandbox) -> Vec<Value> {
 }
 
 pub fn employee_by_email(sb: &Sandbox, email: &str) -> Option<Value> {
-    employees(sb).into_iter().find(|e| {
-        e["email"]
-            .as_str()
-            .is_some_and(|m| m.eq_ignore_ascii_case(email))
-    })
+    employees(sb)
+        .into_iter()
+        .find(|e| e["email"].as_str().is_some_and(|m| m.eq_ignore_ascii_case(email)))
 }
 
 pub fn role_name_of(sb: &Sandbox, id: u64) -> Option<String> {
-    sb.with(|s: &mut Sim| {
-        s.role_of(id)
-            .and_then(|r| s.role_name(r).map(str::to_string))
-    })
+    sb.with(|s: &mut Sim| s.role_of(id).and_then(|r| s.role_name(r).map(str::to_string)))
 }
 
 /// The template header line plus rows, as CSV text.
