@@ -70,6 +70,11 @@ pub struct TargetArgs {
     /// How many times one request is retried after 429, 5xx or a network error.
     #[arg(long, default_value_t = 6, value_name = "N")]
     pub max_retries: u32,
+
+    /// Stop the run when this many rows in a row fail because the target is
+    /// unavailable (5xx, timeouts), instead of failing every row.
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub max_errors: u32,
 }
 
 #[derive(Debug, Args)]

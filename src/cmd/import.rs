@@ -115,7 +115,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let out = ResultFiles::create(&out_dir, &mapping)?;
     let settings = SendSettings {
         concurrency: args.target.concurrency,
-        max_errors: 10,
+        max_errors: args.target.max_errors.max(1),
         dry_run: args.dry_run,
         progress: !args.quiet,
     };

@@ -64,6 +64,12 @@ pub struct Sim {
     pub manage_ids: bool,
     pub lockout_threshold: usize,
     pub counters: Counters,
+    /// `expires_in` to announce instead of the real lifetime, to make a
+    /// client meet an expired token (tests of the 401 path).
+    pub announced_ttl: Option<u64>,
+    /// Requests answered with a fixed status instead of being processed:
+    /// (method, path below /rest/v1, status).
+    pub refuse: Vec<(Method, String, u16)>,
 }
 
 impl Sim {
@@ -88,6 +94,8 @@ impl Sim {
             manage_ids: true,
             lockout_threshold: 40,
             counters: Counters::default(),
+            announced_ttl: None,
+            refuse: Vec::new(),
         };
         for (i, name) in REGIONS.iter().enumerate() {
             let id = s.id();
@@ -226,7 +234,7 @@ impl Sim {
         SimResponse::json(
             200,
             json!({
-                "token_type": "Bearer", "expires_in": self.token_ttl.as_secs(),
+                "token_type": "Bearer", "expires_in": self.announced_ttl.unwrap_or(self.token_ttl.as_secs()),
                 "access_token": access, "refresh_token": refresh
             }),
         )
@@ -612,6 +620,11 @@ impl VendorSim for Sim {
                         401,
                         json!({"code": 401, "message": "Unauthorized: missing, invalid or expired access token"}),
                     );
+                }
+                let path = format!("/{}", rest.join("/"));
+                let refused = self.refuse.iter().find(|(m, p, _)| *m == req.method && *p == path);
+                if let Some((_, _, status)) = refused {
+                    return SimResponse::error(*status, "refused by the sandbox's test settings");
                 }
                 self.api(req, rest)
             }

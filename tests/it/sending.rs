@@ -1,1 +1,320 @@
+use std::path::Path;
+
+use hrport::sandbox::tracktik::Sim;
+
 use crate::util::*;
+
+/// `n` valid rows; every third asks for a password change.
+fn hires(w: &Work, name: &str, n: usize) -> std::path::PathBuf {
+    let mut rows = vec![
+        "Employee ID,First Name,Last Name,Email,Region,Role,Force Password Change".to_string(),
+    ];
+    for i in 0..n {
+        rows.push(format!(
+            "E{i:04},P{i},Test,p{i}@example.com,EMEA,Guard,{}",
+            if i % 3 == 0 { "yes" } else { "no" }
+        ));
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    w.write(name, csv_text(&refs))
+}
+
+fn summary(out: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap()
+}
+
+/// Every row created exactly once, with its role and password change.
+fn assert_all_created_once(sb: &Sandbox, out: &Path, n: usize) {
+    let st = statuses(&out.join("results.csv"));
+    assert_eq!(st.len(), n);
+    assert!(st.iter().all(|s| s.1 == "created"), "{st:?}");
+    sb.with(|s: &mut Sim| {
+        assert_eq!(s.employees.len(), n, "one employee per row");
+        for i in 0..n {
+            let email = format!("p{i}@example.com");
+            let found: Vec<u64> = s
+                .employees
+                .values()
+                .filter(|e| e["email"] == email.as_str())
+                .filter_map(|e| e["id"].as_u64())
+                .collect();
+            assert_eq!(found.len(), 1, "{email} exists once");
+            let roles = s.user_roles.iter().filter(|ur| ur["user"] == json!(found[0])).count();
+            assert_eq!(roles, 1, "{email} has one role");
+            assert_eq!(
+                s.force_password_change.contains(&found[0]),
+                i % 3 == 0,
+                "{email} password change"
+            );
+        }
+    });
+    let ids: Vec<String> = rows_by_name(&out.join("results.csv"))
+        .into_iter()
+        .map(|r| r["hrport_id"].clone())
+        .collect();
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), n, "each row has its own id in results.csv");
+}
+
+#[test]
+fn a_429_storm_is_absorbed_by_slowing_down() {
+    for retry_after in [false, true] {
+        let w = Work::new();
+        // 600 per minute: 10 per second, at most 10 at once.
+        let sb = sandbox_with(SandboxConfig {
+            rate_limit_per_minute: 600,
+            retry_after,
+            ..SandboxConfig::default()
+        });
+        let file = hires(&w, "h.csv", 15);
+        let out = w.path("out");
+        let r = hrport(
+            &[
+                "import",
+                file.to_str().unwrap(),
+                "--target",
+                "tracktik",
+                "--base-url",
+                &tt_url(&sb),
+                "--out",
+                out.to_str().unwrap(),
+                "--rate",
+                "60",
+                "--concurrency",
+                "8",
+                "--max-retries",
+                "10",
+            ],
+            &TT_ENV,
+        );
+        assert_eq!(r.code, 0, "retry_after={retry_after}: {r:?}");
+        assert_all_created_once(&sb, &out, 15);
+        let s = summary(&out);
+        assert!(s["throttled_429"].as_u64().unwrap() > 0, "the storm happened: {s}");
+        assert_eq!(s["failed"], 0);
+    }
+}
+
+#[test]
+fn a_token_expiring_mid_run_is_renewed_with_the_refresh_token() {
+    let w = Work::new();
+    let sb = sandbox_with(SandboxConfig {
+        token_ttl: std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    });
+    let file = hires(&w, "h.csv", 30);
+    let out = w.path("out");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &tt_url(&sb),
+            "--out",
+            out.to_str().unwrap(),
+            "--rate",
+            "25",
+            "--concurrency",
+            "4",
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 30);
+    let c = sb.with(|s: &mut Sim| s.counters.clone());
+    assert_eq!(c.logins, 1, "signed in once: {c:?}");
+    assert!(c.refreshes >= 2, "renewed as the token expired: {c:?}");
+    assert_eq!(c.failed_logins, 0, "single-use refresh tokens were never reused: {c:?}");
+}
+
+#[test]
+fn a_token_refused_before_its_announced_expiry_is_renewed_on_401() {
+    let w = Work::new();
+    let sb = sandbox_with(SandboxConfig {
+        token_ttl: std::time::Duration::from_secs(1),
+        ..SandboxConfig::default()
+    });
+    // The server says an hour but expires tokens after a second.
+    sb.with(|s: &mut Sim| s.announced_ttl = Some(3600));
+    let file = hires(&w, "h.csv", 30);
+    let out = w.path("out");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &tt_url(&sb),
+            "--out",
+            out.to_str().unwrap(),
+            "--rate",
+            "25",
+            "--concurrency",
+            "4",
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 30);
+    let c = sb.with(|s: &mut Sim| s.counters.clone());
+    assert_eq!(c.logins, 1, "{c:?}");
+    assert!(c.refreshes >= 1, "{c:?}");
+    assert_eq!(c.failed_logins, 0, "workers did not race to use one refresh token: {c:?}");
+}
+
+#[test]
+fn lost_answers_are_settled_by_looking_up_never_by_sending_twice() {
+    let w = Work::new();
+    let sb = sandbox_with(SandboxConfig {
+        faults: Faults {
+            seed: 7,
+            unavailable: 0.0,
+            lost: 0.3,
+            lost_delay: std::time::Duration::from_millis(1500),
+        },
+        ..SandboxConfig::default()
+    });
+    let file = hires(&w, "h.csv", 20);
+    let out = w.path("out");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &tt_url(&sb),
+            "--out",
+            out.to_str().unwrap(),
+            "--rate",
+            "200",
+            "--concurrency",
+            "8",
+            "--timeout",
+            "0.5",
+            "--max-retries",
+            "8",
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 20);
+    assert!(summary(&out)["recovered_lost_answers"].as_u64().unwrap() > 0, "{}", summary(&out));
+}
+
+#[test]
+fn unprocessed_5xx_answers_are_retried_until_created_once() {
+    let w = Work::new();
+    let sb = sandbox_with(SandboxConfig {
+        faults: Faults { seed: 11, unavailable: 0.3, ..Faults::default() },
+        ..SandboxConfig::default()
+    });
+    let file = hires(&w, "h.csv", 20);
+    let out = w.path("out");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &tt_url(&sb),
+            "--out",
+            out.to_str().unwrap(),
+            "--rate",
+            "200",
+            "--concurrency",
+            "8",
+            "--max-retries",
+            "10",
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 20);
+    assert!(summary(&out)["retries"].as_u64().unwrap() > 0);
+}
+
+#[test]
+fn a_failed_follow_up_step_keeps_the_id_and_a_reimport_finishes_the_row() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/user-roles".into(), 400)));
+    let file = hires(&w, "h.csv", 3);
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&out.join("errors.csv"));
+    assert_eq!(rows.len(), 3);
+    for row in &rows {
+        assert_eq!(row["hrport_status"], "failed");
+        let id = &row["hrport_id"];
+        assert!(!id.is_empty(), "the created id is kept");
+        assert_eq!(
+            row["hrport_error"],
+            format!(
+                "assign role: refused by the sandbox's test settings (HTTP 400); employee {id} was created: import this row again to finish it"
+            )
+        );
+    }
+    assert_eq!(employees(&sb).len(), 3);
+
+    sb.with(|s: &mut Sim| s.refuse.clear());
+    let again = w.path("again");
+    let r = import(&sb, &out.join("errors.csv"), &again, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let st = statuses(&again.join("results.csv"));
+    assert!(st.iter().all(|s| s.1 == "exists"), "{st:?}");
+    assert!(
+        r.stdout.contains("3 exists, 0 invalid, 0 failed (3 existing finished)"),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(employees(&sb).len(), 3, "nothing created twice");
+    for e in employees(&sb) {
+        assert_eq!(role_name_of(&sb, e["id"].as_u64().unwrap()).as_deref(), Some("Guard"));
+    }
+}
+
+#[test]
+fn a_target_that_keeps_failing_stops_the_run_with_exit_3_and_nothing_lost() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/employees".into(), 503)));
+    let file = hires(&w, "h.csv", 8);
+    let out = w.path("out");
+    let r = import(
+        &sb,
+        &file,
+        &out,
+        &["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"],
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("run aborted: the target failed 3 rows in a row"), "{}", r.stderr);
+    let st = statuses(&out.join("results.csv"));
+    assert_eq!(st.len(), 8, "every row is accounted for");
+    assert_eq!(st.iter().filter(|s| s.1 == "failed").count(), 3, "{st:?}");
+    assert!(
+        st[3..]
+            .iter()
+            .all(|s| s.1 == "pending"
+                && s.2.starts_with("not sent: the target failed 3 rows in a row")),
+        "{st:?}"
+    );
+    assert_eq!(
+        statuses(&out.join("errors.csv")).len(),
+        8,
+        "failed and pending rows are all in errors.csv"
+    );
+
+    sb.with(|s: &mut Sim| s.refuse.clear());
+    let again = w.path("again");
+    let r = import(&sb, &out.join("errors.csv"), &again, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &again, 8);
+}

@@ -81,11 +81,12 @@ pub fn import(sb: &Sandbox, file: &Path, out: &Path, extra: &[&str]) -> Run {
         &url,
         "--out",
         out.to_str().unwrap(),
-        "--rate",
-        "500",
-        "--concurrency",
-        "4",
     ];
+    for (flag, default) in [("--rate", "500"), ("--concurrency", "4")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, default]);
+        }
+    }
     args.extend_from_slice(extra);
     hrport(&args, &TT_ENV)
 }
