@@ -133,7 +133,7 @@ impl Options {
             };
             if std::mem::discriminant(prev) != std::mem::discriminant(v) {
                 return Err(Error::config(format!(
-                    "[options] {k} must be a {}, like its default {prev}",
+                    "[options] {k} must be of type {}, like its default {prev}",
                     prev.type_str()
                 )));
             }

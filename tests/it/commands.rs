@@ -1,1 +1,124 @@
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
 use crate::util::*;
+
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn the_sandbox_command_prints_its_url_first_and_serves_an_import() {
+    let mut child = Child(
+        Command::new(env!("CARGO_BIN_EXE_hrport"))
+            .args(["sandbox", "--listen", "127.0.0.1:0", "--rate-limit", "6000"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    let url = first
+        .split_whitespace()
+        .find(|w| w.starts_with("http://127.0.0.1:"))
+        .expect("URL on the first line")
+        .to_string();
+    let second = lines.next().unwrap().unwrap();
+    assert!(second.contains(&format!("--base-url {url}/tracktik")), "{second}");
+    assert!(second.contains("HRPORT_TRACKTIK_USERNAME=api"), "{second}");
+
+    let w = Work::new();
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role",
+            "Ana,Silva,ana@example.com,EMEA,Guard",
+        ]),
+    );
+    let base = format!("{url}/tracktik");
+    let r = hrport(
+        &[
+            "import",
+            file.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            &base,
+            "--out",
+            w.path("o").to_str().unwrap(),
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let r = hrport(
+        &[
+            "export",
+            "--target",
+            "tracktik",
+            "--base-url",
+            &base,
+            "--output",
+            w.path("e.csv").to_str().unwrap(),
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(rows_by_name(&w.path("e.csv"))[0]["Email"], "ana@example.com");
+}
+
+#[test]
+fn targets_lists_the_targets_and_their_template_columns() {
+    let r = hrport(&["targets"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("tracktik       TrackTik (Guarding Suite REST v1)"), "{}", r.stdout);
+    let r = hrport(&["targets", "tracktik"], &[]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("| Employee ID | Employee Number, Custom ID | `customId` |  | text |"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("| Region |  | `region` | yes | region name or id |"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("| Role |  | (follow-up step) | yes | role name or id |"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("HRPORT_TRACKTIK_CLIENT_SECRET"), "{}", r.stdout);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["import"][..],
+        &["import", "x.csv", "--target", "nope"],
+        &["import", "x.csv", "--target", "tracktik", "--sandbox", "--base-url", "http://x"],
+        &["frobnicate"],
+    ] {
+        let r = hrport(args, &[]);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+    }
+    let w = Work::new();
+    let f =
+        w.write("h.csv", "First Name,Last Name,Email,Region,Role\nA,B,a@example.com,EMEA,Guard\n");
+    let r = hrport(&["import", f.to_str().unwrap(), "--target", "tracktik"], &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("say where to import: --base-url URL"), "{}", r.stderr);
+    let r = hrport(
+        &["import", f.to_str().unwrap(), "--target", "tracktik", "--sandbox", "--rate", "0"],
+        &[],
+    );
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--rate must be"), "{}", r.stderr);
+}
