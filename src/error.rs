@@ -25,6 +25,9 @@ pub enum Error {
     Config(String),
     /// The input file cannot be read or does not have the needed shape.
     Input(String),
+    /// A file read as UTF-8 (a guess from its start) is not UTF-8 further
+    /// on: the import reads it again as Windows-1252. Names file and line.
+    Encoding(String),
     /// The run started talking to the target and had to stop.
     Aborted { message: String, hint: Option<String> },
 }
@@ -41,7 +44,7 @@ impl Error {
     }
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Input(_) => exit::USAGE,
+            Error::Config(_) | Error::Input(_) | Error::Encoding(_) => exit::USAGE,
             Error::Aborted { .. } => exit::ABORTED,
         }
     }
@@ -57,6 +60,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config(m) | Error::Input(m) => f.write_str(m),
+            Error::Encoding(at) => write!(f, "{at}: the text is not valid UTF-8"),
             Error::Aborted { message, .. } => write!(f, "run aborted: {message}"),
         }
     }

@@ -32,16 +32,13 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         Some(p) => Profile::load(p)?,
         None => Profile::default(),
     };
-    if let Some(t) = &profile.target {
-        if t != info.name {
-            return Err(Error::config(format!(
-                "the profile is for target {t:?}, not {:?}",
-                info.name
-            )));
-        }
+    if let Some(t) = &profile.target
+        && t != info.name
+    {
+        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
     }
     let options = Options::resolve(info, &profile.options)?;
-    let read = ReadOptions {
+    let mut read = ReadOptions {
         sheet: args.sheet.clone(),
         encoding: match &args.encoding {
             Some(label) => Some(encoding_rs::Encoding::for_label(label.trim().as_bytes()).ok_or_else(|| {
@@ -57,13 +54,17 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         ));
     }
 
-    let source = Source::open(&args.file, &read)?;
+    let file = input::display(&args.file);
+    let open = |read: &ReadOptions| -> Result<(Source, Mapping)> {
+        let source = Source::open(&args.file, read)?;
+        let mapping =
+            Mapping::resolve(info, &file, source.headers(), &profile, args.date_formats.clone())?;
+        Ok((source, mapping))
+    };
+    let (mut source, mut mapping) = open(&read)?;
     for w in source.warnings() {
         warn(w);
     }
-    let file = input::display(&args.file);
-    let mapping =
-        Mapping::resolve(info, &file, source.headers(), &profile, args.date_formats.clone())?;
     if !mapping.unknown.is_empty() {
         let names: Vec<String> =
             mapping.unknown.iter().map(|&i| format!("{:?}", mapping.headers[i])).collect();
@@ -92,11 +93,27 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             target.offline(&options)
         }
     };
-    let ctx = Context { source: &source, mapping: &mapping, info, session: session.as_ref() };
 
     let validated_at = Instant::now();
-    let validation = engine::validate(&ctx)?;
+    let (validation, early) = loop {
+        let ctx = Context { source: &source, mapping: &mapping, info, session: session.as_ref() };
+        // A dry run writes its results while it validates (see engine::validate).
+        let draft =
+            if args.dry_run { Some(ResultFiles::create(&out_dir, &mapping)?) } else { None };
+        match engine::validate(&ctx, draft) {
+            Err(Error::Encoding(at)) if read.encoding.is_none() => {
+                warn(&format!(
+                    "{at}: the file is not valid UTF-8 after all; reading it again as Windows-1252. \
+                     If accents look wrong in results.csv, give --encoding"
+                ));
+                read.encoding = Some(encoding_rs::WINDOWS_1252);
+                (source, mapping) = open(&read)?;
+            }
+            other => break other?,
+        }
+    };
     let validate_secs = validated_at.elapsed().as_secs_f64();
+    let ctx = Context { source: &source, mapping: &mapping, info, session: session.as_ref() };
     if validation.rows == 0 {
         warn(&format!("{file} has a header row but no data rows"));
     }
@@ -112,7 +129,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
 
     let sending_at = Instant::now();
-    let out = ResultFiles::create(&out_dir, &mapping)?;
+    let requests_before = conn.as_ref().map(|c| c.api.stats().requests.load(Ordering::Relaxed));
     let settings = SendSettings {
         concurrency: args.target.concurrency,
         max_errors: args.target.max_errors.max(1),
@@ -120,7 +137,13 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         progress: !args.quiet,
     };
     let api = conn.as_ref().map(|c| &c.api);
-    let report = engine::send(&ctx, &validation, api, out, &settings, &stop)?;
+    let report = match early {
+        Some(report) => report,
+        None => {
+            let out = ResultFiles::create(&out_dir, &mapping)?;
+            engine::send(&ctx, &validation, api, out, &settings, &stop)?
+        }
+    };
     let send_secs = sending_at.elapsed().as_secs_f64();
 
     let count = |s: Status| report.counts.get(&s).copied().unwrap_or(0);
@@ -149,11 +172,18 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         "skipped": count(Status::Skipped),
         "pending": count(Status::Pending),
         "requests": requests,
+        // Requests per second while rows were being sent (not counting the
+        // sign-in and look-ups before): compare with rate_limit_per_second.
+        "send_rate_per_second": match requests_before {
+            Some(before) if send_secs > 0.0 && !args.dry_run => round3((requests - before) as f64 / send_secs),
+            _ => 0.0,
+        },
         "retries": retries,
         "throttled_429": throttled,
         "recovered_lost_answers": recovered,
         "rate_limit_per_second": args.target.rate,
         "concurrency": args.target.concurrency,
+        "peak_memory_mib": peak_memory_mib(),
         "seconds": {"validate": round3(validate_secs), "send": round3(send_secs), "total": round3(elapsed)},
         "aborted": report.aborted.as_ref().map(|(m, _)| m.clone()),
         "results": "results.csv",
@@ -217,6 +247,20 @@ fn referenced_columns(m: &Mapping) -> String {
         .map(|f| f.column.to_string())
         .collect();
     if names.is_empty() { "reference".into() } else { text::and_list(&names) }
+}
+
+/// This process's peak resident memory (Linux's VmHWM), when known.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
 }
 
 fn round3(x: f64) -> f64 {

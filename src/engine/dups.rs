@@ -1,70 +1,96 @@
 //! Rows that repeat an earlier row's key (Employee ID, e-mail, username).
 //!
-//! Keys are compared ignoring case. To keep memory small on big files, each
-//! key is stored as a 96-bit hash (two SipHash runs) with its row, 20 bytes a
-//! key; the lists are sorted once at the end. Two different keys sharing a
-//! 96-bit hash is far less likely than a disk error (about 10^-18 for a
-//! million rows), so equal hashes are treated as equal keys.
+//! Keys are compared ignoring case. To keep memory small on big files, a key
+//! is kept as a 96-bit hash (SipHash-1-3 plus FNV-1a) packed with its row's
+//! sequence number into one `u128`, 16 bytes a key, and each column's list
+//! is sorted once at the end. Two different keys sharing a 96-bit hash is far
+//! less likely than a disk error (about 10^-17 for a million rows), so equal
+//! hashes are treated as equal keys.
 
 use std::hash::{DefaultHasher, Hasher};
+
+use rayon::prelude::*;
 
 use crate::input::Record;
 use crate::mapping::{Mapping, Problem, find_field};
 use crate::targets::TargetInfo;
 
-struct Entry {
-    hash: [u32; 3],
-    seq: u32,
-    row: u32,
+/// Most key columns a target may declare.
+pub const MAX_KEYS: usize = 4;
+
+/// Which template fields are keys; hashing only, so it can run in parallel.
+#[derive(Clone)]
+pub struct Keys {
+    fields: Vec<(usize, String)>,
 }
 
-struct Column {
-    field: usize,
-    label: String,
-    entries: Vec<Entry>,
-}
-
-pub struct DupIndex {
-    columns: Vec<Column>,
-}
-
-impl DupIndex {
-    pub fn new(info: &TargetInfo, m: &Mapping) -> DupIndex {
-        let columns = info
+impl Keys {
+    pub fn new(info: &TargetInfo, m: &Mapping) -> Keys {
+        let fields: Vec<(usize, String)> = info
             .unique
             .iter()
             .filter_map(|c| find_field(info.fields, c))
             .filter(|&f| m.column_of(f).is_some())
-            .map(|field| Column { field, label: m.label(field).to_string(), entries: Vec::new() })
+            .map(|f| (f, m.label(f).to_string()))
             .collect();
-        DupIndex { columns }
+        assert!(fields.len() <= MAX_KEYS, "{}: too many unique columns", info.name);
+        Keys { fields }
     }
 
-    pub fn add(&mut self, seq: u32, row: u32, rec: &Record, m: &Mapping) {
-        for c in &mut self.columns {
-            let key = m.raw(rec, c.field);
+    /// A row's key hashes in the upper 96 bits, one per key column; 0 where
+    /// the row has no key.
+    pub fn hashes(&self, rec: &Record, m: &Mapping) -> [u128; MAX_KEYS] {
+        let mut out = [0u128; MAX_KEYS];
+        for (slot, (field, _)) in out.iter_mut().zip(&self.fields) {
+            let key = m.raw(rec, *field);
             if !key.is_empty() {
-                c.entries.push(Entry { hash: hash(key), seq, row });
+                *slot = hash(key) << 32;
+            }
+        }
+        out
+    }
+}
+
+pub struct DupIndex {
+    keys: Keys,
+    /// Per key column: hash << 32 | sequence number.
+    columns: Vec<Vec<u128>>,
+    /// Excel row number by sequence number.
+    rows: Vec<u32>,
+}
+
+impl DupIndex {
+    pub fn new(keys: Keys) -> DupIndex {
+        let columns = keys.fields.iter().map(|_| Vec::new()).collect();
+        DupIndex { keys, columns, rows: Vec::new() }
+    }
+
+    pub fn push(&mut self, seq: u32, row: u32, hashes: &[u128; MAX_KEYS]) {
+        self.rows.push(row);
+        debug_assert_eq!(self.rows.len(), seq as usize + 1);
+        for (col, h) in self.columns.iter_mut().zip(hashes) {
+            if *h != 0 {
+                col.push(h | seq as u128);
             }
         }
     }
 
     /// (seq, row, problem) for every row that repeats an earlier one.
-    pub fn finish(self) -> Vec<(u32, u32, Problem)> {
+    pub fn finish(mut self) -> Vec<(u32, u32, Problem)> {
+        // Sorting by hash, then sequence, puts the first use of a key at the
+        // head of its group.
+        self.columns.par_iter_mut().for_each(|col| col.par_sort_unstable());
         let mut out = Vec::new();
-        for mut c in self.columns {
-            c.entries.sort_unstable_by(|a, b| a.hash.cmp(&b.hash).then(a.seq.cmp(&b.seq)));
-            for group in c.entries.chunk_by(|a, b| a.hash == b.hash) {
-                let first = &group[0];
+        for (col, (_, label)) in self.columns.into_iter().zip(&self.keys.fields) {
+            for group in col.chunk_by(|a, b| a >> 32 == b >> 32) {
+                let first = self.rows[(group[0] as u32) as usize];
                 for later in &group[1..] {
-                    out.push((
-                        later.seq,
-                        later.row,
-                        Problem::new(
-                            &c.label,
-                            format!("same as row {} (must be unique in the file)", first.row),
-                        ),
-                    ));
+                    let seq = *later as u32;
+                    let problem = Problem::new(
+                        label,
+                        format!("same as row {first} (must be unique in the file)"),
+                    );
+                    out.push((seq, self.rows[seq as usize], problem));
                 }
             }
         }
@@ -72,16 +98,30 @@ impl DupIndex {
     }
 }
 
-fn hash(key: &str) -> [u32; 3] {
-    let mut a = DefaultHasher::new();
-    let mut b = DefaultHasher::new();
-    b.write_u8(0x5a);
-    for ch in key.chars().flat_map(char::to_lowercase) {
-        a.write_u32(ch as u32);
-        b.write_u32(ch as u32);
+/// 96 bits of hash of the lower-cased key, never 0.
+fn hash(key: &str) -> u128 {
+    let mut sip = DefaultHasher::new();
+    let mut fnv: u32 = 0x811c_9dc5;
+    let mut feed = |bytes: &[u8]| {
+        sip.write(bytes);
+        for &b in bytes {
+            fnv = (fnv ^ b as u32).wrapping_mul(0x0100_0193);
+        }
+    };
+    if key.is_ascii() {
+        // The common case, without allocating.
+        let mut buf = [0u8; 128];
+        for chunk in key.as_bytes().chunks(buf.len()) {
+            let lower = &mut buf[..chunk.len()];
+            lower.copy_from_slice(chunk);
+            lower.make_ascii_lowercase();
+            feed(lower);
+        }
+    } else {
+        feed(key.to_lowercase().as_bytes());
     }
-    let (x, y) = (a.finish(), b.finish());
-    [x as u32, (x >> 32) as u32, y as u32]
+    let h = ((sip.finish() as u128) << 32) | fnv as u128;
+    h | (1 << 95)
 }
 
 #[cfg(test)]
@@ -93,5 +133,7 @@ mod tests {
         assert_eq!(hash("Ana@Example.com"), hash("ana@example.com"));
         assert_ne!(hash("ana@example.com"), hash("ana@example.org"));
         assert_eq!(hash("ÉLODIE"), hash("élodie"));
+        assert_eq!(hash(&"X".repeat(300)), hash(&"x".repeat(300)));
+        assert!(hash("") >> 96 == 0 && hash("a") != 0);
     }
 }

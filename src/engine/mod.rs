@@ -19,7 +19,9 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
 use crate::error::{Error, Result};
 use crate::input::{Record, Source};
-use crate::mapping::{Mapping, Problem, join_problems};
+use rayon::prelude::*;
+
+use crate::mapping::{Mapping, Problem, Value, join_problems, recycle};
 use crate::output::{ResultFiles, Status};
 use crate::targets::{Existing, Outcome, Session, TargetInfo};
 use crate::transport::Api;
@@ -73,36 +75,106 @@ impl Validation {
 }
 
 /// Pass 1: every row mapped and checked, nothing sent.
-pub fn validate(ctx: &Context) -> Result<Validation> {
+///
+/// With `draft` (a dry run), each row's verdict is also written at once. A
+/// verdict can only change after its row was read when a later row repeats
+/// its key; if none does, the draft is the final result and is returned as
+/// a `Report`, sparing a second read of the file. Otherwise `None`, and
+/// `send` writes the files again.
+pub fn validate(
+    ctx: &Context,
+    draft: Option<ResultFiles<'_>>,
+) -> Result<(Validation, Option<Report>)> {
+    let keys = dups::Keys::new(ctx.info, ctx.mapping);
+    let mut dups = dups::DupIndex::new(keys.clone());
     let mut v = Validation::default();
-    let mut dups = dups::DupIndex::new(ctx.info, ctx.mapping);
     let mut rows = ctx.source.rows()?;
-    let mut rec = Record::default();
-    let mut problems = Vec::new();
-    let mut seq: u32 = 0;
-    while rows.next_into(&mut rec)? {
-        problems.clear();
-        let mut values = Vec::with_capacity(ctx.mapping.fields.len());
-        ctx.mapping.map_row(&rec, ctx.session.refs(), &mut values, &mut problems);
-        ctx.session.check(&values, ctx.mapping, &mut problems);
-        dups.add(seq, rec.row, &rec, ctx.mapping);
-        if problems.is_empty() {
-            match ctx.session.existing(&values, ctx.mapping) {
-                Ok(None) => {}
-                Ok(Some(ex)) => {
+    let nfields = ctx.mapping.fields.len();
+    // Rows are read in batches on this thread and checked in parallel;
+    // verdicts are recorded in order. A dry run's draft is written by its
+    // own thread, batch by batch, while the next batch is read.
+    let (report, draft_ok) = std::thread::scope(|s| -> Result<(Report, bool)> {
+        let (to_writer, from_reader) = mpsc::sync_channel::<Batch>(2);
+        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Record>>();
+        let writer = draft.map(|mut out| {
+            s.spawn(move || -> Result<Report> {
+                let mut report = Report::default();
+                for batch in from_reader {
+                    for (rec, (status, id, error)) in batch.records.iter().zip(&batch.statuses) {
+                        out.write(rec, *status, id, error)?;
+                        *report.counts.entry(*status).or_default() += 1;
+                    }
+                    let _ = recycle_tx.send(batch.records);
+                }
+                out.finish()?;
+                Ok(report)
+            })
+        });
+        let mut checks: Vec<Check> = Vec::new();
+        let mut seq: u32 = 0;
+        let mut spare_records: Vec<Record> = Vec::new();
+        loop {
+            let mut records =
+                recycle_rx.try_recv().unwrap_or_else(|_| std::mem::take(&mut spare_records));
+            let mut n = 0;
+            while n < BATCH {
+                if records.len() == n {
+                    records.push(Record::default());
+                }
+                if !rows.next_into(&mut records[n])? {
+                    break;
+                }
+                n += 1;
+            }
+            records.truncate(n);
+            records
+                .par_iter()
+                .map_init(
+                    || Vec::with_capacity(nfields),
+                    |spare, rec| check_row(ctx, &keys, rec, spare),
+                )
+                .collect_into_vec(&mut checks);
+            let mut statuses = Vec::with_capacity(if writer.is_some() { n } else { 0 });
+            for (rec, check) in records.iter().zip(checks.drain(..)) {
+                dups.push(seq, rec.row, &check.hashes);
+                if !check.problems.is_empty() {
+                    let message = join_problems(&check.problems);
+                    v.verdicts.insert(seq, Verdict::Invalid { row: rec.row, message });
+                } else if let Some(ex) = check.existing {
                     v.verdicts.insert(seq, Verdict::Exists(ex));
                 }
-                Err(p) => problems.push(p),
+                if writer.is_some() {
+                    let (status, id, error) = row_status(v.verdicts.get(&seq));
+                    statuses.push((status, id.to_string(), error.to_string()));
+                }
+                seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
+            }
+            let last = n < BATCH;
+            if writer.is_some() {
+                if to_writer.send(Batch { records, statuses }).is_err() {
+                    break; // the writer failed; its error is reported below
+                }
+            } else {
+                spare_records = records;
+            }
+            if last {
+                break;
             }
         }
-        if !problems.is_empty() {
-            v.verdicts
-                .insert(seq, Verdict::Invalid { row: rec.row, message: join_problems(&problems) });
+        v.rows = seq as u64;
+        drop(to_writer);
+        match writer {
+            Some(w) => {
+                let report =
+                    w.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
+                Ok((report, true))
+            }
+            None => Ok((Report::default(), false)),
         }
-        seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
-    }
-    v.rows = seq as u64;
-    for (seq, row, problem) in dups.finish() {
+    })?;
+    let repeats = dups.finish();
+    let report = (draft_ok && repeats.is_empty()).then_some(report);
+    for (seq, row, problem) in repeats {
         let message = problem.to_string();
         match v.verdicts.get_mut(&seq) {
             Some(Verdict::Invalid { message: m, .. }) => {
@@ -123,7 +195,53 @@ pub fn validate(ctx: &Context) -> Result<Validation> {
             }
         }
     }
-    Ok(v)
+    Ok((v, report))
+}
+
+const BATCH: usize = 2048;
+
+/// Rows and their statuses on their way to a dry run's writer thread.
+struct Batch {
+    records: Vec<Record>,
+    statuses: Vec<(Status, String, String)>,
+}
+
+/// What pass 1 learns about one row, apart from its order.
+struct Check {
+    problems: Vec<Problem>,
+    existing: Option<Existing>,
+    hashes: [u128; dups::MAX_KEYS],
+}
+
+/// Maps and checks one row; pure, so rows are checked in parallel.
+fn check_row(
+    ctx: &Context,
+    keys: &dups::Keys,
+    rec: &Record,
+    spare: &mut Vec<Value<'static>>,
+) -> Check {
+    let mut problems = Vec::new();
+    let mut values = recycle(std::mem::take(spare));
+    ctx.mapping.map_row(rec, ctx.session.refs(), &mut values, &mut problems);
+    ctx.session.check(&values, ctx.mapping, &mut problems);
+    let mut existing = None;
+    if problems.is_empty() {
+        match ctx.session.existing(&values, ctx.mapping) {
+            Ok(e) => existing = e,
+            Err(p) => problems.push(p),
+        }
+    }
+    *spare = recycle(values);
+    Check { problems, existing, hashes: keys.hashes(rec, ctx.mapping) }
+}
+
+/// What a row that is not sent gets in the results file.
+fn row_status(verdict: Option<&Verdict>) -> (Status, &str, &str) {
+    match verdict {
+        Some(Verdict::Invalid { message, .. }) => (Status::Invalid, "", message.as_str()),
+        Some(Verdict::Exists(ex)) => (Status::Exists, ex.id.as_str(), ""),
+        None => (Status::Skipped, "", ""),
+    }
 }
 
 pub struct SendSettings {
@@ -185,8 +303,11 @@ pub fn send(
     settings: &SendSettings,
     stop: &Arc<AtomicBool>,
 ) -> Result<Report> {
-    let concurrency =
-        if settings.dry_run || api.is_none() { 0 } else { settings.concurrency.max(1) };
+    let api = match api {
+        Some(api) if !settings.dry_run => api,
+        _ => return write_without_sending(ctx, validation, out, settings),
+    };
+    let concurrency = settings.concurrency.max(1);
     let window = Window { written: Mutex::new(0), moved: Condvar::new() };
     let abort: OnceLock<(String, Option<String>)> = OnceLock::new();
     let unavailable_streak = AtomicU32::new(0);
@@ -200,7 +321,6 @@ pub fn send(
         for _ in 0..concurrency {
             let done_tx = done_tx.clone();
             let (job_rx, abort, streak) = (&job_rx, &abort, &unavailable_streak);
-            let api = api.expect("workers only run with a target");
             s.spawn(move || {
                 loop {
                     let job = job_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
@@ -233,11 +353,11 @@ pub fn send(
                 for d in done_rx {
                     waiting.insert(d.seq, d);
                     while let Some(d) = waiting.remove(&next) {
-                        if failure.is_none() {
-                            if let Err(e) = out.write(&d.rec, d.status, &d.id, &d.error) {
-                                stop.store(true, Ordering::Relaxed);
-                                failure = Some(e);
-                            }
+                        if failure.is_none()
+                            && let Err(e) = out.write(&d.rec, d.status, &d.id, &d.error)
+                        {
+                            stop.store(true, Ordering::Relaxed);
+                            failure = Some(e);
                         }
                         *report.counts.entry(d.status).or_default() += 1;
                         report.completed += d.completed as u64;
@@ -278,10 +398,9 @@ pub fn send(
                     Some(Verdict::Invalid { message, .. }) => {
                         Some(done(Status::Invalid, "", message))
                     }
-                    Some(Verdict::Exists(ex)) if !ex.incomplete || concurrency == 0 => {
+                    Some(Verdict::Exists(ex)) if !ex.incomplete => {
                         Some(done(Status::Exists, &ex.id, ""))
                     }
-                    _ if concurrency == 0 => Some(done(Status::Skipped, "", "")),
                     _ if stop.load(Ordering::Relaxed) => Some(not_sent(seq, rec.clone(), &abort)),
                     Some(Verdict::Exists(ex)) => {
                         job_tx.send((seq, rec, Some(ex.clone()))).ok();
@@ -298,11 +417,7 @@ pub fn send(
                 seq += 1;
             }
             if seq as u64 != validation.rows {
-                return Err(Error::input(format!(
-                    "{}: the file changed while it was being imported ({} rows at first, {seq} now)",
-                    ctx.source.path().display(),
-                    validation.rows
-                )));
+                return Err(changed(ctx, validation, seq));
             }
             Ok(())
         })();
@@ -318,6 +433,41 @@ pub fn send(
         report.aborted = abort.get().cloned();
         Ok(report)
     })
+}
+
+/// A dry run: every row's verdict written in order, on this thread.
+fn write_without_sending(
+    ctx: &Context,
+    validation: &Validation,
+    mut out: ResultFiles<'_>,
+    settings: &SendSettings,
+) -> Result<Report> {
+    let bar = progress::bar(validation.rows, settings.progress);
+    let mut report = Report::default();
+    let mut rows = ctx.source.rows()?;
+    let mut rec = Record::default();
+    let mut seq = 0u32;
+    while rows.next_into(&mut rec)? {
+        let (status, id, error) = row_status(validation.verdicts.get(&seq));
+        out.write(&rec, status, id, error)?;
+        *report.counts.entry(status).or_default() += 1;
+        bar.inc(1);
+        seq += 1;
+    }
+    if seq as u64 != validation.rows {
+        return Err(changed(ctx, validation, seq));
+    }
+    out.finish()?;
+    bar.finish_and_clear();
+    Ok(report)
+}
+
+fn changed(ctx: &Context, validation: &Validation, now: u32) -> Error {
+    Error::input(format!(
+        "{}: the file changed while it was being imported ({} rows at first, {now} now)",
+        ctx.source.path().display(),
+        validation.rows
+    ))
 }
 
 fn not_sent(seq: u32, rec: Record, abort: &OnceLock<(String, Option<String>)>) -> Done {

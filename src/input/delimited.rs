@@ -28,6 +28,8 @@ pub struct DelimitedFile {
     delimiter: u8,
     /// Lines end in CRLF (else LF); decides how rows are numbered.
     crlf: bool,
+    /// UTF-8 was assumed from the start of the file, not known.
+    guessed_utf8: bool,
 }
 
 /// Parses the `--delimiter` value.
@@ -54,6 +56,7 @@ impl DelimitedFile {
         }
 
         let mut warnings = Vec::new();
+        let mut guessed_utf8 = false;
         let (bom_enc, bom_len) = match Encoding::for_bom(&head) {
             Some((enc, len)) => (Some(enc), len as u64),
             None => (None, 0),
@@ -78,8 +81,11 @@ impl DelimitedFile {
                     ));
                     enc
                 } else {
-                    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
-                    match scan_utf8(&mut file).map_err(io_err)? {
+                    // Only the start is checked here; a bad byte further on
+                    // stops pass 1 with `Error::Encoding`, and the import
+                    // starts over as Windows-1252 (nothing was sent yet).
+                    guessed_utf8 = true;
+                    match check_head(&head, n == 64 * 1024) {
                         Utf8Scan::Valid => UTF_8,
                         Utf8Scan::Nul { line } => {
                             return Err(Error::input(format!(
@@ -108,6 +114,7 @@ impl DelimitedFile {
             bom_len,
             delimiter: b',',
             crlf: false,
+            guessed_utf8,
         };
         let mut sample = Vec::new();
         f.decoded_reader()?
@@ -204,6 +211,9 @@ impl DelimitedFile {
 
     fn csv_error(&self, e: csv::Error) -> Error {
         let at = e.position().map(|p| format!(" near line {}", p.line())).unwrap_or_default();
+        if self.guessed_utf8 && matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+            return Error::Encoding(format!("{}{at}", self.path.display()));
+        }
         let what = match e.kind() {
             csv::ErrorKind::Utf8 { .. } => format!("text is not valid {}", self.encoding.name()),
             _ => e.to_string(),
@@ -252,6 +262,14 @@ impl Rows for DelimitedRows<'_> {
             }
             rec.row = u32::try_from(row).unwrap_or(u32::MAX);
             rec.shape_error = fix_width(&mut rec.fields, self.width);
+            if rec.fields.as_slice().contains('\0') {
+                // Binary data pasted into a cell: refuse the row, not the file.
+                let nul = "a cell holds a NUL character (binary data?)".to_string();
+                rec.shape_error = Some(match rec.shape_error.take() {
+                    Some(e) => format!("{e}; {nul}"),
+                    None => nul,
+                });
+            }
             return Ok(true);
         }
         Ok(false)
@@ -291,11 +309,18 @@ fn fix_width(rec: &mut csv::StringRecord, width: usize) -> Option<String> {
 }
 
 fn is_blank(rec: &csv::StringRecord) -> bool {
-    rec.iter().all(|f| f.trim().is_empty())
+    // The fields back to back: blank if nothing but whitespace, which the
+    // first letter of any real row disproves at once.
+    rec.as_slice().trim().is_empty()
 }
 
 fn count_newlines(rec: &csv::StringRecord) -> u64 {
-    rec.as_slice().bytes().filter(|&b| b == b'\n').count() as u64
+    let s = rec.as_slice();
+    // Most records hold no newline: one fast search says so.
+    if !s.contains('\n') {
+        return 0;
+    }
+    s.bytes().filter(|&b| b == b'\n').count() as u64
 }
 
 /// Picks the delimiter that splits the header line into the most columns
@@ -354,40 +379,18 @@ enum Utf8Scan {
     Nul { line: u64 },
 }
 
-/// Checks a whole file for UTF-8 validity in fixed-size chunks (memory stays
-/// flat), noting the line of the first problem.
-fn scan_utf8(r: &mut impl Read) -> std::io::Result<Utf8Scan> {
-    let mut buf = vec![0u8; 1 << 20];
-    let mut carry = 0usize;
-    let mut line = 1u64;
-    loop {
-        let n = r.read(&mut buf[carry..])?;
-        let end = carry + n;
-        let chunk = &buf[..end];
-        if let Some(pos) = chunk.iter().position(|&b| b == 0) {
-            line += chunk[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
-            return Ok(Utf8Scan::Nul { line });
-        }
-        match std::str::from_utf8(chunk) {
-            Ok(_) => carry = 0,
-            Err(e) => {
-                let good = e.valid_up_to();
-                let incomplete_at_end = e.error_len().is_none() && n > 0;
-                if !incomplete_at_end || end - good > 3 {
-                    line += chunk[..good].iter().filter(|&&b| b == b'\n').count() as u64;
-                    return Ok(Utf8Scan::Invalid { line });
-                }
-                // A character split across chunks: carry its bytes over.
-                line += chunk[..good].iter().filter(|&&b| b == b'\n').count() as u64;
-                buf.copy_within(good..end, 0);
-                carry = end - good;
-                continue;
-            }
-        }
-        line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
-        if n == 0 {
-            return Ok(Utf8Scan::Valid);
-        }
+/// Checks the start of a file: UTF-8 or not, and no NUL bytes (which no
+/// text file has). `cut` says the sample may end in the middle of a
+/// character.
+fn check_head(head: &[u8], cut: bool) -> Utf8Scan {
+    let line_at = |pos: usize| 1 + head[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
+    if let Some(pos) = head.iter().position(|&b| b == 0) {
+        return Utf8Scan::Nul { line: line_at(pos) };
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => Utf8Scan::Valid,
+        Err(e) if cut && e.error_len().is_none() => Utf8Scan::Valid,
+        Err(e) => Utf8Scan::Invalid { line: line_at(e.valid_up_to()) },
     }
 }
 
@@ -407,14 +410,15 @@ mod tests {
     }
 
     #[test]
-    fn utf8_scan_finds_bad_bytes_and_split_characters() {
-        let mut ok = "é\n".repeat(700_000).into_bytes(); // crosses chunk borders mid-character
-        ok.extend_from_slice("ü".as_bytes());
-        assert!(matches!(scan_utf8(&mut &ok[..]).unwrap(), Utf8Scan::Valid));
-        let bad = b"a\nb\ncaf\xe9\n".to_vec();
-        assert!(matches!(scan_utf8(&mut &bad[..]).unwrap(), Utf8Scan::Invalid { line: 3 }));
-        let nul = b"a\n\0".to_vec();
-        assert!(matches!(scan_utf8(&mut &nul[..]).unwrap(), Utf8Scan::Nul { line: 2 }));
+    fn head_check_finds_bad_bytes_but_allows_a_cut_character() {
+        let cut = &"é".as_bytes()[..1];
+        assert!(matches!(check_head(&[b"ab\n".as_slice(), cut].concat(), true), Utf8Scan::Valid));
+        assert!(matches!(
+            check_head(&[b"ab\n".as_slice(), cut].concat(), false),
+            Utf8Scan::Invalid { line: 2 }
+        ));
+        assert!(matches!(check_head(b"a\nb\ncaf\xe9\n", false), Utf8Scan::Invalid { line: 3 }));
+        assert!(matches!(check_head(b"a\n\0", false), Utf8Scan::Nul { line: 2 }));
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl Source {
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         match self {
             Source::Delimited(d) => Ok(Box::new(d.rows()?)),
-            Source::Sheet(s) => Ok(Box::new(s.rows())),
+            Source::Sheet(s) => s.rows(),
         }
     }
 }

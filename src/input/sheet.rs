@@ -4,13 +4,18 @@
 //! whole numbers lose their `.0`, text keeps its leading zeros. Numbers are
 //! never guessed to be dates here; only a date column's parser may read an
 //! Excel serial number as a date (calamine's `as_datetime` would turn any
-//! number into one). Workbooks are read whole: calamine has no streaming
-//! reader for every format, and a 100,000-row sheet fits in memory easily.
+//! number into one).
+//!
+//! .xlsx sheets are streamed: a thread owns the open workbook (its shared
+//! strings are read once) and streams the sheet's cells for each pass, in
+//! batches of rows, so memory stays flat and parsing overlaps the checking.
+//! .xls and .ods are loaded whole, as calamine only reads them that way.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::{Mutex, mpsc};
 
-use calamine::{Data, Ods, Range, Reader, Sheets, Xls, Xlsb, Xlsx, open_workbook};
+use calamine::{Data, DataRef, Ods, Range, Reader, Sheets, Xls, Xlsb, Xlsx, open_workbook};
 
 use super::{ReadOptions, Record, Rows};
 use crate::error::{Error, Result};
@@ -21,9 +26,46 @@ pub struct SheetFile {
     pub warnings: Vec<String>,
     sheet: String,
     kind: &'static str,
-    range: Range<Data>,
-    /// Excel row number of the header row.
-    header_row: u32,
+    body: Body,
+}
+
+enum Body {
+    /// .xls, .ods, .xlsb: the whole used range, and the header's Excel row.
+    Whole { range: Range<Data>, header_row: u32 },
+    /// .xlsx: each pass asks the streaming thread for a new stream of rows.
+    Stream { passes: Mutex<mpsc::Sender<mpsc::SyncSender<Chunk>>> },
+}
+
+/// Rows from the streaming thread, or why it stopped.
+type Chunk = std::result::Result<Vec<Record>, String>;
+
+const CHUNK: usize = 512;
+
+fn sheet_error(shown: &str, names: &[String], want: &str) -> String {
+    format!(
+        "{shown} has no sheet named {want:?}; its sheets are: {}",
+        names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
+    )
+}
+
+/// The sheet to read: `--sheet` (exact, then ignoring case) or the first.
+fn pick_sheet(
+    shown: &str,
+    names: &[String],
+    want: Option<&str>,
+) -> std::result::Result<String, Error> {
+    match want {
+        Some(want) => names
+            .iter()
+            .find(|n| n.as_str() == want)
+            .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want)))
+            .cloned()
+            .ok_or_else(|| Error::config(sheet_error(shown, names, want))),
+        None => names
+            .first()
+            .cloned()
+            .ok_or_else(|| Error::input(format!("{shown}: the workbook has no sheets"))),
+    }
 }
 
 impl SheetFile {
@@ -40,108 +82,141 @@ impl SheetFile {
             super::read_up_to(&mut f, &mut magic)
                 .map_err(|e| Error::input(format!("{shown}: cannot read: {e}")))?;
         }
-        let (mut book, kind): (Sheets<_>, &'static str) = if magic == [0xD0, 0xCF, 0x11, 0xE0] {
-            (Sheets::Xls(open_workbook::<Xls<_>, _>(path).map_err(|e| bad(".xls", &e))?), "xls")
-        } else {
-            match ext.as_str() {
-                "ods" => (
-                    Sheets::Ods(open_workbook::<Ods<_>, _>(path).map_err(|e| bad(".ods", &e))?),
-                    "ods",
-                ),
-                "xlsb" => (
-                    Sheets::Xlsb(open_workbook::<Xlsb<_>, _>(path).map_err(|e| bad(".xlsb", &e))?),
-                    "xlsb",
-                ),
-                "xlsx" | "xlsm" => (
-                    Sheets::Xlsx(open_workbook::<Xlsx<_>, _>(path).map_err(|e| bad(".xlsx", &e))?),
-                    "xlsx",
-                ),
-                // A zip under another name: try the zip-based formats in turn.
-                _ => match open_workbook::<Xlsx<_>, _>(path) {
-                    Ok(b) => (Sheets::Xlsx(b), "xlsx"),
-                    Err(e) => match open_workbook::<Ods<_>, _>(path) {
-                        Ok(b) => (Sheets::Ods(b), "ods"),
-                        Err(_) => return Err(bad(".xlsx", &e)),
-                    },
-                },
+        let ole = magic == [0xD0, 0xCF, 0x11, 0xE0];
+        let zip_kind = match ext.as_str() {
+            "ods" => "ods",
+            "xlsb" => "xlsb",
+            _ => "xlsx",
+        };
+        if !ole && zip_kind == "xlsx" {
+            match open_workbook::<Xlsx<_>, _>(path) {
+                Ok(book) => return SheetFile::stream(path, book, opts),
+                // A zip under another name may be an .ods.
+                Err(e) if ext != "xlsx" && ext != "xlsm" => {
+                    if let Ok(b) = open_workbook::<Ods<_>, _>(path) {
+                        return SheetFile::whole(path, Sheets::Ods(b), "ods", opts);
+                    }
+                    return Err(bad(".xlsx", &e));
+                }
+                Err(e) => return Err(bad(".xlsx", &e)),
             }
+        }
+        let (book, kind): (Sheets<_>, &'static str) = if ole {
+            (Sheets::Xls(open_workbook::<Xls<_>, _>(path).map_err(|e| bad(".xls", &e))?), "xls")
+        } else if zip_kind == "ods" {
+            (Sheets::Ods(open_workbook::<Ods<_>, _>(path).map_err(|e| bad(".ods", &e))?), "ods")
+        } else {
+            (Sheets::Xlsb(open_workbook::<Xlsb<_>, _>(path).map_err(|e| bad(".xlsb", &e))?), "xlsb")
         };
+        SheetFile::whole(path, book, kind, opts)
+    }
 
+    fn whole(
+        path: &Path,
+        mut book: Sheets<std::io::BufReader<std::fs::File>>,
+        kind: &'static str,
+        opts: &ReadOptions,
+    ) -> Result<SheetFile> {
+        let shown = path.display().to_string();
         let names = book.sheet_names();
-        let sheet = match &opts.sheet {
-            Some(want) => names
-                .iter()
-                .find(|n| n.as_str() == want)
-                .or_else(|| names.iter().find(|n| n.eq_ignore_ascii_case(want)))
-                .cloned()
-                .ok_or_else(|| {
-                    Error::config(format!(
-                        "{shown} has no sheet named {want:?}; its sheets are: {}",
-                        names.iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", ")
-                    ))
-                })?,
-            None => names
-                .first()
-                .cloned()
-                .ok_or_else(|| Error::input(format!("{shown}: the workbook has no sheets")))?,
-        };
+        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
         let range = book
             .worksheet_range(&sheet)
             .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
-
-        let mut f = SheetFile {
-            path: path.to_path_buf(),
-            headers: Vec::new(),
-            warnings: Vec::new(),
-            sheet,
-            kind,
-            header_row: 1,
-            range,
-        };
-        let start_row = f.range.start().map(|(r, _)| r).unwrap_or(0);
+        let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
         let mut buf = String::new();
-        let header = f.range.rows().enumerate().find(|(_, cells)| !blank(cells));
-        let Some((idx, cells)) = header else {
-            return Err(Error::input(format!(
-                "{shown}: sheet {:?} is empty (no header row)",
-                f.sheet
-            )));
+        let Some((idx, cells)) = range.rows().enumerate().find(|(_, cells)| !blank(cells)) else {
+            return Err(Error::input(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
         };
-        f.header_row = start_row + idx as u32 + 1;
-        f.headers = cells
+        let header_row = start_row + idx as u32 + 1;
+        let mut headers: Vec<String> = cells
             .iter()
             .map(|c| {
                 cell_text(c, &mut buf);
                 buf.trim().to_string()
             })
             .collect();
-        // Columns right of the last header that hold nothing are not columns.
-        while f.headers.last().is_some_and(|h| h.is_empty()) {
-            f.headers.pop();
-        }
-        super::name_blank_headers(&mut f.headers);
-        if f.headers.is_empty() {
-            return Err(Error::input(format!("{shown}: sheet {:?} has no header row", f.sheet)));
-        }
-        Ok(f)
+        finish_headers(&mut headers);
+        Ok(SheetFile {
+            path: path.to_path_buf(),
+            headers,
+            warnings: Vec::new(),
+            sheet,
+            kind,
+            body: Body::Whole { range, header_row },
+        })
+    }
+
+    fn stream(
+        path: &Path,
+        book: Xlsx<std::io::BufReader<std::fs::File>>,
+        opts: &ReadOptions,
+    ) -> Result<SheetFile> {
+        let shown = path.display().to_string();
+        let names = book.sheet_names();
+        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
+        let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
+        let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
+        let (thread_sheet, thread_shown) = (sheet.clone(), shown.clone());
+        std::thread::Builder::new()
+            .name("hrport-xlsx".into())
+            .spawn(move || streamer(book, &thread_sheet, &thread_shown, header_tx, pass_rx))
+            .map_err(|e| Error::input(format!("{shown}: cannot start the reader: {e}")))?;
+        let header = header_rx
+            .recv()
+            .map_err(|_| Error::input(format!("{shown}: the reader stopped")))?
+            .map_err(Error::input)?;
+        Ok(SheetFile {
+            path: path.to_path_buf(),
+            headers: header.headers,
+            warnings: Vec::new(),
+            sheet,
+            kind: "xlsx",
+            body: Body::Stream { passes: Mutex::new(pass_tx) },
+        })
     }
 
     pub fn describe(&self) -> String {
         format!("{} workbook, sheet {:?}", self.kind, self.sheet)
     }
 
-    pub fn rows(&self) -> SheetRows<'_> {
-        let start_row = self.range.start().map(|(r, _)| r).unwrap_or(0);
-        // Index within the range of the header row (header_row is 1-based).
-        let first = (self.header_row - 1 - start_row) as usize;
-        let mut rows = self.range.rows();
-        // Skip up to and including the header row.
-        if first > 0 {
-            rows.nth(first - 1);
+    pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
+        match &self.body {
+            Body::Whole { range, header_row } => {
+                let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
+                // Index within the range of the header row (header_row is 1-based).
+                let first = (header_row - 1 - start_row) as usize;
+                let mut rows = range.rows();
+                // Skip up to and including the header row.
+                if first > 0 {
+                    rows.nth(first - 1);
+                }
+                rows.next();
+                Ok(Box::new(WholeRows {
+                    width: self.headers.len(),
+                    rows,
+                    next: first + 1,
+                    start_row,
+                    buf: String::new(),
+                }))
+            }
+            Body::Stream { passes } => {
+                let (tx, rx) = mpsc::sync_channel::<Chunk>(4);
+                passes.lock().unwrap_or_else(|e| e.into_inner()).send(tx).map_err(|_| {
+                    Error::input(format!("{}: the reader stopped", self.path.display()))
+                })?;
+                Ok(Box::new(StreamRows { rx, chunk: Vec::new().into_iter() }))
+            }
         }
-        rows.next();
-        SheetRows { file: self, rows, next: first + 1, start_row, buf: String::new() }
     }
+}
+
+/// Drops trailing blank header cells and names blank ones in between.
+fn finish_headers(headers: &mut Vec<String>) {
+    while headers.last().is_some_and(|h| h.is_empty()) {
+        headers.pop();
+    }
+    super::name_blank_headers(headers);
 }
 
 fn blank(cells: &[Data]) -> bool {
@@ -152,8 +227,8 @@ fn blank(cells: &[Data]) -> bool {
     })
 }
 
-pub struct SheetRows<'a> {
-    file: &'a SheetFile,
+struct WholeRows<'a> {
+    width: usize,
     rows: calamine::Rows<'a, Data>,
     /// Index, within the range, of the next row `rows` yields.
     next: usize,
@@ -161,9 +236,9 @@ pub struct SheetRows<'a> {
     buf: String,
 }
 
-impl Rows for SheetRows<'_> {
+impl Rows for WholeRows<'_> {
     fn next_into(&mut self, rec: &mut Record) -> Result<bool> {
-        let width = self.file.headers.len();
+        let width = self.width;
         for cells in self.rows.by_ref() {
             let idx = self.next;
             self.next += 1;
@@ -177,25 +252,250 @@ impl Rows for SheetRows<'_> {
                 if i < width {
                     rec.fields.push_field(&self.buf);
                 } else if !self.buf.trim().is_empty() {
-                    extra.push(format!(
-                        "{}{}={:?}",
-                        super::column_letter(i),
-                        self.start_row as usize + idx + 1,
-                        crate::text::clip(&self.buf, 40)
-                    ));
+                    extra.push(outside(i, self.start_row as usize + idx + 1, &self.buf));
                 }
             }
             for _ in cells.len()..width {
                 rec.fields.push_field("");
             }
             rec.row = self.start_row + idx as u32 + 1;
-            rec.shape_error = (!extra.is_empty()).then(|| {
-                format!("cells outside the header's columns hold values: {}", extra.join(", "))
-            });
+            rec.shape_error = outside_error(&extra);
             return Ok(true);
         }
         Ok(false)
     }
+}
+
+fn outside(col: usize, row: usize, text: &str) -> String {
+    format!("{}{row}={:?}", super::column_letter(col), crate::text::clip(text, 40))
+}
+
+fn outside_error(extra: &[String]) -> Option<String> {
+    (!extra.is_empty())
+        .then(|| format!("cells outside the header's columns hold values: {}", extra.join(", ")))
+}
+
+/// The header of a streamed sheet.
+struct Header {
+    headers: Vec<String>,
+}
+
+struct StreamRows {
+    rx: mpsc::Receiver<Chunk>,
+    chunk: std::vec::IntoIter<Record>,
+}
+
+impl Rows for StreamRows {
+    fn next_into(&mut self, rec: &mut Record) -> Result<bool> {
+        loop {
+            if let Some(r) = self.chunk.next() {
+                *rec = r;
+                return Ok(true);
+            }
+            match self.rx.recv() {
+                Ok(Ok(rows)) => self.chunk = rows.into_iter(),
+                Ok(Err(e)) => return Err(Error::input(e)),
+                // The sender is dropped at the end of the sheet.
+                Err(_) => return Ok(false),
+            }
+        }
+    }
+}
+
+/// The streaming thread: reads the header once, then streams the sheet's
+/// rows once per pass it is asked for, until the file is dropped.
+fn streamer(
+    mut book: Xlsx<std::io::BufReader<std::fs::File>>,
+    sheet: &str,
+    shown: &str,
+    header_tx: mpsc::Sender<std::result::Result<Header, String>>,
+    passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
+) {
+    let cannot = |e: &dyn std::fmt::Display| format!("{shown}: cannot read sheet {sheet:?}: {e}");
+    // The header: the first row with a non-blank cell.
+    let mut cells: Vec<(u32, String)> = Vec::new();
+    let mut header_row: Option<u32> = None;
+    let mut buf = String::new();
+    {
+        let mut reader = match book.worksheet_cells_reader(sheet) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = header_tx.send(Err(cannot(&e)));
+                return;
+            }
+        };
+        loop {
+            match reader.next_cell() {
+                Ok(Some(cell)) => {
+                    let (r, c) = cell.get_position();
+                    if header_row.is_some_and(|h| r > h) {
+                        break;
+                    }
+                    cell_text_ref(cell.get_value(), &mut buf);
+                    if buf.trim().is_empty() {
+                        continue;
+                    }
+                    header_row = Some(r);
+                    cells.push((c, buf.trim().to_string()));
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    let _ = header_tx.send(Err(cannot(&e)));
+                    return;
+                }
+            }
+        }
+    }
+    let Some(header_row) = header_row else {
+        let _ = header_tx.send(Err(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
+        return;
+    };
+    let first_col = cells.iter().map(|(c, _)| *c).min().unwrap_or(0);
+    let last_col = cells.iter().map(|(c, _)| *c).max().unwrap_or(0);
+    let mut headers = vec![String::new(); (last_col - first_col + 1) as usize];
+    for (c, h) in cells {
+        headers[(c - first_col) as usize] = h;
+    }
+    finish_headers(&mut headers);
+    let width = headers.len();
+    if header_tx.send(Ok(Header { headers })).is_err() {
+        return;
+    }
+
+    for out in passes {
+        let mut reader = match book.worksheet_cells_reader(sheet) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = out.send(Err(cannot(&e)));
+                continue;
+            }
+        };
+        let mut row = RowBuilder::new(width, first_col);
+        let mut chunk = Vec::with_capacity(CHUNK);
+        let ok = loop {
+            let cell = match reader.next_cell() {
+                Ok(Some(cell)) => cell,
+                Ok(None) => break true,
+                Err(e) => {
+                    let _ = out.send(Err(cannot(&e)));
+                    break false;
+                }
+            };
+            let (r, c) = cell.get_position();
+            if r <= header_row {
+                continue;
+            }
+            if row.row != Some(r) {
+                if let Some(rec) = row.take() {
+                    chunk.push(rec);
+                    if chunk.len() == CHUNK
+                        && out
+                            .send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                            .is_err()
+                    {
+                        break false; // the pass was abandoned
+                    }
+                }
+                row.row = Some(r);
+            }
+            cell_text_ref(cell.get_value(), &mut buf);
+            row.put(c, &buf);
+        };
+        if ok {
+            if let Some(rec) = row.take() {
+                chunk.push(rec);
+            }
+            if !chunk.is_empty() {
+                let _ = out.send(Ok(chunk));
+            }
+        }
+    }
+}
+
+/// Collects one row's cells as they stream past.
+struct RowBuilder {
+    row: Option<u32>,
+    width: usize,
+    first_col: u32,
+    cells: Vec<String>,
+    extra: Vec<String>,
+    any: bool,
+}
+
+impl RowBuilder {
+    fn new(width: usize, first_col: u32) -> RowBuilder {
+        RowBuilder {
+            row: None,
+            width,
+            first_col,
+            cells: vec![String::new(); width],
+            extra: Vec::new(),
+            any: false,
+        }
+    }
+
+    fn put(&mut self, col: u32, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        self.any = true;
+        let i = col.checked_sub(self.first_col).map(|i| i as usize).filter(|&i| i < self.width);
+        match i {
+            Some(i) => self.cells[i].push_str(text),
+            None => {
+                self.extra.push(outside(col as usize, self.row.unwrap_or(0) as usize + 1, text))
+            }
+        }
+    }
+
+    /// The row collected so far, unless it was blank; resets for the next.
+    fn take(&mut self) -> Option<Record> {
+        let any = std::mem::replace(&mut self.any, false);
+        let rec = any.then(|| {
+            let mut fields = csv::StringRecord::with_capacity(
+                self.cells.iter().map(String::len).sum(),
+                self.width,
+            );
+            for c in &self.cells {
+                fields.push_field(c);
+            }
+            Record {
+                row: self.row.unwrap_or(0) + 1,
+                fields,
+                shape_error: outside_error(&self.extra),
+            }
+        });
+        for c in &mut self.cells {
+            c.clear();
+        }
+        self.extra.clear();
+        rec
+    }
+}
+
+/// `cell_text` for a streamed cell.
+fn cell_text_ref(cell: &DataRef<'_>, out: &mut String) {
+    let owned = match cell {
+        DataRef::SharedString(s) => {
+            out.clear();
+            out.push_str(s);
+            return;
+        }
+        DataRef::String(s) => {
+            out.clear();
+            out.push_str(s);
+            return;
+        }
+        DataRef::Empty => Data::Empty,
+        DataRef::Int(i) => Data::Int(*i),
+        DataRef::Float(f) => Data::Float(*f),
+        DataRef::Bool(b) => Data::Bool(*b),
+        DataRef::DateTime(d) => Data::DateTime(*d),
+        DataRef::DateTimeIso(s) => Data::DateTimeIso(s.clone()),
+        DataRef::DurationIso(s) => Data::DurationIso(s.clone()),
+        DataRef::Error(e) => Data::Error(e.clone()),
+    };
+    cell_text(&owned, out);
 }
 
 /// The text a person sees in the cell, by the rules in the module comment.

@@ -84,6 +84,14 @@ impl Value<'_> {
     }
 }
 
+/// Empties a values vector and hands back its allocation for the next row
+/// (the element type differs only in lifetime, so the buffer is reused in
+/// place rather than allocated for every row).
+pub fn recycle<'b>(mut v: Vec<Value<'_>>) -> Vec<Value<'b>> {
+    v.clear();
+    v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
+}
+
 /// Records a target holds that rows refer to by name or id.
 #[derive(Debug, Clone)]
 pub struct RefTable {
@@ -386,10 +394,11 @@ impl Mapping {
             .map(|s| text::unguard_cell(s).trim())
             .unwrap_or("");
         let cell = if cell.is_empty() { b.default.as_deref().unwrap_or("").trim() } else { cell };
-        if !b.values.is_empty() && !cell.is_empty() {
-            if let Some(v) = b.values.get(&cell.to_lowercase()) {
-                return v.trim();
-            }
+        if !b.values.is_empty()
+            && !cell.is_empty()
+            && let Some(v) = b.values.get(&cell.to_lowercase())
+        {
+            return v.trim();
         }
         cell
     }

@@ -20,7 +20,10 @@ pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
     let iso =
         s.get(..10).filter(|d| looks_iso(d)).filter(|_| s.len() == 10 || s.as_bytes()[10] == b'T');
     if let Some(d) = iso {
-        return NaiveDate::parse_from_str(d, "%Y-%m-%d").map_err(|_| not_real());
+        // Fixed digit positions (checked by `looks_iso`): no format parser
+        // needed, and chrono still decides whether the day exists.
+        let n = |r: std::ops::Range<usize>| d[r].parse::<u32>().unwrap_or(0);
+        return NaiveDate::from_ymd_opt(n(0..4) as i32, n(5..7), n(8..10)).ok_or_else(not_real);
     }
     let mut impossible = false;
     for f in &formats.0 {
@@ -33,10 +36,10 @@ pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
     if impossible {
         return Err(not_real());
     }
-    if let Ok(serial) = s.parse::<f64>() {
-        if EXCEL_SERIAL_RANGE.contains(&serial) {
-            return Ok(excel_serial_date(serial));
-        }
+    if let Ok(serial) = s.parse::<f64>()
+        && EXCEL_SERIAL_RANGE.contains(&serial)
+    {
+        return Ok(excel_serial_date(serial));
     }
     let hint = if formats.0.is_empty() {
         "use YYYY-MM-DD, or give --date-format".to_string()

@@ -8,7 +8,7 @@
 pub mod sheet;
 
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -51,7 +51,10 @@ pub const RESULT_COLUMNS: [&str; 4] = ["hrport_row", "hrport_status", "hrport_id
 
 /// A CSV file for Excel: BOM, CRLF, guarded cells.
 pub struct ExcelCsv {
-    w: csv::Writer<BufWriter<File>>,
+    w: csv::Writer<File>,
+    /// The row being assembled; written whole by `end_row`, which lets csv
+    /// take its fast path (one copy, no per-field state machine).
+    row: csv::ByteRecord,
     path: PathBuf,
 }
 
@@ -59,16 +62,34 @@ impl ExcelCsv {
     pub fn create(path: &Path) -> Result<ExcelCsv> {
         let err =
             |e: std::io::Error| Error::config(format!("{}: cannot write: {e}", path.display()));
-        let mut f = BufWriter::with_capacity(256 * 1024, File::create(path).map_err(err)?);
+        let mut f = File::create(path).map_err(err)?;
         f.write_all(b"\xEF\xBB\xBF").map_err(err)?;
-        let w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(f);
-        Ok(ExcelCsv { w, path: path.to_path_buf() })
+        let w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .buffer_capacity(256 * 1024)
+            .from_writer(f);
+        Ok(ExcelCsv { w, row: csv::ByteRecord::new(), path: path.to_path_buf() })
     }
 
     pub fn write<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> Result<()> {
-        self.w
-            .write_record(cells.into_iter().map(|c| guard_cell(c).into_owned().into_bytes()))
-            .map_err(|e| self.error(e))
+        for c in cells {
+            self.field(c);
+        }
+        self.end_row()
+    }
+
+    /// Adds one cell to the current row, guarded against formulas.
+    pub fn field(&mut self, cell: &str) {
+        match guard_cell(cell) {
+            std::borrow::Cow::Borrowed(c) => self.row.push_field(c.as_bytes()),
+            std::borrow::Cow::Owned(c) => self.row.push_field(c.as_bytes()),
+        }
+    }
+
+    pub fn end_row(&mut self) -> Result<()> {
+        let r = self.w.write_byte_record(&self.row);
+        self.row.clear();
+        r.map_err(|e| self.error(e))
     }
 
     pub fn finish(mut self) -> Result<()> {
@@ -87,7 +108,6 @@ pub struct ResultFiles<'m> {
     mapping: &'m Mapping,
     results: ExcelCsv,
     errors: ExcelCsv,
-    cells: Vec<String>,
 }
 
 impl<'m> ResultFiles<'m> {
@@ -102,26 +122,15 @@ impl<'m> ResultFiles<'m> {
             .collect();
         results.write(header.iter().copied())?;
         errors.write(header.iter().copied())?;
-        Ok(ResultFiles { mapping, results, errors, cells: Vec::new() })
+        Ok(ResultFiles { mapping, results, errors })
     }
 
     pub fn write(&mut self, rec: &Record, status: Status, id: &str, error: &str) -> Result<()> {
-        self.cells.clear();
-        for &i in &self.mapping.carried {
-            let v = if self.mapping.secret_columns.contains(&i) {
-                ""
-            } else {
-                rec.fields.get(i).unwrap_or("")
-            };
-            self.cells.push(v.to_string());
-        }
-        self.cells.push(rec.row.to_string());
-        self.cells.push(status.as_str().to_string());
-        self.cells.push(id.to_string());
-        self.cells.push(error.to_string());
-        self.results.write(self.cells.iter().map(String::as_str))?;
+        let row = rec.row.to_string();
+        let cells = [row.as_str(), status.as_str(), id, error];
+        write_row(&mut self.results, self.mapping, rec, &cells)?;
         if status.needs_attention() {
-            self.errors.write(self.cells.iter().map(String::as_str))?;
+            write_row(&mut self.errors, self.mapping, rec, &cells)?;
         }
         Ok(())
     }
@@ -130,4 +139,16 @@ impl<'m> ResultFiles<'m> {
         self.results.finish()?;
         self.errors.finish()
     }
+}
+
+/// The input's carried columns (secrets blanked), then hrport's own cells.
+fn write_row(f: &mut ExcelCsv, m: &Mapping, rec: &Record, extra: &[&str]) -> Result<()> {
+    for &i in &m.carried {
+        let secret = m.secret_columns.contains(&i);
+        f.field(if secret { "" } else { rec.fields.get(i).unwrap_or("") });
+    }
+    for cell in extra {
+        f.field(cell);
+    }
+    f.end_row()
 }

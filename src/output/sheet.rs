@@ -14,6 +14,8 @@ use super::ExcelCsv;
 use crate::error::{Error, Result};
 use crate::mapping::field::{FieldSpec, Kind};
 
+// One of these exists per export, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum ExportFile {
     Csv(ExcelCsv),
     Xlsx {

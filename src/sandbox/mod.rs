@@ -258,15 +258,15 @@ async fn serve(
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;
     }
-    if let Some(lim) = &v.limiter {
-        if let Err(not_until) = lim.check() {
-            let mut r = SimResponse::error(429, "Too many requests in the past minute");
-            if shared.cfg.retry_after {
-                let wait = not_until.wait_time_from(governor::clock::Clock::now(lim.clock()));
-                r.headers.push(("retry-after", wait.as_secs_f64().ceil().max(1.0).to_string()));
-            }
-            return respond(r);
+    if let Some(lim) = &v.limiter
+        && let Err(not_until) = lim.check()
+    {
+        let mut r = SimResponse::error(429, "Too many requests in the past minute");
+        if shared.cfg.retry_after {
+            let wait = not_until.wait_time_from(governor::clock::Clock::now(lim.clock()));
+            r.headers.push(("retry-after", wait.as_secs_f64().ceil().max(1.0).to_string()));
         }
+        return respond(r);
     }
     let fault = {
         let f = &shared.cfg.faults;

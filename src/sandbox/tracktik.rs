@@ -390,36 +390,35 @@ impl Sim {
                 err("email", "The email has already been taken.");
             }
         }
-        if let Some(c) = body.get("customId").and_then(Json::as_str) {
-            if self.active_with("customId", c).is_some() {
-                err("customId", "The employee ID has already been taken.");
-            }
+        if let Some(c) = body.get("customId").and_then(Json::as_str)
+            && self.active_with("customId", c).is_some()
+        {
+            err("customId", "The employee ID has already been taken.");
         }
-        if let Some(u) = body.get("username").and_then(Json::as_str) {
-            if self
+        if let Some(u) = body.get("username").and_then(Json::as_str)
+            && self
                 .employees
                 .values()
                 .any(|e| e["username"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(u)))
-            {
-                err("username", "The username has already been taken.");
-            }
+        {
+            err("username", "The username has already been taken.");
         }
-        if let Some(b) = body.get("birthday") {
-            if !b.as_str().is_some_and(is_date) {
-                err("birthday", "The birthday is not a valid date (YYYY-MM-DD).");
-            }
+        if let Some(b) = body.get("birthday")
+            && !b.as_str().is_some_and(is_date)
+        {
+            err("birthday", "The birthday is not a valid date (YYYY-MM-DD).");
         }
-        if let Some(t) = body.get("tags") {
-            if !t.as_array().is_some_and(|a| a.iter().all(Json::is_string)) {
-                err("tags", "must be an array of strings");
-            }
+        if let Some(t) = body.get("tags")
+            && !t.as_array().is_some_and(|a| a.iter().all(Json::is_string))
+        {
+            err("tags", "must be an array of strings");
         }
         let profile = body.get("employmentProfile").cloned();
         if let Some(p) = &profile {
-            if let Some(d) = p.get("employmentDate") {
-                if !d.as_str().is_some_and(is_date) {
-                    err("employmentProfile.employmentDate", "not a valid date (YYYY-MM-DD)");
-                }
+            if let Some(d) = p.get("employmentDate")
+                && !d.as_str().is_some_and(is_date)
+            {
+                err("employmentProfile.employmentDate", "not a valid date (YYYY-MM-DD)");
             }
             for f in ["hourlyRate", "weeklyHoursTarget", "weeklyHoursMinimum", "weeklyHoursMaximum"]
             {
@@ -570,7 +569,9 @@ impl Sim {
                 if !self.regions.iter().any(|r| r["id"] == body["region"]) {
                     return validation("region", "region does not exist");
                 }
-                self.employees.get_mut(&eid).map(|e| e["region"] = body["region"].clone());
+                if let Some(e) = self.employees.get_mut(&eid) {
+                    e["region"] = body["region"].clone();
+                }
             }
             "assign-extra-regions" => {
                 let Some(list) = body["regions"].as_array() else {
@@ -599,7 +600,9 @@ impl Sim {
                 if !self.termination_reasons.iter().any(|r| r["id"] == body["reason"]) {
                     return validation("reason", "cannot find entity");
                 }
-                self.employees.get_mut(&eid).map(|e| e["status"] = json!(TERMINATED));
+                if let Some(e) = self.employees.get_mut(&eid) {
+                    e["status"] = json!(TERMINATED);
+                }
             }
             _ => return SimResponse::error(404, &format!("no action {action:?}")),
         }

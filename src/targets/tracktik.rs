@@ -336,27 +336,26 @@ impl Session for Tt {
             Value::Number(n) => Some(n),
             _ => None,
         };
-        if let (Some(lo), Some(hi)) = (num(HOURS_MIN), num(HOURS_MAX)) {
-            if lo > hi {
-                problems.push(Problem::new(
-                    m.label(HOURS_MIN),
-                    format!("{lo} is more than {} ({hi})", m.label(HOURS_MAX)),
-                ));
-            }
+        if let (Some(lo), Some(hi)) = (num(HOURS_MIN), num(HOURS_MAX))
+            && lo > hi
+        {
+            problems.push(Problem::new(
+                m.label(HOURS_MIN),
+                format!("{lo} is more than {} ({hi})", m.label(HOURS_MAX)),
+            ));
         }
-        if let (Some(t), Some(hi)) = (num(HOURS_TARGET), num(HOURS_MAX)) {
-            if t > hi {
-                problems.push(Problem::new(
-                    m.label(HOURS_TARGET),
-                    format!("{t} is more than {} ({hi})", m.label(HOURS_MAX)),
-                ));
-            }
+        if let (Some(t), Some(hi)) = (num(HOURS_TARGET), num(HOURS_MAX))
+            && t > hi
+        {
+            problems.push(Problem::new(
+                m.label(HOURS_TARGET),
+                format!("{t} is more than {} ({hi})", m.label(HOURS_MAX)),
+            ));
         }
-        if let Value::List(tags) = &values[TAGS] {
-            if tags.is_empty() {
-                problems
-                    .push(Problem::new(m.label(TAGS), "has no tags after splitting on ; and ,"));
-            }
+        if let Value::List(tags) = &values[TAGS]
+            && tags.is_empty()
+        {
+            problems.push(Problem::new(m.label(TAGS), "has no tags after splitting on ; and ,"));
         }
         let _ = (REGION, USERNAME);
     }

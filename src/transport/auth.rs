@@ -114,11 +114,12 @@ impl OAuth2Password {
                 ("client_secret", self.client_secret.clone()),
                 ("refresh_token", refresh),
             ]);
-            if let Ok(r) = t.send_unauthenticated(&req) {
-                if r.ok() && self.store(st, &r.body) {
-                    st.refreshes += 1;
-                    return Ok(());
-                }
+            if let Ok(r) = t.send_unauthenticated(&req)
+                && r.ok()
+                && self.store(st, &r.body)
+            {
+                st.refreshes += 1;
+                return Ok(());
             }
             // A refused refresh token is not a failed login: sign in again.
         }

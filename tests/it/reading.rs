@@ -104,6 +104,38 @@ fn windows_1252_given_or_detected() {
 }
 
 #[test]
+fn a_bad_byte_far_into_a_file_restarts_the_read_as_windows_1252() {
+    let w = Work::new();
+    let mut text = String::from("First Name,Last Name,Email,Region,Role\n");
+    for i in 0..2000 {
+        text.push_str(&format!("P{i},Plain,p{i}@example.com,EMEA,Guard\n"));
+    }
+    assert!(text.len() > 64 * 1024, "past the part checked up front");
+    let mut bytes = text.into_bytes();
+    bytes.extend_from_slice(b"Zo\xe9,Caf\xe9,zoe@example.com,EMEA,Guard\n");
+    bytes.extend_from_slice(b"Nul,Byte\x00,nul@example.com,EMEA,Guard\n");
+    let f = w.write("late.csv", bytes);
+    let out = w.path("o");
+    let r = dry_run(&f, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr
+            .contains("the file is not valid UTF-8 after all; reading it again as Windows-1252"),
+        "{}",
+        r.stderr
+    );
+    let rows = rows_by_name(&out.join("results.csv"));
+    assert_eq!(rows.len(), 2002);
+    assert_eq!(
+        (rows[2000]["First Name"].as_str(), rows[2000]["Last Name"].as_str()),
+        ("Zoé", "Café")
+    );
+    assert_eq!(rows[2001]["hrport_status"], "invalid");
+    assert_eq!(rows[2001]["hrport_row"], "2003");
+    assert_eq!(rows[2001]["hrport_error"], "a cell holds a NUL character (binary data?)");
+}
+
+#[test]
 fn delimiters_are_detected_or_given() {
     let w = Work::new();
     for (name, d) in [("comma.csv", ","), ("semi.csv", ";"), ("pipe.csv", "|"), ("tab.tsv", "\t")] {
@@ -270,7 +302,7 @@ fn workbook(path: &std::path::Path) {
     s.write_string(1, 3, "ana@example.com").unwrap();
     s.write_string(1, 4, "EMEA").unwrap();
     s.write_string(1, 5, "Guard").unwrap();
-    s.write_datetime_with_format(1, 6, &ExcelDateTime::from_ymd(2026, 12, 1).unwrap(), &date)
+    s.write_datetime_with_format(1, 6, ExcelDateTime::from_ymd(2026, 12, 1).unwrap(), &date)
         .unwrap();
     s.write_number(1, 7, 40.0).unwrap();
     s.write_number(1, 8, 18.5).unwrap();
@@ -282,7 +314,7 @@ fn workbook(path: &std::path::Path) {
     s.write_string(3, 3, "bob@example.com").unwrap();
     s.write_string(3, 4, "NA-East").unwrap();
     s.write_string(3, 5, "Supervisor").unwrap();
-    s.write_datetime_with_format(3, 6, &ExcelDateTime::from_ymd(2024, 2, 29).unwrap(), &date)
+    s.write_datetime_with_format(3, 6, ExcelDateTime::from_ymd(2024, 2, 29).unwrap(), &date)
         .unwrap();
     s.write_number(3, 7, 37.5).unwrap();
     s.write_string(4, 1, "Cy").unwrap();
