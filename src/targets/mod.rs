@@ -323,3 +323,22 @@ pub fn columns_table(info: &TargetInfo) -> String {
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_target_has_a_doc_page_with_its_current_columns() {
+        for t in TARGETS {
+            let info = t.info();
+            let path = format!("{}/docs/targets/{}.md", env!("CARGO_MANIFEST_DIR"), info.name);
+            let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+            assert!(
+                doc.contains(&columns_table(info)),
+                "{path} is out of date: paste the table `hrport targets {}` prints",
+                info.name
+            );
+        }
+    }
+}

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The whole test suite, exactly as CI runs it (.ci/run calls this).
+# Needs only cargo; every test starts its own sandbox on 127.0.0.1 port 0.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo fmt --all -- --check
+# Benchmarks and examples are not run here, but they must keep compiling.
+cargo build --locked --benches --examples
+cargo test --locked
