@@ -68,6 +68,7 @@ static FIELDS: &[FieldSpec] = &[
     FieldSpec::new("Weekly Hours Minimum", NUM, "employmentProfile.weeklyHoursMinimum"),
     FieldSpec::new("Weekly Hours Maximum", NUM, "employmentProfile.weeklyHoursMaximum"),
     FieldSpec::new("Temporary Password", Kind::Secret, "password")
+        .aliases(&["Password", "Initial Password", "Temp Password"])
         .help("Sent as the employee's first password; never written to any output."),
     FieldSpec::new("Force Password Change", Kind::Bool, "")
         .help("yes: the employee must choose a new password at first sign-in."),

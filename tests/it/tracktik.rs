@@ -97,6 +97,31 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
 }
 
 #[test]
+fn a_column_named_password_is_sent_as_the_temporary_password_and_never_written() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "p.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role,Password",
+            "Ana,Silva,ana@example.com,EMEA,Guard,Zq!9-unique-pw",
+        ]),
+    );
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let id = employee_by_email(&sb, "ana@example.com").unwrap()["id"].as_u64().unwrap();
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.passwords.get(&id).cloned()).as_deref(),
+        Some("Zq!9-unique-pw")
+    );
+    assert_eq!(rows_by_name(&out.join("results.csv"))[0]["Password"], "");
+    for f in ["results.csv", "errors.csv", "summary.json"] {
+        assert!(!std::fs::read_to_string(out.join(f)).unwrap().contains("Zq!9-unique-pw"), "{f}");
+    }
+}
+
+#[test]
 fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
     let w = Work::new();
     let sb = sandbox();
