@@ -30,6 +30,9 @@ pub enum Kind {
     Reference(&'static str),
     /// One of a fixed set of values (case-insensitive).
     Choice(&'static [&'static str]),
+    /// Another person (a manager): a key of a row of the same file or of a
+    /// record the target holds. Rows are sent after the rows they refer to.
+    Person,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -85,6 +88,7 @@ impl FieldSpec {
             Kind::Secret => "text (never written to outputs)".to_string(),
             Kind::Reference(what) => format!("{what} name or id"),
             Kind::Choice(values) => format!("one of {}", values.join(", ")),
+            Kind::Person => "a person: their key, in this file or the target".to_string(),
         };
         if self.max_len > 0 { format!("{base}, ≤ {} characters", self.max_len) } else { base }
     }

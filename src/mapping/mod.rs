@@ -371,6 +371,13 @@ impl Mapping {
         })
     }
 
+    /// Whether a template field gets a value from anywhere (column,
+    /// constant or default).
+    pub fn is_bound(&self, field: usize) -> bool {
+        let b = &self.bindings[field];
+        b.column.is_some() || b.constant.is_some() || b.default.is_some()
+    }
+
     /// The input column feeding a template field, if any.
     pub fn column_of(&self, field: usize) -> Option<usize> {
         self.bindings[field].column
@@ -450,7 +457,7 @@ impl Mapping {
             }
         }
         Ok(match f.kind {
-            Kind::Text | Kind::Secret => Value::Text(Cow::Borrowed(s)),
+            Kind::Text | Kind::Secret | Kind::Person => Value::Text(Cow::Borrowed(s)),
             Kind::Email => {
                 values::check_email(s)?;
                 Value::Text(Cow::Borrowed(s))

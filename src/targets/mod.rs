@@ -182,6 +182,21 @@ pub struct Existing {
     pub incomplete: bool,
 }
 
+/// One row as a session provisions it.
+pub struct RowInput<'a> {
+    pub values: &'a [Value<'a>],
+    pub existing: Option<&'a Existing>,
+    /// (person field, the target's id of that person).
+    pub people: &'a [(usize, String)],
+}
+
+impl RowInput<'_> {
+    /// The target's id of the person a reference field names.
+    pub fn person(&self, field: usize) -> Option<&str> {
+        self.people.iter().find(|(f, _)| *f == field).map(|(_, id)| id.as_str())
+    }
+}
+
 /// The end of one row's provisioning.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -214,9 +229,15 @@ pub trait Session: Send + Sync {
     fn check(&self, _values: &[Value], _m: &Mapping, _problems: &mut Vec<Problem>) {}
     /// The existing record this row matches, if any.
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem>;
+    /// The id of the record a person-reference cell means, when the target
+    /// holds it (looked up by any of the target's key columns).
+    fn person(&self, _key: &str) -> Option<String> {
+        None
+    }
     /// Creates the row's records and runs its follow-up steps. With
-    /// `existing`, only the missing follow-up steps run.
-    fn provision(&self, api: &Api, values: &[Value], existing: Option<&Existing>) -> Outcome;
+    /// `existing`, only the missing follow-up steps run. `people` gives, for
+    /// each person-reference field of the row, the target's id of that person.
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome;
     /// Every record, as template rows (cells in template column order).
     fn export(
         &self,

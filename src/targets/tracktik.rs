@@ -13,7 +13,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, Session, Target,
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
     TargetInfo, id_text, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
@@ -380,8 +380,9 @@ impl Session for Tt {
         Ok(Some(Existing { id: id.clone(), incomplete: !self.has_role.contains(id) }))
     }
 
-    fn provision(&self, api: &Api, values: &[Value], existing: Option<&Existing>) -> Outcome {
-        if let Some(ex) = existing {
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        let values = row.values;
+        if let Some(ex) = row.existing {
             return match self.follow_up(api, values, &ex.id) {
                 Ok(()) => Outcome::Completed { id: ex.id.clone() },
                 Err((step, e)) => failed(Some(ex.id.clone()), step, e),

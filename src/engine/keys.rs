@@ -1,4 +1,5 @@
-//! Rows that repeat an earlier row's key (Employee ID, e-mail, username).
+//! The keys of every row (Employee ID, e-mail, username): which rows repeat
+//! an earlier row's key, and which row a reference to another person means.
 //!
 //! Keys are compared ignoring case. To keep memory small on big files, a key
 //! is kept as a 96-bit hash (SipHash-1-3 plus FNV-1a) packed with its row's
@@ -51,7 +52,7 @@ impl Keys {
     }
 }
 
-pub struct DupIndex {
+pub struct KeyIndex {
     keys: Keys,
     /// Per key column: hash << 32 | sequence number.
     columns: Vec<Vec<u128>>,
@@ -59,10 +60,15 @@ pub struct DupIndex {
     rows: Vec<u32>,
 }
 
-impl DupIndex {
-    pub fn new(keys: Keys) -> DupIndex {
+impl KeyIndex {
+    pub fn new(keys: Keys) -> KeyIndex {
         let columns = keys.fields.iter().map(|_| Vec::new()).collect();
-        DupIndex { keys, columns, rows: Vec::new() }
+        KeyIndex { keys, columns, rows: Vec::new() }
+    }
+
+    /// The hash a reference to a person is looked up with.
+    pub fn reference(text: &str) -> u128 {
+        hash(text) << 32
     }
 
     pub fn push(&mut self, seq: u32, row: u32, hashes: &[u128; MAX_KEYS]) {
@@ -75,13 +81,14 @@ impl DupIndex {
         }
     }
 
-    /// (seq, row, problem) for every row that repeats an earlier one.
-    pub fn finish(mut self) -> Vec<(u32, u32, Problem)> {
+    /// Sorts the keys; returns (seq, row, problem) for every row that
+    /// repeats an earlier one.
+    pub fn finish(&mut self) -> Vec<(u32, u32, Problem)> {
         // Sorting by hash, then sequence, puts the first use of a key at the
         // head of its group.
         self.columns.par_iter_mut().for_each(|col| col.par_sort_unstable());
         let mut out = Vec::new();
-        for (col, (_, label)) in self.columns.into_iter().zip(&self.keys.fields) {
+        for (col, (_, label)) in self.columns.iter().zip(&self.keys.fields) {
             for group in col.chunk_by(|a, b| a >> 32 == b >> 32) {
                 let first = self.rows[(group[0] as u32) as usize];
                 for later in &group[1..] {
@@ -95,6 +102,19 @@ impl DupIndex {
             }
         }
         out
+    }
+
+    /// The first row (sequence number and Excel row) whose key, in any key
+    /// column, has this reference hash. Call after `finish`.
+    pub fn find(&self, reference: u128) -> Option<(u32, u32)> {
+        let want = reference >> 32;
+        self.columns.iter().find_map(|col| {
+            let i = col.partition_point(|e| e >> 32 < want);
+            col.get(i).filter(|e| *e >> 32 == want).map(|e| {
+                let seq = *e as u32;
+                (seq, self.rows[seq as usize])
+            })
+        })
     }
 }
 

@@ -1,0 +1,474 @@
+//! Pass 2: the valid rows go to the workers; every row's outcome goes to the
+//! results files, in input order.
+//!
+//! Two ways, same results. Streaming (no row refers to another row of the
+//! file): the file is read again, rows go to the workers as they come, and a
+//! reorder buffer writes outcomes as soon as all earlier rows are done; the
+//! reader never runs more than `WINDOW` rows ahead, so memory stays flat.
+//! By levels (some rows refer to rows of the file, a manager for instance):
+//! rows are sent in dependency order, the ones referring to no row first,
+//! each level only after the previous one finished (so managers exist when
+//! their reports are created); the deeper rows wait in memory, and the
+//! results are written in a last read of the file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
+
+use super::{Context, Link, Validation, Verdict, changed, progress, row_status};
+use crate::error::{Error, Result};
+use crate::input::Record;
+use crate::mapping::{Problem, join_problems};
+use crate::output::{ResultFiles, Status};
+use crate::targets::{Existing, Outcome, RowInput};
+use crate::transport::Api;
+
+pub struct SendSettings {
+    pub concurrency: usize,
+    /// Rows in a row that may fail because the target is unavailable
+    /// before the run stops.
+    pub max_errors: u32,
+    pub dry_run: bool,
+    pub progress: bool,
+}
+
+#[derive(Debug, Default)]
+pub struct Report {
+    pub counts: BTreeMap<Status, u64>,
+    /// Existing records whose missing follow-up steps were done.
+    pub completed: u64,
+    /// Why the run stopped early, and a hint.
+    pub aborted: Option<(String, Option<String>)>,
+}
+
+/// One row for a worker.
+struct Job {
+    seq: u32,
+    rec: Record,
+    existing: Option<Existing>,
+    people: Vec<(usize, String)>,
+}
+
+/// One row's outcome.
+#[derive(Clone)]
+struct Done {
+    seq: u32,
+    status: Status,
+    id: String,
+    error: String,
+    completed: bool,
+}
+
+/// State every worker of a run shares.
+struct Run<'a> {
+    ctx: &'a Context<'a>,
+    api: &'a Api,
+    settings: &'a SendSettings,
+    stop: &'a AtomicBool,
+    abort: OnceLock<(String, Option<String>)>,
+    /// Rows in a row that failed because the target was unavailable.
+    streak: AtomicU32,
+}
+
+impl Run<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn abort(&self, message: String, hint: Option<String>) {
+        let _ = self.abort.set((message, hint));
+        self.stop.store(true, Ordering::Relaxed);
+    }
+
+    fn not_sent(&self, seq: u32) -> Done {
+        let why = self.abort.get().map(|(m, _)| m.as_str()).unwrap_or("the run was stopped");
+        done(seq, Status::Pending, "", &format!("not sent: {why}"))
+    }
+
+    /// Runs one row through the target: maps it again (pass 1 kept only
+    /// verdicts), then provisions it.
+    fn work(&self, job: &Job) -> Done {
+        if self.stopped() {
+            return self.not_sent(job.seq);
+        }
+        let ctx = self.ctx;
+        let mut values = Vec::with_capacity(ctx.mapping.fields.len());
+        let mut problems: Vec<Problem> = Vec::new();
+        ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut values, &mut problems);
+        if !problems.is_empty() {
+            // Only if the file changed between the passes.
+            return done(job.seq, Status::Invalid, "", &join_problems(&problems));
+        }
+        let input =
+            RowInput { values: &values, existing: job.existing.as_ref(), people: &job.people };
+        let seq = job.seq;
+        match ctx.session.provision(self.api, &input) {
+            Outcome::Created { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                done(seq, Status::Created, &id, "")
+            }
+            Outcome::Completed { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                Done { completed: true, ..done(seq, Status::Exists, &id, "") }
+            }
+            Outcome::Failed { id, message, unavailable } => {
+                if unavailable {
+                    let n = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n >= self.settings.max_errors {
+                        self.abort(
+                            format!("the target failed {n} rows in a row ({message})"),
+                            Some("check that the target is up, then import errors.csv".into()),
+                        );
+                    }
+                } else {
+                    self.streak.store(0, Ordering::Relaxed);
+                }
+                done(seq, Status::Failed, &id.unwrap_or_default(), &message)
+            }
+            Outcome::Aborted { id, message, hint } => {
+                self.abort(message, hint);
+                let first = self.abort.get().map(|(m, _)| m.clone()).unwrap_or_default();
+                match id {
+                    Some(id) => done(
+                        seq,
+                        Status::Failed,
+                        &id,
+                        &format!("stopped before finishing: {first}"),
+                    ),
+                    None => done(seq, Status::Pending, "", &format!("not sent: {first}")),
+                }
+            }
+        }
+    }
+}
+
+fn done(seq: u32, status: Status, id: &str, error: &str) -> Done {
+    Done { seq, status, id: id.to_string(), error: error.to_string(), completed: false }
+}
+
+/// Pass 2: writes every row's outcome, sending the valid rows unless this is
+/// a dry run. `api` is `None` only for dry runs.
+pub fn send(
+    ctx: &Context,
+    validation: &Validation,
+    api: Option<&Api>,
+    out: ResultFiles<'_>,
+    settings: &SendSettings,
+    stop: &Arc<AtomicBool>,
+) -> Result<Report> {
+    let api = match api {
+        Some(api) if !settings.dry_run => api,
+        _ => return write_without_sending(ctx, validation, out, settings),
+    };
+    let run = Run { ctx, api, settings, stop, abort: OnceLock::new(), streak: AtomicU32::new(0) };
+    let mut report = if validation.levels.is_empty() {
+        streaming(&run, validation, out)?
+    } else {
+        by_levels(&run, validation, out)?
+    };
+    report.aborted = run.abort.get().cloned();
+    Ok(report)
+}
+
+/// The people a row refers to, by the target's ids; `Err` names a row of
+/// the file that was to be created first but was not.
+fn people(
+    validation: &Validation,
+    seq: u32,
+    outcomes: &HashMap<u32, Done>,
+) -> std::result::Result<Vec<(usize, String)>, (usize, u32)> {
+    let mut out = Vec::new();
+    for (field, link) in validation.links.get(&seq).into_iter().flatten() {
+        match link {
+            Link::Existing(id) => out.push((*field, id.clone())),
+            Link::Row { seq: t, row } => match outcomes.get(t) {
+                Some(d)
+                    if matches!(d.status, Status::Created | Status::Exists) && !d.id.is_empty() =>
+                {
+                    out.push((*field, d.id.clone()))
+                }
+                _ => return Err((*field, *row)),
+            },
+        }
+    }
+    Ok(out)
+}
+
+/// How the first read of pass 2 treats a row.
+enum Plan {
+    /// Its outcome is already known (invalid, or exists and complete).
+    Known(Status, String, String),
+    Send(Option<Existing>),
+}
+
+fn plan(validation: &Validation, seq: u32) -> Plan {
+    match validation.verdicts.get(&seq) {
+        Some(v @ Verdict::Invalid { .. }) => {
+            let (s, id, e) = row_status(Some(v));
+            Plan::Known(s, id.to_string(), e.to_string())
+        }
+        Some(Verdict::Exists(ex)) if !ex.incomplete => {
+            Plan::Known(Status::Exists, ex.id.clone(), String::new())
+        }
+        Some(Verdict::Exists(ex)) => Plan::Send(Some(ex.clone())),
+        None => Plan::Send(None),
+    }
+}
+
+/// How far the writer has got, so the reader never runs more than
+/// `WINDOW` rows ahead of it (bounded memory even when one row is slow).
+struct Window {
+    written: Mutex<u32>,
+    moved: Condvar,
+}
+
+const WINDOW: u32 = 4096;
+
+impl Window {
+    fn wait_until_near(&self, seq: u32) {
+        let mut w = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        while seq >= w.saturating_add(WINDOW) {
+            w = self.moved.wait(w).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+    fn advance(&self, to: u32) {
+        *self.written.lock().unwrap_or_else(|e| e.into_inner()) = to;
+        self.moved.notify_all();
+    }
+}
+
+/// Workers: take jobs until the channel closes, send back each outcome with
+/// its record.
+fn spawn_workers<'s>(
+    s: &'s std::thread::Scope<'s, '_>,
+    run: &'s Run<'s>,
+    jobs: &'s Mutex<mpsc::Receiver<Job>>,
+    done_tx: &mpsc::Sender<(Done, Record)>,
+) {
+    for _ in 0..run.settings.concurrency.max(1) {
+        let done_tx = done_tx.clone();
+        s.spawn(move || {
+            loop {
+                let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(job) = job else { break };
+                let d = run.work(&job);
+                if done_tx.send((d, job.rec)).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+}
+
+fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result<Report> {
+    let ctx = run.ctx;
+    let window = Window { written: Mutex::new(0), moved: Condvar::new() };
+    let bar = progress::bar(validation.rows, run.settings.progress);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(run.settings.concurrency.max(1) * 4);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
+    std::thread::scope(|s| -> Result<Report> {
+        spawn_workers(s, run, &job_rx, &done_tx);
+        let writer = {
+            let (window, bar) = (&window, &bar);
+            s.spawn(move || -> Result<Report> {
+                let mut out = out;
+                let mut report = Report::default();
+                let mut waiting: BTreeMap<u32, (Done, Record)> = BTreeMap::new();
+                let mut next = 0u32;
+                let mut failure = None;
+                for (d, rec) in done_rx {
+                    waiting.insert(d.seq, (d, rec));
+                    while let Some((d, rec)) = waiting.remove(&next) {
+                        if failure.is_none()
+                            && let Err(e) = out.write(&rec, d.status, &d.id, &d.error)
+                        {
+                            run.stop.store(true, Ordering::Relaxed);
+                            failure = Some(e);
+                        }
+                        *report.counts.entry(d.status).or_default() += 1;
+                        report.completed += d.completed as u64;
+                        bar.inc(1);
+                        next += 1;
+                        // After a write failure, let the reader run freely
+                        // so the run can wind down.
+                        window.advance(if failure.is_some() { u32::MAX - WINDOW } else { next });
+                    }
+                }
+                if let Some(e) = failure {
+                    return Err(e);
+                }
+                out.finish()?;
+                Ok(report)
+            })
+        };
+
+        // The reader: this thread.
+        let read = (|| -> Result<()> {
+            let mut rows = ctx.source.rows()?;
+            let no_outcomes = HashMap::new();
+            let mut seq = 0u32;
+            loop {
+                let mut rec = Record::default();
+                if !rows.next_into(&mut rec)? {
+                    break;
+                }
+                window.wait_until_near(seq);
+                match plan(validation, seq) {
+                    Plan::Known(status, id, error) => {
+                        done_tx.send((done(seq, status, &id, &error), rec)).ok();
+                    }
+                    Plan::Send(_) if run.stopped() => {
+                        done_tx.send((run.not_sent(seq), rec)).ok();
+                    }
+                    Plan::Send(existing) => {
+                        // Without levels every reference is to the tenant.
+                        let people = people(validation, seq, &no_outcomes).unwrap_or_default();
+                        job_tx.send(Job { seq, rec, existing, people }).ok();
+                    }
+                }
+                seq += 1;
+            }
+            if seq as u64 != validation.rows {
+                return Err(changed(ctx, validation, seq));
+            }
+            Ok(())
+        })();
+        if let Err(e) = &read {
+            run.abort(e.to_string(), None);
+        }
+        drop(job_tx);
+        drop(done_tx);
+        let report =
+            writer.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
+        bar.finish_and_clear();
+        Ok(report)
+    })
+}
+
+fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Result<Report> {
+    let ctx = run.ctx;
+    let bar = progress::bar(validation.to_send(), run.settings.progress);
+    let mut outcomes: HashMap<u32, Done> = HashMap::new();
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(run.settings.concurrency.max(1) * 4);
+    let job_rx = Mutex::new(job_rx);
+    let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
+    std::thread::scope(|s| -> Result<()> {
+        spawn_workers(s, run, &job_rx, &done_tx);
+        let collect = |n: usize, outcomes: &mut HashMap<u32, Done>| {
+            for _ in 0..n {
+                let Ok((d, _rec)) = done_rx.recv() else { break };
+                bar.inc(1);
+                outcomes.insert(d.seq, d);
+            }
+        };
+        // Level 0 goes out during the read; deeper rows wait, by level.
+        let mut deferred: BTreeMap<u32, Vec<(u32, Record, Option<Existing>)>> = BTreeMap::new();
+        let mut sent = 0usize;
+        let read = (|| -> Result<()> {
+            let mut rows = ctx.source.rows()?;
+            let mut seq = 0u32;
+            loop {
+                let mut rec = Record::default();
+                if !rows.next_into(&mut rec)? {
+                    break;
+                }
+                if let Plan::Send(existing) = plan(validation, seq) {
+                    match validation.levels.get(&seq) {
+                        Some(&level) if level > 0 => {
+                            deferred.entry(level).or_default().push((seq, rec, existing))
+                        }
+                        _ => {
+                            let people =
+                                people(validation, seq, &HashMap::new()).unwrap_or_default();
+                            job_tx.send(Job { seq, rec, existing, people }).ok();
+                            sent += 1;
+                        }
+                    }
+                }
+                seq += 1;
+            }
+            if seq as u64 != validation.rows {
+                return Err(changed(ctx, validation, seq));
+            }
+            Ok(())
+        })();
+        collect(sent, &mut outcomes);
+        if let Err(e) = read {
+            drop(job_tx); // let the workers end before the scope does
+            return Err(e);
+        }
+        for (_, rows) in deferred {
+            let mut n = 0;
+            for (seq, rec, existing) in rows {
+                match people(validation, seq, &outcomes) {
+                    Ok(people) => {
+                        job_tx.send(Job { seq, rec, existing, people }).ok();
+                        n += 1;
+                    }
+                    Err((field, row)) => {
+                        let why = match run.abort.get() {
+                            Some((m, _)) if run.stopped() => format!("not sent: {m}"),
+                            _ => format!(
+                                "{}: row {row}, whom this row refers to, was not created, so this row was not sent",
+                                ctx.mapping.label(field)
+                            ),
+                        };
+                        let status = if run.stopped() { Status::Pending } else { Status::Failed };
+                        outcomes.insert(seq, done(seq, status, "", &why));
+                        bar.inc(1);
+                    }
+                }
+            }
+            collect(n, &mut outcomes);
+        }
+        drop(job_tx);
+        Ok(())
+    })?;
+    bar.finish_and_clear();
+
+    // The results, in input order.
+    let mut report = Report::default();
+    let mut rows = ctx.source.rows()?;
+    let mut rec = Record::default();
+    let mut seq = 0u32;
+    while rows.next_into(&mut rec)? {
+        let d = match plan(validation, seq) {
+            Plan::Known(status, id, error) => done(seq, status, &id, &error),
+            Plan::Send(_) => outcomes.remove(&seq).unwrap_or_else(|| run.not_sent(seq)),
+        };
+        out.write(&rec, d.status, &d.id, &d.error)?;
+        *report.counts.entry(d.status).or_default() += 1;
+        report.completed += d.completed as u64;
+        seq += 1;
+    }
+    out.finish()?;
+    Ok(report)
+}
+
+/// A dry run: every row's verdict written in order, on this thread.
+fn write_without_sending(
+    ctx: &Context,
+    validation: &Validation,
+    mut out: ResultFiles<'_>,
+    settings: &SendSettings,
+) -> Result<Report> {
+    let bar = progress::bar(validation.rows, settings.progress);
+    let mut report = Report::default();
+    let mut rows = ctx.source.rows()?;
+    let mut rec = Record::default();
+    let mut seq = 0u32;
+    while rows.next_into(&mut rec)? {
+        let (status, id, error) = row_status(validation.verdicts.get(&seq));
+        out.write(&rec, status, id, error)?;
+        *report.counts.entry(status).or_default() += 1;
+        bar.inc(1);
+        seq += 1;
+    }
+    if seq as u64 != validation.rows {
+        return Err(changed(ctx, validation, seq));
+    }
+    out.finish()?;
+    bar.finish_and_clear();
+    Ok(report)
+}
