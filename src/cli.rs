@@ -119,6 +119,16 @@ pub struct ImportArgs {
     /// Do not draw a progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+
+    /// Create user accounts able to sign in (targets that send a welcome
+    /// e-mail as soon as an enabled account exists; see docs/targets).
+    #[arg(long)]
+    pub enable_login: bool,
+
+    /// Allow rows to ask for permission groups outside the target's
+    /// allow-list; every such grant is listed in the summary.
+    #[arg(long)]
+    pub allow_elevated_permissions: bool,
 }
 
 #[derive(Debug, Args)]

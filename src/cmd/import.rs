@@ -37,7 +37,26 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     {
         return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
     }
-    let options = Options::resolve(info, &profile.options)?;
+    let mut options = Options::resolve(info, &profile.options)?;
+    // Flags that switch on a target option; refused where it has none.
+    for (on, flag, option) in [
+        (args.enable_login, "--enable-login", "enable_login"),
+        (
+            args.allow_elevated_permissions,
+            "--allow-elevated-permissions",
+            "allow_elevated_permissions",
+        ),
+    ] {
+        if on {
+            if !options.0.contains_key(option) {
+                return Err(Error::config(format!(
+                    "{flag} does not apply to target {}",
+                    info.name
+                )));
+            }
+            options.set_bool(option, true);
+        }
+    }
     let mut read = ReadOptions {
         sheet: args.sheet.clone(),
         encoding: match &args.encoding {
@@ -158,6 +177,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         load(|s| &s.recovered),
     );
     let elapsed = started.elapsed().as_secs_f64();
+    let notes = session.notes();
     let summary = json!({
         "target": info.name,
         "input": file,
@@ -186,6 +206,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         "peak_memory_mib": peak_memory_mib(),
         "seconds": {"validate": round3(validate_secs), "send": round3(send_secs), "total": round3(elapsed)},
         "aborted": report.aborted.as_ref().map(|(m, _)| m.clone()),
+        "notes": notes,
         "results": "results.csv",
         "errors": "errors.csv",
     });
@@ -218,6 +239,9 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         parts.join(", "),
         elapsed
     );
+    for n in &notes {
+        println!("note: {n}");
+    }
     let attention = count(Status::Invalid) + count(Status::Failed) + count(Status::Pending);
     println!("results: {}", out_dir.join("results.csv").display());
     if attention > 0 {

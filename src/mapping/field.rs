@@ -28,7 +28,10 @@ pub enum Kind {
     /// A name or id of a record the target holds (a region, a role), looked
     /// up once per run in the reference table with this name.
     Reference(&'static str),
-    /// One of a fixed set of values (case-insensitive).
+    /// Several names or ids from one reference table, separated by ; or ,.
+    References(&'static str),
+    /// One of a fixed set of values (case-insensitive; the start of exactly
+    /// one of them is enough).
     Choice(&'static [&'static str]),
     /// Another person (a manager): a key of a row of the same file or of a
     /// record the target holds. Rows are sent after the rows they refer to.
@@ -87,6 +90,7 @@ impl FieldSpec {
             Kind::List => "list separated by ; or ,".to_string(),
             Kind::Secret => "text (never written to outputs)".to_string(),
             Kind::Reference(what) => format!("{what} name or id"),
+            Kind::References(what) => format!("{what} names or ids, separated by ; or ,"),
             Kind::Choice(values) => format!("one of {}", values.join(", ")),
             Kind::Person => "a person: their key, in this file or the target".to_string(),
         };

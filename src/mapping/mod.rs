@@ -70,6 +70,8 @@ pub enum Value<'a> {
     List(Vec<Cow<'a, str>>),
     /// Index of the entry in the field's reference table.
     Ref(usize),
+    /// Indexes of several entries of the field's reference table.
+    Refs(Vec<usize>),
 }
 
 impl Value<'_> {
@@ -478,7 +480,25 @@ impl Mapping {
                 // Offline dry run: nothing to resolve against.
                 None => Value::Text(Cow::Borrowed(s)),
             },
-            Kind::Choice(allowed) => match allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
+            Kind::References(what) => match refs.get(what) {
+                Some(table) => {
+                    let mut found = Vec::new();
+                    let mut errors = Vec::new();
+                    for item in values::split_list(s) {
+                        match table.resolve(item) {
+                            Ok(i) if !found.contains(&i) => found.push(i),
+                            Ok(_) => {}
+                            Err(e) => errors.push(e),
+                        }
+                    }
+                    if !errors.is_empty() {
+                        return Err(errors.join("; "));
+                    }
+                    Value::Refs(found)
+                }
+                None => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
+            },
+            Kind::Choice(allowed) => match choose(allowed, s) {
                 Some(a) => Value::Text(Cow::Borrowed(a)),
                 None => {
                     let hint = text::closest(s, allowed.iter().copied())
@@ -488,6 +508,20 @@ impl Mapping {
                 }
             },
         })
+    }
+}
+
+/// The allowed value a cell means: the same ignoring case, or else the only
+/// one it is the start of ("F" for Female, as some vendors accept).
+fn choose<'a>(allowed: &[&'a str], s: &str) -> Option<&'a str> {
+    if let Some(a) = allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
+        return Some(a);
+    }
+    let lower = s.to_lowercase();
+    let mut starts = allowed.iter().filter(|a| a.to_lowercase().starts_with(&lower));
+    match (starts.next(), starts.next()) {
+        (Some(a), None) => Some(a),
+        _ => None,
     }
 }
 

@@ -159,6 +159,24 @@ impl Options {
     pub fn bool(&self, name: &str) -> bool {
         self.0.get(name).and_then(|v| v.as_bool()).unwrap_or(false)
     }
+
+    pub fn set_bool(&mut self, name: &str, value: bool) {
+        self.0.insert(name.to_string(), toml::Value::Boolean(value));
+    }
+
+    /// A name -> id table (`roles = { "HR Admin" = 12 }`) as reference entries.
+    pub fn table(&self, name: &str) -> Vec<crate::mapping::RefEntry> {
+        let Some(toml::Value::Table(t)) = self.0.get(name) else { return Vec::new() };
+        t.iter()
+            .map(|(k, v)| crate::mapping::RefEntry {
+                name: k.clone(),
+                id: match v {
+                    toml::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                },
+            })
+            .collect()
+    }
 }
 
 /// A vendor, before it is connected.
@@ -238,6 +256,11 @@ pub trait Session: Send + Sync {
     /// `existing`, only the missing follow-up steps run. `people` gives, for
     /// each person-reference field of the row, the target's id of that person.
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome;
+    /// Lines for the end of the run and summary.json (for example every
+    /// elevated permission that was granted).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Every record, as template rows (cells in template column order).
     fn export(
         &self,
@@ -278,6 +301,15 @@ pub fn payload(fields: &[FieldSpec], values: &[Value], refs: &RefTables) -> Json
             Value::Ref(i) => match f.kind {
                 Kind::Reference(what) => match refs.get(what) {
                     Some(t) => id_json(&t.entries[*i].id),
+                    None => continue,
+                },
+                _ => continue,
+            },
+            Value::Refs(ids) => match f.kind {
+                Kind::References(what) => match refs.get(what) {
+                    Some(t) => {
+                        Json::Array(ids.iter().map(|&i| id_json(&t.entries[i].id)).collect())
+                    }
                     None => continue,
                 },
                 _ => continue,

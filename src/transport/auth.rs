@@ -52,6 +52,13 @@ impl Auth for StaticHeaders {
     }
 }
 
+/// An `Authorization: Basic` header (RFC 7617) for fixed credentials.
+pub fn basic(user: &str, password: &Secret) -> Secret {
+    use base64::Engine as _;
+    let raw = format!("{user}:{}", password.expose());
+    Secret::new(format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(raw)))
+}
+
 /// OAuth2 "password" grant with single-use refresh tokens (RFC 6749 §4.3, §6).
 pub struct OAuth2Password {
     pub token_path: String,

@@ -136,3 +136,68 @@ pub fn csv_text(rows: &[&str]) -> String {
 pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
+
+/// The sandbox's credentials for a target, as the environment variables
+/// hrport reads (from the target's own description).
+pub fn sandbox_env(target: &str) -> Vec<(String, String)> {
+    let info = hrport::targets::find(target).expect("known target").info();
+    info.sandbox_credentials.iter().map(|(k, v)| (info.env_var(k), v.to_string())).collect()
+}
+
+/// `hrport import FILE --target TARGET` into the sandbox, fast settings,
+/// with the sandbox's credentials (`env` adds or overrides variables).
+pub fn import_to(
+    sb: &Sandbox,
+    target: &str,
+    file: &Path,
+    out: &Path,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let info = hrport::targets::find(target).expect("known target").info();
+    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--target",
+        target,
+        "--base-url",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    for (flag, default) in [("--rate", "500"), ("--concurrency", "4")] {
+        if !extra.contains(&flag) {
+            args.extend([flag, default]);
+        }
+    }
+    args.extend_from_slice(extra);
+    let mut vars = sandbox_env(target);
+    for (k, v) in env {
+        vars.retain(|(name, _)| name != k);
+        vars.push((k.to_string(), v.to_string()));
+    }
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    hrport(&args, &vars)
+}
+
+/// `hrport export --target TARGET` from the sandbox into `file`.
+pub fn export_from(sb: &Sandbox, target: &str, file: &Path, extra: &[&str]) -> Run {
+    let info = hrport::targets::find(target).expect("known target").info();
+    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
+    let mut args = vec![
+        "export",
+        "--target",
+        target,
+        "--base-url",
+        &url,
+        "--output",
+        file.to_str().unwrap(),
+        "--rate",
+        "500",
+    ];
+    args.extend_from_slice(extra);
+    let vars = sandbox_env(target);
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    hrport(&args, &vars)
+}
