@@ -99,8 +99,12 @@ impl Run<'_> {
             // Only if the file changed between the passes.
             return done(job.seq, Status::Invalid, "", &join_problems(&problems));
         }
-        let input =
-            RowInput { values: &values, existing: job.existing.as_ref(), people: &job.people };
+        let input = RowInput {
+            row: job.rec.row,
+            values: &values,
+            existing: job.existing.as_ref(),
+            people: &job.people,
+        };
         let seq = job.seq;
         match ctx.session.provision(self.api, &input) {
             Outcome::Created { id } => {

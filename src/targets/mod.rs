@@ -202,6 +202,8 @@ pub struct Existing {
 
 /// One row as a session provisions it.
 pub struct RowInput<'a> {
+    /// The row's number in the spreadsheet, for notes.
+    pub row: u32,
     pub values: &'a [Value<'a>],
     pub existing: Option<&'a Existing>,
     /// (person field, the target's id of that person).
