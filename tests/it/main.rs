@@ -8,6 +8,9 @@ mod util;
 /// cells, existing records, re-imports, exit codes.
 mod tracktik;
 
+/// intelliHR: people with user accounts, permission groups, vendor schemas.
+mod intellihr;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 

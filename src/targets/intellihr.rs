@@ -1,0 +1,589 @@
+//! intelliHR (Humanforce) Public API v1: template, payloads and answers.
+//!
+//! Facts from `vendor-apis.md` §2: a static API key as a bearer token plus a
+//! `Tenant` header; lists paged with `page`/`limit` (at most 100) and
+//! `meta.pagination`; errors `{name, message, code, errors}`. A row is a
+//! person with a user account: `POST /people` with `userAccount` creates
+//! both, and a person who exists without an account gets one with
+//! `POST /users`, found by a search object that matches exactly that person.
+//! Accounts are created disabled unless asked, because an enabled account
+//! gets its welcome e-mail at once. This module translates only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde_json::{Value as Json, json};
+
+use super::{
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
+    TargetInfo, id_text, payload,
+};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
+use crate::secret::Secret;
+use crate::transport::auth::StaticHeaders;
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+
+pub struct IntelliHr;
+
+const T: Kind = Kind::Text;
+const GENDERS: &[&str] = &["Female", "Male", "Non-binary", "Other", "Undisclosed"];
+
+static FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("Employee Number", T, "employeeNumber")
+        .aliases(&["Employee ID", "Employee No"])
+        .help("Unique; finds the person if they exist already."),
+    FieldSpec::new("Title", T, "title").help("Mr, Ms, Dr, ..."),
+    FieldSpec::new("First Name", T, "firstName"),
+    FieldSpec::new("Middle Name", T, "middleName"),
+    FieldSpec::new("Last Name", T, "lastName").required(),
+    FieldSpec::new("Preferred Name", T, "preferredName"),
+    FieldSpec::new("Date of Birth", Kind::PastDate, "dateOfBirth").aliases(&["Birthday", "DOB"]),
+    FieldSpec::new("Gender", Kind::Choice(GENDERS), "gender")
+        .help("The start of a value is enough (F, M), as intelliHR itself accepts."),
+    FieldSpec::new("Email", Kind::Email, "primaryEmailAddress")
+        .aliases(&["Email Address", "Work Email", "Primary Email"])
+        .help("Unique; finds the person if they exist already."),
+    FieldSpec::new("Phone", T, "primaryPhoneNumber").aliases(&[
+        "Mobile",
+        "Primary Phone",
+        "Phone Number",
+    ]),
+    FieldSpec::new("Username", T, "userAccount.username")
+        .required()
+        .help("The user account's sign-in name; unique in intelliHR."),
+    FieldSpec::new(
+        "Permission Groups",
+        Kind::References("permission group"),
+        "userAccount.permissionGroups",
+    )
+    .aliases(&["Permission Group"])
+    .help("Empty: the allow-listed groups. Others need --allow-elevated-permissions."),
+    FieldSpec::new("Login Enabled", Kind::Bool, "userAccount.isEnabled")
+        .aliases(&["Enabled", "Can Login"])
+        .help("Empty: no, unless --enable-login (an enabled account is e-mailed at once)."),
+];
+
+const EMPLOYEE_NUMBER: usize = 0;
+const EMAIL: usize = 8;
+const USERNAME: usize = 10;
+const GROUPS: usize = 11;
+const ENABLED: usize = 12;
+
+static INFO: TargetInfo = TargetInfo {
+    name: "intellihr",
+    title: "intelliHR (Humanforce) Public API v1",
+    fields: FIELDS,
+    one_of: &[],
+    unique: &["Employee Number", "Email", "Username"],
+    credentials: &[
+        CredentialSpec {
+            field: "api_key",
+            help: "a Public API access key (Settings → Public API Access Keys)",
+        },
+        CredentialSpec { field: "tenant", help: "the tenant name: your intelliHR sub-domain" },
+    ],
+    options: &[
+        OptionSpec {
+            name: "allowed_permission_groups",
+            default: "[\"Staff Member\"]",
+            help: "Permission groups given to every new account, and the only ones a row may ask \
+                   for without --allow-elevated-permissions (intelliHR advises granting more by hand).",
+        },
+        OptionSpec {
+            name: "allow_elevated_permissions",
+            default: "false",
+            help: "Let rows ask for groups outside the allow-list (the flag \
+                   --allow-elevated-permissions sets it); every such grant is listed in the summary.",
+        },
+        OptionSpec {
+            name: "enable_login",
+            default: "false",
+            help: "Create accounts enabled when the row does not say (the flag --enable-login sets \
+                   it). intelliHR e-mails an enabled account at once.",
+        },
+    ],
+    sandbox_prefix: "/intellihr",
+    sandbox_credentials: &[("api_key", "sandbox-intellihr"), ("tenant", "sandbox")],
+};
+
+const API: &str = "/v1";
+const PAGE: usize = 100;
+
+impl Target for IntelliHr {
+    fn info(&self) -> &'static TargetInfo {
+        &INFO
+    }
+
+    fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {
+        Box::new(StaticHeaders {
+            headers: vec![
+                (
+                    "Authorization".into(),
+                    Secret::new(format!("Bearer {}", creds.get("api_key").expose())),
+                ),
+                ("Tenant".into(), creds.get("tenant")),
+            ],
+            hint: format!(
+                "check {} (the key and the tenant's sub-domain)",
+                INFO.env_vars().join(" and ")
+            ),
+        })
+    }
+
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let mut s = Ih::empty(options);
+        let groups = ref_table(&list_all(api, "/permission-groups")?);
+        let mut missing = Vec::new();
+        for name in options.strings("allowed_permission_groups") {
+            match groups.resolve(&name) {
+                Ok(i) => s.allowed.push(i),
+                Err(_) => missing.push(name),
+            }
+        }
+        if !missing.is_empty() {
+            return Err(ApiError::Abort {
+                message: format!(
+                    "the allow-listed permission group{} {} not exist in intelliHR",
+                    if missing.len() == 1 { " does" } else { "s do" },
+                    missing.iter().map(|m| format!("{m:?}")).collect::<Vec<_>>().join(", ")
+                ),
+                hint: Some(
+                    "set [options] allowed_permission_groups in a profile to groups the tenant has"
+                        .into(),
+                ),
+            });
+        }
+        s.refs.0.insert("permission group", groups);
+        for p in list_all(api, "/people")? {
+            let Some(id) = p.get("id").and_then(id_text) else { continue };
+            if let Some(n) = p.get("employeeNumber").and_then(id_text) {
+                s.by_number.insert(n.to_lowercase(), id.clone());
+            }
+            if let Some(m) = email_of(&p) {
+                s.by_email.insert(m.to_lowercase(), id.clone());
+            }
+        }
+        for u in list_all(api, "/users")? {
+            let person = u.pointer("/person/id").and_then(id_text);
+            if let Some(p) = &person {
+                s.with_user.insert(p.clone());
+            }
+            if let (Some(name), Some(p)) = (u.get("username").and_then(Json::as_str), person) {
+                s.usernames.insert(name.to_lowercase(), p);
+            }
+        }
+        Ok(Box::new(s))
+    }
+
+    fn offline(&self, options: &Options) -> Box<dyn Session> {
+        Box::new(Ih::empty(options))
+    }
+}
+
+/// Every record of a list endpoint, page by page, until the last page that
+/// `meta.pagination` announces (or an empty page).
+fn list_all(api: &Api, path: &str) -> Result<Vec<Json>, ApiError> {
+    list_filtered(api, path, &[])
+}
+
+fn list_filtered(
+    api: &Api,
+    path: &str,
+    filters: &[(String, String)],
+) -> Result<Vec<Json>, ApiError> {
+    let mut all = Vec::new();
+    for page in 1.. {
+        let mut q: Vec<(&str, String)> =
+            vec![("page", page.to_string()), ("limit", PAGE.to_string())];
+        q.extend(filters.iter().map(|(k, v)| (k.as_str(), v.clone())));
+        let body = api.get(&format!("{API}{path}"), &q)?;
+        let data = body.get("data").and_then(Json::as_array).cloned().unwrap_or_default();
+        let empty = data.is_empty();
+        all.extend(data);
+        let pages =
+            body.pointer("/meta/pagination/total_pages").and_then(Json::as_u64).unwrap_or(0);
+        if empty || page as u64 >= pages {
+            break;
+        }
+    }
+    Ok(all)
+}
+
+/// `filters[field][eq]=value`, intelliHR's only filter operation.
+fn eq(field: &str, value: &str) -> (String, String) {
+    (format!("filters[{field}][eq]"), value.to_string())
+}
+
+fn ref_table(records: &[Json]) -> RefTable {
+    let entries = records
+        .iter()
+        .filter_map(|r| {
+            Some(RefEntry {
+                id: r.get("id").and_then(id_text)?,
+                name: r.get("name").and_then(Json::as_str).unwrap_or("").to_string(),
+            })
+        })
+        .collect();
+    RefTable::new("permission group", entries)
+}
+
+/// A person's primary e-mail, whether the API gives it as text or as an
+/// object with an `email` field.
+fn email_of(p: &Json) -> Option<String> {
+    match p.get("primaryEmailAddress")? {
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        Json::Object(o) => o.get("email").and_then(Json::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+struct Ih {
+    refs: RefTables,
+    /// Indexes, in the permission-group table, of the allow-listed groups.
+    allowed: Vec<usize>,
+    allow_elevated: bool,
+    enable_login: bool,
+    by_number: HashMap<String, String>,
+    by_email: HashMap<String, String>,
+    /// People who have a user account.
+    with_user: HashSet<String>,
+    /// Lower-cased username -> the person whose account it is.
+    usernames: HashMap<String, String>,
+    notes: Mutex<Vec<String>>,
+}
+
+impl Ih {
+    fn empty(options: &Options) -> Ih {
+        Ih {
+            refs: RefTables::default(),
+            allowed: Vec::new(),
+            allow_elevated: options.bool("allow_elevated_permissions"),
+            enable_login: options.bool("enable_login"),
+            by_number: HashMap::new(),
+            by_email: HashMap::new(),
+            with_user: HashSet::new(),
+            usernames: HashMap::new(),
+            notes: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The person a row's keys find, or a problem when they find two.
+    fn person(&self, values: &[Value], m: &Mapping) -> Result<Option<String>, Problem> {
+        let by_number =
+            values[EMPLOYEE_NUMBER].text().and_then(|n| self.by_number.get(&n.to_lowercase()));
+        let by_email = values[EMAIL].text().and_then(|e| self.by_email.get(&e.to_lowercase()));
+        match (by_number, by_email) {
+            (Some(a), Some(b)) if a != b => Err(Problem::row(format!(
+                "{} matches person {a} but {} matches person {b} in intelliHR",
+                m.label(EMPLOYEE_NUMBER),
+                m.label(EMAIL)
+            ))),
+            (Some(a), _) | (None, Some(a)) => Ok(Some(a.clone())),
+            (None, None) => Ok(None),
+        }
+    }
+
+    fn group_names(&self, ids: &[usize]) -> Vec<String> {
+        let t = self.refs.get("permission group");
+        ids.iter().filter_map(|&i| t.map(|t| t.entries[i].name.clone())).collect()
+    }
+
+    fn group_ids(&self, ids: &[usize]) -> Json {
+        let t = self.refs.get("permission group");
+        Json::Array(
+            ids.iter().filter_map(|&i| t.map(|t| Json::String(t.entries[i].id.clone()))).collect(),
+        )
+    }
+
+    /// The groups a row gets: those it names, or the allow-list.
+    fn groups_of<'v>(&'v self, values: &'v [Value]) -> &'v [usize] {
+        match &values[GROUPS] {
+            Value::Refs(ids) if !ids.is_empty() => ids,
+            _ => &self.allowed,
+        }
+    }
+
+    fn enabled(&self, values: &[Value]) -> bool {
+        match values[ENABLED] {
+            Value::Bool(b) => b,
+            _ => self.enable_login,
+        }
+    }
+
+    /// The account's id if the user exists, asking the API (after a lost answer).
+    fn find_user(&self, api: &Api, username: &str) -> Result<Option<String>, ApiError> {
+        let found = list_filtered(api, "/users", &[eq("username", username)])?;
+        Ok(found
+            .iter()
+            .find(|u| {
+                u.get("username")
+                    .and_then(Json::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(username))
+            })
+            .and_then(|u| u.pointer("/person/id").and_then(id_text)))
+    }
+
+    /// The person a row's keys find, asking the API (after a lost answer).
+    fn find_person(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        for (field, key) in [
+            ("employeeNumber", values[EMPLOYEE_NUMBER].text()),
+            ("primaryEmailAddress", values[EMAIL].text()),
+        ] {
+            let Some(key) = key else { continue };
+            for p in list_filtered(api, "/people", &[eq(field, key)])? {
+                // Check the match ourselves: an ignored filter must not make
+                // us adopt someone else's record.
+                let same = match field {
+                    "employeeNumber" => p.get(field).and_then(id_text),
+                    _ => email_of(&p),
+                };
+                if same.is_some_and(|v| v.eq_ignore_ascii_case(key)) {
+                    return Ok(p.get("id").and_then(id_text));
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    /// `POST /users` for a person who exists without an account.
+    fn create_user(&self, api: &Api, values: &[Value], person: &str) -> Result<(), ApiError> {
+        let username = values[USERNAME].text().unwrap_or_default();
+        let body = json!({
+            "username": username,
+            "isEnabled": self.enabled(values),
+            "person": {"id": person},
+            "permissionGroups": self.group_ids(self.groups_of(values)),
+        });
+        let req = Request::post(format!("{API}/users"), body);
+        let lookup = |api: &Api| self.find_user(api, username);
+        api.create(&req, &lookup).map(|_| ())
+    }
+
+    fn note_elevated(&self, row: u32, values: &[Value]) {
+        let elevated: Vec<usize> =
+            self.groups_of(values).iter().copied().filter(|i| !self.allowed.contains(i)).collect();
+        if !elevated.is_empty() {
+            let who = values[USERNAME].text().unwrap_or("?");
+            let note = format!(
+                "row {row}: {who} was granted elevated permission groups {}",
+                self.group_names(&elevated).join(", ")
+            );
+            self.notes.lock().unwrap_or_else(|e| e.into_inner()).push(note);
+        }
+    }
+}
+
+fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
+    match e {
+        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
+        ApiError::Unavailable(m) => {
+            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
+        }
+        ApiError::Status { status, message } => Outcome::Failed {
+            id,
+            message: format!("{step}: {message} (HTTP {status})"),
+            unavailable: false,
+        },
+    }
+}
+
+impl Session for Ih {
+    fn refs(&self) -> &RefTables {
+        &self.refs
+    }
+
+    fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        if let Value::Refs(ids) = &values[GROUPS] {
+            let elevated: Vec<usize> =
+                ids.iter().copied().filter(|i| !self.allowed.contains(i)).collect();
+            if !elevated.is_empty() && !self.allow_elevated {
+                problems.push(Problem::new(
+                    m.label(GROUPS),
+                    format!(
+                        "{} {} not in the allow-list ({}); intelliHR advises granting more by hand, \
+                         or give --allow-elevated-permissions",
+                        self.group_names(&elevated).iter().map(|n| format!("{n:?}")).collect::<Vec<_>>().join(", "),
+                        if elevated.len() == 1 { "is" } else { "are" },
+                        self.group_names(&self.allowed).join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(u) = values[USERNAME].text() {
+            if let Some(owner) = self.usernames.get(&u.to_lowercase()) {
+                if self.person(values, m).ok().flatten().as_ref() != Some(owner) {
+                    problems.push(Problem::new(
+                        m.label(USERNAME),
+                        format!("{u:?} is already another person's account in intelliHR (person {owner})"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
+        Ok(self
+            .person(values, m)?
+            .map(|id| Existing { incomplete: !self.with_user.contains(&id), id }))
+    }
+
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        let values = row.values;
+        if let Some(ex) = row.existing {
+            // The person exists without an account: give them one.
+            return match self.create_user(api, values, &ex.id) {
+                Ok(()) => {
+                    self.note_elevated(row.row, values);
+                    Outcome::Created { id: ex.id.clone() }
+                }
+                Err(e) => failed(None, "create user account", e),
+            };
+        }
+        let mut body = payload(FIELDS, values, &self.refs);
+        let account = body
+            .as_object_mut()
+            .and_then(|b| b.get_mut("userAccount"))
+            .and_then(Json::as_object_mut);
+        if let Some(account) = account {
+            account.insert("isEnabled".into(), json!(self.enabled(values)));
+            account.insert("permissionGroups".into(), self.group_ids(self.groups_of(values)));
+        }
+        let req = Request::post(format!("{API}/people"), body);
+        let lookup = |api: &Api| self.find_person(api, values);
+        let person = match api.create(&req, &lookup) {
+            Ok(Created::Answer(r)) => match r.body.pointer("/data/id").and_then(id_text) {
+                Some(id) => id,
+                None => {
+                    return Outcome::Failed {
+                        id: None,
+                        message: "create person: the answer has no data.id".into(),
+                        unavailable: false,
+                    };
+                }
+            },
+            Ok(Created::Recovered(id)) => {
+                // The person was created by the lost request; so, normally,
+                // was the account (same request). Make sure.
+                let username = values[USERNAME].text().unwrap_or_default();
+                match self.find_user(api, username) {
+                    Ok(Some(_)) => {}
+                    Ok(None) => {
+                        if let Err(e) = self.create_user(api, values, &id) {
+                            return failed(Some(id), "create user account", e);
+                        }
+                    }
+                    Err(e) => return failed(Some(id), "check user account", e),
+                }
+                id
+            }
+            Err(e) => return failed(None, "create person", e),
+        };
+        self.note_elevated(row.row, values);
+        Outcome::Created { id: person }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.notes.lock().map(|n| n.clone()).unwrap_or_default()
+    }
+
+    fn export(
+        &self,
+        api: &Api,
+        include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+    ) -> Result<(), ExportError> {
+        let mut accounts: HashMap<String, Json> = HashMap::new();
+        for u in list_all(api, "/users")? {
+            if let Some(p) = u.pointer("/person/id").and_then(id_text) {
+                accounts.insert(p, u);
+            }
+        }
+        for p in list_all(api, "/people")? {
+            let id = p.get("id").and_then(id_text).unwrap_or_default();
+            // A row is a person with an account; people without one are not
+            // something this import creates, so they are not exported.
+            let Some(user) = accounts.get(&id) else { continue };
+            // Disabled accounts are exported too (Login Enabled = no):
+            // intelliHR has no "terminated" status on people or users.
+            let _ = include_terminated;
+            let enabled = user.get("isEnabled").and_then(Json::as_bool).unwrap_or(false);
+            let row = FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match i {
+                    USERNAME => {
+                        user.get("username").and_then(Json::as_str).unwrap_or("").to_string()
+                    }
+                    GROUPS => user
+                        .get("userPermissionGroups")
+                        .and_then(Json::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|g| g.pointer("/permissionGroup/name").and_then(Json::as_str))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    ENABLED => if enabled { "yes" } else { "no" }.to_string(),
+                    EMAIL => email_of(&p).unwrap_or_default(),
+                    _ => cell(p.get(f.payload)),
+                })
+                .collect();
+            emit(row).map_err(ExportError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON value as a spreadsheet cell; objects give their name, e-mail or
+/// number (the API may return a gender or phone number as an object).
+fn cell(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => {
+            s.get(..10).filter(|d| is_rfc3339_date(s, d)).unwrap_or(s).to_string()
+        }
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Object(o)) => ["name", "email", "number", "value"]
+            .iter()
+            .find_map(|k| o.get(*k).and_then(Json::as_str))
+            .unwrap_or("")
+            .to_string(),
+        Some(Json::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
+    }
+}
+
+/// intelliHR answers dates as RFC 3339 date-times; the template wants the day.
+fn is_rfc3339_date(full: &str, day: &str) -> bool {
+    full.len() > 10
+        && full.as_bytes()[10] == b'T'
+        && chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d").is_ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_indexes() {
+        for (i, name) in [
+            (EMPLOYEE_NUMBER, "Employee Number"),
+            (EMAIL, "Email"),
+            (USERNAME, "Username"),
+            (GROUPS, "Permission Groups"),
+            (ENABLED, "Login Enabled"),
+        ] {
+            assert_eq!(FIELDS[i].column, name);
+        }
+        for u in INFO.unique {
+            INFO.field(u);
+        }
+    }
+
+    #[test]
+    fn cells_from_answers() {
+        assert_eq!(cell(Some(&json!("1990-05-01T00:00:00+00:00"))), "1990-05-01");
+        assert_eq!(cell(Some(&json!({"id": 1, "name": "Female"}))), "Female");
+        assert_eq!(cell(Some(&json!("plain"))), "plain");
+    }
+}
