@@ -297,12 +297,12 @@ impl Sim {
         if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "isEnabled" | "username")) {
             return error(400, k, "only isEnabled and username can be changed here");
         }
-        if let Some(u) = body.get("username").and_then(Json::as_str) {
-            if self.users.iter().any(|x| {
+        if let Some(u) = body.get("username").and_then(Json::as_str)
+            && self.users.iter().any(|x| {
                 x["id"] != id && x["username"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(u))
-            }) {
-                return error(400, "username", &format!("the username {u:?} is already taken"));
-            }
+            })
+        {
+            return error(400, "username", &format!("the username {u:?} is already taken"));
         }
         let Some(user) = self.users.iter_mut().find(|u| u["id"] == id) else {
             return error(404, "id", "no such user");

@@ -410,15 +410,14 @@ impl Session for Ih {
                 ));
             }
         }
-        if let Some(u) = values[USERNAME].text() {
-            if let Some(owner) = self.usernames.get(&u.to_lowercase()) {
-                if self.person(values, m).ok().flatten().as_ref() != Some(owner) {
-                    problems.push(Problem::new(
-                        m.label(USERNAME),
-                        format!("{u:?} is already another person's account in intelliHR (person {owner})"),
-                    ));
-                }
-            }
+        if let Some(u) = values[USERNAME].text()
+            && let Some(owner) = self.usernames.get(&u.to_lowercase())
+            && self.person(values, m).ok().flatten().as_ref() != Some(owner)
+        {
+            problems.push(Problem::new(
+                m.label(USERNAME),
+                format!("{u:?} is already another person's account in intelliHR (person {owner})"),
+            ));
         }
     }
 
