@@ -8,6 +8,7 @@
 //! vendor is one module plus one line in `vendors()`.
 
 pub mod intellihr;
+pub mod securitytrax;
 pub mod tracktik;
 
 use std::any::Any;
@@ -135,6 +136,7 @@ fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
     vec![
         ("tracktik", Box::new(tracktik::Sim::new(cfg))),
         ("intellihr", Box::new(intellihr::Sim::new(cfg))),
+        ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
     ]
 }
 

@@ -7,6 +7,7 @@
 //! module, its tests and its doc page.
 
 pub mod intellihr;
+pub mod securitytrax;
 pub mod tracktik;
 
 use serde_json::{Map, Value as Json};
@@ -18,7 +19,8 @@ use crate::secret::Secret;
 use crate::transport::{Api, ApiError, Auth, Credentials};
 
 /// Every target, in the order `hrport targets` lists them.
-pub static TARGETS: &[&dyn Target] = &[&tracktik::TrackTik, &intellihr::IntelliHr];
+pub static TARGETS: &[&dyn Target] =
+    &[&tracktik::TrackTik, &intellihr::IntelliHr, &securitytrax::SecurityTrax];
 
 pub fn names() -> Vec<&'static str> {
     TARGETS.iter().map(|t| t.info().name).collect()
@@ -285,39 +287,41 @@ impl From<ApiError> for ExportError {
     }
 }
 
+/// A typed value as the JSON a vendor expects: dates as `YYYY-MM-DD`,
+/// whole numbers as integers, references as the target's ids. `None` for an
+/// empty value or a reference that could not be resolved (offline).
+pub fn value_json(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<Json> {
+    Some(match v {
+        Value::Empty => return None,
+        Value::Text(s) => Json::String(s.to_string()),
+        Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
+        Value::Number(n) => number(*n),
+        Value::Bool(b) => Json::Bool(*b),
+        Value::List(items) => {
+            Json::Array(items.iter().map(|s| Json::String(s.to_string())).collect())
+        }
+        Value::Ref(i) => match f.kind {
+            Kind::Reference(what) => id_json(&refs.get(what)?.entries[*i].id),
+            _ => return None,
+        },
+        Value::Refs(ids) => match f.kind {
+            Kind::References(what) => {
+                let t = refs.get(what)?;
+                Json::Array(ids.iter().map(|&i| id_json(&t.entries[i].id)).collect())
+            }
+            _ => return None,
+        },
+    })
+}
+
 /// Builds a create payload from the fields' dotted `payload` paths.
 pub fn payload(fields: &[FieldSpec], values: &[Value], refs: &RefTables) -> Json {
     let mut root = Map::new();
     for (f, v) in fields.iter().zip(values) {
-        if f.payload.is_empty() || v.is_empty() {
+        if f.payload.is_empty() {
             continue;
         }
-        let json = match v {
-            Value::Empty => continue,
-            Value::Text(s) => Json::String(s.to_string()),
-            Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
-            Value::Number(n) => number(*n),
-            Value::Bool(b) => Json::Bool(*b),
-            Value::List(items) => {
-                Json::Array(items.iter().map(|s| Json::String(s.to_string())).collect())
-            }
-            Value::Ref(i) => match f.kind {
-                Kind::Reference(what) => match refs.get(what) {
-                    Some(t) => id_json(&t.entries[*i].id),
-                    None => continue,
-                },
-                _ => continue,
-            },
-            Value::Refs(ids) => match f.kind {
-                Kind::References(what) => match refs.get(what) {
-                    Some(t) => {
-                        Json::Array(ids.iter().map(|&i| id_json(&t.entries[i].id)).collect())
-                    }
-                    None => continue,
-                },
-                _ => continue,
-            },
-        };
+        let Some(json) = value_json(f, v, refs) else { continue };
         let mut node = &mut root;
         let mut parts = f.payload.split('.').peekable();
         while let Some(p) = parts.next() {

@@ -52,6 +52,126 @@ impl Auth for StaticHeaders {
     }
 }
 
+/// A sign-in that trades credentials (as a JSON body) for a token, used as
+/// `Authorization: Bearer <token>` until it expires (SecurityTrax: after 10
+/// minutes, and the answer does not say). The token is renewed a little
+/// before its assumed lifetime ends, and whenever an answer is 401. A refused
+/// sign-in stops the run; three in one run is the most ever tried.
+pub struct TokenLogin {
+    pub path: String,
+    pub fields: Vec<(&'static str, Secret)>,
+    /// Where the token is in the answer (a JSON pointer, e.g. `/token`).
+    pub token_pointer: &'static str,
+    pub lifetime: Duration,
+    /// Headers every request carries, the sign-in too (an integrator key).
+    pub fixed: Vec<(String, Secret)>,
+    /// Extra headers for the sign-in request (its content type).
+    pub login_headers: Vec<(&'static str, String)>,
+    pub env_hint: String,
+    state: Mutex<LoginState>,
+}
+
+#[derive(Default)]
+struct LoginState {
+    token: Option<Secret>,
+    renew_at: Option<Instant>,
+    generation: u64,
+    failures: u32,
+}
+
+impl TokenLogin {
+    pub fn new(
+        path: &str,
+        fields: Vec<(&'static str, Secret)>,
+        token_pointer: &'static str,
+        lifetime: Duration,
+        fixed: Vec<(String, Secret)>,
+        login_headers: Vec<(&'static str, String)>,
+        env_hint: String,
+    ) -> TokenLogin {
+        TokenLogin {
+            path: path.to_string(),
+            fields,
+            token_pointer,
+            lifetime,
+            fixed,
+            login_headers,
+            env_hint,
+            state: Mutex::new(LoginState::default()),
+        }
+    }
+
+    fn sign_in(&self, t: &Transport, st: &mut LoginState) -> Result<(), ApiError> {
+        let req = Request {
+            method: Method::Post,
+            path: self.path.clone(),
+            query: Vec::new(),
+            body: Body::JsonSecrets(self.fields.clone()),
+            headers: self.login_headers.clone(),
+            repeatable: Some(true),
+        };
+        let r = t.send_with_headers(&req, &self.fixed).map_err(|e| match e {
+            ApiError::Abort { .. } => e,
+            other => ApiError::Abort {
+                message: format!(
+                    "cannot reach the sign-in endpoint {}{}: {other}",
+                    t.base(),
+                    self.path
+                ),
+                hint: Some("check --base-url and the network".into()),
+            },
+        })?;
+        let token = r.body.pointer(self.token_pointer).and_then(Value::as_str).filter(|_| r.ok());
+        let Some(token) = token else {
+            st.failures += 1;
+            return Err(ApiError::Abort {
+                message: format!(
+                    "sign-in refused (HTTP {}): {}",
+                    r.status,
+                    super::error_message(&r.body)
+                ),
+                hint: Some(format!(
+                    "check {}; hrport does not retry a refused sign-in",
+                    self.env_hint
+                )),
+            });
+        };
+        st.token = Some(Secret::new(token));
+        // Renew at nine tenths of the lifetime, so a token never runs out
+        // between being read and being used.
+        st.renew_at = Some(Instant::now() + self.lifetime.mul_f64(0.9));
+        st.generation += 1;
+        Ok(())
+    }
+}
+
+impl Auth for TokenLogin {
+    fn headers(&self, t: &Transport) -> Result<(u64, Vec<(String, Secret)>), ApiError> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.token.is_none() || st.renew_at.is_none_or(|at| Instant::now() >= at) {
+            self.sign_in(t, &mut st)?;
+        }
+        let token = st.token.as_ref().map(|a| a.expose()).unwrap_or_default();
+        let mut h = self.fixed.clone();
+        h.push(("Authorization".into(), Secret::new(format!("Bearer {token}"))));
+        Ok((st.generation, h))
+    }
+
+    fn unauthorized(&self, t: &Transport, generation: u64) -> Result<(), ApiError> {
+        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        if st.generation == generation {
+            if st.failures >= MAX_LOGINS {
+                return Err(ApiError::Abort {
+                    message: "the target keeps refusing fresh tokens".into(),
+                    hint: Some(format!("check {}", self.env_hint)),
+                });
+            }
+            self.sign_in(t, &mut st)?;
+        }
+        Ok(())
+    }
+}
+
 /// An `Authorization: Basic` header (RFC 7617) for fixed credentials.
 pub fn basic(user: &str, password: &Secret) -> Secret {
     use base64::Engine as _;

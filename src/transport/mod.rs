@@ -38,6 +38,8 @@ pub enum Body {
     Json(Value),
     /// Form fields; values are secrets because token requests carry them.
     Form(Vec<(&'static str, Secret)>),
+    /// A flat JSON object of secrets (a sign-in body), built only when sent.
+    JsonSecrets(Vec<(&'static str, Secret)>),
 }
 
 #[derive(Debug, Clone)]
@@ -74,6 +76,13 @@ impl Request {
             headers: Vec::new(),
             repeatable: None,
         }
+    }
+    pub fn patch(path: impl Into<String>, body: Value) -> Request {
+        Request { method: Method::Patch, ..Request::post(path, body) }
+    }
+    pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Request {
+        self.headers.push((k, v.into()));
+        self
     }
     pub fn query(mut self, k: &str, v: impl ToString) -> Request {
         self.query.push((k.to_string(), v.to_string()));
@@ -206,7 +215,10 @@ impl Transport {
             Method::Put => reqwest::Method::PUT,
             Method::Delete => reqwest::Method::DELETE,
         };
-        let mut rb = self.client.request(method, &url).header("Accept", "application/json");
+        let mut rb = self.client.request(method, &url);
+        if !req.headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("accept")) {
+            rb = rb.header("Accept", "application/json");
+        }
         if !req.query.is_empty() {
             rb = rb.query(&req.query);
         }
@@ -223,6 +235,13 @@ impl Transport {
                 let pairs: Vec<(&str, &str)> =
                     fields.iter().map(|(k, v)| (*k, v.expose())).collect();
                 rb.form(&pairs)
+            }
+            Body::JsonSecrets(fields) => {
+                let obj: serde_json::Map<String, Value> = fields
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::String(v.expose().into())))
+                    .collect();
+                rb.json(&obj)
             }
         };
         let resp = match rb.send() {
@@ -246,7 +265,17 @@ impl Transport {
 
     /// Sends with retries, without authentication (token endpoints).
     pub fn send_unauthenticated(&self, req: &Request) -> Result<Response, ApiError> {
-        match self.send_with(req, &[]) {
+        self.send_with_headers(req, &[])
+    }
+
+    /// Sends with retries and the given headers, outside any `Auth` (the
+    /// sign-in request of an `Auth` itself).
+    pub fn send_with_headers(
+        &self,
+        req: &Request,
+        headers: &[(String, Secret)],
+    ) -> Result<Response, ApiError> {
+        match self.send_with(req, headers) {
             Ok(r) => Ok(r),
             Err(Fail::Final(e)) => Err(e),
             Err(Fail::Uncertain(m)) => Err(ApiError::Unavailable(m)),

@@ -11,6 +11,9 @@ mod tracktik;
 /// intelliHR: people with user accounts, permission groups, vendor schemas.
 mod intellihr;
 
+/// SecurityTrax: JSON:API, expiring tokens, managers and recruiters.
+mod securitytrax;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 

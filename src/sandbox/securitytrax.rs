@@ -1,0 +1,612 @@
+//! SecurityTrax imitation, faithful to `vendor-apis.md` §5 and §6.5 where
+//! facts exist, and plain about where they do not.
+//!
+//! Faithful: the `X-SecurityTrax-IntegratorKey` header (case-sensitive), the
+//! token from `POST /{profile}/user/v1/authenticate` that expires after 10
+//! minutes (then 401), JSON:API media type and documents, and the `filter=`
+//! grammar (`= != < > <= >= ~ !~`, `%` wildcards, AND/OR, parentheses). Not
+//! documented by the vendor, so the sandbox's own choice: the users resource
+//! at `/user/v1/users` and its attribute names, `page[number]`/`page[size]`
+//! paging, JSON:API error objects, and 422 for invalid users.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use serde_json::{Map, Value as Json, json};
+
+use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+
+pub const INTEGRATOR_KEY: &str = "sandbox-integrator";
+pub const PROFILE: &str = "sandbox";
+pub const USERNAME: &str = "api";
+pub const PASSWORD: &str = "sandbox";
+
+const ACCESS: &[&str] = &["None", "All", "Shared Locations", "Hierarchy"];
+const JSONAPI: &str = "application/vnd.api+json";
+
+#[derive(Debug, Default, Clone)]
+pub struct Counters {
+    pub logins: u64,
+    pub failed_logins: u64,
+    pub requests: u64,
+    pub expired: u64,
+}
+
+pub struct Sim {
+    /// Users by id, as JSON:API resource objects (no password inside).
+    pub users: Vec<Json>,
+    pub passwords: HashMap<String, String>,
+    /// Documents received by `POST .../users`, for tests.
+    pub received: Vec<Json>,
+    tokens: HashMap<String, Instant>,
+    token_ttl: Duration,
+    next: u64,
+    pub counters: Counters,
+}
+
+impl Sim {
+    pub fn new(cfg: &SandboxConfig) -> Sim {
+        let mut s = Sim {
+            users: Vec::new(),
+            passwords: HashMap::new(),
+            received: Vec::new(),
+            tokens: HashMap::new(),
+            // Documented: 10 minutes. A shorter sandbox setting wins, so
+            // tests can watch tokens run out.
+            token_ttl: cfg.token_ttl.min(Duration::from_secs(600)),
+            next: 1,
+            counters: Counters::default(),
+        };
+        s.seed_user(
+            json!({"fname": "API", "lname": "User", "username": "api", "active": true}),
+            None,
+        );
+        s.seed_user(
+            json!({"fname": "Maria", "lname": "Garcia", "username": "mgarcia", "email": "maria.garcia@example.com",
+                   "payroll_identifier": "P-0001", "title": "Sales Manager", "active": true}),
+            None,
+        );
+        s
+    }
+
+    /// Adds a user directly; returns its id.
+    pub fn seed_user(&mut self, attributes: Json, reports_to: Option<&str>) -> String {
+        let id = self.next.to_string();
+        self.next += 1;
+        let mut u =
+            json!({"type": "users", "id": id, "attributes": attributes, "relationships": {}});
+        if let Some(m) = reports_to {
+            u["relationships"]["reports_to"] = json!({"data": {"type": "users", "id": m}});
+        }
+        self.users.push(u);
+        id
+    }
+
+    pub fn by_username(&self, name: &str) -> Option<&Json> {
+        self.users.iter().find(|u| {
+            u["attributes"]["username"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+    }
+
+    /// The id of a user's related user (`reports_to`, `recruited_by`).
+    pub fn related(&self, user: &Json, relationship: &str) -> Option<String> {
+        user["relationships"][relationship]["data"]["id"].as_str().map(str::to_string)
+    }
+
+    fn authenticate(&mut self, req: &SimRequest) -> SimResponse {
+        let body = req.json().unwrap_or(Json::Null);
+        let ok = body["username"] == USERNAME && body["password"] == PASSWORD;
+        if !ok {
+            self.counters.failed_logins += 1;
+            return error(401, "Unauthorized", "invalid username or password", None);
+        }
+        self.counters.logins += 1;
+        let token: String = std::iter::repeat_with(fastrand::alphanumeric).take(40).collect();
+        self.tokens.insert(token.clone(), req.now + self.token_ttl);
+        SimResponse::json(200, json!({ "token": token }))
+    }
+
+    fn token_ok(&mut self, req: &SimRequest) -> bool {
+        let Some(t) = req.header("authorization").and_then(|h| h.strip_prefix("Bearer ")) else {
+            return false;
+        };
+        match self.tokens.get(t) {
+            Some(exp) if *exp > req.now => true,
+            Some(_) => {
+                self.counters.expired += 1;
+                false
+            }
+            None => false,
+        }
+    }
+
+    fn create(&mut self, req: &SimRequest) -> SimResponse {
+        let doc = match req.json() {
+            Ok(d) => d,
+            Err(e) => return e,
+        };
+        self.received.push(doc.clone());
+        let data = &doc["data"];
+        if data["type"] != "users" {
+            return error(409, "Conflict", "data.type must be \"users\"", Some("/data/type"));
+        }
+        let Some(attrs) = data["attributes"].as_object() else {
+            return error(
+                422,
+                "Unprocessable Entity",
+                "data.attributes is required",
+                Some("/data/attributes"),
+            );
+        };
+        let mut attrs = attrs.clone();
+        for f in ["fname", "lname", "username"] {
+            if attrs.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty()) {
+                return invalid(f, &format!("{f} is required"));
+            }
+        }
+        let username = attrs["username"].as_str().unwrap_or_default().to_string();
+        if self.by_username(&username).is_some() {
+            return invalid("username", &format!("the username {username:?} is already taken"));
+        }
+        for f in ["email", "notification_email"] {
+            if let Some(e) = attrs.get(f).and_then(Json::as_str)
+                && (!e.contains('@') || e.contains(' '))
+            {
+                return invalid(f, &format!("{e:?} is not a valid e-mail address"));
+            }
+        }
+        if let Some(a) = attrs.get("employee_directory_access")
+            && !a.as_str().is_some_and(|a| ACCESS.contains(&a))
+        {
+            return invalid(
+                "employee_directory_access",
+                &format!("must be one of {}", ACCESS.join(", ")),
+            );
+        }
+        for f in ["hire_date", "start_date", "last_day", "transfer_date"] {
+            if let Some(d) = attrs.get(f)
+                && d.as_str()
+                    .is_none_or(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
+            {
+                return invalid(f, "must be a date YYYY-MM-DD");
+            }
+        }
+        if attrs.get("generate_random_password") == Some(&Json::Bool(true)) {
+            if attrs.get("notification_email").is_none() {
+                return invalid(
+                    "notification_email",
+                    "a generated password needs a notification email",
+                );
+            }
+            attrs.insert("force_password_change".into(), Json::Bool(true));
+        }
+        let mut relationships = Map::new();
+        if let Some(rels) = data["relationships"].as_object() {
+            for (name, rel) in rels {
+                if !matches!(name.as_str(), "reports_to" | "recruited_by") {
+                    return invalid(name, "unknown relationship");
+                }
+                let id = rel["data"]["id"].as_str().unwrap_or_default();
+                if rel["data"]["type"] != "users" || !self.users.iter().any(|u| u["id"] == id) {
+                    return error(
+                        422,
+                        "Unprocessable Entity",
+                        &format!("{name}: no user {id}"),
+                        Some(&format!("/data/relationships/{name}")),
+                    );
+                }
+                relationships.insert(name.clone(), rel.clone());
+            }
+        }
+        let password = attrs.remove("password").and_then(|p| p.as_str().map(str::to_string));
+        attrs.entry("active").or_insert(Json::Bool(true));
+        let id = self.next.to_string();
+        self.next += 1;
+        if let Some(p) = password {
+            self.passwords.insert(id.clone(), p);
+        }
+        let user =
+            json!({"type": "users", "id": id, "attributes": attrs, "relationships": relationships});
+        self.users.push(user.clone());
+        SimResponse::json(201, json!({ "data": user }))
+    }
+
+    fn patch(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let doc = match req.json() {
+            Ok(d) => d,
+            Err(e) => return e,
+        };
+        let Some(u) = self.users.iter_mut().find(|u| u["id"] == id) else {
+            return error(404, "Not Found", &format!("no user {id}"), None);
+        };
+        if let Some(a) = doc["data"]["attributes"].as_object() {
+            for (k, v) in a {
+                if k != "password" {
+                    u["attributes"][k] = v.clone();
+                }
+            }
+        }
+        SimResponse::json(200, json!({ "data": u }))
+    }
+
+    fn list(&self, req: &SimRequest) -> SimResponse {
+        let mut users: Vec<&Json> = self.users.iter().collect();
+        if let Some(f) = req.param("filter") {
+            match Filter::parse(f) {
+                Ok(filter) => users.retain(|u| filter.matches(&u["attributes"])),
+                Err(e) => return error(400, "Bad Request", &format!("filter: {e}"), None),
+            }
+        }
+        let number =
+            req.param("page[number]").and_then(|n| n.parse::<usize>().ok()).unwrap_or(1).max(1);
+        let size = match req.param("page[size]").map(str::parse::<usize>) {
+            None => 25,
+            Some(Ok(s)) if (1..=100).contains(&s) => s,
+            _ => return error(400, "Bad Request", "page[size] must be between 1 and 100", None),
+        };
+        let total = users.len();
+        let page: Vec<Json> =
+            users.into_iter().skip((number - 1) * size).take(size).cloned().collect();
+        let mut links =
+            json!({"self": format!("{}?page[number]={number}&page[size]={size}", req.path)});
+        if number * size < total {
+            links["next"] =
+                json!(format!("{}?page[number]={}&page[size]={size}", req.path, number + 1));
+        }
+        SimResponse::json(200, json!({"data": page, "links": links, "meta": {"total": total}}))
+    }
+}
+
+impl VendorSim for Sim {
+    fn handle(&mut self, req: &SimRequest) -> SimResponse {
+        self.counters.requests += 1;
+        if req.header("x-securitytrax-integratorkey") != Some(INTEGRATOR_KEY) {
+            return error(
+                401,
+                "Unauthorized",
+                "missing or invalid X-SecurityTrax-IntegratorKey",
+                None,
+            );
+        }
+        let seg = req.segments();
+        let Some((&profile, rest)) = seg.split_first() else {
+            return error(404, "Not Found", "no route", None);
+        };
+        if profile != PROFILE {
+            return error(404, "Not Found", &format!("no profile {profile:?}"), None);
+        }
+        let m = &req.method;
+        if rest == ["user", "v1", "authenticate"] && m == Method::POST {
+            return self.authenticate(req);
+        }
+        if !self.token_ok(req) {
+            return error(401, "Unauthorized", "missing, invalid or expired token", None);
+        }
+        if matches!(*m, Method::POST | Method::PATCH)
+            && !req.header("content-type").is_some_and(|c| c.starts_with(JSONAPI))
+        {
+            return error(415, "Unsupported Media Type", "send application/vnd.api+json", None);
+        }
+        match rest {
+            ["user", "v1", "users"] if m == Method::GET => self.list(req),
+            ["user", "v1", "users"] if m == Method::POST => self.create(req),
+            ["user", "v1", "users", id] if m == Method::GET => {
+                match self.users.iter().find(|u| u["id"] == *id) {
+                    Some(u) => SimResponse::json(200, json!({ "data": u })),
+                    None => error(404, "Not Found", &format!("no user {id}"), None),
+                }
+            }
+            ["user", "v1", "users", id] if m == Method::PATCH => self.patch(req, id),
+            ["user", "v1", "users", _] if m == Method::DELETE => error(
+                405,
+                "Method Not Allowed",
+                "users are never deleted: set active to false",
+                None,
+            ),
+            _ => {
+                error(404, "Not Found", &format!("no route for {} {}", req.method, req.path), None)
+            }
+        }
+    }
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
+}
+
+fn error(status: u16, title: &str, detail: &str, pointer: Option<&str>) -> SimResponse {
+    let mut e = json!({"status": status.to_string(), "title": title, "detail": detail});
+    if let Some(p) = pointer {
+        e["source"] = json!({ "pointer": p });
+    }
+    SimResponse::json(status, json!({ "errors": [e] }))
+}
+
+fn invalid(attribute: &str, detail: &str) -> SimResponse {
+    error(422, "Unprocessable Entity", detail, Some(&format!("/data/attributes/{attribute}")))
+}
+
+/// SecurityTrax's `filter=` expressions.
+#[derive(Debug, PartialEq)]
+enum Filter {
+    Compare { field: String, op: String, value: String },
+    And(Box<Filter>, Box<Filter>),
+    Or(Box<Filter>, Box<Filter>),
+}
+
+impl Filter {
+    fn parse(s: &str) -> Result<Filter, String> {
+        let tokens = tokenize(s)?;
+        let mut p = Parser { tokens, pos: 0 };
+        let f = p.or()?;
+        if p.pos != p.tokens.len() {
+            return Err(format!("unexpected {:?}", p.tokens[p.pos]));
+        }
+        Ok(f)
+    }
+
+    fn matches(&self, attrs: &Json) -> bool {
+        match self {
+            Filter::And(a, b) => a.matches(attrs) && b.matches(attrs),
+            Filter::Or(a, b) => a.matches(attrs) || b.matches(attrs),
+            Filter::Compare { field, op, value } => {
+                let have = match &attrs[field] {
+                    Json::String(s) => s.clone(),
+                    Json::Null => String::new(),
+                    other => other.to_string(),
+                };
+                let ord = match (have.parse::<f64>(), value.parse::<f64>()) {
+                    (Ok(a), Ok(b)) => a.partial_cmp(&b),
+                    _ => Some(have.to_lowercase().cmp(&value.to_lowercase())),
+                };
+                match op.as_str() {
+                    "=" => have.eq_ignore_ascii_case(value),
+                    "!=" => !have.eq_ignore_ascii_case(value),
+                    "<" => ord.is_some_and(|o| o.is_lt()),
+                    ">" => ord.is_some_and(|o| o.is_gt()),
+                    "<=" => ord.is_some_and(|o| o.is_le()),
+                    ">=" => ord.is_some_and(|o| o.is_ge()),
+                    "~" => like(&have, value),
+                    "!~" => !like(&have, value),
+                    _ => false,
+                }
+            }
+        }
+    }
+}
+
+/// `%` matches any run of characters; ignores case.
+fn like(have: &str, pattern: &str) -> bool {
+    let have = have.to_lowercase();
+    let parts: Vec<String> = pattern.to_lowercase().split('%').map(str::to_string).collect();
+    if parts.len() == 1 {
+        return have == parts[0];
+    }
+    let mut rest = have.as_str();
+    for (i, p) in parts.iter().enumerate() {
+        if i == 0 {
+            let Some(r) = rest.strip_prefix(p.as_str()) else { return false };
+            rest = r;
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(p.as_str());
+        } else {
+            let Some(at) = rest.find(p.as_str()) else { return false };
+            rest = &rest[at + p.len()..];
+        }
+    }
+    true
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Tok {
+    Open,
+    Close,
+    Word(String),
+    Quoted(String),
+    Op(String),
+}
+
+fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+    let c: Vec<char> = s.chars().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        match c[i] {
+            ' ' | '\t' => i += 1,
+            '(' => {
+                out.push(Tok::Open);
+                i += 1;
+            }
+            ')' => {
+                out.push(Tok::Close);
+                i += 1;
+            }
+            '\'' => {
+                let mut v = String::new();
+                i += 1;
+                loop {
+                    match c.get(i) {
+                        None => return Err("unclosed quote".into()),
+                        Some('\'') if c.get(i + 1) == Some(&'\'') => {
+                            v.push('\'');
+                            i += 2;
+                        }
+                        Some('\'') => {
+                            i += 1;
+                            break;
+                        }
+                        Some(&ch) => {
+                            v.push(ch);
+                            i += 1;
+                        }
+                    }
+                }
+                out.push(Tok::Quoted(v));
+            }
+            '=' | '<' | '>' | '!' | '~' => {
+                let two: String = c[i..(i + 2).min(c.len())].iter().collect();
+                let op = if ["!=", "<=", ">=", "!~"].contains(&two.as_str()) {
+                    two
+                } else {
+                    c[i].to_string()
+                };
+                if op == "!" {
+                    return Err("lone !".into());
+                }
+                i += op.chars().count();
+                out.push(Tok::Op(op));
+            }
+            _ => {
+                let start = i;
+                while i < c.len() && !" \t()='<>!~".contains(c[i]) {
+                    i += 1;
+                }
+                out.push(Tok::Word(c[start..i].iter().collect()));
+            }
+        }
+    }
+    Ok(out)
+}
+
+struct Parser {
+    tokens: Vec<Tok>,
+    pos: usize,
+}
+
+impl Parser {
+    fn keyword(&mut self, k: &str) -> bool {
+        if let Some(Tok::Word(w)) = self.tokens.get(self.pos)
+            && w.eq_ignore_ascii_case(k)
+        {
+            self.pos += 1;
+            return true;
+        }
+        false
+    }
+
+    fn or(&mut self) -> Result<Filter, String> {
+        let mut f = self.and()?;
+        while self.keyword("OR") {
+            f = Filter::Or(Box::new(f), Box::new(self.and()?));
+        }
+        Ok(f)
+    }
+
+    fn and(&mut self) -> Result<Filter, String> {
+        let mut f = self.term()?;
+        while self.keyword("AND") {
+            f = Filter::And(Box::new(f), Box::new(self.term()?));
+        }
+        Ok(f)
+    }
+
+    fn term(&mut self) -> Result<Filter, String> {
+        match self.tokens.get(self.pos).cloned() {
+            Some(Tok::Open) => {
+                self.pos += 1;
+                let f = self.or()?;
+                if self.tokens.get(self.pos) != Some(&Tok::Close) {
+                    return Err("missing )".into());
+                }
+                self.pos += 1;
+                Ok(f)
+            }
+            Some(Tok::Word(field)) => {
+                self.pos += 1;
+                let Some(Tok::Op(op)) = self.tokens.get(self.pos).cloned() else {
+                    return Err(format!("expected an operator after {field}"));
+                };
+                self.pos += 1;
+                let value = match self.tokens.get(self.pos).cloned() {
+                    Some(Tok::Quoted(v)) | Some(Tok::Word(v)) => v,
+                    other => return Err(format!("expected a value, got {other:?}")),
+                };
+                self.pos += 1;
+                Ok(Filter::Compare { field, op, value })
+            }
+            other => Err(format!("expected a condition, got {other:?}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::body::Bytes;
+    use axum::http::HeaderMap;
+
+    #[test]
+    fn filter_grammar() {
+        let a = json!({"username": "o'brien", "created_at": "2020-01-15", "age": 40, "record_type": "lead"});
+        for (f, want) in [
+            ("username = 'O''Brien'", true),
+            ("record_type = 'lead'", true),
+            ("(created_at >= '2020-01-01' AND created_at <= '2020-01-31')", true),
+            ("age > 39 AND (record_type != 'lead' OR username ~ 'o%n')", true),
+            ("username !~ '%bri%'", false),
+            ("age < 10 OR record_type = 'customer'", false),
+        ] {
+            assert_eq!(Filter::parse(f).unwrap().matches(&a), want, "{f}");
+        }
+        assert!(Filter::parse("username = 'x").is_err());
+        assert!(Filter::parse("(a = 1").is_err());
+    }
+
+    fn req(method: Method, path: &str, body: Json, token: Option<&str>) -> SimRequest {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-securitytrax-integratorkey", INTEGRATOR_KEY.parse().unwrap());
+        headers.insert("content-type", JSONAPI.parse().unwrap());
+        if let Some(t) = token {
+            headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
+        }
+        SimRequest {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            headers,
+            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
+            now: Instant::now(),
+        }
+    }
+
+    #[test]
+    fn tokens_expire_and_users_follow_the_rules() {
+        let mut s = Sim::new(&SandboxConfig {
+            token_ttl: Duration::from_millis(50),
+            ..SandboxConfig::default()
+        });
+        let r = s.handle(&req(
+            Method::POST,
+            "/sandbox/user/v1/authenticate",
+            json!({"username": "api", "password": "sandbox"}),
+            None,
+        ));
+        let t = r.body["token"].as_str().unwrap().to_string();
+        let doc = json!({"data": {"type": "users", "attributes": {"fname": "A", "lname": "B", "username": "ab", "generate_random_password": true}}});
+        let r = s.handle(&req(Method::POST, "/sandbox/user/v1/users", doc, Some(&t)));
+        assert_eq!(r.status, 422, "a generated password needs a notification e-mail");
+        let doc = json!({"data": {"type": "users", "attributes": {"fname": "A", "lname": "B", "username": "ab"},
+                                 "relationships": {"reports_to": {"data": {"type": "users", "id": "2"}}}}});
+        let r = s.handle(&req(Method::POST, "/sandbox/user/v1/users", doc, Some(&t)));
+        assert_eq!(r.status, 201, "{}", r.body);
+        assert_eq!(s.related(s.by_username("ab").unwrap(), "reports_to").as_deref(), Some("2"));
+        let mut wrong_type = req(Method::POST, "/sandbox/user/v1/users", json!({}), Some(&t));
+        wrong_type.headers.insert("content-type", "application/json".parse().unwrap());
+        assert_eq!(s.handle(&wrong_type).status, 415);
+        assert_eq!(
+            s.handle(&req(Method::DELETE, "/sandbox/user/v1/users/3", Json::Null, Some(&t))).status,
+            405
+        );
+        std::thread::sleep(Duration::from_millis(60));
+        assert_eq!(
+            s.handle(&req(Method::GET, "/sandbox/user/v1/users", Json::Null, Some(&t))).status,
+            401
+        );
+        let mut no_key = req(Method::GET, "/sandbox/user/v1/users", Json::Null, Some(&t));
+        no_key
+            .headers
+            .insert("x-securitytrax-integratorkey", "SANDBOX-INTEGRATOR".parse().unwrap());
+        assert_eq!(s.handle(&no_key).status, 401, "the key is case-sensitive");
+    }
+}
