@@ -3,6 +3,8 @@
 # Needs only cargo; every test starts its own sandbox on 127.0.0.1 port 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# The SCIM tests run against third-party tools installed here (.venv).
+bash scripts/setup-python.sh
 cargo fmt --all -- --check
 # Benchmarks and examples are not run here, but they must keep compiling.
 cargo build --locked --benches --examples
