@@ -185,6 +185,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         "dry_run": args.dry_run,
         "rows": validation.rows,
         "created": count(Status::Created),
+        "updated": count(Status::Updated),
         "exists": count(Status::Exists),
         "exists_completed": report.completed,
         "invalid": count(Status::Invalid),
@@ -215,6 +216,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let mut parts = Vec::new();
     for s in [
         Status::Created,
+        Status::Updated,
         Status::Exists,
         Status::Skipped,
         Status::Invalid,

@@ -85,31 +85,60 @@ impl Run<'_> {
         done(seq, Status::Pending, "", &format!("not sent: {why}"))
     }
 
-    /// Runs one row through the target: maps it again (pass 1 kept only
-    /// verdicts), then provisions it.
-    fn work(&self, job: &Job) -> Done {
+    /// Runs rows through the target: maps them again (pass 1 kept only
+    /// verdicts), then provisions them, together when the target sends
+    /// several rows in one request (SCIM /Bulk), else one by one.
+    fn work(&self, jobs: &[Job]) -> Vec<Done> {
         if self.stopped() {
-            return self.not_sent(job.seq);
+            return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
         }
         let ctx = self.ctx;
-        let mut values = Vec::with_capacity(ctx.mapping.fields.len());
-        let mut problems: Vec<Problem> = Vec::new();
-        ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut values, &mut problems);
-        if !problems.is_empty() {
-            // Only if the file changed between the passes.
-            return done(job.seq, Status::Invalid, "", &join_problems(&problems));
+        let mut out: Vec<Option<Done>> = vec![None; jobs.len()];
+        let mut values: Vec<Vec<crate::mapping::Value>> = Vec::with_capacity(jobs.len());
+        let mut ready: Vec<usize> = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            let mut v = Vec::with_capacity(ctx.mapping.fields.len());
+            let mut problems: Vec<Problem> = Vec::new();
+            ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut v, &mut problems);
+            if problems.is_empty() {
+                ready.push(i);
+            } else {
+                // Only if the file changed between the passes.
+                out[i] = Some(done(job.seq, Status::Invalid, "", &join_problems(&problems)));
+            }
+            values.push(v);
         }
-        let input = RowInput {
-            row: job.rec.row,
-            values: &values,
-            existing: job.existing.as_ref(),
-            people: &job.people,
+        let inputs: Vec<RowInput> = ready
+            .iter()
+            .map(|&i| RowInput {
+                row: jobs[i].rec.row,
+                values: &values[i],
+                existing: jobs[i].existing.as_ref(),
+                people: &jobs[i].people,
+            })
+            .collect();
+        let outcomes = if inputs.len() == 1 {
+            vec![ctx.session.provision(self.api, &inputs[0])]
+        } else {
+            ctx.session.provision_batch(self.api, &inputs)
         };
-        let seq = job.seq;
-        match ctx.session.provision(self.api, &input) {
+        for (&i, outcome) in ready.iter().zip(outcomes) {
+            out[i] = Some(self.settle(jobs[i].seq, outcome));
+        }
+        out.into_iter().zip(jobs).map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq))).collect()
+    }
+
+    /// A row's outcome as a results line; keeps the circuit breaker and the
+    /// abort reason up to date.
+    fn settle(&self, seq: u32, outcome: Outcome) -> Done {
+        match outcome {
             Outcome::Created { id } => {
                 self.streak.store(0, Ordering::Relaxed);
                 done(seq, Status::Created, &id, "")
+            }
+            Outcome::Updated { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                done(seq, Status::Updated, &id, "")
             }
             Outcome::Completed { id } => {
                 self.streak.store(0, Ordering::Relaxed);
@@ -187,7 +216,8 @@ fn people(
             Link::Existing(id) => out.push((*field, id.clone())),
             Link::Row { seq: t, row } => match outcomes.get(t) {
                 Some(d)
-                    if matches!(d.status, Status::Created | Status::Exists) && !d.id.is_empty() =>
+                    if matches!(d.status, Status::Created | Status::Updated | Status::Exists)
+                        && !d.id.is_empty() =>
                 {
                     out.push((*field, d.id.clone()))
                 }
@@ -241,6 +271,12 @@ impl Window {
     }
 }
 
+/// Jobs waiting for a worker: enough for every worker to fill a batch.
+fn queue_size(run: &Run) -> usize {
+    let workers = run.settings.concurrency.max(1);
+    (workers * 4).max(workers * run.ctx.session.batch_limit().max(1))
+}
+
 /// Workers: take jobs until the channel closes, send back each outcome with
 /// its record.
 fn spawn_workers<'s>(
@@ -249,15 +285,30 @@ fn spawn_workers<'s>(
     jobs: &'s Mutex<mpsc::Receiver<Job>>,
     done_tx: &mpsc::Sender<(Done, Record)>,
 ) {
+    let limit = run.ctx.session.batch_limit().max(1);
     for _ in 0..run.settings.concurrency.max(1) {
         let done_tx = done_tx.clone();
         s.spawn(move || {
             loop {
-                let job = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                let Ok(job) = job else { break };
-                let d = run.work(&job);
-                if done_tx.send((d, job.rec)).is_err() {
-                    break;
+                // One job, plus whatever else is already waiting, up to the
+                // target's batch size: batching never holds a row back.
+                let batch = {
+                    let rx = jobs.lock().unwrap_or_else(|e| e.into_inner());
+                    let Ok(first) = rx.recv() else { break };
+                    let mut batch = vec![first];
+                    while batch.len() < limit {
+                        match rx.try_recv() {
+                            Ok(j) => batch.push(j),
+                            Err(_) => break,
+                        }
+                    }
+                    batch
+                };
+                let dones = run.work(&batch);
+                for (d, job) in dones.into_iter().zip(batch) {
+                    if done_tx.send((d, job.rec)).is_err() {
+                        return;
+                    }
                 }
             }
         });
@@ -268,7 +319,7 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
     let ctx = run.ctx;
     let window = Window { written: Mutex::new(0), moved: Condvar::new() };
     let bar = progress::bar(validation.rows, run.settings.progress);
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(run.settings.concurrency.max(1) * 4);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
     std::thread::scope(|s| -> Result<Report> {
@@ -354,7 +405,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
     let ctx = run.ctx;
     let bar = progress::bar(validation.to_send(), run.settings.progress);
     let mut outcomes: HashMap<u32, Done> = HashMap::new();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(run.settings.concurrency.max(1) * 4);
+    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
     std::thread::scope(|s| -> Result<()> {

@@ -21,6 +21,8 @@ use crate::text::guard_cell;
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Created,
+    /// An existing record was changed to match the row.
+    Updated,
     Exists,
     Invalid,
     Failed,
@@ -34,6 +36,7 @@ impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Created => "created",
+            Status::Updated => "updated",
             Status::Exists => "exists",
             Status::Invalid => "invalid",
             Status::Failed => "failed",

@@ -226,6 +226,10 @@ pub enum Outcome {
     Created {
         id: String,
     },
+    /// An existing record changed to match the row.
+    Updated {
+        id: String,
+    },
     /// An existing record whose missing follow-up steps were done now.
     Completed {
         id: String,
@@ -261,6 +265,14 @@ pub trait Session: Send + Sync {
     /// `existing`, only the missing follow-up steps run. `people` gives, for
     /// each person-reference field of the row, the target's id of that person.
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome;
+    /// Most rows `provision_batch` takes at once (1: no batching).
+    fn batch_limit(&self) -> usize {
+        1
+    }
+    /// Provisions several rows together (one outcome per row, in order).
+    fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
+        rows.iter().map(|r| self.provision(api, r)).collect()
+    }
     /// Lines for the end of the run and summary.json (for example every
     /// elevated permission that was granted).
     fn notes(&self) -> Vec<String> {
