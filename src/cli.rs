@@ -129,6 +129,10 @@ pub struct ImportArgs {
     /// allow-list; every such grant is listed in the summary.
     #[arg(long)]
     pub allow_elevated_permissions: bool,
+
+    /// Create groups that rows name but the target does not have yet (SCIM).
+    #[arg(long)]
+    pub create_groups: bool,
 }
 
 #[derive(Debug, Args)]

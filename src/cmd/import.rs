@@ -46,6 +46,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             "--allow-elevated-permissions",
             "allow_elevated_permissions",
         ),
+        (args.create_groups, "--create-groups", "create_groups"),
     ] {
         if on {
             if !options.0.contains_key(option) {

@@ -510,7 +510,11 @@ pub fn error_message(body: &Value) -> String {
     };
     let mut parts = Vec::new();
     if let Some(m) = pick(body, &["message", "error_description", "detail", "title", "error"]) {
-        parts.push(m);
+        // SCIM says what kind of error in one word (RFC 7644 §3.12).
+        match body.get("scimType").and_then(Value::as_str) {
+            Some(t) => parts.push(format!("{m} ({t})")),
+            None => parts.push(m),
+        }
     }
     match body.get("errors") {
         Some(Value::Object(map)) => {
