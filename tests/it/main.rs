@@ -8,6 +8,10 @@ mod util;
 /// cells, existing records, re-imports, exit codes.
 mod tracktik;
 
+/// Trackops import and export end to end: photos, profile names, existing
+/// staff, paging, and refused API users.
+mod trackops;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 
