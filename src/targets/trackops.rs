@@ -612,7 +612,8 @@ impl Tops {
             [(LOCATION, &self.cfg.locations, "locations"), (ROLE, &self.cfg.roles, "roles")]
         {
             if let Some(cell) = values[field].text() {
-                let id = resolve(table, option, cell)?;
+                let id = resolve(table, option, cell)
+                    .map_err(|e| format!("{}: {e}", FIELDS[field].column))?;
                 obj.insert(FIELDS[field].payload.into(), id_json(&id));
             }
         }
@@ -628,7 +629,8 @@ impl Tops {
             }
         }
         if let Some(cell) = values[PHOTO].text() {
-            let (kind, bytes) = photo(&self.cfg, cell, true)?;
+            let (kind, bytes) = photo(&self.cfg, cell, true)
+                .map_err(|e| format!("{}: {e}", FIELDS[PHOTO].column))?;
             let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
             let sent = if self.cfg.photo_data_uri {
                 format!("data:{};base64,{b64}", kind.mime())
@@ -756,14 +758,8 @@ impl Session for Tops {
         }
         let body = match self.body(row.values) {
             Ok(b) => b,
-            Err(message) => {
-                // The photo changed since the rows were checked.
-                return Outcome::Failed {
-                    id: None,
-                    message: format!("{}: {message}", FIELDS[PHOTO].column),
-                    unavailable: false,
-                };
-            }
+            // The photo changed since the rows were checked.
+            Err(message) => return Outcome::Failed { id: None, message, unavailable: false },
         };
         let req = Request::post(format!("{API}/staff/employees"), body);
         let lookup = |api: &Api| self.lookup(api, row.values);
