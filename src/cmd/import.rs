@@ -58,6 +58,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             options.set_bool(option, true);
         }
     }
+    if let Some(dir) = std::path::absolute(&args.file)
+        .ok()
+        .and_then(|f| f.parent().and_then(|d| d.to_str()).map(str::to_string))
+    {
+        options.0.insert(targets::INPUT_DIR.to_string(), toml::Value::String(dir));
+    }
     let mut read = ReadOptions {
         sheet: args.sheet.clone(),
         encoding: match &args.encoding {

@@ -9,6 +9,7 @@
 
 pub mod intellihr;
 pub mod securitytrax;
+pub mod trackops;
 pub mod tracktik;
 
 use std::any::Any;
@@ -137,6 +138,7 @@ fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
         ("tracktik", Box::new(tracktik::Sim::new(cfg))),
         ("intellihr", Box::new(intellihr::Sim::new(cfg))),
         ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
+        ("trackops", Box::new(trackops::Sim::new(cfg))),
     ]
 }
 

@@ -8,6 +8,7 @@
 
 pub mod intellihr;
 pub mod securitytrax;
+pub mod trackops;
 pub mod tracktik;
 
 use serde_json::{Map, Value as Json};
@@ -20,7 +21,7 @@ use crate::transport::{Api, ApiError, Auth, Credentials};
 
 /// Every target, in the order `hrport targets` lists them.
 pub static TARGETS: &[&dyn Target] =
-    &[&tracktik::TrackTik, &intellihr::IntelliHr, &securitytrax::SecurityTrax];
+    &[&tracktik::TrackTik, &intellihr::IntelliHr, &securitytrax::SecurityTrax, &trackops::Trackops];
 
 pub fn names() -> Vec<&'static str> {
     TARGETS.iter().map(|t| t.info().name).collect()
@@ -114,6 +115,12 @@ impl TargetInfo {
 /// A target's options from a profile's `[options]`, defaults filled in.
 #[derive(Debug, Clone, Default)]
 pub struct Options(pub toml::Table);
+
+/// Reserved option set by `import` (never by a profile: `resolve` refuses
+/// names a target does not declare): the folder of the file being imported,
+/// so a target that reads a file a cell names (a photo) finds a relative
+/// path beside the spreadsheet, not wherever hrport was started.
+pub const INPUT_DIR: &str = "hrport_input_dir";
 
 impl Options {
     pub fn resolve(info: &TargetInfo, given: &toml::Table) -> Result<Options> {

@@ -14,6 +14,10 @@ mod intellihr;
 /// SecurityTrax: JSON:API, expiring tokens, managers and recruiters.
 mod securitytrax;
 
+/// Trackops import and export end to end: photos, profile names, existing
+/// staff, paging, and refused API users.
+mod trackops;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 

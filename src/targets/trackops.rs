@@ -1,0 +1,1024 @@
+//! Trackops (case management) Developer API v1: template, payloads, answers.
+//!
+//! Facts from `vendor-apis.md` §4: HTTP Basic as `{username}/token` with the
+//! company API token; `GET /api/v1/staff` with filters (email, is_vendor, ...);
+//! `POST /api/v1/staff/employees` needing `client_id` (a company location) and
+//! `role_id` (an employee role). Everything else (the other payload names,
+//! paging, envelope, photo format) is unpublished: each guess is an option,
+//! listed in docs/targets/trackops.md. This module translates; the one file it
+//! reads is a row's Photo, whose bytes are what the vendor is sent.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use base64::Engine as _;
+use serde_json::{Value as Json, json};
+
+use super::{
+    CredentialSpec, Existing, ExportError, INPUT_DIR, OptionSpec, Options, Outcome, RowInput,
+    Session, Target, TargetInfo, id_json, id_text, payload,
+};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
+use crate::transport::auth::{StaticHeaders, basic};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+
+pub struct Trackops;
+
+const T: Kind = Kind::Text;
+
+/// The access levels of Trackops' "Creating a New Employee" page.
+pub const ACCESS_LEVELS: &[&str] = &["Disabled", "Limited Access", "Full Access"];
+
+static FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("First Name", T, "first_name").required(),
+    FieldSpec::new("Last Name", T, "last_name").required(),
+    FieldSpec::new("Email", Kind::Email, "email")
+        .aliases(&["Email Address", "Work Email"])
+        .help("The key: a staff member with this e-mail is found instead of created."),
+    FieldSpec::new("Phone", T, "phone").aliases(&["Mobile", "Cell Phone", "Phone Number"]),
+    FieldSpec::new("Title", T, "title").aliases(&["Job Title"]),
+    FieldSpec::new("Location", Kind::Reference("location"), "client_id")
+        .required()
+        .aliases(&["Company Location", "Office"])
+        .help("A company location: its id, or a name from the profile's [options] locations."),
+    FieldSpec::new("Role", Kind::Reference("role"), "role_id")
+        .required()
+        .help("A role available for employees: its id, or a name from [options] roles."),
+    FieldSpec::new("Access Level", Kind::Choice(ACCESS_LEVELS), "access_level")
+        .aliases(&["Access"]),
+    FieldSpec::new("Send Login Invitation", Kind::Bool, "send_login_invitation")
+        .aliases(&["Login Invitation", "Invite"])
+        .help("yes: Trackops e-mails a login invitation; needs a valid Email."),
+    FieldSpec::new("Photo", T, "photo")
+        .aliases(&["Photo File", "Picture"])
+        .help("Path of a .jpg, .gif or .png file, relative to the spreadsheet's folder."),
+    FieldSpec::new("Tags", Kind::List, "tags"),
+    FieldSpec::new("Work Preferences", Kind::List, "work_preferences").aliases(&["Preferences"]),
+];
+
+// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
+const FIRST_NAME: usize = 0;
+const LAST_NAME: usize = 1;
+const EMAIL: usize = 2;
+const LOCATION: usize = 5;
+const ROLE: usize = 6;
+const ACCESS_LEVEL: usize = 7;
+const INVITATION: usize = 8;
+const PHOTO: usize = 9;
+const TAGS: usize = 10;
+const WORK_PREFERENCES: usize = 11;
+
+/// Payload fields Trackops does not publish, which `payload_names` may
+/// rename (client_id and role_id are published; the photo has its option).
+const RENAMABLE: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "access_level",
+    "send_login_invitation",
+    "tags",
+    "work_preferences",
+];
+
+static INFO: TargetInfo = TargetInfo {
+    name: "trackops",
+    title: "Trackops (case management Developer API v1)",
+    fields: FIELDS,
+    one_of: &[],
+    unique: &["Email"],
+    credentials: &[
+        CredentialSpec {
+            field: "username",
+            help: "an active Full Access employee's username (hrport adds /token)",
+        },
+        CredentialSpec { field: "api_token", help: "the company's API token" },
+    ],
+    options: &[
+        OptionSpec {
+            name: "locations",
+            default: "{}",
+            help: "Company location names -> ids (client_id), e.g. { \"Head Office\" = 3 }. \
+                   Trackops has no API listing locations: a name works only when listed \
+                   here; an id always works.",
+        },
+        OptionSpec {
+            name: "roles",
+            default: "{}",
+            help: "Names -> ids of roles available for employees (role_id), e.g. \
+                   { \"Investigator\" = 7 }; an id always works.",
+        },
+        OptionSpec {
+            name: "access_levels",
+            default: "{ \"Disabled\" = \"Disabled\", \"Limited Access\" = \"Limited Access\", \
+                      \"Full Access\" = \"Full Access\" }",
+            help: "The access_level value sent for each Access Level (not published; by \
+                   default the names the web app shows).",
+        },
+        OptionSpec {
+            name: "payload_names",
+            default: "{}",
+            help: "Fields to send under another name, hrport's = Trackops', e.g. \
+                   { phone = \"mobile_phone\" } (only client_id and role_id are published).",
+        },
+        OptionSpec {
+            name: "photo_field",
+            default: "\"photo\"",
+            help: "The payload field carrying the photo (not published).",
+        },
+        OptionSpec {
+            name: "photo_encoding",
+            default: "\"base64\"",
+            help: "How the photo travels in the JSON body: \"base64\" (the file's bytes) or \
+                   \"data_uri\" (data:image/png;base64,...); not published.",
+        },
+        OptionSpec {
+            name: "photo_max_kb",
+            default: "10240",
+            help: "Largest photo hrport sends, in KiB (hrport's own guard; Trackops \
+                   publishes no limit).",
+        },
+        OptionSpec {
+            name: "page_param",
+            default: "\"page\"",
+            help: "Query parameter of the page number on GET /api/v1/staff (not published).",
+        },
+        OptionSpec {
+            name: "per_page_param",
+            default: "\"per_page\"",
+            help: "Query parameter of the page size (not published).",
+        },
+        OptionSpec {
+            name: "page_size",
+            default: "100",
+            help: "Records asked for per page; a shorter page is the last one.",
+        },
+        OptionSpec { name: "first_page", default: "1", help: "Number of the first page." },
+    ],
+    sandbox_prefix: "/trackops",
+    sandbox_credentials: &[("username", "api"), ("api_token", "sandbox-trackops")],
+};
+
+const API: &str = "/api/v1";
+
+const ACCESS_HINT: &str = "HRPORT_TRACKOPS_USERNAME must be an active Full Access employee \
+     (not Limited Access, not a client contact), HRPORT_TRACKOPS_API_TOKEN the company's API \
+     token, and API access must be activated for the company (Trackops support article \
+     212338823)";
+
+impl Target for Trackops {
+    fn info(&self) -> &'static TargetInfo {
+        &INFO
+    }
+
+    fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {
+        let user = creds.get("username");
+        let user = user.expose().trim();
+        // Someone copying the curl example may have written the suffix already.
+        let user = user.strip_suffix("/token").unwrap_or(user);
+        Box::new(StaticHeaders {
+            headers: vec![(
+                "Authorization".into(),
+                basic(&format!("{user}/token"), &creds.get("api_token")),
+            )],
+            hint: ACCESS_HINT.into(),
+        })
+    }
+
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let mut s = Tops::new(options);
+        if !s.config_problems.is_empty() {
+            return Err(ApiError::Abort {
+                message: format!(
+                    "the profile's [options] cannot be used: {}",
+                    s.config_problems.join("; ")
+                ),
+                hint: Some("`hrport targets trackops` lists the options and their types".into()),
+            });
+        }
+        check_base(api.transport.base())?;
+        // The first request: a refusal here is about the account, not a row.
+        let employees = s.cfg.list_staff(api, false).map_err(|e| match e {
+            ApiError::Status { status: 403, message } => ApiError::Abort {
+                message: format!("Trackops refused the API user (HTTP 403): {message}"),
+                hint: Some(ACCESS_HINT.into()),
+            },
+            ApiError::Status { status: 404, message } => ApiError::Abort {
+                message: format!("GET {API}/staff was not found (HTTP 404): {message}"),
+                hint: Some(
+                    "--base-url is https://{subdomain}.viewcases.com, without /api/v1".into(),
+                ),
+            },
+            other => other,
+        })?;
+        for e in employees {
+            if let (Some(id), Some(m)) = (e.get("id").and_then(id_text), s.cfg.email_of(&e)) {
+                s.by_email.insert(m.to_lowercase(), id);
+            }
+        }
+        for v in s.cfg.list_staff(api, true)? {
+            if let (Some(id), Some(m)) = (v.get("id").and_then(id_text), s.cfg.email_of(&v)) {
+                s.vendors.insert(m.to_lowercase(), id);
+            }
+        }
+        Ok(Box::new(s))
+    }
+
+    fn offline(&self, options: &Options) -> Box<dyn Session> {
+        Box::new(Tops::new(options))
+    }
+}
+
+/// Refuses a base URL that would send the API token in clear text (Trackops
+/// refuses plain HTTP anyway), and one that already holds `/api/v1`.
+fn check_base(base: &str) -> Result<(), ApiError> {
+    if let Some(rest) = base.strip_prefix("http://") {
+        let host = rest.split('/').next().unwrap_or("");
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        if !matches!(host, "127.0.0.1" | "localhost" | "[::1]") {
+            return Err(ApiError::Abort {
+                message: format!(
+                    "Trackops accepts HTTPS only; --base-url {base} would send the API token in clear text"
+                ),
+                hint: Some("use --base-url https://{subdomain}.viewcases.com".into()),
+            });
+        }
+    }
+    let trimmed = base.trim_end_matches('/');
+    if let Some(site) = trimmed.strip_suffix("/api/v1") {
+        return Err(ApiError::Abort {
+            message: format!("--base-url {base} ends in /api/v1, which hrport adds itself"),
+            hint: Some(format!("use --base-url {site}")),
+        });
+    }
+    Ok(())
+}
+
+/// The options, read and checked once.
+struct Config {
+    locations: RefTable,
+    roles: RefTable,
+    /// (Access Level, the value sent), in ACCESS_LEVELS order.
+    access: Vec<(&'static str, String)>,
+    /// hrport's payload name -> the name sent.
+    names: HashMap<&'static str, String>,
+    photo_field: String,
+    photo_data_uri: bool,
+    photo_max_bytes: u64,
+    page_param: String,
+    per_page_param: String,
+    page_size: usize,
+    first_page: i64,
+    /// The spreadsheet's folder, for relative photo paths.
+    input_dir: Option<PathBuf>,
+}
+
+impl Config {
+    fn new(options: &Options, problems: &mut Vec<String>) -> Config {
+        let int = |name: &str| options.0.get(name).and_then(|v| v.as_integer()).unwrap_or(0);
+        let mut table = |name: &str, what: &str| {
+            let entries = options.table(name);
+            for e in &entries {
+                if parse_id(&e.id).is_none() {
+                    problems.push(format!(
+                        "{name}: {:?} = {} is not a Trackops id (a whole number above 0)",
+                        e.name, e.id
+                    ));
+                }
+            }
+            RefTable::new(what, entries)
+        };
+        let locations = table("locations", "location");
+        let roles = table("roles", "role");
+
+        let given = options.table("access_levels");
+        for e in &given {
+            if !ACCESS_LEVELS.iter().any(|l| l.eq_ignore_ascii_case(&e.name)) {
+                problems.push(format!(
+                    "access_levels: {:?} is not an Access Level ({})",
+                    e.name,
+                    ACCESS_LEVELS.join(", ")
+                ));
+            }
+        }
+        // A level the profile leaves out is sent as its name.
+        let access = ACCESS_LEVELS
+            .iter()
+            .map(|&l| {
+                let sent = given.iter().find(|e| e.name.eq_ignore_ascii_case(l));
+                (l, sent.map_or_else(|| l.to_string(), |e| e.id.clone()))
+            })
+            .collect();
+
+        let mut names = HashMap::new();
+        for e in options.table("payload_names") {
+            match RENAMABLE.iter().find(|r| **r == e.name) {
+                Some(r) if !e.id.trim().is_empty() => {
+                    names.insert(*r, e.id.trim().to_string());
+                }
+                Some(_) => problems.push(format!("payload_names: {} has an empty name", e.name)),
+                None => problems.push(format!(
+                    "payload_names: {:?} cannot be renamed (it can: {}; the photo has photo_field)",
+                    e.name,
+                    RENAMABLE.join(", ")
+                )),
+            }
+        }
+        let encoding = options.string("photo_encoding");
+        if !matches!(encoding.as_str(), "base64" | "data_uri") {
+            problems
+                .push(format!("photo_encoding is {encoding:?}; use \"base64\" or \"data_uri\""));
+        }
+        for name in ["photo_field", "page_param", "per_page_param"] {
+            if options.string(name).trim().is_empty() {
+                problems.push(format!("{name} is empty"));
+            }
+        }
+        for name in ["page_size", "photo_max_kb"] {
+            if int(name) < 1 {
+                problems.push(format!("{name} must be at least 1"));
+            }
+        }
+        Config {
+            locations,
+            roles,
+            access,
+            names,
+            photo_field: options.string("photo_field").trim().to_string(),
+            photo_data_uri: encoding == "data_uri",
+            photo_max_bytes: int("photo_max_kb").max(1) as u64 * 1024,
+            page_param: options.string("page_param").trim().to_string(),
+            per_page_param: options.string("per_page_param").trim().to_string(),
+            page_size: int("page_size").max(1) as usize,
+            first_page: int("first_page"),
+            input_dir: options.0.get(INPUT_DIR).and_then(|v| v.as_str()).map(PathBuf::from),
+        }
+    }
+
+    /// The name a payload field is sent (and read back) under.
+    fn name<'a>(&'a self, field: &'a str) -> &'a str {
+        self.names.get(field).map_or(field, String::as_str)
+    }
+
+    fn email_of<'a>(&self, staff: &'a Json) -> Option<&'a str> {
+        staff.get(self.name("email")).and_then(Json::as_str).filter(|m| !m.is_empty())
+    }
+
+    /// Every employee (`is_vendor=false`) or vendor, page by page, until a
+    /// short page. Trackops publishes no paging: the parameter names, size
+    /// and envelope are options or tolerated (see `page_items`).
+    fn list_staff(&self, api: &Api, vendors: bool) -> Result<Vec<Json>, ApiError> {
+        let mut all = Vec::new();
+        let mut seen = HashSet::new();
+        let mut page = self.first_page;
+        let mut oversized = false;
+        loop {
+            let q = [
+                ("is_vendor", vendors.to_string()),
+                (self.page_param.as_str(), page.to_string()),
+                (self.per_page_param.as_str(), self.page_size.to_string()),
+            ];
+            let body = api.get(&format!("{API}/staff"), &q)?;
+            let items = page_items(&body).ok_or_else(|| ApiError::Abort {
+                message: format!(
+                    "GET {API}/staff answered neither a list nor a {{\"data\": [...]}} envelope: {}",
+                    crate::text::clip(&body.to_string(), 200)
+                ),
+                hint: Some("tell the hrport maintainers what Trackops answered".into()),
+            })?;
+            let n = items.len();
+            let mut new = 0;
+            for item in items {
+                let id = item.get("id").and_then(id_text).unwrap_or_default();
+                if seen.insert(id) {
+                    new += 1;
+                    all.push(item.clone());
+                }
+            }
+            if n < self.page_size {
+                return Ok(all);
+            }
+            if new == 0 {
+                // A server that ignores both parameters sends everything on
+                // every page: then nothing is missing. One that ignores only
+                // the page number would loop for ever.
+                if oversized {
+                    return Ok(all);
+                }
+                return Err(ApiError::Abort {
+                    message: format!(
+                        "page {page} of GET {API}/staff repeated earlier records: Trackops \
+                         seems not to know the paging parameter {:?}",
+                        self.page_param
+                    ),
+                    hint: Some(
+                        "set [options] page_param, per_page_param and first_page in a profile"
+                            .into(),
+                    ),
+                });
+            }
+            oversized |= n > self.page_size;
+            page += 1;
+        }
+    }
+}
+
+/// The records of a list answer: a bare array, or the array under a usual
+/// envelope key (Trackops publishes no envelope).
+fn page_items(body: &Json) -> Option<&Vec<Json>> {
+    match body {
+        Json::Array(a) => Some(a),
+        Json::Object(o) => {
+            ["data", "staff", "results", "items"].iter().find_map(|k| o.get(*k)?.as_array())
+        }
+        _ => None,
+    }
+}
+
+/// The staff object of an answer: bare, or under `data` or `staff`.
+fn record(body: &Json) -> &Json {
+    ["data", "staff"].iter().find_map(|k| body.get(*k).filter(|v| v.is_object())).unwrap_or(body)
+}
+
+/// The id of a relation in a staff object: `client_id` as sent, else a
+/// nested `client`/`location` object or bare id (the shape is not published).
+fn relation_id(staff: &Json, key: &str, nested: &[&str]) -> Option<String> {
+    staff.get(key).and_then(id_text).or_else(|| {
+        nested.iter().find_map(|k| match staff.get(*k)? {
+            Json::Object(o) => o.get("id").and_then(id_text),
+            other => id_text(other),
+        })
+    })
+}
+
+/// A Trackops id: a whole number above 0, without leading zeros.
+fn parse_id(s: &str) -> Option<String> {
+    let s = s.trim();
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u64>().ok().filter(|&n| n > 0).map(|n| n.to_string())
+}
+
+/// A Location or Role cell to an id: a name from the profile's table (any
+/// case), else a bare id, which is taken as is since Trackops cannot list
+/// either and hrport cannot check it.
+fn resolve(table: &RefTable, option: &str, cell: &str) -> Result<String, String> {
+    match table.resolve(cell) {
+        Ok(i) => Ok(table.entries[i].id.clone()),
+        Err(_) if parse_id(cell).is_some() => Ok(parse_id(cell).unwrap_or_default()),
+        Err(_) if table.entries.is_empty() => Err(format!(
+            "{cell:?} is not an id, and no {what} names are set: Trackops cannot list {what}s, \
+             so give the id or name it in the profile's [options] {option}",
+            what = table.what
+        )),
+        Err(e) if e.contains("did you mean") || e.contains("give the id") => Err(e),
+        Err(e) => Err(format!("{e} in [options] {option}; give the id or add the name there")),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Image {
+    Jpeg,
+    Gif,
+    Png,
+}
+
+impl Image {
+    fn name(self) -> &'static str {
+        match self {
+            Image::Jpeg => "JPEG",
+            Image::Gif => "GIF",
+            Image::Png => "PNG",
+        }
+    }
+    fn mime(self) -> &'static str {
+        match self {
+            Image::Jpeg => "image/jpeg",
+            Image::Gif => "image/gif",
+            Image::Png => "image/png",
+        }
+    }
+    /// What a file's first bytes say it is.
+    fn sniff(head: &[u8]) -> Option<Image> {
+        if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Image::Jpeg)
+        } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+            Some(Image::Gif)
+        } else if head.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
+            Some(Image::Png)
+        } else {
+            None
+        }
+    }
+    fn from_extension(ext: &str) -> Option<Image> {
+        match ext.to_ascii_lowercase().as_str() {
+            "jpg" | "jpeg" => Some(Image::Jpeg),
+            "gif" => Some(Image::Gif),
+            "png" => Some(Image::Png),
+            _ => None,
+        }
+    }
+}
+
+/// Checks a Photo cell: an existing .jpg/.jpeg, .gif or .png file whose
+/// content is that kind of image. With `read`, returns its bytes as well.
+fn photo(cfg: &Config, cell: &str, read: bool) -> Result<(Image, Vec<u8>), String> {
+    let given = Path::new(cell);
+    let path = match &cfg.input_dir {
+        Some(dir) if given.is_relative() => dir.join(given),
+        _ => given.to_path_buf(),
+    };
+    let ext = given.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let Some(by_name) = Image::from_extension(ext) else {
+        return Err(format!("{cell:?} is not a .jpg, .gif or .png file"));
+    };
+    let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            format!("{cell:?} does not exist (looked for {})", path.display())
+        }
+        _ => format!("{cell:?} cannot be read: {e}"),
+    })?;
+    if meta.is_dir() {
+        return Err(format!("{cell:?} is a folder, not an image file"));
+    }
+    if meta.len() == 0 {
+        return Err(format!("{cell:?} is empty"));
+    }
+    if meta.len() > cfg.photo_max_bytes {
+        return Err(format!(
+            "{cell:?} is {} KiB; the limit is {} KiB ([options] photo_max_kb)",
+            meta.len().div_ceil(1024),
+            cfg.photo_max_bytes / 1024
+        ));
+    }
+    let mut file =
+        std::fs::File::open(&path).map_err(|e| format!("{cell:?} cannot be read: {e}"))?;
+    let mut bytes = Vec::new();
+    // Pass 1 needs only the magic bytes; sending needs the whole file.
+    let limit = if read { cfg.photo_max_bytes + 1 } else { 8 };
+    (&mut file)
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("{cell:?} cannot be read: {e}"))?;
+    match Image::sniff(&bytes) {
+        None => Err(format!("{cell:?} is not an image: its content is not JPEG, GIF or PNG")),
+        Some(found) if found != by_name => Err(format!(
+            "{cell:?}: the extension says .{} but the content is {}",
+            ext.to_ascii_lowercase(),
+            found.name()
+        )),
+        Some(found) => Ok((found, bytes)),
+    }
+}
+
+/// A connected Trackops: options checked, existing staff indexed by e-mail.
+struct Tops {
+    cfg: Config,
+    /// Always empty: Location and Role are resolved here (an id need not be
+    /// in any table), so mapping hands them over as text.
+    refs: RefTables,
+    /// Lower-cased e-mail -> staff id, of employees.
+    by_email: HashMap<String, String>,
+    /// The same for vendors, who are not employees hrport may adopt.
+    vendors: HashMap<String, String>,
+    /// Unusable options: `connect` refuses them; an offline dry run reports
+    /// them on every row.
+    config_problems: Vec<String>,
+}
+
+impl Tops {
+    fn new(options: &Options) -> Tops {
+        let mut config_problems = Vec::new();
+        let cfg = Config::new(options, &mut config_problems);
+        Tops {
+            cfg,
+            refs: RefTables::default(),
+            by_email: HashMap::new(),
+            vendors: HashMap::new(),
+            config_problems,
+        }
+    }
+
+    /// The create body: the fields' payload, ids as numbers, the access level
+    /// as configured, the photo's bytes, then the configured renames.
+    fn body(&self, values: &[Value]) -> Result<Json, String> {
+        let mut body = payload(FIELDS, values, &self.refs);
+        let obj = body.as_object_mut().expect("a payload is an object");
+        for (field, table, option) in
+            [(LOCATION, &self.cfg.locations, "locations"), (ROLE, &self.cfg.roles, "roles")]
+        {
+            if let Some(cell) = values[field].text() {
+                let id = resolve(table, option, cell)
+                    .map_err(|e| format!("{}: {e}", FIELDS[field].column))?;
+                obj.insert(FIELDS[field].payload.into(), id_json(&id));
+            }
+        }
+        if let Some(level) = values[ACCESS_LEVEL].text()
+            && let Some((_, sent)) = self.cfg.access.iter().find(|(l, _)| *l == level)
+        {
+            obj.insert(FIELDS[ACCESS_LEVEL].payload.into(), json!(sent));
+        }
+        obj.remove(FIELDS[PHOTO].payload);
+        for (from, to) in &self.cfg.names {
+            if let Some(v) = obj.remove(*from) {
+                obj.insert(to.clone(), v);
+            }
+        }
+        if let Some(cell) = values[PHOTO].text() {
+            let (kind, bytes) = photo(&self.cfg, cell, true)
+                .map_err(|e| format!("{}: {e}", FIELDS[PHOTO].column))?;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+            let sent = if self.cfg.photo_data_uri {
+                format!("data:{};base64,{b64}", kind.mime())
+            } else {
+                b64
+            };
+            obj.insert(self.cfg.photo_field.clone(), json!(sent));
+        }
+        Ok(body)
+    }
+
+    /// The employee a row's e-mail finds, asking the API (after a create's
+    /// answer was lost). A row without an e-mail cannot be looked up, and is
+    /// then failed rather than sent again.
+    fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        let Some(email) = values[EMAIL].text() else {
+            return Err(ApiError::Unavailable(format!(
+                "no clear answer to the create (it may have been applied), and a row without \
+                 an e-mail cannot be looked up: check in Trackops whether {} {} exists before \
+                 importing this row again",
+                values[FIRST_NAME].text().unwrap_or(""),
+                values[LAST_NAME].text().unwrap_or("")
+            )));
+        };
+        let body = api.get(
+            &format!("{API}/staff"),
+            &[("email", email.to_string()), ("is_vendor", "false".into())],
+        )?;
+        // Check the match ourselves: a server that ignored the filter must
+        // not make us adopt someone else's record.
+        Ok(page_items(&body)
+            .into_iter()
+            .flatten()
+            .find(|s| self.cfg.email_of(s).is_some_and(|m| m.eq_ignore_ascii_case(email)))
+            .and_then(|s| s.get("id").and_then(id_text)))
+    }
+}
+
+fn failed(step: &str, e: ApiError) -> Outcome {
+    match e {
+        ApiError::Abort { message, hint } => Outcome::Aborted { id: None, message, hint },
+        ApiError::Unavailable(m) => {
+            Outcome::Failed { id: None, message: format!("{step}: {m}"), unavailable: true }
+        }
+        ApiError::Status { status, message } => Outcome::Failed {
+            id: None,
+            message: format!("{step}: {message} (HTTP {status})"),
+            unavailable: false,
+        },
+    }
+}
+
+impl Session for Tops {
+    fn refs(&self) -> &RefTables {
+        &self.refs
+    }
+
+    fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        for p in &self.config_problems {
+            problems.push(Problem::row(format!("[options] {p}")));
+        }
+        for (field, table, option) in
+            [(LOCATION, &self.cfg.locations, "locations"), (ROLE, &self.cfg.roles, "roles")]
+        {
+            if let Some(cell) = values[field].text()
+                && let Err(e) = resolve(table, option, cell)
+            {
+                problems.push(Problem::new(m.label(field), e));
+            }
+        }
+        if values[INVITATION] == Value::Bool(true) {
+            if values[EMAIL].is_empty() {
+                problems.push(Problem::new(
+                    m.label(INVITATION),
+                    format!("is yes, but an invitation needs a valid e-mail in {}", m.label(EMAIL)),
+                ));
+            }
+            if values[ACCESS_LEVEL].text() == Some("Disabled") {
+                problems.push(Problem::new(
+                    m.label(INVITATION),
+                    format!(
+                        "is yes, but {} is Disabled: a disabled employee cannot log in",
+                        m.label(ACCESS_LEVEL)
+                    ),
+                ));
+            }
+        }
+        if let Some(cell) = values[PHOTO].text()
+            && let Err(e) = photo(&self.cfg, cell, false)
+        {
+            problems.push(Problem::new(m.label(PHOTO), e));
+        }
+        for field in [TAGS, WORK_PREFERENCES] {
+            if let Value::List(items) = &values[field]
+                && items.is_empty()
+            {
+                problems.push(Problem::new(m.label(field), "is empty after splitting on ; and ,"));
+            }
+        }
+    }
+
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
+        let Some(email) = values[EMAIL].text() else {
+            return Ok(None);
+        };
+        let key = email.to_lowercase();
+        if let Some(id) = self.by_email.get(&key) {
+            // Nothing follows a create, so an existing employee is complete.
+            return Ok(Some(Existing { id: id.clone(), incomplete: false }));
+        }
+        if let Some(id) = self.vendors.get(&key) {
+            return Err(Problem::new(
+                m.label(EMAIL),
+                format!("belongs to vendor {id} in Trackops; hrport creates employees only"),
+            ));
+        }
+        Ok(None)
+    }
+
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        if let Some(ex) = row.existing {
+            // Not reached (existing employees are never incomplete), and
+            // there would be nothing to finish.
+            return Outcome::Completed { id: ex.id.clone() };
+        }
+        let body = match self.body(row.values) {
+            Ok(b) => b,
+            // The photo changed since the rows were checked.
+            Err(message) => return Outcome::Failed { id: None, message, unavailable: false },
+        };
+        let req = Request::post(format!("{API}/staff/employees"), body);
+        let lookup = |api: &Api| self.lookup(api, row.values);
+        match api.create(&req, &lookup) {
+            Ok(Created::Recovered(id)) => Outcome::Created { id },
+            Ok(Created::Answer(r)) => match record(&r.body).get("id").and_then(id_text) {
+                Some(id) => Outcome::Created { id },
+                None => Outcome::Failed {
+                    id: None,
+                    message: "create employee: the answer holds no staff id".into(),
+                    unavailable: false,
+                },
+            },
+            Err(e) => failed("create employee", e),
+        }
+    }
+
+    fn export(
+        &self,
+        api: &Api,
+        _include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+    ) -> Result<(), ExportError> {
+        let name_or_id = |table: &RefTable, id: Option<String>| {
+            let id = id.unwrap_or_default();
+            table.name_of_id(&id).map(str::to_string).unwrap_or(id)
+        };
+        for e in self.cfg.list_staff(api, false)? {
+            let row = FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match i {
+                    LOCATION => name_or_id(
+                        &self.cfg.locations,
+                        relation_id(&e, "client_id", &["location_id", "client", "location"]),
+                    ),
+                    ROLE => name_or_id(&self.cfg.roles, relation_id(&e, "role_id", &["role"])),
+                    ACCESS_LEVEL => {
+                        let sent = cell(e.get(self.cfg.name(f.payload)));
+                        let label = self.cfg.access.iter().find(|(_, s)| *s == sent);
+                        label.map_or(sent, |(l, _)| l.to_string())
+                    }
+                    // An action, not a state; and the photo is not read back.
+                    INVITATION | PHOTO => String::new(),
+                    _ => cell(e.get(self.cfg.name(f.payload))),
+                })
+                .collect();
+            emit(row).map_err(ExportError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON value as a spreadsheet cell.
+fn cell(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
+        Some(o @ Json::Object(_)) => o.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow::Borrowed as B;
+
+    /// The options a profile's `[options]` section gives.
+    fn options(profile: &str) -> Options {
+        let mut t: toml::Table = toml::from_str(profile).unwrap();
+        let given = match t.remove("options") {
+            Some(toml::Value::Table(o)) => o,
+            _ => toml::Table::new(),
+        };
+        Options::resolve(&INFO, &given).unwrap()
+    }
+
+    #[test]
+    fn field_indexes() {
+        for (i, name) in [
+            (FIRST_NAME, "First Name"),
+            (LAST_NAME, "Last Name"),
+            (EMAIL, "Email"),
+            (LOCATION, "Location"),
+            (ROLE, "Role"),
+            (ACCESS_LEVEL, "Access Level"),
+            (INVITATION, "Send Login Invitation"),
+            (PHOTO, "Photo"),
+            (TAGS, "Tags"),
+            (WORK_PREFERENCES, "Work Preferences"),
+        ] {
+            assert_eq!(FIELDS[i].column, name);
+            assert_eq!(INFO.field(name), i);
+        }
+        for u in INFO.unique {
+            INFO.field(u);
+        }
+        for r in RENAMABLE {
+            assert!(FIELDS.iter().any(|f| f.payload == *r), "{r}");
+        }
+        Options::resolve(&INFO, &toml::Table::new()).expect("the defaults parse");
+    }
+
+    #[test]
+    fn names_resolve_through_the_profile_and_ids_as_they_are() {
+        let s = Tops::new(&options(
+            "[options]\nlocations = { \"Head Office\" = 3, \"Denver Field Office\" = \"4\" }",
+        ));
+        let t = &s.cfg.locations;
+        assert_eq!(resolve(t, "locations", "head office").as_deref(), Ok("3"));
+        assert_eq!(resolve(t, "locations", "Denver Field Office").as_deref(), Ok("4"));
+        assert_eq!(resolve(t, "locations", "0012").as_deref(), Ok("12"));
+        assert_eq!(
+            resolve(t, "locations", "Head Ofice").unwrap_err(),
+            "no location named \"Head Ofice\" (did you mean \"Head Office\"?)"
+        );
+        assert_eq!(
+            resolve(t, "locations", "Tokyo").unwrap_err(),
+            "no location named \"Tokyo\" in [options] locations; give the id or add the name there"
+        );
+        assert!(resolve(t, "locations", "0").is_err());
+        let empty = Tops::new(&options(""));
+        assert_eq!(
+            resolve(&empty.cfg.roles, "roles", "Investigator").unwrap_err(),
+            "\"Investigator\" is not an id, and no role names are set: Trackops cannot list \
+             roles, so give the id or name it in the profile's [options] roles"
+        );
+    }
+
+    #[test]
+    fn unusable_options_are_named() {
+        let s = Tops::new(&options(
+            "[options]\nroles = { Boss = \"x\" }\naccess_levels = { Admin = \"a\" }\n\
+             payload_names = { client_id = \"location\", phone = \"mobile\" }\n\
+             photo_encoding = \"multipart\"\npage_size = 0",
+        ));
+        assert_eq!(
+            s.config_problems,
+            [
+                "roles: \"Boss\" = x is not a Trackops id (a whole number above 0)",
+                "access_levels: \"Admin\" is not an Access Level (Disabled, Limited Access, Full Access)",
+                "payload_names: \"client_id\" cannot be renamed (it can: first_name, last_name, email, phone, title, access_level, send_login_invitation, tags, work_preferences; the photo has photo_field)",
+                "photo_encoding is \"multipart\"; use \"base64\" or \"data_uri\"",
+                "page_size must be at least 1",
+            ]
+        );
+        assert_eq!(s.cfg.name("phone"), "mobile");
+    }
+
+    #[test]
+    fn the_body_has_ids_as_numbers_levels_as_configured_and_renames() {
+        let s = Tops::new(&options(
+            "[options]\nroles = { Investigator = 7 }\n\
+             access_levels = { \"Full Access\" = \"full\" }\npayload_names = { phone = \"mobile\" }",
+        ));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[LAST_NAME] = Value::Text(B("Silva"));
+        values[3] = Value::Text(B("+1 555 0100"));
+        values[LOCATION] = Value::Text(B("3"));
+        values[ROLE] = Value::Text(B("investigator"));
+        values[ACCESS_LEVEL] = Value::Text(B("Full Access"));
+        values[INVITATION] = Value::Bool(false);
+        values[TAGS] = Value::List(vec![B("spanish"), B("nights")]);
+        assert_eq!(
+            s.body(&values).unwrap(),
+            json!({"first_name": "Ana", "last_name": "Silva", "mobile": "+1 555 0100",
+                   "client_id": 3, "role_id": 7, "access_level": "full",
+                   "send_login_invitation": false, "tags": ["spanish", "nights"]})
+        );
+    }
+
+    #[test]
+    fn photos_are_checked_by_content_beside_the_spreadsheet() {
+        let dir = tempfile::tempdir().unwrap();
+        let w = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+        w("a.png", b"\x89PNG\r\n\x1a\n....");
+        w("b.JPEG", b"\xFF\xD8\xFF\xE0....");
+        w("c.gif", b"GIF87a..");
+        w("jpeg-inside.png", b"\xFF\xD8\xFF\xE0....");
+        w("text.jpg", b"hello there");
+        w("empty.gif", b"");
+        std::fs::create_dir(dir.path().join("folder.png")).unwrap();
+        let mut o = options("[options]\nphoto_encoding = \"data_uri\"\nphoto_max_kb = 1");
+        o.0.insert(INPUT_DIR.into(), toml::Value::String(dir.path().to_str().unwrap().into()));
+        let s = Tops::new(&o);
+        let check = |cell: &str| photo(&s.cfg, cell, true).map(|(k, _)| k);
+        assert_eq!(check("a.png"), Ok(Image::Png));
+        assert_eq!(check("b.JPEG"), Ok(Image::Jpeg));
+        assert_eq!(check(dir.path().join("c.gif").to_str().unwrap()), Ok(Image::Gif));
+        assert_eq!(
+            check("jpeg-inside.png").unwrap_err(),
+            "\"jpeg-inside.png\": the extension says .png but the content is JPEG"
+        );
+        assert_eq!(
+            check("text.jpg").unwrap_err(),
+            "\"text.jpg\" is not an image: its content is not JPEG, GIF or PNG"
+        );
+        assert_eq!(check("empty.gif").unwrap_err(), "\"empty.gif\" is empty");
+        assert_eq!(
+            check("folder.png").unwrap_err(),
+            "\"folder.png\" is a folder, not an image file"
+        );
+        assert_eq!(
+            check("notes.txt").unwrap_err(),
+            "\"notes.txt\" is not a .jpg, .gif or .png file"
+        );
+        assert_eq!(
+            check("missing.png").unwrap_err(),
+            format!(
+                "\"missing.png\" does not exist (looked for {})",
+                dir.path().join("missing.png").display()
+            )
+        );
+        w("big.png", &[&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 1100]].concat());
+        assert_eq!(
+            check("big.png").unwrap_err(),
+            "\"big.png\" is 2 KiB; the limit is 1 KiB ([options] photo_max_kb)"
+        );
+
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[PHOTO] = Value::Text(B("c.gif"));
+        let body = s.body(&values).unwrap();
+        assert_eq!(body, json!({"photo": "data:image/gif;base64,R0lGODdhLi4="}));
+    }
+
+    #[test]
+    fn answers_in_any_usual_envelope() {
+        let list = json!([{"id": 1}]);
+        assert_eq!(page_items(&list).unwrap().len(), 1);
+        assert_eq!(page_items(&json!({"data": [{"id": 1}, {"id": 2}]})).unwrap().len(), 2);
+        assert_eq!(page_items(&json!({"staff": []})).unwrap().len(), 0);
+        assert!(page_items(&json!({"message": "hi"})).is_none());
+        assert_eq!(record(&json!({"data": {"id": 5}}))["id"], 5);
+        assert_eq!(record(&json!({"id": 6}))["id"], 6);
+        assert_eq!(
+            relation_id(&json!({"client_id": 3}), "client_id", &["client"]),
+            Some("3".into())
+        );
+        assert_eq!(
+            relation_id(&json!({"client": {"id": 4, "name": "x"}}), "client_id", &["client"]),
+            Some("4".into())
+        );
+        assert_eq!(relation_id(&json!({"role": 7}), "role_id", &["role"]), Some("7".into()));
+    }
+
+    #[test]
+    fn plain_http_is_for_local_servers_only() {
+        assert!(check_base("https://acme.viewcases.com").is_ok());
+        assert!(check_base("http://127.0.0.1:4000/trackops").is_ok());
+        assert!(check_base("http://localhost:4000").is_ok());
+        assert!(check_base("http://acme.viewcases.com").is_err());
+        let Err(ApiError::Abort { hint, .. }) = check_base("https://acme.viewcases.com/api/v1/")
+        else {
+            panic!("refused")
+        };
+        assert_eq!(hint.as_deref(), Some("use --base-url https://acme.viewcases.com"));
+    }
+}
