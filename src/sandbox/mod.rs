@@ -7,6 +7,7 @@
 //! request to a response, with no I/O, so it is unit-testable and a new
 //! vendor is one module plus one line in `vendors()`.
 
+pub mod guardian;
 pub mod tracktik;
 
 use std::any::Any;
@@ -131,7 +132,10 @@ enum Fault {
 
 /// Every vendor the sandbox serves.
 fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
-    vec![("tracktik", Box::new(tracktik::Sim::new(cfg)))]
+    vec![
+        ("tracktik", Box::new(tracktik::Sim::new(cfg))),
+        ("guardian", Box::new(guardian::Sim::new(cfg))),
+    ]
 }
 
 /// A running sandbox; stops when dropped.
