@@ -6,6 +6,7 @@
 //! Adding a vendor means one module here, one line in `TARGETS`, one sandbox
 //! module, its tests and its doc page.
 
+pub mod guardian;
 pub mod tracktik;
 
 use serde_json::{Map, Value as Json};
@@ -17,7 +18,7 @@ use crate::secret::Secret;
 use crate::transport::{Api, ApiError, Auth, Credentials};
 
 /// Every target, in the order `hrport targets` lists them.
-pub static TARGETS: &[&dyn Target] = &[&tracktik::TrackTik];
+pub static TARGETS: &[&dyn Target] = &[&tracktik::TrackTik, &guardian::Guardian];
 
 pub fn names() -> Vec<&'static str> {
     TARGETS.iter().map(|t| t.info().name).collect()
