@@ -8,6 +8,9 @@ mod util;
 /// cells, existing records, re-imports, exit codes.
 mod tracktik;
 
+/// Guardian (LawLogix I-9) import and export end to end against its sandbox.
+mod guardian;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 
