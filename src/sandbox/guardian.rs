@@ -1,11 +1,9 @@
 //! Guardian (LawLogix I-9) imitation, faithful to `vendor-apis.md` §3 and §6.3.
 //!
-//! One fixed bearer token (how real tokens are issued is not public, so no
-//! token endpoint is imitated); `POST` and `PATCH /v1/users` with the
-//! documented required fields, lengths (login 30), role ids, the tenant's SSO
-//! rule and unique logins; `GET /v1/users` 50 per page by fullName, exact
-//! filters, relative `links`; no DELETE. Where the vendor publishes nothing
-//! (the create status, the error body) the choice is noted. No I/O here.
+//! One fixed bearer token (no token endpoint: the real one is not public);
+//! `POST`/`PATCH /v1/users` with the documented rules; `GET /v1/users` 50 a
+//! page by fullName with exact filters and relative links; no DELETE. Choices
+//! where the vendor is silent are noted. A plain state machine: no I/O.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap};

@@ -1,11 +1,10 @@
-//! Guardian (LawLogix I-9) REST API v1 users: template, payloads and answers.
+//! Guardian (LawLogix I-9) REST v1 users: template, payloads and answers.
 //!
-//! Facts from `vendor-apis.md` §3: a bearer token whose issuing is not public;
-//! `POST /v1/users`; `GET /v1/users` 50 a page, following `links` rel=next,
-//! with exact case-insensitive filters; the documented lengths (login 30 where
-//! the vendor's pages disagree); role an integer id with no API to list roles;
-//! oauthId/samlId only in that SSO mode. Unknowns are options or documented
-//! choices, never guesses. This module translates only.
+//! Facts from `vendor-apis.md` §3: bearer token (issuing not public), `POST` and
+//! paged `GET /v1/users`, the documented lengths (login 30), roles as ids with
+//! no API to list them, SSO ids only in that mode. Unknowns are options or
+//! documented choices, never guesses. It only translates: it never sleeps,
+//! retries or holds an HTTP client.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;

@@ -1,3 +1,8 @@
+//! Guardian end to end: the binary against an in-process sandbox on port 0.
+//!
+//! Tests assert exact results/errors cells, exit codes and what the sandbox
+//! holds afterwards; they never reach a real Guardian server or a fixed port.
+
 use hrport::sandbox::guardian::{Password, Sim as Gs, Sso};
 
 use crate::util::*;
