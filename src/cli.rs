@@ -147,6 +147,11 @@ pub struct ExportArgs {
     /// Also export people the target marks as terminated.
     #[arg(long)]
     pub include_terminated: bool,
+
+    /// Mapping profile whose [options] apply (a role-name table, the
+    /// terminated statuses); its column mappings are not used.
+    #[arg(long, value_name = "FILE.toml")]
+    pub profile: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

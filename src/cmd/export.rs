@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use super::{api_abort, check_target_args, connect};
 use crate::cli::ExportArgs;
 use crate::error::{Error, Result, exit};
+use crate::mapping::profile::Profile;
 use crate::output::sheet::ExportFile;
 use crate::targets::{self, ExportError, Options};
 
@@ -17,7 +18,18 @@ pub fn run(args: ExportArgs) -> Result<u8> {
     let target =
         targets::find(&args.target.target).ok_or_else(|| Error::config("unknown target"))?;
     let info = target.info();
-    let options = Options::resolve(info, &toml::Table::new())?;
+    // Only the profile's [options] are used (a role-name table, say): the
+    // export always writes the template's own columns.
+    let profile = match &args.profile {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    if let Some(t) = &profile.target
+        && t != info.name
+    {
+        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
+    }
+    let options = Options::resolve(info, &profile.options)?;
     // Refuse a bad output name before talking to anyone.
     let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if !matches!(ext.as_str(), "csv" | "xlsx") {

@@ -7,6 +7,7 @@
 //! request to a response, with no I/O, so it is unit-testable and a new
 //! vendor is one module plus one line in `vendors()`.
 
+pub mod guardian;
 pub mod intellihr;
 pub mod securitytrax;
 pub mod trackops;
@@ -136,6 +137,7 @@ enum Fault {
 fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
     vec![
         ("tracktik", Box::new(tracktik::Sim::new(cfg))),
+        ("guardian", Box::new(guardian::Sim::new(cfg))),
         ("intellihr", Box::new(intellihr::Sim::new(cfg))),
         ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
         ("trackops", Box::new(trackops::Sim::new(cfg))),

@@ -6,6 +6,7 @@
 //! Adding a vendor means one module here, one line in `TARGETS`, one sandbox
 //! module, its tests and its doc page.
 
+pub mod guardian;
 pub mod intellihr;
 pub mod securitytrax;
 pub mod trackops;
@@ -20,8 +21,13 @@ use crate::secret::Secret;
 use crate::transport::{Api, ApiError, Auth, Credentials};
 
 /// Every target, in the order `hrport targets` lists them.
-pub static TARGETS: &[&dyn Target] =
-    &[&tracktik::TrackTik, &intellihr::IntelliHr, &securitytrax::SecurityTrax, &trackops::Trackops];
+pub static TARGETS: &[&dyn Target] = &[
+    &tracktik::TrackTik,
+    &intellihr::IntelliHr,
+    &guardian::Guardian,
+    &trackops::Trackops,
+    &securitytrax::SecurityTrax,
+];
 
 pub fn names() -> Vec<&'static str> {
     TARGETS.iter().map(|t| t.info().name).collect()

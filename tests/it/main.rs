@@ -8,6 +8,9 @@ mod util;
 /// cells, existing records, re-imports, exit codes.
 mod tracktik;
 
+/// Guardian (LawLogix I-9) import and export end to end against its sandbox.
+mod guardian;
+
 /// intelliHR: people with user accounts, permission groups, vendor schemas.
 mod intellihr;
 

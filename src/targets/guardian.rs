@@ -1,0 +1,702 @@
+//! Guardian (LawLogix I-9) REST v1 users: template, payloads and answers.
+//!
+//! Facts from `vendor-apis.md` §3: bearer token (issuing not public), `POST` and
+//! paged `GET /v1/users`, the documented lengths (login 30), roles as ids with
+//! no API to list them, SSO ids only in that mode. Unknowns are options or
+//! documented choices, never guesses. It only translates: it never sleeps,
+//! retries or holds an HTTP client.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde_json::{Value as Json, json};
+
+use super::{
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
+    TargetInfo, id_text, payload,
+};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
+use crate::secret::Secret;
+use crate::text;
+use crate::transport::auth::StaticHeaders;
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+
+pub struct Guardian;
+
+const T: Kind = Kind::Text;
+
+static FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("First Name", T, "firstName").required().max_len(40),
+    FieldSpec::new("Middle Name", T, "middleName").max_len(25),
+    FieldSpec::new("Last Name", T, "lastName").required().max_len(40),
+    FieldSpec::new("Title", T, "title").aliases(&["Job Title"]).max_len(80).help(
+        "Shown on the I-9 as \"Title of Employer or Authorized Representative\" (Section 2).",
+    ),
+    FieldSpec::new("Email", Kind::Email, "emailAddress")
+        .aliases(&["Email Address", "Work Email"])
+        .max_len(80)
+        .help("Where Guardian sends the login e-mail and notifications."),
+    FieldSpec::new("Employee ID", T, "profileId")
+        .aliases(&["Profile ID", "Employee Number"])
+        .max_len(30)
+        .help("The company's Employee ID (profileId)."),
+    // A reference column with no reference table behind it: Guardian has no
+    // API that lists roles, so the cell stays text and `Gd::role_id` reads
+    // it as an id or a name from the profile's `roles` table.
+    FieldSpec::new("Role", Kind::Reference("role"), "role").required().help(
+        "Guardian role id (a whole number), or a name listed in the profile's [options] roles.",
+    ),
+    FieldSpec::new("Work Number", T, "workNumber").aliases(&["Work Phone"]).max_len(20),
+    FieldSpec::new("Work Extension", T, "workExtension").aliases(&["Extension"]).max_len(10),
+    FieldSpec::new("Home Number", T, "homeNumber").aliases(&["Home Phone"]).max_len(20),
+    FieldSpec::new("Cell Number", T, "cellNumber")
+        .aliases(&["Mobile", "Cell Phone", "Mobile Phone"])
+        .max_len(20),
+    FieldSpec::new("Login", T, "login")
+        .aliases(&["Username", "User Name"])
+        .max_len(30)
+        .help("Sign-in name; unique. Guardian's pages say 30 and 80 characters: 30 is enforced."),
+    FieldSpec::new("Password", Kind::Secret, "password")
+        .aliases(&["Temporary Password", "Initial Password"])
+        .max_len(80)
+        .help("Sent as the first password, never written; when empty Guardian generates one."),
+    FieldSpec::new("OAuth ID", T, "oauthId").max_len(80).help(
+        "Only for organisations that sign in with OAuth 2.0 (Google): [options] sso = \"oauth\".",
+    ),
+    FieldSpec::new("SAML ID", T, "samlId")
+        .max_len(80)
+        .help("Only for organisations that sign in with SAML: [options] sso = \"saml\"."),
+    FieldSpec::new("Send Login Email", Kind::Bool, "sendLoginEmail")
+        .help("yes: Guardian e-mails the new user their login details."),
+];
+
+// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
+const FIRST_NAME: usize = 0;
+const LAST_NAME: usize = 2;
+const EMAIL: usize = 4;
+const EMPLOYEE_ID: usize = 5;
+const ROLE: usize = 6;
+const LOGIN: usize = 11;
+const OAUTH_ID: usize = 13;
+const SAML_ID: usize = 14;
+const SEND_LOGIN_EMAIL: usize = 15;
+
+static INFO: TargetInfo = TargetInfo {
+    name: "guardian",
+    title: "Guardian (LawLogix I-9) REST v1",
+    fields: FIELDS,
+    one_of: &[],
+    unique: &["Login", "Email", "Employee ID"],
+    credentials: &[CredentialSpec {
+        field: "token",
+        help: "API access token (a bearer token), obtained from LawLogix",
+    }],
+    options: &[
+        OptionSpec {
+            name: "roles",
+            default: "{}",
+            help: "Role names and their Guardian ids, e.g. { \"HR Admin\" = 12 }, so the Role \
+                   column may hold names. Guardian has no API that lists roles: without this \
+                   table, Role must be the id.",
+        },
+        OptionSpec {
+            name: "sso",
+            default: "\"none\"",
+            help: "The organisation's single sign-on: \"none\", \"oauth\" (OAuth 2.0 / Google; \
+                   allows OAuth ID) or \"saml\" (allows SAML ID). Guardian refuses those IDs \
+                   while that sign-on is off.",
+        },
+    ],
+    sandbox_prefix: "/guardian",
+    sandbox_credentials: &[("token", "sandbox-guardian")],
+};
+
+const USERS: &str = "/v1/users";
+
+impl Target for Guardian {
+    fn info(&self) -> &'static TargetInfo {
+        &INFO
+    }
+
+    fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {
+        // A fixed token: how tokens are issued is not public, so a 401 can
+        // only be fixed by the person holding the token.
+        let token = creds.get("token");
+        Box::new(StaticHeaders {
+            headers: vec![(
+                "Authorization".into(),
+                Secret::new(format!("Bearer {}", token.expose())),
+            )],
+            hint: format!(
+                "check {}: an API token for this Guardian server, which the customer obtains \
+                 from LawLogix (hrport cannot issue one)",
+                INFO.env_var("token")
+            ),
+        })
+    }
+
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let mut s = Gd::new(options);
+        for u in list_all(api, &[])? {
+            let Some(id) = u.get("id").and_then(id_text) else {
+                continue;
+            };
+            for (field, index) in [
+                ("login", &mut s.by_login),
+                ("emailAddress", &mut s.by_email),
+                ("profileId", &mut s.by_profile_id),
+            ] {
+                if let Some(key) = u.get(field).and_then(id_text) {
+                    let ids = index.entry(key.to_lowercase()).or_default();
+                    if !ids.contains(&id) {
+                        ids.push(id.clone());
+                    }
+                }
+            }
+            if u.get("retired") == Some(&Json::Bool(true)) {
+                s.retired.insert(id);
+            }
+        }
+        Ok(Box::new(s))
+    }
+
+    fn offline(&self, options: &Options) -> Box<dyn Session> {
+        Box::new(Gd::new(options))
+    }
+}
+
+/// Every user `GET /v1/users` lists for `query`, page by page, following the
+/// `rel=next` link until there is none (its href is relative to the server).
+fn list_all(api: &Api, query: &[(&str, String)]) -> Result<Vec<Json>, ApiError> {
+    let mut all = Vec::new();
+    let mut path = USERS.to_string();
+    let mut q: Vec<(String, String)> =
+        query.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let mut seen = HashSet::new();
+    loop {
+        let pairs: Vec<(&str, String)> = q.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+        let body = api.get(&path, &pairs)?;
+        let Some(page) = body.get("searchResult").and_then(Json::as_array) else {
+            // Taking an odd answer for "no users" could create duplicates.
+            return Err(ApiError::Abort {
+                message: format!("Guardian's answer to GET {path} has no searchResult list"),
+                hint: Some(
+                    "check that --base-url is the Guardian server (https://<server>)".into(),
+                ),
+            });
+        };
+        all.extend(page.iter().cloned());
+        let next = body
+            .get("links")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .find(|l| l.get("rel").and_then(Json::as_str) == Some("next"))
+            .and_then(|l| l.get("href").and_then(Json::as_str));
+        let Some(href) = next else {
+            return Ok(all);
+        };
+        if !seen.insert(href.to_string()) {
+            return Err(ApiError::Abort {
+                message: format!("Guardian's user list links back to {href}, a page already read"),
+                hint: None,
+            });
+        }
+        (path, q) = parse_link(href).ok_or_else(|| ApiError::Abort {
+            message: format!("Guardian's user list gave a next link hrport cannot follow: {href}"),
+            hint: None,
+        })?;
+    }
+}
+
+/// A `links` href (`/v1/users?page=2`, or a full URL) as a path below the
+/// base URL and its query.
+fn parse_link(href: &str) -> Option<(String, Vec<(String, String)>)> {
+    let from = href.find("/v1/")?;
+    let (path, query) = href[from..].split_once('?').unwrap_or((&href[from..], ""));
+    let query = serde_urlencoded::from_str::<Vec<(String, String)>>(query).ok()?;
+    Some((path.to_string(), query))
+}
+
+/// The tenant's single sign-on, from `[options] sso`.
+#[derive(Debug, Clone, PartialEq)]
+enum Sso {
+    None,
+    OAuth,
+    Saml,
+    /// Not one of the three: rows that need the setting say so.
+    Unknown(String),
+}
+
+struct Gd {
+    /// Always empty: see the Role field.
+    refs: RefTables,
+    /// `[options] roles`, name -> id; empty when the profile has none.
+    roles: RefTable,
+    sso: Sso,
+    /// Lower-cased key -> ids of the users holding it.
+    by_login: HashMap<String, Vec<String>>,
+    by_email: HashMap<String, Vec<String>>,
+    by_profile_id: HashMap<String, Vec<String>>,
+    retired: HashSet<String>,
+    /// Retired users that rows matched, for the end-of-run note.
+    retired_matched: Mutex<BTreeSet<String>>,
+}
+
+impl Gd {
+    fn new(options: &Options) -> Gd {
+        let sso = match options.string("sso").trim().to_lowercase().as_str() {
+            "none" | "" => Sso::None,
+            "oauth" => Sso::OAuth,
+            "saml" => Sso::Saml,
+            _ => Sso::Unknown(options.string("sso")),
+        };
+        Gd {
+            refs: RefTables::default(),
+            roles: RefTable::new("role", options.table("roles")),
+            sso,
+            by_login: HashMap::new(),
+            by_email: HashMap::new(),
+            by_profile_id: HashMap::new(),
+            retired: HashSet::new(),
+            retired_matched: Mutex::new(BTreeSet::new()),
+        }
+    }
+
+    /// The role id a Role cell means: a name of the profile's table (any
+    /// case), else a whole number taken as the id itself.
+    fn role_id(&self, cell: &str) -> Result<u64, String> {
+        let whole = |s: &str| s.parse::<u64>().ok().filter(|&n| n > 0);
+        if self.roles.entries.is_empty() {
+            return whole(cell).ok_or_else(|| {
+                format!(
+                    "{cell:?} is not a role id; Guardian has no API that lists roles, so give \
+                     the role's id (a whole number) or name it in a profile: [options] roles = \
+                     {{ {cell:?} = ID }}"
+                )
+            });
+        }
+        match self.roles.resolve(cell) {
+            Ok(i) => {
+                let e = &self.roles.entries[i];
+                whole(&e.id).ok_or_else(|| {
+                    format!(
+                        "the profile's [options] roles gives {:?} for {:?}, which is not a role \
+                         id (a whole number)",
+                        e.id, e.name
+                    )
+                })
+            }
+            Err(message) => whole(cell).ok_or(message),
+        }
+    }
+
+    /// The Role cell for an export: the profile's name for the id when it
+    /// reads back as that id, else the id.
+    fn role_cell(&self, id: &str) -> String {
+        match self.roles.name_of_id(id) {
+            Some(name) if self.role_id(name).ok().map(|n| n.to_string()).as_deref() == Some(id) => {
+                name.to_string()
+            }
+            _ => id.to_string(),
+        }
+    }
+
+    /// The create payload: the template's fields, the role as a number.
+    fn body(&self, values: &[Value]) -> Json {
+        let mut body = payload(FIELDS, values, &self.refs);
+        if let Some(role) = values[ROLE].text().and_then(|c| self.role_id(c).ok()) {
+            body["role"] = json!(role);
+        }
+        body
+    }
+
+    /// The user a row's keys find in Guardian, asking the API (after a
+    /// create's answer was lost, or came without an id).
+    fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        let mut searches = Vec::new();
+        for (field, filter) in [(LOGIN, "login"), (EMAIL, "emailAddress")] {
+            if let Some(key) = values[field].text() {
+                searches.push(Search {
+                    query: vec![(filter, key.to_string())],
+                    field: filter,
+                    key,
+                });
+            }
+        }
+        // profileId is not a documented filter: search by name and match the
+        // Employee ID here.
+        if let (Some(key), Some(first), Some(last)) =
+            (values[EMPLOYEE_ID].text(), values[FIRST_NAME].text(), values[LAST_NAME].text())
+        {
+            let query = vec![("firstName", first.to_string()), ("lastName", last.to_string())];
+            searches.push(Search { query, field: "profileId", key });
+        }
+        for s in searches {
+            for u in list_all(api, &s.query)? {
+                // Check the match ourselves: a server that ignored a filter
+                // must not make us adopt someone else's record.
+                if u.get(s.field).and_then(id_text).is_some_and(|v| v.eq_ignore_ascii_case(s.key)) {
+                    return Ok(u.get("id").and_then(id_text));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// One way to find a row's user: a listing query, and the field of the
+/// answer that must equal the row's key.
+struct Search<'a> {
+    query: Vec<(&'static str, String)>,
+    field: &'static str,
+    key: &'a str,
+}
+
+/// Whether a row has a key that finds its user again.
+fn has_key(values: &[Value]) -> bool {
+    [LOGIN, EMAIL, EMPLOYEE_ID].iter().any(|&f| !values[f].is_empty())
+}
+
+/// "Login and Email match user 12 but Employee ID matches user 15".
+fn conflict(groups: &[(Vec<String>, Vec<String>)]) -> String {
+    let part = |(labels, ids): &(Vec<String>, Vec<String>)| {
+        format!(
+            "{} {} {} {}",
+            text::and_list(labels),
+            if labels.len() == 1 { "matches" } else { "match" },
+            if ids.len() == 1 { "user" } else { "users" },
+            text::and_list(ids)
+        )
+    };
+    let parts: Vec<String> = groups.iter().map(part).collect();
+    match parts.split_first() {
+        Some((first, [])) => format!("{first} in Guardian"),
+        Some((first, rest)) => format!("{first} but {} in Guardian", text::and_list(rest)),
+        None => String::new(),
+    }
+}
+
+fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
+    match e {
+        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
+        ApiError::Unavailable(m) => {
+            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
+        }
+        ApiError::Status { status, message } => Outcome::Failed {
+            id,
+            message: format!("{step}: {message} (HTTP {status})"),
+            unavailable: false,
+        },
+    }
+}
+
+impl Session for Gd {
+    fn refs(&self) -> &RefTables {
+        &self.refs
+    }
+
+    fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        if let Some(cell) = values[ROLE].text()
+            && let Err(message) = self.role_id(cell)
+        {
+            problems.push(Problem::new(m.label(ROLE), message));
+        }
+        for (field, mode, value, what) in [
+            (OAUTH_ID, Sso::OAuth, "oauth", "OAuth 2.0 (Google)"),
+            (SAML_ID, Sso::Saml, "saml", "SAML"),
+        ] {
+            if values[field].is_empty() || self.sso == mode {
+                continue;
+            }
+            let message = match &self.sso {
+                Sso::Unknown(given) => format!(
+                    "the profile's [options] sso = {given:?} is not one of \"none\", \"oauth\", \
+                     \"saml\""
+                ),
+                _ => format!(
+                    "Guardian refuses {} unless the organisation signs in with {what}; if it \
+                     does, set sso = \"{value}\" in the [options] of a profile (--profile)",
+                    if field == OAUTH_ID { "an OAuth ID" } else { "a SAML ID" }
+                ),
+            };
+            problems.push(Problem::new(m.label(field), message));
+        }
+    }
+
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
+        // Groups of (key columns, users they match), one per distinct set of
+        // users, in column order.
+        let mut groups: Vec<(Vec<String>, Vec<String>)> = Vec::new();
+        for (field, index) in
+            [(LOGIN, &self.by_login), (EMAIL, &self.by_email), (EMPLOYEE_ID, &self.by_profile_id)]
+        {
+            let Some(ids) = values[field].text().and_then(|k| index.get(&k.to_lowercase())) else {
+                continue;
+            };
+            match groups.iter_mut().find(|(_, g)| g == ids) {
+                Some((labels, _)) => labels.push(m.label(field).to_string()),
+                None => groups.push((vec![m.label(field).to_string()], ids.clone())),
+            }
+        }
+        let id = match groups.as_slice() {
+            [] => return Ok(None),
+            [(_, ids)] if ids.len() == 1 => ids[0].clone(),
+            _ => return Err(Problem::row(conflict(&groups))),
+        };
+        if self.retired.contains(&id) {
+            self.retired_matched.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
+        }
+        // Guardian has no follow-up steps, so an existing user is complete.
+        Ok(Some(Existing { id, incomplete: false }))
+    }
+
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        let values = row.values;
+        if let Some(ex) = row.existing {
+            // Not reached: existing users are never incomplete.
+            return Outcome::Completed { id: ex.id.clone() };
+        }
+        let req = Request::post(USERS, self.body(values));
+        let lookup = |api: &Api| {
+            if !has_key(values) {
+                // Sending it again could create the user twice.
+                return Err(ApiError::Unavailable(
+                    "no answer came back, and the row has no Login, Email or Employee ID to look \
+                     the user up by, so it was not sent again; check Guardian for this person \
+                     before importing the row again"
+                        .into(),
+                ));
+            }
+            self.lookup(api, values)
+        };
+        match api.create(&req, &lookup) {
+            Ok(Created::Recovered(id)) => Outcome::Created { id },
+            Ok(Created::Answer(r)) => {
+                // What a create answers is not published: the sandbox sends
+                // the user; failing that, the row's keys find it.
+                let id = ["/id", "/data/id", "/user/id"]
+                    .iter()
+                    .find_map(|p| r.body.pointer(p).and_then(id_text));
+                match id.map(|id| Ok(Some(id))).unwrap_or_else(|| self.lookup(api, values)) {
+                    Ok(Some(id)) => Outcome::Created { id },
+                    Ok(None) => Outcome::Failed {
+                        id: None,
+                        message: format!(
+                            "create user: Guardian answered HTTP {} without the user's id, and \
+                             no user with this row's Login, Email or Employee ID was found; \
+                             check Guardian before importing the row again",
+                            r.status
+                        ),
+                        unavailable: false,
+                    },
+                    Err(e) => failed(None, "create user", e),
+                }
+            }
+            Err(e) => failed(None, "create user", e),
+        }
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let ids = self.retired_matched.lock().unwrap_or_else(|e| e.into_inner());
+        if ids.is_empty() {
+            return Vec::new();
+        }
+        let ids: Vec<String> = ids.iter().cloned().collect();
+        vec![format!(
+            "{} {} retired in Guardian ({} {}); hrport reported {} as exists and did not \
+             reactivate {}",
+            ids.len(),
+            if ids.len() == 1 { "row matches a user who is" } else { "rows match users who are" },
+            if ids.len() == 1 { "id" } else { "ids" },
+            ids.join(", "),
+            if ids.len() == 1 { "it" } else { "them" },
+            if ids.len() == 1 { "it" } else { "them" },
+        )]
+    }
+
+    fn export(
+        &self,
+        api: &Api,
+        include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+    ) -> Result<(), ExportError> {
+        for u in list_all(api, &[])? {
+            if !include_terminated && u.get("retired") == Some(&Json::Bool(true)) {
+                continue;
+            }
+            let row = FIELDS
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match i {
+                    // Listed as {id, name}; Guardian's own names are not
+                    // used, as an import could not read them back.
+                    ROLE => {
+                        let role = u.get("role");
+                        role.and_then(|r| r.get("id").or(Some(r)))
+                            .and_then(id_text)
+                            .map(|id| self.role_cell(&id))
+                            .unwrap_or_default()
+                    }
+                    // An instruction at creation, not something a user has.
+                    SEND_LOGIN_EMAIL => String::new(),
+                    _ if f.kind == Kind::Secret => String::new(),
+                    _ => cell(u.get(f.payload)),
+                })
+                .collect();
+            emit(row).map_err(ExportError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+/// A JSON value as a spreadsheet cell.
+fn cell(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::borrow::Cow::Borrowed as B;
+
+    fn options(toml: &str) -> Options {
+        Options::resolve(&INFO, &toml::from_str(toml).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn field_indexes() {
+        for (i, name) in [
+            (FIRST_NAME, "First Name"),
+            (LAST_NAME, "Last Name"),
+            (EMAIL, "Email"),
+            (EMPLOYEE_ID, "Employee ID"),
+            (ROLE, "Role"),
+            (LOGIN, "Login"),
+            (OAUTH_ID, "OAuth ID"),
+            (SAML_ID, "SAML ID"),
+            (SEND_LOGIN_EMAIL, "Send Login Email"),
+        ] {
+            assert_eq!(FIELDS[i].column, name);
+            assert_eq!(INFO.field(name), i);
+        }
+        for u in INFO.unique {
+            INFO.field(u);
+        }
+    }
+
+    #[test]
+    fn the_sandbox_accepts_the_listed_token() {
+        assert_eq!(INFO.sandbox_credentials, [("token", crate::sandbox::guardian::TOKEN)]);
+        assert_eq!(INFO.env_var("token"), "HRPORT_GUARDIAN_TOKEN");
+    }
+
+    #[test]
+    fn the_documented_lengths_are_enforced() {
+        let limits: Vec<(&str, usize)> =
+            FIELDS.iter().filter(|f| f.max_len > 0).map(|f| (f.payload, f.max_len)).collect();
+        assert_eq!(
+            limits,
+            [
+                ("firstName", 40),
+                ("middleName", 25),
+                ("lastName", 40),
+                ("title", 80),
+                ("emailAddress", 80),
+                ("profileId", 30),
+                ("workNumber", 20),
+                ("workExtension", 10),
+                ("homeNumber", 20),
+                ("cellNumber", 20),
+                ("login", 30),
+                ("password", 80),
+                ("oauthId", 80),
+                ("samlId", 80),
+            ]
+        );
+    }
+
+    #[test]
+    fn roles_are_ids_or_names_from_the_profile() {
+        let none = Gd::new(&options(""));
+        assert_eq!(none.role_id("12"), Ok(12));
+        assert!(
+            none.role_id("HR Admin")
+                .unwrap_err()
+                .contains("[options] roles = { \"HR Admin\" = ID }")
+        );
+        assert!(none.role_id("0").is_err());
+        assert!(none.role_id("-3").is_err());
+
+        let gd = Gd::new(&options(
+            "roles = { \"HR Admin\" = 12, \"Recruiter\" = \"4\", \"Odd\" = \"x\" }",
+        ));
+        assert_eq!(gd.role_id("hr admin"), Ok(12));
+        assert_eq!(gd.role_id("Recruiter"), Ok(4));
+        assert_eq!(gd.role_id("7"), Ok(7), "ids not in the table still work");
+        assert_eq!(
+            gd.role_id("HR Admn"),
+            Err("no role named \"HR Admn\" (did you mean \"HR Admin\"?)".into())
+        );
+        assert!(gd.role_id("Odd").unwrap_err().contains("which is not a role id"));
+        assert_eq!(gd.role_cell("12"), "HR Admin");
+        assert_eq!(gd.role_cell("4"), "Recruiter");
+        assert_eq!(gd.role_cell("7"), "7");
+    }
+
+    #[test]
+    fn payload_sends_the_role_as_a_number_and_nothing_empty() {
+        let gd = Gd::new(&options("roles = { \"HR Admin\" = 12 }"));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[LAST_NAME] = Value::Text(B("Silva"));
+        values[ROLE] = Value::Text(B("HR admin"));
+        values[LOGIN] = Value::Text(B("asilva"));
+        values[SEND_LOGIN_EMAIL] = Value::Bool(true);
+        assert_eq!(
+            gd.body(&values),
+            json!({"firstName": "Ana", "lastName": "Silva", "role": 12, "login": "asilva", "sendLoginEmail": true})
+        );
+    }
+
+    #[test]
+    fn links_are_followed_relative_or_absolute() {
+        assert_eq!(
+            parse_link("/v1/users?lastName=O%27Neil&page=2"),
+            Some((
+                "/v1/users".into(),
+                vec![("lastName".into(), "O'Neil".into()), ("page".into(), "2".into())]
+            ))
+        );
+        assert_eq!(
+            parse_link("https://acme.example/v1/users?page=3"),
+            Some(("/v1/users".into(), vec![("page".into(), "3".into())]))
+        );
+        assert_eq!(parse_link("/users?page=2"), None);
+    }
+
+    #[test]
+    fn conflicts_name_every_user() {
+        let g = |labels: &[&str], ids: &[&str]| {
+            (
+                labels.iter().map(|s| s.to_string()).collect(),
+                ids.iter().map(|s| s.to_string()).collect(),
+            )
+        };
+        assert_eq!(
+            conflict(&[g(&["Login", "Email"], &["12"]), g(&["Employee ID"], &["15"])]),
+            "Login and Email match user 12 but Employee ID matches user 15 in Guardian"
+        );
+        assert_eq!(
+            conflict(&[g(&["Email"], &["3", "9"])]),
+            "Email matches users 3 and 9 in Guardian"
+        );
+    }
+}
