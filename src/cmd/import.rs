@@ -20,7 +20,6 @@ use crate::mapping::Mapping;
 use crate::mapping::profile::Profile;
 use crate::output::{ResultFiles, Status};
 use crate::targets::{self, Options};
-use crate::text;
 
 pub fn run(args: ImportArgs) -> Result<u8> {
     let started = Instant::now();
@@ -112,10 +111,10 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let session = match &conn {
         Some(c) => target.connect(&c.api, &options).map_err(api_abort)?,
         None => {
-            warn(&format!(
-                "no target given: a dry run checks the file only; {} names are not looked up and existing records are not found",
-                referenced_columns(&mapping)
-            ));
+            warn(
+                "no target given: a dry run checks the file only; existing records are not \
+                 found, and names only the target knows are not looked up",
+            );
             target.offline(&options)
         }
     };
@@ -270,16 +269,6 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         ));
     }
     Ok(if attention > 0 { exit::ROWS_FAILED } else { exit::OK })
-}
-
-fn referenced_columns(m: &Mapping) -> String {
-    let names: Vec<String> = m
-        .fields
-        .iter()
-        .filter(|f| matches!(f.kind, crate::mapping::field::Kind::Reference(_)))
-        .map(|f| f.column.to_string())
-        .collect();
-    if names.is_empty() { "reference".into() } else { text::and_list(&names) }
 }
 
 /// This process's peak resident memory (Linux's VmHWM), when known.

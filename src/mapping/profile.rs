@@ -73,16 +73,20 @@ pub fn starter(info: &TargetInfo) -> String {
     for f in info.fields {
         s.push_str(&format!("# \"{}\" = \"\"{}\n", f.column, field_note(f)));
     }
-    s.push_str(
+    // Examples with this target's own columns: the first required one for a
+    // constant, and the first optional one for a default and a value map.
+    let required = info.fields.iter().find(|f| f.required).map_or("Column", |f| f.column);
+    let optional = info.fields.iter().find(|f| !f.required).map_or("Column", |f| f.column);
+    s.push_str(&format!(
         "\n# A value used for every row, whatever the file says.\n[constants]\n\
-         # \"Region\" = \"EMEA\"\n\n\
+         # \"{required}\" = \"the same value for everyone\"\n\n\
          # A value used where the cell is empty.\n[defaults]\n\
-         # \"Employee Type\" = \"EMPLOYEE\"\n\n\
+         # \"{optional}\" = \"a value for empty cells\"\n\n\
          # Translate your values into the target's (keys ignore case).\n\
-         # [values.\"Employee Type\"]\n# \"FT\" = \"EMPLOYEE\"\n# \"PT\" = \"EMPLOYEE\"\n\n\
+         # [values.\"{optional}\"]\n# \"their value\" = \"the target's value\"\n\n\
          # Date formats in your file (strftime), tried after YYYY-MM-DD.\n[dates]\n\
          # formats = [\"%d/%m/%Y\"]\n\n",
-    );
+    ));
     s.push_str(&format!("# Options of the {} target.\n[options]\n", info.name));
     for o in info.options {
         s.push_str(&format!("# {}\n# {} = {}\n", o.help, o.name, o.default));
