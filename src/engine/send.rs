@@ -259,6 +259,9 @@ struct Window {
 const WINDOW: u32 = 4096;
 
 impl Window {
+    fn is_near(&self, seq: u32) -> bool {
+        seq < self.written.lock().unwrap_or_else(|e| e.into_inner()).saturating_add(WINDOW)
+    }
     fn wait_until_near(&self, seq: u32) {
         let mut w = self.written.lock().unwrap_or_else(|e| e.into_inner());
         while seq >= w.saturating_add(WINDOW) {
@@ -271,10 +274,35 @@ impl Window {
     }
 }
 
-/// Jobs waiting for a worker: enough for every worker to fill a batch.
+/// Batches waiting for a worker.
 fn queue_size(run: &Run) -> usize {
-    let workers = run.settings.concurrency.max(1);
-    (workers * 4).max(workers * run.ctx.session.batch_limit().max(1))
+    run.settings.concurrency.max(1) * 2
+}
+
+/// Groups jobs into batches of the target's size (1 for most targets) on
+/// the reader's side, so a batch does not depend on which worker is free.
+struct Batcher<'a> {
+    tx: &'a mpsc::SyncSender<Vec<Job>>,
+    limit: usize,
+    open: Vec<Job>,
+}
+
+impl<'a> Batcher<'a> {
+    fn new(run: &Run, tx: &'a mpsc::SyncSender<Vec<Job>>) -> Batcher<'a> {
+        Batcher { tx, limit: run.ctx.session.batch_limit().max(1), open: Vec::new() }
+    }
+    fn push(&mut self, job: Job) {
+        self.open.push(job);
+        if self.open.len() >= self.limit {
+            self.flush();
+        }
+    }
+    /// Sends the open batch, however small.
+    fn flush(&mut self) {
+        if !self.open.is_empty() {
+            let _ = self.tx.send(std::mem::take(&mut self.open));
+        }
+    }
 }
 
 /// Workers: take jobs until the channel closes, send back each outcome with
@@ -282,28 +310,15 @@ fn queue_size(run: &Run) -> usize {
 fn spawn_workers<'s>(
     s: &'s std::thread::Scope<'s, '_>,
     run: &'s Run<'s>,
-    jobs: &'s Mutex<mpsc::Receiver<Job>>,
+    jobs: &'s Mutex<mpsc::Receiver<Vec<Job>>>,
     done_tx: &mpsc::Sender<(Done, Record)>,
 ) {
-    let limit = run.ctx.session.batch_limit().max(1);
     for _ in 0..run.settings.concurrency.max(1) {
         let done_tx = done_tx.clone();
         s.spawn(move || {
             loop {
-                // One job, plus whatever else is already waiting, up to the
-                // target's batch size: batching never holds a row back.
-                let batch = {
-                    let rx = jobs.lock().unwrap_or_else(|e| e.into_inner());
-                    let Ok(first) = rx.recv() else { break };
-                    let mut batch = vec![first];
-                    while batch.len() < limit {
-                        match rx.try_recv() {
-                            Ok(j) => batch.push(j),
-                            Err(_) => break,
-                        }
-                    }
-                    batch
-                };
+                let batch = jobs.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                let Ok(batch) = batch else { break };
                 let dones = run.work(&batch);
                 for (d, job) in dones.into_iter().zip(batch) {
                     if done_tx.send((d, job.rec)).is_err() {
@@ -319,7 +334,7 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
     let ctx = run.ctx;
     let window = Window { written: Mutex::new(0), moved: Condvar::new() };
     let bar = progress::bar(validation.rows, run.settings.progress);
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(queue_size(run));
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
     std::thread::scope(|s| -> Result<Report> {
@@ -359,7 +374,8 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
         };
 
         // The reader: this thread.
-        let read = (|| -> Result<()> {
+        let mut batcher = Batcher::new(run, &job_tx);
+        let mut read = || -> Result<()> {
             let mut rows = ctx.source.rows()?;
             let no_outcomes = HashMap::new();
             let mut seq = 0u32;
@@ -368,7 +384,11 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
                 if !rows.next_into(&mut rec)? {
                     break;
                 }
-                window.wait_until_near(seq);
+                if !window.is_near(seq) {
+                    // The writer may be waiting for rows in the open batch.
+                    batcher.flush();
+                    window.wait_until_near(seq);
+                }
                 match plan(validation, seq) {
                     Plan::Known(status, id, error) => {
                         done_tx.send((done(seq, status, &id, &error), rec)).ok();
@@ -379,7 +399,7 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
                     Plan::Send(existing) => {
                         // Without levels every reference is to the tenant.
                         let people = people(validation, seq, &no_outcomes).unwrap_or_default();
-                        job_tx.send(Job { seq, rec, existing, people }).ok();
+                        batcher.push(Job { seq, rec, existing, people });
                     }
                 }
                 seq += 1;
@@ -388,7 +408,10 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
                 return Err(changed(ctx, validation, seq));
             }
             Ok(())
-        })();
+        };
+        let read = read();
+        batcher.flush();
+        drop(batcher);
         if let Err(e) = &read {
             run.abort(e.to_string(), None);
         }
@@ -405,7 +428,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
     let ctx = run.ctx;
     let bar = progress::bar(validation.to_send(), run.settings.progress);
     let mut outcomes: HashMap<u32, Done> = HashMap::new();
-    let (job_tx, job_rx) = mpsc::sync_channel::<Job>(queue_size(run));
+    let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
     std::thread::scope(|s| -> Result<()> {
@@ -420,6 +443,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
         // Level 0 goes out during the read; deeper rows wait, by level.
         let mut deferred: BTreeMap<u32, Vec<(u32, Record, Option<Existing>)>> = BTreeMap::new();
         let mut sent = 0usize;
+        let mut batcher = Batcher::new(run, &job_tx);
         let read = (|| -> Result<()> {
             let mut rows = ctx.source.rows()?;
             let mut seq = 0u32;
@@ -436,7 +460,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                         _ => {
                             let people =
                                 people(validation, seq, &HashMap::new()).unwrap_or_default();
-                            job_tx.send(Job { seq, rec, existing, people }).ok();
+                            batcher.push(Job { seq, rec, existing, people });
                             sent += 1;
                         }
                     }
@@ -448,8 +472,10 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
             }
             Ok(())
         })();
+        batcher.flush();
         collect(sent, &mut outcomes);
         if let Err(e) = read {
+            drop(batcher);
             drop(job_tx); // let the workers end before the scope does
             return Err(e);
         }
@@ -458,7 +484,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
             for (seq, rec, existing) in rows {
                 match people(validation, seq, &outcomes) {
                     Ok(people) => {
-                        job_tx.send(Job { seq, rec, existing, people }).ok();
+                        batcher.push(Job { seq, rec, existing, people });
                         n += 1;
                     }
                     Err((field, row)) => {
@@ -475,8 +501,10 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                     }
                 }
             }
+            batcher.flush();
             collect(n, &mut outcomes);
         }
+        drop(batcher);
         drop(job_tx);
         Ok(())
     })?;

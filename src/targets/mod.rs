@@ -8,6 +8,7 @@
 
 pub mod guardian;
 pub mod intellihr;
+pub mod scim;
 pub mod securitytrax;
 pub mod trackops;
 pub mod tracktik;
@@ -27,6 +28,7 @@ pub static TARGETS: &[&dyn Target] = &[
     &guardian::Guardian,
     &trackops::Trackops,
     &securitytrax::SecurityTrax,
+    &scim::Scim,
 ];
 
 pub fn names() -> Vec<&'static str> {

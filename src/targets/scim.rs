@@ -1,0 +1,1051 @@
+//! SCIM 2.0 (RFC 7643 schema, RFC 7644 protocol): any SCIM service provider.
+//!
+//! The service provider says what it can do (`/ServiceProviderConfig`,
+//! `/ResourceTypes`), and this module adapts: filters for look-ups, PATCH
+//! (else PUT) for updates, `If-Match` when it has ETags (a 412 re-reads the
+//! user once), `/Bulk` for creates within its limits (else one request per
+//! row), `startIndex`/`count` paging. A row is a User of the core schema
+//! plus the enterprise extension; existing users are updated to match the
+//! row, and group membership is added. This module translates only.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::{
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
+    TargetInfo, id_text,
+};
+use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::{Mapping, Problem, RefTables, Value};
+use crate::secret::Secret;
+use crate::text;
+use crate::transport::auth::StaticHeaders;
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request};
+
+pub struct Scim;
+
+const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
+const SCIM_JSON: &str = "application/scim+json";
+
+const T: Kind = Kind::Text;
+
+static FIELDS: &[FieldSpec] = &[
+    FieldSpec::new("User Name", T, "userName")
+        .required()
+        .aliases(&["userName", "Username", "Login"])
+        .help("Unique; finds the user if they exist already."),
+    FieldSpec::new("External ID", T, "externalId")
+        .aliases(&["externalId"])
+        .help("The id in your HR system; finds the user if they exist already."),
+    FieldSpec::new("Given Name", T, "name.givenName").aliases(&["First Name"]),
+    FieldSpec::new("Family Name", T, "name.familyName").aliases(&["Last Name", "Surname"]),
+    FieldSpec::new("Display Name", T, "displayName"),
+    FieldSpec::new("Email", Kind::Email, "emails[type eq \"work\"].value")
+        .aliases(&["Work Email", "Email Address"])
+        .help("Sent as the primary work e-mail."),
+    FieldSpec::new("Phone", T, "phoneNumbers[type eq \"work\"].value")
+        .aliases(&["Work Phone", "Phone Number"]),
+    FieldSpec::new("Title", T, "title").aliases(&["Job Title"]),
+    FieldSpec::new("Employee Number", T, "enterprise:employeeNumber")
+        .aliases(&["Employee ID"])
+        .help("Enterprise extension; finds the user if they exist already."),
+    FieldSpec::new("Cost Center", T, "enterprise:costCenter"),
+    FieldSpec::new("Organization", T, "enterprise:organization"),
+    FieldSpec::new("Division", T, "enterprise:division"),
+    FieldSpec::new("Department", T, "enterprise:department"),
+    FieldSpec::new("Manager", Kind::Person, "enterprise:manager")
+        .aliases(&["Reports To"])
+        .help("User Name, External ID or Employee Number of someone in this file or the service."),
+    FieldSpec::new("Active", Kind::Bool, "active")
+        .help("no: the user is created, or made, inactive."),
+    FieldSpec::new("Groups", Kind::List, "Groups members")
+        .help("Group names separated by ; (created with --create-groups)."),
+];
+
+const USER_NAME: usize = 0;
+const EXTERNAL_ID: usize = 1;
+const GIVEN: usize = 2;
+const FAMILY: usize = 3;
+const DISPLAY: usize = 4;
+const EMAIL: usize = 5;
+const PHONE: usize = 6;
+const TITLE: usize = 7;
+const EMPLOYEE_NUMBER: usize = 8;
+const MANAGER: usize = 13;
+const ACTIVE: usize = 14;
+const GROUPS: usize = 15;
+/// Enterprise attributes with their template fields.
+const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
+    (8, "employeeNumber"),
+    (9, "costCenter"),
+    (10, "organization"),
+    (11, "division"),
+    (12, "department"),
+];
+
+static INFO: TargetInfo = TargetInfo {
+    name: "scim",
+    title: "SCIM 2.0 service provider (RFC 7643/7644)",
+    fields: FIELDS,
+    one_of: &[],
+    unique: &["User Name", "External ID", "Employee Number"],
+    credentials: &[CredentialSpec {
+        field: "token",
+        help: "the bearer token the service provider issued",
+    }],
+    options: &[
+        OptionSpec {
+            name: "create_groups",
+            default: "false",
+            help: "Create groups that rows name and the service does not have (the flag --create-groups sets it).",
+        },
+        OptionSpec {
+            name: "bulk",
+            default: "true",
+            help: "Send creates in /Bulk requests when the service offers them; false: one request per row.",
+        },
+        OptionSpec {
+            name: "page_size",
+            default: "100",
+            help: "Users per page when listing (count), capped by the service's filter.maxResults.",
+        },
+    ],
+    sandbox_prefix: "/scim/v2",
+    sandbox_credentials: &[("token", "sandbox-scim")],
+};
+
+impl Target for Scim {
+    fn info(&self) -> &'static TargetInfo {
+        &INFO
+    }
+
+    fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {
+        Box::new(StaticHeaders {
+            headers: vec![("Authorization".into(), Secret::new(format!("Bearer {}", creds.get("token").expose())))],
+            hint: "check HRPORT_SCIM_TOKEN and that --base-url is the SCIM base (ending in /v2 or similar)".into(),
+        })
+    }
+
+    fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let config = api.send(&scim(Request::get("/ServiceProviderConfig")))?.body;
+        let supported = |k: &str| {
+            config.pointer(&format!("/{k}/supported")).and_then(Json::as_bool).unwrap_or(false)
+        };
+        let max_results =
+            config.pointer("/filter/maxResults").and_then(Json::as_u64).unwrap_or(0) as usize;
+        let wanted =
+            options.0.get("page_size").and_then(|v| v.as_integer()).unwrap_or(100).max(1) as usize;
+        let f = Features {
+            patch: supported("patch"),
+            filter: supported("filter"),
+            etag: supported("etag"),
+            bulk: (supported("bulk") && options.bool("bulk")).then(|| {
+                let ops = config.pointer("/bulk/maxOperations").and_then(Json::as_u64).unwrap_or(0)
+                    as usize;
+                let bytes =
+                    config.pointer("/bulk/maxPayloadSize").and_then(Json::as_u64).unwrap_or(0)
+                        as usize;
+                (ops.clamp(1, 100), if bytes == 0 { 1 << 20 } else { bytes })
+            }),
+            page: if max_results > 0 { wanted.min(max_results) } else { wanted },
+        };
+        // The enterprise extension, if the service says; assumed when it
+        // publishes no resource types.
+        let enterprise = match api.send(&scim(Request::get("/ResourceTypes"))) {
+            Ok(r) => resources(&r.body)
+                .iter()
+                .filter(|t| t.get("name").and_then(Json::as_str) == Some("User"))
+                .any(|t| {
+                    t.get("schemaExtensions").and_then(Json::as_array).is_some_and(|x| {
+                        x.iter().any(|e| e.get("schema").and_then(Json::as_str) == Some(ENTERPRISE))
+                    })
+                }),
+            Err(ApiError::Status { status: 404 | 501, .. }) => true,
+            Err(e) => return Err(e),
+        };
+        let mut s = Sc::new(options, f, enterprise);
+        for u in s.list(api, "/Users", None)? {
+            if let Some(id) = u.get("id").and_then(id_text) {
+                for k in keys_of(&u) {
+                    s.keys.insert(k.to_lowercase(), id.clone());
+                }
+                s.users.insert(id, u);
+            }
+        }
+        let mut groups = Groups::default();
+        for g in s.list(api, "/Groups", None)? {
+            groups.add(&g);
+        }
+        s.groups = Mutex::new(groups);
+        Ok(Box::new(s))
+    }
+
+    fn offline(&self, options: &Options) -> Box<dyn Session> {
+        let f = Features { patch: true, filter: true, etag: false, bulk: None, page: 100 };
+        Box::new(Sc::new(options, f, true))
+    }
+}
+
+/// A SCIM request: SCIM media type both ways.
+fn scim(req: Request) -> Request {
+    req.header("Accept", SCIM_JSON).header("Content-Type", SCIM_JSON)
+}
+
+fn resources(list: &Json) -> Vec<Json> {
+    list.get("Resources").and_then(Json::as_array).cloned().unwrap_or_default()
+}
+
+/// A user's keys: userName, externalId, enterprise employeeNumber.
+fn keys_of(u: &Json) -> Vec<String> {
+    [u.get("userName"), u.get("externalId"), u.pointer(&format!("/{ENTERPRISE}/employeeNumber"))]
+        .into_iter()
+        .flatten()
+        .filter_map(id_text)
+        .collect()
+}
+
+/// The value of a multi-valued attribute (emails, phoneNumbers) of type
+/// work, else the primary one, else the first.
+fn work_value(u: &Json, attr: &str) -> Option<String> {
+    let items = u.get(attr)?.as_array()?;
+    let pick = items
+        .iter()
+        .find(|e| e.get("type").and_then(Json::as_str) == Some("work"))
+        .or_else(|| items.iter().find(|e| e.get("primary") == Some(&Json::Bool(true))))
+        .or_else(|| items.first())?;
+    pick.get("value").and_then(id_text)
+}
+
+/// A filter string value: SCIM strings are JSON strings.
+fn quoted(s: &str) -> String {
+    Json::String(s.to_string()).to_string()
+}
+
+#[derive(Clone, Copy)]
+struct Features {
+    patch: bool,
+    filter: bool,
+    etag: bool,
+    /// Most operations and bytes in one /Bulk request, when used.
+    bulk: Option<(usize, usize)>,
+    page: usize,
+}
+
+#[derive(Default)]
+struct Groups {
+    by_name: HashMap<String, String>,
+    members: HashMap<String, HashSet<String>>,
+    names: HashMap<String, String>,
+}
+
+impl Groups {
+    fn add(&mut self, g: &Json) {
+        let (Some(id), Some(name)) =
+            (g.get("id").and_then(id_text), g.get("displayName").and_then(Json::as_str))
+        else {
+            return;
+        };
+        self.by_name.insert(name.to_lowercase(), id.clone());
+        self.names.insert(id.clone(), name.to_string());
+        let members = g
+            .get("members")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|m| m.get("value").and_then(id_text))
+            .collect();
+        self.members.insert(id, members);
+    }
+}
+
+struct Sc {
+    refs: RefTables,
+    f: Features,
+    enterprise: bool,
+    create_groups: bool,
+    /// Users the service held at the start, by id.
+    users: HashMap<String, Json>,
+    /// Lower-cased userName, externalId or employeeNumber -> user id.
+    keys: HashMap<String, String>,
+    /// Groups, kept up to date as hrport creates groups and adds members;
+    /// locked while a group is created so two workers never create it twice.
+    groups: Mutex<Groups>,
+    /// (/Bulk requests, users in them), for the summary.
+    bulk_sent: Mutex<(usize, usize)>,
+    /// Users found changed on the service (412) and re-read.
+    conflicts: std::sync::atomic::AtomicUsize,
+}
+
+/// A PATCH operation (RFC 7644 §3.5.2).
+fn op(op: &str, path: &str, value: Json) -> Json {
+    json!({"op": op, "path": path, "value": value})
+}
+
+impl Sc {
+    fn new(options: &Options, f: Features, enterprise: bool) -> Sc {
+        Sc {
+            refs: RefTables::default(),
+            f,
+            enterprise,
+            create_groups: options.bool("create_groups"),
+            users: HashMap::new(),
+            keys: HashMap::new(),
+            groups: Mutex::new(Groups::default()),
+            bulk_sent: Mutex::new((0, 0)),
+            conflicts: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    fn groups(&self) -> std::sync::MutexGuard<'_, Groups> {
+        self.groups.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every resource of an endpoint: `startIndex`/`count` paging until
+    /// `totalResults` (or a short page) says there is no more.
+    fn list(&self, api: &Api, path: &str, filter: Option<&str>) -> Result<Vec<Json>, ApiError> {
+        let mut all = Vec::new();
+        let mut start = 1usize;
+        loop {
+            let mut req =
+                scim(Request::get(path)).query("startIndex", start).query("count", self.f.page);
+            if let Some(f) = filter {
+                req = req.query("filter", f);
+            }
+            let body = api.send(&req)?.body;
+            let page = resources(&body);
+            let n = page.len();
+            all.extend(page);
+            let total = body.get("totalResults").and_then(Json::as_u64).unwrap_or(0) as usize;
+            start += n;
+            if n == 0 || start > total {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The user a row names, asking the service (after a lost answer).
+    fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        let Some(name) = values[USER_NAME].text() else { return Ok(None) };
+        let found = if self.f.filter {
+            self.list(api, "/Users", Some(&format!("userName eq {}", quoted(name))))?
+        } else {
+            self.list(api, "/Users", None)?
+        };
+        // Check the match ourselves: a service that ignored the filter must
+        // not make us adopt someone else's user.
+        Ok(found
+            .iter()
+            .find(|u| {
+                u.get("userName")
+                    .and_then(Json::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
+            })
+            .and_then(|u| u.get("id").and_then(id_text)))
+    }
+
+    /// The user a row describes, as a new SCIM resource.
+    fn resource(&self, row: &RowInput) -> Json {
+        let v = row.values;
+        let mut u = Map::new();
+        let mut schemas = vec![json!(USER)];
+        let text = |i: usize| v[i].text().map(|s| json!(s));
+        if let Some(x) = text(USER_NAME) {
+            u.insert("userName".into(), x);
+        }
+        if let Some(x) = text(EXTERNAL_ID) {
+            u.insert("externalId".into(), x);
+        }
+        let mut name = Map::new();
+        if let Some(x) = text(GIVEN) {
+            name.insert("givenName".into(), x);
+        }
+        if let Some(x) = text(FAMILY) {
+            name.insert("familyName".into(), x);
+        }
+        if !name.is_empty() {
+            u.insert("name".into(), Json::Object(name));
+        }
+        if let Some(x) = text(DISPLAY) {
+            u.insert("displayName".into(), x);
+        }
+        if let Some(x) = text(EMAIL) {
+            u.insert("emails".into(), json!([{"value": x, "type": "work", "primary": true}]));
+        }
+        if let Some(x) = text(PHONE) {
+            u.insert("phoneNumbers".into(), json!([{"value": x, "type": "work"}]));
+        }
+        if let Some(x) = text(TITLE) {
+            u.insert("title".into(), x);
+        }
+        if let Value::Bool(b) = v[ACTIVE] {
+            u.insert("active".into(), json!(b));
+        }
+        let mut ext = Map::new();
+        for (f, attr) in ENTERPRISE_FIELDS {
+            if let Some(x) = text(f) {
+                ext.insert(attr.into(), x);
+            }
+        }
+        if let Some(id) = row.person(MANAGER) {
+            ext.insert("manager".into(), json!({"value": id}));
+        }
+        if !ext.is_empty() {
+            schemas.push(json!(ENTERPRISE));
+            u.insert(ENTERPRISE.into(), Json::Object(ext));
+        }
+        u.insert("schemas".into(), Json::Array(schemas));
+        Json::Object(u)
+    }
+
+    /// PATCH operations that make `current` match the row's non-empty cells
+    /// (an empty cell leaves the attribute as it is). `manager` is the id the
+    /// row's Manager cell names, when known.
+    fn changes(&self, values: &[Value], current: &Json, manager: Option<&str>) -> Vec<Json> {
+        let mut ops = Vec::new();
+        let differs =
+            |have: Option<&Json>, want: &str| have.and_then(id_text).is_none_or(|h| h != want);
+        for (f, path) in [
+            (USER_NAME, "userName"),
+            (EXTERNAL_ID, "externalId"),
+            (DISPLAY, "displayName"),
+            (TITLE, "title"),
+        ] {
+            if let Some(want) = values[f].text()
+                && differs(current.get(path), want)
+            {
+                ops.push(op("replace", path, json!(want)));
+            }
+        }
+        for (f, sub) in [(GIVEN, "givenName"), (FAMILY, "familyName")] {
+            if let Some(want) = values[f].text()
+                && differs(current.pointer(&format!("/name/{sub}")), want)
+            {
+                ops.push(op("replace", &format!("name.{sub}"), json!(want)));
+            }
+        }
+        for (f, attr) in [(EMAIL, "emails"), (PHONE, "phoneNumbers")] {
+            let Some(want) = values[f].text() else { continue };
+            let has_work = current.get(attr).and_then(Json::as_array).is_some_and(|a| {
+                a.iter().any(|e| e.get("type").and_then(Json::as_str) == Some("work"))
+            });
+            if work_value(current, attr).as_deref() != Some(want) {
+                if has_work {
+                    ops.push(op(
+                        "replace",
+                        &format!("{attr}[type eq \"work\"].value"),
+                        json!(want),
+                    ));
+                } else {
+                    let primary = attr == "emails";
+                    ops.push(op(
+                        "add",
+                        attr,
+                        json!([{"value": want, "type": "work", "primary": primary}]),
+                    ));
+                }
+            }
+        }
+        if let Value::Bool(want) = values[ACTIVE]
+            && current.get("active").and_then(Json::as_bool) != Some(want)
+        {
+            ops.push(op("replace", "active", json!(want)));
+        }
+        for (f, attr) in ENTERPRISE_FIELDS {
+            if let Some(want) = values[f].text()
+                && differs(current.pointer(&format!("/{ENTERPRISE}/{attr}")), want)
+            {
+                ops.push(op("replace", &format!("{ENTERPRISE}:{attr}"), json!(want)));
+            }
+        }
+        if let Some(id) = manager
+            && differs(current.pointer(&format!("/{ENTERPRISE}/manager/value")), id)
+        {
+            ops.push(op("replace", &format!("{ENTERPRISE}:manager"), json!({"value": id})));
+        }
+        ops
+    }
+
+    /// Group names a row asks for, and whether each exists.
+    fn row_groups<'v>(&self, values: &'v [Value]) -> Vec<&'v str> {
+        match &values[GROUPS] {
+            Value::List(items) => items.iter().map(|s| s.as_ref()).collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Groups a user is missing, of those the row asks for.
+    fn missing_groups(&self, values: &[Value], user: &str) -> Vec<String> {
+        let g = self.groups();
+        self.row_groups(values)
+            .into_iter()
+            .filter(|name| match g.by_name.get(&name.to_lowercase()) {
+                Some(id) => !g.members.get(id).is_some_and(|m| m.contains(user)),
+                None => true,
+            })
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// A group's id, creating the group when allowed. Holding the lock
+    /// while creating means two workers never create the same group.
+    fn group_id(&self, api: &Api, name: &str) -> Result<String, ApiError> {
+        let mut g = self.groups();
+        if let Some(id) = g.by_name.get(&name.to_lowercase()) {
+            return Ok(id.clone());
+        }
+        let body = json!({"schemas": [GROUP], "displayName": name});
+        let req = scim(Request::post("/Groups", body));
+        let lookup = |api: &Api| -> Result<Option<String>, ApiError> {
+            let found = self.list(
+                api,
+                "/Groups",
+                self.f.filter.then(|| format!("displayName eq {}", quoted(name))).as_deref(),
+            )?;
+            Ok(found
+                .iter()
+                .find(|x| {
+                    x.get("displayName")
+                        .and_then(Json::as_str)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
+                })
+                .and_then(|x| x.get("id").and_then(id_text)))
+        };
+        let id = match api.create(&req, &lookup)? {
+            Created::Recovered(id) => id,
+            Created::Answer(r) => {
+                r.body.get("id").and_then(id_text).ok_or_else(|| ApiError::Status {
+                    status: r.status,
+                    message: "the new group's answer has no id".into(),
+                })?
+            }
+        };
+        g.add(&json!({"id": id, "displayName": name, "members": []}));
+        Ok(id)
+    }
+
+    /// Adds users to the groups each asks for: one PATCH per group.
+    fn add_members(&self, api: &Api, wanted: &[(String, Vec<String>)]) -> Result<(), ApiError> {
+        let mut per_group: Vec<(String, Vec<String>)> = Vec::new();
+        for (user, names) in wanted {
+            for name in names {
+                let gid = self.group_id(api, name)?;
+                match per_group.iter_mut().find(|(g, _)| *g == gid) {
+                    Some((_, users)) => users.push(user.clone()),
+                    None => per_group.push((gid, vec![user.clone()])),
+                }
+            }
+        }
+        for (gid, users) in per_group {
+            let members: Vec<Json> = users.iter().map(|u| json!({"value": u})).collect();
+            if self.f.patch {
+                let body = json!({"schemas": [PATCH_OP], "Operations": [op("add", "members", Json::Array(members))]});
+                // Adding members is the same whenever it happens, so no
+                // If-Match: a concurrent change to the group is no conflict.
+                api.send(&scim(Request::patch(format!("/Groups/{gid}"), body)).repeatable())?;
+            } else {
+                // Without PATCH: read the group, and PUT it back with them.
+                let mut group = api.send(&scim(Request::get(format!("/Groups/{gid}"))))?.body;
+                let list =
+                    group.as_object_mut().map(|g| g.entry("members").or_insert_with(|| json!([])));
+                if let Some(Json::Array(list)) = list {
+                    list.extend(members);
+                }
+                if let Some(g) = group.as_object_mut() {
+                    g.remove("meta");
+                }
+                api.send(&scim(Request {
+                    method: Method::Put,
+                    ..Request::post(format!("/Groups/{gid}"), group)
+                }))?;
+            }
+            let mut g = self.groups();
+            g.members.entry(gid).or_default().extend(users);
+        }
+        Ok(())
+    }
+
+    /// Changes an existing user to match the row: PATCH (else PUT), with
+    /// If-Match when the service has ETags; a 412 re-reads the user once.
+    fn update(&self, api: &Api, row: &RowInput, id: &str) -> Result<bool, ApiError> {
+        let mut current = self.users.get(id).cloned().unwrap_or(Json::Null);
+        let manager = row.person(MANAGER);
+        for attempt in 0..2 {
+            let ops = self.changes(row.values, &current, manager);
+            if ops.is_empty() {
+                return Ok(false);
+            }
+            let mut req = if self.f.patch {
+                scim(Request::patch(
+                    format!("/Users/{id}"),
+                    json!({"schemas": [PATCH_OP], "Operations": ops}),
+                ))
+            } else {
+                let mut full = current.clone();
+                merge(&mut full, &self.resource(row));
+                if let Some(u) = full.as_object_mut() {
+                    u.remove("meta");
+                    u.remove("groups");
+                }
+                scim(Request { method: Method::Put, ..Request::post(format!("/Users/{id}"), full) })
+            };
+            let version = current.pointer("/meta/version").and_then(Json::as_str);
+            if self.f.etag
+                && let Some(v) = version
+            {
+                req = req.header("If-Match", v);
+            }
+            match api.send(&req.repeatable()) {
+                // 200 with the user, or 204 without a body: both are fine.
+                Ok(_) => return Ok(true),
+                Err(ApiError::Status { status: 412, .. }) if attempt == 0 => {
+                    self.conflicts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    current = api.send(&scim(Request::get(format!("/Users/{id}"))))?.body;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(ApiError::Status {
+            status: 412,
+            message: "the user kept changing while hrport updated it".into(),
+        })
+    }
+
+    /// Creates one user (one request), settling a lost answer by userName.
+    fn create(&self, api: &Api, row: &RowInput) -> Result<String, ApiError> {
+        let req = scim(Request::post("/Users", self.resource(row)));
+        let lookup = |api: &Api| self.lookup(api, row.values);
+        match api.create(&req, &lookup)? {
+            Created::Recovered(id) => Ok(id),
+            Created::Answer(r) => {
+                r.body.get("id").and_then(id_text).ok_or_else(|| ApiError::Status {
+                    status: r.status,
+                    message: "the new user's answer has no id".into(),
+                })
+            }
+        }
+    }
+
+    /// Creates users with /Bulk, within the service's limits. Each
+    /// operation's result goes back to its row by bulkId; a request whose
+    /// answer is lost or refused whole falls back to one request per row
+    /// (each settling a lost answer by userName).
+    fn create_bulk(
+        &self,
+        api: &Api,
+        rows: &[&RowInput],
+        limits: (usize, usize),
+    ) -> Vec<Result<String, ApiError>> {
+        let (max_ops, max_bytes) = limits;
+        let mut out: Vec<Option<Result<String, ApiError>>> =
+            (0..rows.len()).map(|_| None).collect();
+        let ops: Vec<Json> = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| json!({"method": "POST", "path": "/Users", "bulkId": format!("row{i}"), "data": self.resource(r)}))
+            .collect();
+        // Chunks within maxOperations and, with a margin for the envelope,
+        // maxPayloadSize.
+        let mut chunks: Vec<Vec<usize>> = Vec::new();
+        let mut size = 0usize;
+        for (i, o) in ops.iter().enumerate() {
+            let n = o.to_string().len() + 1;
+            match chunks.last_mut() {
+                Some(c) if c.len() < max_ops && size + n <= max_bytes * 9 / 10 => {
+                    c.push(i);
+                    size += n;
+                }
+                _ => {
+                    chunks.push(vec![i]);
+                    size = n + 200;
+                }
+            }
+        }
+        for chunk in chunks {
+            let body = json!({
+                "schemas": [BULK_REQUEST],
+                "Operations": chunk.iter().map(|&i| ops[i].clone()).collect::<Vec<_>>(),
+            });
+            let answer = api.send(&scim(Request::post("/Bulk", body)));
+            if answer.is_ok() {
+                let mut b = self.bulk_sent.lock().unwrap_or_else(|e| e.into_inner());
+                b.0 += 1;
+                b.1 += chunk.len();
+            }
+            let results = match answer {
+                Ok(r) => {
+                    r.body.get("Operations").and_then(Json::as_array).cloned().unwrap_or_default()
+                }
+                Err(ApiError::Abort { message, hint }) => {
+                    for &i in &chunk {
+                        out[i] = Some(Err(ApiError::Abort {
+                            message: message.clone(),
+                            hint: hint.clone(),
+                        }));
+                    }
+                    continue;
+                }
+                // Lost, or refused as a whole: row by row, safely.
+                Err(_) => Vec::new(),
+            };
+            for res in results {
+                let Some(i) = res
+                    .get("bulkId")
+                    .and_then(Json::as_str)
+                    .and_then(|b| b.strip_prefix("row"))
+                    .and_then(|n| n.parse::<usize>().ok())
+                    .filter(|i| chunk.contains(i))
+                else {
+                    continue;
+                };
+                let status = res
+                    .get("status")
+                    .and_then(id_text)
+                    .and_then(|s| s.parse::<u16>().ok())
+                    .unwrap_or(0);
+                out[i] = Some(if (200..300).contains(&status) {
+                    let id = res.pointer("/response/id").and_then(id_text).or_else(|| {
+                        res.get("location")
+                            .and_then(Json::as_str)
+                            .and_then(|l| l.rsplit('/').next())
+                            .map(str::to_string)
+                    });
+                    id.ok_or_else(|| ApiError::Status {
+                        status,
+                        message: "the bulk answer gives no id".into(),
+                    })
+                } else {
+                    let body = res.get("response").cloned().unwrap_or(Json::Null);
+                    Err(ApiError::Status {
+                        status,
+                        message: crate::transport::error_message(&body),
+                    })
+                });
+            }
+            for &i in &chunk {
+                if out[i].is_none() {
+                    out[i] = Some(self.create(api, rows[i]));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| o.unwrap_or_else(|| Err(ApiError::Unavailable("no answer".into()))))
+            .collect()
+    }
+}
+
+/// Copies `from`'s attributes over `into` (objects merged, others replaced).
+fn merge(into: &mut Json, from: &Json) {
+    match (into, from) {
+        (Json::Object(a), Json::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(k) {
+                    Some(x) if x.is_object() && v.is_object() => merge(x, v),
+                    _ => {
+                        a.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b.clone(),
+    }
+}
+
+fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
+    match e {
+        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
+        ApiError::Unavailable(m) => {
+            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
+        }
+        ApiError::Status { status, message } => Outcome::Failed {
+            id,
+            message: format!("{step}: {message} (HTTP {status})"),
+            unavailable: false,
+        },
+    }
+}
+
+impl Session for Sc {
+    fn refs(&self) -> &RefTables {
+        &self.refs
+    }
+
+    fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        if !self.enterprise {
+            for (f, _) in ENTERPRISE_FIELDS.iter().chain(&[(MANAGER, "manager")]) {
+                if !values[*f].is_empty() {
+                    problems.push(Problem::new(
+                        m.label(*f),
+                        "this SCIM service has no enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User) to hold it",
+                    ));
+                }
+            }
+        }
+        if !self.create_groups {
+            let g = self.groups();
+            let known: Vec<&str> = g.names.values().map(String::as_str).collect();
+            for name in self.row_groups(values) {
+                if !g.by_name.contains_key(&name.to_lowercase()) {
+                    let hint = text::closest(name, known.iter().copied())
+                        .map(|b| format!(" (did you mean {b:?}?)"))
+                        .unwrap_or_default();
+                    problems.push(Problem::new(
+                        m.label(GROUPS),
+                        format!("no group named {name:?}{hint}; give --create-groups to create it"),
+                    ));
+                }
+            }
+        }
+    }
+
+    fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
+        let mut found: Vec<(usize, &String)> = [USER_NAME, EXTERNAL_ID, EMPLOYEE_NUMBER]
+            .into_iter()
+            .filter_map(|f| Some((f, self.keys.get(&values[f].text()?.to_lowercase())?)))
+            .collect();
+        found.dedup_by(|a, b| a.1 == b.1);
+        let id = match found.as_slice() {
+            [] => return Ok(None),
+            [(_, id)] => (*id).clone(),
+            [(fa, a), (fb, b), ..] => {
+                return Err(Problem::row(format!(
+                    "{} matches user {a} but {} matches user {b} in the SCIM service",
+                    m.label(*fa),
+                    m.label(*fb)
+                )));
+            }
+        };
+        let current = self.users.get(&id).cloned().unwrap_or(Json::Null);
+        // A manager named by a key the service knows; a manager who is a
+        // new row of the file can only differ.
+        let manager =
+            values[MANAGER].text().map(|k| self.person(k).unwrap_or_else(|| format!("new:{k}")));
+        let stale = !self.changes(values, &current, manager.as_deref()).is_empty()
+            || !self.missing_groups(values, &id).is_empty();
+        Ok(Some(Existing { id, incomplete: stale }))
+    }
+
+    fn person(&self, key: &str) -> Option<String> {
+        self.keys.get(&key.to_lowercase()).cloned()
+    }
+
+    fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        let (id, updated) = match row.existing {
+            Some(ex) => match self.update(api, row, &ex.id) {
+                Ok(changed) => (ex.id.clone(), changed),
+                Err(e) => return failed(Some(ex.id.clone()), "update user", e),
+            },
+            None => match self.create(api, row) {
+                Ok(id) => (id, false),
+                Err(e) => return failed(None, "create user", e),
+            },
+        };
+        let groups = self.missing_groups(row.values, &id);
+        let added = !groups.is_empty();
+        if added && let Err(e) = self.add_members(api, &[(id.clone(), groups)]) {
+            return failed(Some(id), "add to groups", e);
+        }
+        match row.existing {
+            Some(_) if updated || added => Outcome::Updated { id },
+            Some(_) => Outcome::Completed { id },
+            None => Outcome::Created { id },
+        }
+    }
+
+    fn batch_limit(&self) -> usize {
+        self.f.bulk.map_or(1, |(ops, _)| ops)
+    }
+
+    fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
+        let Some(limits) = self.f.bulk else {
+            return rows.iter().map(|r| self.provision(api, r)).collect();
+        };
+        let mut out: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
+        let new: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].existing.is_none()).collect();
+        for i in (0..rows.len()).filter(|i| !new.contains(i)) {
+            out[i] = Some(self.provision(api, &rows[i]));
+        }
+        let refs: Vec<&RowInput> = new.iter().map(|&i| &rows[i]).collect();
+        let created = self.create_bulk(api, &refs, limits);
+        let mut members = Vec::new();
+        for (&i, res) in new.iter().zip(created) {
+            match res {
+                Ok(id) => {
+                    let groups = self.missing_groups(rows[i].values, &id);
+                    if !groups.is_empty() {
+                        members.push((i, id.clone(), groups));
+                    }
+                    out[i] = Some(Outcome::Created { id });
+                }
+                Err(e) => out[i] = Some(failed(None, "create user", e)),
+            }
+        }
+        if !members.is_empty() {
+            let wanted: Vec<(String, Vec<String>)> =
+                members.iter().map(|(_, id, g)| (id.clone(), g.clone())).collect();
+            if let Err(e) = self.add_members(api, &wanted) {
+                for (i, id, _) in members {
+                    out[i] = Some(failed(Some(id), "add to groups", e.clone()));
+                }
+            }
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or(Outcome::Failed {
+                    id: None,
+                    message: "not processed".into(),
+                    unavailable: false,
+                })
+            })
+            .collect()
+    }
+
+    fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let (requests, users) = *self.bulk_sent.lock().unwrap_or_else(|e| e.into_inner());
+        if requests > 0 {
+            notes.push(format!(
+                "{users} new users went in {requests} /Bulk request{}",
+                if requests == 1 { "" } else { "s" }
+            ));
+        }
+        let c = self.conflicts.load(std::sync::atomic::Ordering::Relaxed);
+        if c > 0 {
+            notes.push(format!(
+                "{c} user{} changed on the service during the run (HTTP 412); re-read and updated",
+                if c == 1 { " was" } else { "s were" }
+            ));
+        }
+        notes
+    }
+
+    fn export(
+        &self,
+        api: &Api,
+        include_terminated: bool,
+        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+    ) -> Result<(), ExportError> {
+        let users = self.list(api, "/Users", None)?;
+        let mut groups = Groups::default();
+        for g in self.list(api, "/Groups", None)? {
+            groups.add(&g);
+        }
+        let names: HashMap<String, String> = users
+            .iter()
+            .filter_map(|u| {
+                Some((u.get("id").and_then(id_text)?, u.get("userName").and_then(id_text)?))
+            })
+            .collect();
+        for u in &users {
+            if !include_terminated && u.get("active") == Some(&Json::Bool(false)) {
+                continue;
+            }
+            let id = u.get("id").and_then(id_text).unwrap_or_default();
+            let text = |p: &str| u.pointer(p).and_then(id_text).unwrap_or_default();
+            let mut member_of: Vec<&str> = groups
+                .members
+                .iter()
+                .filter(|(_, m)| m.contains(&id))
+                .filter_map(|(g, _)| groups.names.get(g).map(String::as_str))
+                .collect();
+            member_of.sort_unstable();
+            let manager = u
+                .pointer(&format!("/{ENTERPRISE}/manager/value"))
+                .and_then(id_text)
+                .map(|m| names.get(&m).cloned().unwrap_or(m))
+                .unwrap_or_default();
+            let row = vec![
+                text("/userName"),
+                text("/externalId"),
+                text("/name/givenName"),
+                text("/name/familyName"),
+                text("/displayName"),
+                work_value(u, "emails").unwrap_or_default(),
+                work_value(u, "phoneNumbers").unwrap_or_default(),
+                text("/title"),
+                text(&format!("/{ENTERPRISE}/employeeNumber")),
+                text(&format!("/{ENTERPRISE}/costCenter")),
+                text(&format!("/{ENTERPRISE}/organization")),
+                text(&format!("/{ENTERPRISE}/division")),
+                text(&format!("/{ENTERPRISE}/department")),
+                manager,
+                match u.get("active") {
+                    Some(Json::Bool(true)) => "yes".into(),
+                    Some(Json::Bool(false)) => "no".into(),
+                    _ => String::new(),
+                },
+                member_of.join("; "),
+            ];
+            emit(row).map_err(ExportError::Output)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn field_indexes() {
+        for (i, name) in [
+            (USER_NAME, "User Name"),
+            (EXTERNAL_ID, "External ID"),
+            (GIVEN, "Given Name"),
+            (FAMILY, "Family Name"),
+            (DISPLAY, "Display Name"),
+            (EMAIL, "Email"),
+            (PHONE, "Phone"),
+            (TITLE, "Title"),
+            (EMPLOYEE_NUMBER, "Employee Number"),
+            (MANAGER, "Manager"),
+            (ACTIVE, "Active"),
+            (GROUPS, "Groups"),
+        ] {
+            assert_eq!(FIELDS[i].column, name);
+        }
+        for (i, attr) in ENTERPRISE_FIELDS {
+            assert!(FIELDS[i].payload.ends_with(attr));
+        }
+    }
+
+    #[test]
+    fn filter_values_are_json_strings() {
+        assert_eq!(quoted("o\"brien\\x"), "\"o\\\"brien\\\\x\"");
+    }
+
+    #[test]
+    fn changes_only_for_cells_that_differ() {
+        use std::borrow::Cow::Borrowed as B;
+        let sc = Sc::new(
+            &Options::default(),
+            Features { patch: true, filter: true, etag: true, bulk: None, page: 100 },
+            true,
+        );
+        let current = json!({
+            "userName": "bjensen", "name": {"givenName": "Barbara"}, "active": true,
+            "emails": [{"value": "old@example.com", "type": "work"}],
+            ENTERPRISE: {"department": "Tour", "manager": {"value": "m1"}}
+        });
+        let mut v = vec![Value::Empty; FIELDS.len()];
+        v[USER_NAME] = Value::Text(B("bjensen"));
+        v[GIVEN] = Value::Text(B("Barbara"));
+        v[EMAIL] = Value::Text(B("new@example.com"));
+        v[12] = Value::Text(B("Tour"));
+        v[ACTIVE] = Value::Bool(false);
+        let ops = sc.changes(&v, &current, Some("m1"));
+        assert_eq!(
+            ops,
+            vec![
+                op("replace", "emails[type eq \"work\"].value", json!("new@example.com")),
+                op("replace", "active", json!(false)),
+            ]
+        );
+        assert_eq!(sc.changes(&v, &current, Some("m2")).len(), 3, "a new manager");
+    }
+}
