@@ -434,12 +434,25 @@ impl Api {
         lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
     ) -> Result<Created, ApiError> {
         let mut retry = 0;
+        let mut uncertain = false;
         loop {
             match self.send_authed(req) {
                 Ok(r) if r.ok() => return Ok(Created::Answer(r)),
+                // Refused after an earlier attempt may have gone through: a
+                // slow first attempt can commit after the look-up found
+                // nothing, and then the retry clashes with it ("already
+                // taken"). Look once more before calling the row failed.
+                Ok(r) if uncertain && (400..500).contains(&r.status) => {
+                    if let Some(id) = lookup(self)? {
+                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Created::Recovered(id));
+                    }
+                    return Err(status_error(&r));
+                }
                 Ok(r) => return Err(status_error(&r)),
                 Err(Fail::Final(e)) => return Err(e),
                 Err(Fail::Uncertain(m)) => {
+                    uncertain = true;
                     if let Some(id) = lookup(self)? {
                         self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
                         return Ok(Created::Recovered(id));
