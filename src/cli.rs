@@ -27,6 +27,9 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Validate a spreadsheet and create its people in a target.
+    // A flag given twice keeps the last: `--resume` puts the interrupted
+    // run's flags first, so the ones typed now win.
+    #[command(args_override_self = true)]
     Import(ImportArgs),
     /// Write every person a target holds into a spreadsheet the import reads.
     Export(ExportArgs),
@@ -133,6 +136,20 @@ pub struct ImportArgs {
     /// Create groups that rows name but the target does not have yet (SCIM).
     #[arg(long)]
     pub create_groups: bool,
+
+    /// Continue an interrupted import from its output folder: `hrport import
+    /// --resume DIR` (speed flags such as --rate may be given again).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+
+    /// Length of the passwords hrport generates when a row needs one.
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub password_length: usize,
+
+    /// Character classes of generated passwords: u upper case, l lower case,
+    /// d digits, s symbols.
+    #[arg(long, default_value = "ulds", value_name = "CLASSES")]
+    pub password_classes: String,
 }
 
 #[derive(Debug, Args)]

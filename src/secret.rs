@@ -43,3 +43,82 @@ mod tests {
         assert_eq!(s.expose(), "hunter2");
     }
 }
+
+/// Character classes for generated passwords.
+const CLASSES: [(char, &str); 4] = [
+    ('u', "ABCDEFGHJKLMNPQRSTUVWXYZ"),
+    ('l', "abcdefghijkmnopqrstuvwxyz"),
+    ('d', "23456789"),
+    ('s', "!#$%*+-=?@^_"),
+];
+
+/// A random password from the operating system's generator: `len`
+/// characters with at least one of each class in `classes` (u = upper
+/// case, l = lower case, d = digits, s = symbols). Look-alike characters
+/// (0/O, 1/l/I) are left out, since people type these in.
+pub fn generate_password(len: usize, classes: &str) -> Result<Secret, String> {
+    let sets: Vec<&str> =
+        CLASSES.iter().filter(|(c, _)| classes.contains(*c)).map(|(_, s)| *s).collect();
+    if sets.is_empty() || classes.chars().any(|c| !CLASSES.iter().any(|(k, _)| *k == c)) {
+        return Err(format!("password classes {classes:?}: use letters from u, l, d, s"));
+    }
+    if len < sets.len().max(8) || len > 128 {
+        return Err(format!("password length {len}: use 8 to 128"));
+    }
+    let all: Vec<char> = sets.iter().flat_map(|s| s.chars()).collect();
+    let mut out: Vec<char> = Vec::with_capacity(len);
+    for s in &sets {
+        let set: Vec<char> = s.chars().collect();
+        out.push(set[below(set.len())?]);
+    }
+    while out.len() < len {
+        out.push(all[below(all.len())?]);
+    }
+    // Fisher-Yates, so the guaranteed characters are not always first.
+    for i in (1..out.len()).rev() {
+        out.swap(i, below(i + 1)?);
+    }
+    Ok(Secret(out.into_iter().collect()))
+}
+
+/// A uniform random number in `0..n` from the operating system's generator
+/// (rejection sampling: no bias towards small numbers).
+fn below(n: usize) -> Result<usize, String> {
+    let n = n as u32;
+    let limit = u32::MAX - u32::MAX % n;
+    loop {
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b).map_err(|e| format!("no random numbers: {e}"))?;
+        let x = u32::from_le_bytes(b);
+        if x < limit {
+            return Ok((x % n) as usize);
+        }
+    }
+}
+
+#[cfg(test)]
+mod password_tests {
+    use super::*;
+
+    #[test]
+    fn generated_passwords_have_every_class_and_differ() {
+        let a = generate_password(16, "ulds").unwrap();
+        let b = generate_password(16, "ulds").unwrap();
+        assert_ne!(a, b);
+        let p = a.expose();
+        assert_eq!(p.chars().count(), 16);
+        assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+        assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(p.chars().any(|c| c.is_ascii_digit()));
+        assert!(p.chars().any(|c| "!#$%*+-=?@^_".contains(c)));
+        assert!(
+            generate_password(12, "ld")
+                .unwrap()
+                .expose()
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric())
+        );
+        assert!(generate_password(4, "ulds").is_err());
+        assert!(generate_password(16, "x").is_err());
+    }
+}

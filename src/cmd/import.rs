@@ -13,12 +13,13 @@ use serde_json::json;
 
 use super::{api_abort, check_target_args, connect, warn};
 use crate::cli::ImportArgs;
-use crate::engine::{self, Context, SendSettings};
+use crate::engine::journal::{Header, Journal, Replay};
+use crate::engine::{self, Bookkeeping, Context, SendSettings};
 use crate::error::{Error, Result, exit};
 use crate::input::{self, ReadOptions, Source};
 use crate::mapping::Mapping;
 use crate::mapping::profile::Profile;
-use crate::output::{ResultFiles, Status};
+use crate::output::{CredentialsFile, ResultFiles, Status};
 use crate::targets::{self, Options};
 
 pub fn run(args: ImportArgs) -> Result<u8> {
@@ -106,8 +107,17 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         Error::config(format!("cannot create the output folder {}: {e}", out_dir.display()))
     })?;
 
+    // `stop`: take no new rows (Ctrl-C, abort). `halt`: also stop requests
+    // in flight from retrying (abort only).
     let stop = Arc::new(AtomicBool::new(false));
-    let conn = connect(&args.target, target, &options, stop.clone())?;
+    let halt = Arc::new(AtomicBool::new(false));
+    let resuming = args.resume.is_some();
+    if resuming && args.target.sandbox {
+        return Err(Error::config(
+            "a run against --sandbox cannot be resumed: its sandbox ended with it; start the import again",
+        ));
+    }
+    let conn = connect(&args.target, target, &options, halt.clone())?;
     let session = match &conn {
         Some(c) => target.connect(&c.api, &options).map_err(api_abort)?,
         None => {
@@ -162,13 +172,65 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         progress: !args.quiet,
     };
     let api = conn.as_ref().map(|c| &c.api);
+    // The journal (for --resume) and generated passwords: real runs only.
+    let (journal, replay) = if args.dry_run {
+        (None, Replay::default())
+    } else {
+        let fingerprint = fingerprint(&args, &options)?;
+        match &args.resume {
+            Some(dir) => {
+                let (j, header, replay) = Journal::resume(dir)?;
+                if header.input_sha256 != fingerprint.input_sha256 {
+                    return Err(Error::config(format!(
+                        "{file} changed since the run in {} started (its contents differ); \
+                         a resumed run must read the same file: restore it, or start a new import",
+                        dir.display()
+                    )));
+                }
+                if header.settings_sha256 != fingerprint.settings_sha256 {
+                    return Err(Error::config(format!(
+                        "the settings differ from the run in {} (target, URL, profile, sheet, encoding, \
+                         delimiter, date formats or flags); only speed flags may change on --resume",
+                        dir.display()
+                    )));
+                }
+                eprintln!(
+                    "hrport: resuming {}: {} rows finished, {} were in flight and are looked up first",
+                    dir.display(),
+                    replay.done.len(),
+                    replay.in_flight.len()
+                );
+                (Some(j), replay)
+            }
+            None => (Some(Journal::create(&out_dir, &fingerprint)?), Replay::default()),
+        }
+    };
+    let credentials = if args.dry_run { None } else { Some(CredentialsFile::new(&out_dir)?) };
+    let books = Bookkeeping {
+        journal: journal.as_ref(),
+        replay: &replay,
+        credentials: credentials.as_ref(),
+        password_length: args.password_length,
+        password_classes: args.password_classes.clone(),
+        halt: Some(&halt),
+    };
+    if !args.dry_run {
+        handle_signals(&stop, &out_dir);
+    }
     let report = match early {
         Some(report) => report,
         None => {
             let out = ResultFiles::create(&out_dir, &mapping)?;
-            engine::send(&ctx, &validation, api, out, &settings, &stop)?
+            engine::send(&ctx, &validation, api, out, &settings, &books, &stop)?
         }
     };
+    if let Some(j) = &journal {
+        j.sync()?;
+    }
+    let mut report = report;
+    if report.aborted.is_none() && stop.load(Ordering::Relaxed) {
+        report.aborted = Some(("stopped by Ctrl-C or SIGTERM".into(), None));
+    }
     let send_secs = sending_at.elapsed().as_secs_f64();
 
     let count = |s: Status| report.counts.get(&s).copied().unwrap_or(0);
@@ -216,6 +278,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         "notes": notes,
         "results": "results.csv",
         "errors": "errors.csv",
+        "credentials": credentials.as_ref().filter(|c| c.written()).map(|_| "credentials.csv"),
+        "journal": journal.as_ref().map(|_| engine::journal::FILE),
     });
     write_summary(&out_dir.join("summary.json"), &summary)?;
 
@@ -252,6 +316,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let attention = count(Status::Invalid) + count(Status::Failed) + count(Status::Pending);
     println!("results: {}", out_dir.join("results.csv").display());
+    if let Some(c) = credentials.as_ref().filter(|c| c.written()) {
+        println!(
+            "passwords hrport generated: {} (only there; keep it safe, then delete it)",
+            c.path().display()
+        );
+    }
     if attention > 0 {
         println!(
             "errors:  {} ({attention} rows: fix them in Excel and import that file as it is)",
@@ -260,12 +330,17 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let _ = throttled;
     if let Some((message, hint)) = report.aborted {
+        let resume = if args.target.sandbox {
+            "the rows not done are marked pending in errors.csv".to_string()
+        } else {
+            format!(
+                "the rows not done are marked pending; continue with: hrport import --resume {}",
+                out_dir.display()
+            )
+        };
         return Err(Error::aborted(
             message,
-            Some(format!(
-                "{}the rows not done are marked pending in errors.csv; import that file again to finish",
-                hint.map(|h| format!("{h}; ")).unwrap_or_default()
-            )),
+            Some(format!("{}{resume}", hint.map(|h| format!("{h}; ")).unwrap_or_default())),
         ));
     }
     Ok(if attention > 0 { exit::ROWS_FAILED } else { exit::OK })
@@ -293,4 +368,149 @@ fn write_summary(path: &Path, v: &serde_json::Value) -> Result<()> {
     let text = serde_json::to_string_pretty(v).unwrap_or_default();
     std::fs::write(path, text + "\n")
         .map_err(|e| Error::config(format!("{}: cannot write: {e}", path.display())))
+}
+
+/// Ctrl-C or SIGTERM: take no new rows, let the rows in flight finish, write
+/// the results so far; a second one stops at once (the journal still lets
+/// the run be resumed).
+fn handle_signals(stop: &Arc<AtomicBool>, out_dir: &Path) {
+    let stop = stop.clone();
+    let hint = format!("hrport import --resume {}", out_dir.display());
+    let signals = std::sync::atomic::AtomicUsize::new(0);
+    let _ = ctrlc::set_handler(move || {
+        if signals.fetch_add(1, Ordering::SeqCst) == 0 {
+            stop.store(true, Ordering::SeqCst);
+            eprintln!(
+                "\nhrport: stopping: finishing the rows in flight (press Ctrl-C again to stop at once)"
+            );
+        } else {
+            eprintln!("\nhrport: stopped at once; resume with: {hint}");
+            std::process::exit(exit::ABORTED as i32);
+        }
+    });
+}
+
+/// What a resumed run must share with the run it resumes: the input file's
+/// contents and every setting except speed, plus the command to rerun.
+fn fingerprint(args: &ImportArgs, options: &Options) -> Result<Header> {
+    use sha2::{Digest, Sha256};
+    let hex = |d: &[u8]| d.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    let file = std::path::absolute(&args.file)
+        .map_err(|e| Error::config(format!("{}: {e}", args.file.display())))?;
+    let mut hasher = Sha256::new();
+    let mut f = std::fs::File::open(&file)
+        .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))?;
+    std::io::copy(&mut f, &mut hasher)
+        .map_err(|e| Error::input(format!("{}: cannot read: {e}", file.display())))?;
+    let input_sha256 = hex(&hasher.finalize());
+
+    let profile =
+        args.profile.as_ref().map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()));
+    let profile_text =
+        profile.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
+    let t = &args.target;
+    let mut opts = options.0.clone();
+    opts.remove(targets::INPUT_DIR);
+    let settings = json!({
+        "target": t.target,
+        "to": if t.sandbox { "sandbox".to_string() } else { t.base_url.clone().unwrap_or_default() },
+        "profile": profile_text,
+        "options": opts.to_string(),
+        "sheet": args.sheet, "encoding": args.encoding, "delimiter": args.delimiter,
+        "date_formats": args.date_formats,
+    });
+    let settings_sha256 = hex(&Sha256::digest(settings.to_string().as_bytes()));
+
+    // The command as flags hrport itself reads back on --resume.
+    let s = |x: &str| x.to_string();
+    let mut argv = vec![file.display().to_string(), s("--target"), t.target.clone()];
+    match &t.base_url {
+        Some(u) => argv.extend([s("--base-url"), u.clone()]),
+        None if t.sandbox => argv.push(s("--sandbox")),
+        None => {}
+    }
+    for (flag, v) in [
+        ("--profile", profile.map(|p| p.display().to_string())),
+        ("--sheet", args.sheet.clone()),
+        ("--encoding", args.encoding.clone()),
+        ("--delimiter", args.delimiter.clone()),
+    ] {
+        if let Some(v) = v {
+            argv.extend([s(flag), v]);
+        }
+    }
+    for f in &args.date_formats {
+        argv.extend([s("--date-format"), f.clone()]);
+    }
+    for (on, flag) in [
+        (args.enable_login, "--enable-login"),
+        (args.allow_elevated_permissions, "--allow-elevated-permissions"),
+        (args.create_groups, "--create-groups"),
+    ] {
+        if on {
+            argv.push(s(flag));
+        }
+    }
+    argv.extend([
+        s("--rate"),
+        t.rate.to_string(),
+        s("--concurrency"),
+        t.concurrency.to_string(),
+        s("--timeout"),
+        t.timeout.to_string(),
+        s("--max-retries"),
+        t.max_retries.to_string(),
+        s("--max-errors"),
+        t.max_errors.to_string(),
+        s("--password-length"),
+        args.password_length.to_string(),
+        s("--password-classes"),
+        args.password_classes.clone(),
+    ]);
+    Ok(Header {
+        journal: 1,
+        argv,
+        input: file.display().to_string(),
+        input_sha256,
+        settings_sha256,
+        started: engine::journal::now(),
+    })
+}
+
+/// `hrport import --resume DIR [speed flags]` as the full command: the
+/// interrupted run's own flags (from its journal), then the ones typed now.
+pub fn resume_argv(raw: &[String]) -> Result<Option<Vec<String>>> {
+    if raw.get(1).map(String::as_str) != Some("import") {
+        return Ok(None);
+    }
+    let mut rest: Vec<String> = Vec::new();
+    let mut dir = None;
+    let mut it = raw[2..].iter();
+    while let Some(a) = it.next() {
+        if a == "--resume" {
+            dir = it.next().cloned();
+        } else if let Some(d) = a.strip_prefix("--resume=") {
+            dir = Some(d.to_string());
+        } else {
+            rest.push(a.clone());
+        }
+    }
+    let Some(dir) = dir else { return Ok(None) };
+    let path = Path::new(&dir).join(engine::journal::FILE);
+    let first = std::fs::read_to_string(&path).map_err(|e| {
+        Error::config(format!(
+            "{}: cannot read the journal of the run to resume: {e}",
+            path.display()
+        ))
+    })?;
+    let header: Header = first
+        .lines()
+        .next()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .ok_or_else(|| Error::config(format!("{} is not an hrport journal", path.display())))?;
+    let mut argv = vec![raw[0].clone(), "import".to_string()];
+    argv.extend(header.argv);
+    argv.extend(["--out".to_string(), dir.clone(), "--resume".to_string(), dir]);
+    argv.extend(rest);
+    Ok(Some(argv))
 }

@@ -10,6 +10,7 @@
 //! files in input order. Only verdicts that are not "send" are kept between
 //! passes, so a streamed CSV keeps memory flat apart from the key index.
 
+pub mod journal;
 mod keys;
 mod links;
 pub mod progress;
@@ -27,7 +28,7 @@ use crate::mapping::{Mapping, Problem, Value, join_problems, recycle};
 use crate::output::{ResultFiles, Status};
 use crate::targets::{Existing, Session, TargetInfo};
 
-pub use send::{Report, SendSettings, send};
+pub use send::{Bookkeeping, Report, SendSettings, send};
 
 /// What a run works with.
 pub struct Context<'a> {

@@ -15,11 +15,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
 
+use super::journal::{Journal, Replay};
 use super::{Context, Link, Validation, Verdict, changed, progress, row_status};
 use crate::error::{Error, Result};
 use crate::input::Record;
 use crate::mapping::{Problem, join_problems};
-use crate::output::{ResultFiles, Status};
+use crate::output::{CredentialsFile, ResultFiles, Status};
 use crate::targets::{Existing, Outcome, RowInput};
 use crate::transport::Api;
 
@@ -41,12 +42,29 @@ pub struct Report {
     pub aborted: Option<(String, Option<String>)>,
 }
 
+/// What a run keeps besides the results: the journal (for `--resume`), the
+/// interrupted run's record when resuming, and generated passwords.
+pub struct Bookkeeping<'a> {
+    pub journal: Option<&'a Journal>,
+    /// Empty for a fresh run.
+    pub replay: &'a Replay,
+    pub credentials: Option<&'a CredentialsFile>,
+    pub password_length: usize,
+    pub password_classes: String,
+    /// Set when the run aborts: requests in flight stop retrying. (Ctrl-C
+    /// only stops new rows, so the rows in flight finish.)
+    pub halt: Option<&'a AtomicBool>,
+}
+
 /// One row for a worker.
 struct Job {
     seq: u32,
     rec: Record,
     existing: Option<Existing>,
     people: Vec<(usize, String)>,
+    /// An interrupted run sent this row without recording an outcome: if it
+    /// turns out to exist now, this run created it.
+    resumed: bool,
 }
 
 /// One row's outcome.
@@ -64,6 +82,7 @@ struct Run<'a> {
     ctx: &'a Context<'a>,
     api: &'a Api,
     settings: &'a SendSettings,
+    books: &'a Bookkeeping<'a>,
     stop: &'a AtomicBool,
     abort: OnceLock<(String, Option<String>)>,
     /// Rows in a row that failed because the target was unavailable.
@@ -78,6 +97,9 @@ impl Run<'_> {
     fn abort(&self, message: String, hint: Option<String>) {
         let _ = self.abort.set((message, hint));
         self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.books.halt {
+            h.store(true, Ordering::Relaxed);
+        }
     }
 
     fn not_sent(&self, seq: u32) -> Done {
@@ -108,6 +130,29 @@ impl Run<'_> {
             }
             values.push(v);
         }
+        // A password the target needs and the row lacks: generated (or the
+        // one an interrupted run generated), written to credentials.csv
+        // before anything is sent, so it is never lost.
+        for &i in &ready {
+            let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
+            match self.password_for(&jobs[i], &values[i]) {
+                Ok(pw) => {
+                    values[i][field] = crate::mapping::Value::Text(pw.expose().to_string().into())
+                }
+                Err(e) => {
+                    self.abort(e.to_string(), None);
+                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
+                }
+            }
+        }
+        if let Some(j) = self.books.journal {
+            for &i in &ready {
+                if let Err(e) = j.sending(jobs[i].seq, jobs[i].rec.row) {
+                    self.abort(e.to_string(), None);
+                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
+                }
+            }
+        }
         let inputs: Vec<RowInput> = ready
             .iter()
             .map(|&i| RowInput {
@@ -123,9 +168,60 @@ impl Run<'_> {
             ctx.session.provision_batch(self.api, &inputs)
         };
         for (&i, outcome) in ready.iter().zip(outcomes) {
+            // Finished now, though the interrupted run may have started it.
+            let outcome = match outcome {
+                Outcome::Completed { id } if jobs[i].resumed => Outcome::Created { id },
+                o => o,
+            };
             out[i] = Some(self.settle(jobs[i].seq, outcome));
         }
-        out.into_iter().zip(jobs).map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq))).collect()
+        let dones: Vec<Done> = out
+            .into_iter()
+            .zip(jobs)
+            .map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq)))
+            .collect();
+        if let Some(j) = self.books.journal {
+            for (d, job) in dones.iter().zip(jobs) {
+                // A row not sent because the run stopped stays unfinished.
+                if d.status != Status::Pending
+                    && let Err(e) = j.done(d.seq, job.rec.row, d.status, &d.id, &d.error)
+                {
+                    self.abort(e.to_string(), None);
+                }
+            }
+        }
+        dones
+    }
+
+    fn password_for(
+        &self,
+        job: &Job,
+        values: &[crate::mapping::Value],
+    ) -> Result<crate::secret::Secret> {
+        let books = self.books;
+        let Some(file) = books.credentials else {
+            return Err(Error::config("no credentials file to keep a generated password in"));
+        };
+        let pw = match file.reused(job.rec.row) {
+            Some(pw) => pw,
+            None => {
+                let pw = crate::secret::generate_password(
+                    books.password_length,
+                    &books.password_classes,
+                )
+                .map_err(Error::config)?;
+                let info = self.ctx.info;
+                let key = info
+                    .unique
+                    .iter()
+                    .filter_map(|c| crate::mapping::find_field(info.fields, c))
+                    .find_map(|f| values[f].text())
+                    .unwrap_or("");
+                file.record(job.rec.row, key, &pw)?;
+                pw
+            }
+        };
+        Ok(pw)
     }
 
     /// A row's outcome as a results line; keeps the circuit breaker and the
@@ -187,13 +283,15 @@ pub fn send(
     api: Option<&Api>,
     out: ResultFiles<'_>,
     settings: &SendSettings,
+    books: &Bookkeeping,
     stop: &Arc<AtomicBool>,
 ) -> Result<Report> {
     let api = match api {
         Some(api) if !settings.dry_run => api,
         _ => return write_without_sending(ctx, validation, out, settings),
     };
-    let run = Run { ctx, api, settings, stop, abort: OnceLock::new(), streak: AtomicU32::new(0) };
+    let run =
+        Run { ctx, api, settings, books, stop, abort: OnceLock::new(), streak: AtomicU32::new(0) };
     let mut report = if validation.levels.is_empty() {
         streaming(&run, validation, out)?
     } else {
@@ -230,22 +328,34 @@ fn people(
 
 /// How the first read of pass 2 treats a row.
 enum Plan {
-    /// Its outcome is already known (invalid, or exists and complete).
+    /// Its outcome is already known (invalid, exists and complete, or
+    /// finished by the run being resumed).
     Known(Status, String, String),
-    Send(Option<Existing>),
+    Send {
+        existing: Option<Existing>,
+        resumed: bool,
+    },
 }
 
-fn plan(validation: &Validation, seq: u32) -> Plan {
+fn plan(validation: &Validation, replay: &Replay, seq: u32) -> Plan {
+    if let Some((status, id, error)) = replay.done.get(&seq) {
+        return Plan::Known(*status, id.clone(), error.clone());
+    }
+    let resumed = replay.in_flight.contains(&seq);
     match validation.verdicts.get(&seq) {
         Some(v @ Verdict::Invalid { .. }) => {
             let (s, id, e) = row_status(Some(v));
             Plan::Known(s, id.to_string(), e.to_string())
         }
+        // Sent by the interrupted run and found now: that run created it.
+        Some(Verdict::Exists(ex)) if !ex.incomplete && resumed => {
+            Plan::Known(Status::Created, ex.id.clone(), String::new())
+        }
         Some(Verdict::Exists(ex)) if !ex.incomplete => {
             Plan::Known(Status::Exists, ex.id.clone(), String::new())
         }
-        Some(Verdict::Exists(ex)) => Plan::Send(Some(ex.clone())),
-        None => Plan::Send(None),
+        Some(Verdict::Exists(ex)) => Plan::Send { existing: Some(ex.clone()), resumed },
+        None => Plan::Send { existing: None, resumed },
     }
 }
 
@@ -389,17 +499,17 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
                     batcher.flush();
                     window.wait_until_near(seq);
                 }
-                match plan(validation, seq) {
+                match plan(validation, run.books.replay, seq) {
                     Plan::Known(status, id, error) => {
                         done_tx.send((done(seq, status, &id, &error), rec)).ok();
                     }
-                    Plan::Send(_) if run.stopped() => {
+                    Plan::Send { .. } if run.stopped() => {
                         done_tx.send((run.not_sent(seq), rec)).ok();
                     }
-                    Plan::Send(existing) => {
+                    Plan::Send { existing, resumed } => {
                         // Without levels every reference is to the tenant.
                         let people = people(validation, seq, &no_outcomes).unwrap_or_default();
-                        batcher.push(Job { seq, rec, existing, people });
+                        batcher.push(Job { seq, rec, existing, people, resumed });
                     }
                 }
                 seq += 1;
@@ -427,7 +537,14 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
 fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Result<Report> {
     let ctx = run.ctx;
     let bar = progress::bar(validation.to_send(), run.settings.progress);
-    let mut outcomes: HashMap<u32, Done> = HashMap::new();
+    // Rows the interrupted run finished are known managers too.
+    let mut outcomes: HashMap<u32, Done> = run
+        .books
+        .replay
+        .done
+        .iter()
+        .map(|(&seq, (status, id, error))| (seq, done(seq, *status, id, error)))
+        .collect();
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
@@ -441,7 +558,8 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
             }
         };
         // Level 0 goes out during the read; deeper rows wait, by level.
-        let mut deferred: BTreeMap<u32, Vec<(u32, Record, Option<Existing>)>> = BTreeMap::new();
+        let mut deferred: BTreeMap<u32, Vec<(u32, Record, Option<Existing>, bool)>> =
+            BTreeMap::new();
         let mut sent = 0usize;
         let mut batcher = Batcher::new(run, &job_tx);
         let read = (|| -> Result<()> {
@@ -452,15 +570,15 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                 if !rows.next_into(&mut rec)? {
                     break;
                 }
-                if let Plan::Send(existing) = plan(validation, seq) {
+                if let Plan::Send { existing, resumed } = plan(validation, run.books.replay, seq) {
                     match validation.levels.get(&seq) {
                         Some(&level) if level > 0 => {
-                            deferred.entry(level).or_default().push((seq, rec, existing))
+                            deferred.entry(level).or_default().push((seq, rec, existing, resumed))
                         }
                         _ => {
                             let people =
                                 people(validation, seq, &HashMap::new()).unwrap_or_default();
-                            batcher.push(Job { seq, rec, existing, people });
+                            batcher.push(Job { seq, rec, existing, people, resumed });
                             sent += 1;
                         }
                     }
@@ -481,10 +599,10 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
         }
         for (_, rows) in deferred {
             let mut n = 0;
-            for (seq, rec, existing) in rows {
+            for (seq, rec, existing, resumed) in rows {
                 match people(validation, seq, &outcomes) {
                     Ok(people) => {
-                        batcher.push(Job { seq, rec, existing, people });
+                        batcher.push(Job { seq, rec, existing, people, resumed });
                         n += 1;
                     }
                     Err((field, row)) => {
@@ -516,9 +634,9 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
     let mut rec = Record::default();
     let mut seq = 0u32;
     while rows.next_into(&mut rec)? {
-        let d = match plan(validation, seq) {
+        let d = match plan(validation, run.books.replay, seq) {
             Plan::Known(status, id, error) => done(seq, status, &id, &error),
-            Plan::Send(_) => outcomes.remove(&seq).unwrap_or_else(|| run.not_sent(seq)),
+            Plan::Send { .. } => outcomes.remove(&seq).unwrap_or_else(|| run.not_sent(seq)),
         };
         out.write(&rec, d.status, &d.id, &d.error)?;
         *report.counts.entry(d.status).or_default() += 1;

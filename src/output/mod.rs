@@ -17,7 +17,9 @@ use crate::mapping::Mapping;
 use crate::text::guard_cell;
 
 /// The status of a row in the results file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     Created,
@@ -154,4 +156,76 @@ fn write_row(f: &mut ExcelCsv, m: &Mapping, rec: &Record, extra: &[&str]) -> Res
         f.field(cell);
     }
     f.end_row()
+}
+
+/// credentials.csv: passwords hrport generated, the only place they are
+/// written. Created with mode 0600 on the first password, each line written
+/// before the row is sent (a password must not be lost if the run is
+/// killed), and reused for the same row when the run is resumed.
+pub struct CredentialsFile {
+    path: PathBuf,
+    inner: std::sync::Mutex<Option<csv::Writer<File>>>,
+    reuse: std::collections::HashMap<u32, crate::secret::Secret>,
+}
+
+pub const CREDENTIALS: &str = "credentials.csv";
+
+impl CredentialsFile {
+    /// For `dir`; reads passwords an interrupted run already wrote there.
+    pub fn new(dir: &Path) -> Result<CredentialsFile> {
+        let path = dir.join(CREDENTIALS);
+        let mut reuse = std::collections::HashMap::new();
+        if let Ok(bytes) = std::fs::read(&path) {
+            let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+            for rec in csv::Reader::from_reader(body).records().flatten() {
+                if let (Some(row), Some(pw)) = (rec.get(0).and_then(|r| r.parse().ok()), rec.get(2))
+                {
+                    reuse.insert(row, crate::secret::Secret::new(crate::text::unguard_cell(pw)));
+                }
+            }
+        }
+        Ok(CredentialsFile { path, inner: std::sync::Mutex::new(None), reuse })
+    }
+
+    /// The password an earlier, interrupted run generated for this row.
+    pub fn reused(&self, row: u32) -> Option<crate::secret::Secret> {
+        self.reuse.get(&row).cloned()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether any password was written (now or by the run resumed).
+    pub fn written(&self) -> bool {
+        !self.reuse.is_empty() || self.inner.lock().map(|g| g.is_some()).unwrap_or(false)
+    }
+
+    pub fn record(&self, row: u32, key: &str, password: &crate::secret::Secret) -> Result<()> {
+        let err = |e: &dyn std::fmt::Display| {
+            Error::config(format!("{}: cannot write: {e}", self.path.display()))
+        };
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        if g.is_none() {
+            let fresh = !self.path.exists();
+            let mut opts = std::fs::OpenOptions::new();
+            opts.create(true).append(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&self.path).map_err(|e| err(&e))?;
+            if fresh {
+                f.write_all(b"\xEF\xBB\xBF").map_err(|e| err(&e))?;
+            }
+            let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(f);
+            if fresh {
+                w.write_record(["hrport_row", "key", "password"]).map_err(|e| err(&e))?;
+            }
+            *g = Some(w);
+        }
+        let w = g.as_mut().expect("opened above");
+        let row = row.to_string();
+        w.write_record([row.as_str(), &guard_cell(key), &guard_cell(password.expose())])
+            .map_err(|e| err(&e))?;
+        w.flush().map_err(|e| err(&e))
+    }
 }

@@ -329,7 +329,10 @@ impl Sim {
         if includes.contains(&"employmentProfile") {
             v["employmentProfile"] = self.profile_of(e).cloned().unwrap_or(Json::Null);
         }
-        if includes.contains(&"forcePasswordChange") {
+        // Readable with include=forcePasswordChange, and filterable with
+        // forcePasswordChange=true (vendor-apis.md §1.8).
+        let filtered = req.query.iter().any(|(k, _)| k.starts_with("forcePasswordChange"));
+        if includes.contains(&"forcePasswordChange") || filtered {
             v["forcePasswordChange"] = json!(self.force_password_change.contains(&id));
         }
         v

@@ -271,6 +271,11 @@ pub trait Session: Send + Sync {
     fn check(&self, _values: &[Value], _m: &Mapping, _problems: &mut Vec<Problem>) {}
     /// The existing record this row matches, if any.
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem>;
+    /// The field that needs a password hrport must generate for this row
+    /// (the row gives none but the target needs one), if any.
+    fn needs_password(&self, _values: &[Value]) -> Option<usize> {
+        None
+    }
     /// The id of the record a person-reference cell means, when the target
     /// holds it (looked up by any of the target's key columns).
     fn person(&self, _key: &str) -> Option<String> {

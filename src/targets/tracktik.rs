@@ -84,6 +84,7 @@ const TAGS: usize = 14;
 const HOURS_TARGET: usize = 26;
 const HOURS_MIN: usize = 27;
 const HOURS_MAX: usize = 28;
+const PASSWORD: usize = 29;
 const FORCE_PASSWORD_CHANGE: usize = 30;
 
 static INFO: TargetInfo = TargetInfo {
@@ -154,6 +155,14 @@ impl Target for TrackTik {
                 s.has_role.insert(u);
             }
         }
+        // Who must already change their password: a run that stopped
+        // between the steps left someone without it.
+        let forced = [("forcePasswordChange", "true".to_string()), ("fields", "id".to_string())];
+        for e in list_all(api, "/employees", &forced)? {
+            if let Some(id) = e.get("id").and_then(id_text) {
+                s.forced.insert(id);
+            }
+        }
         Ok(Box::new(s))
     }
 
@@ -201,6 +210,8 @@ struct Tt {
     by_custom_id: HashMap<String, String>,
     by_email: HashMap<String, String>,
     has_role: HashSet<String>,
+    /// Employees already made to change their password.
+    forced: HashSet<String>,
     terminated: Vec<String>,
 }
 
@@ -211,6 +222,7 @@ impl Tt {
             by_custom_id: HashMap::new(),
             by_email: HashMap::new(),
             has_role: HashSet::new(),
+            forced: HashSet::new(),
             terminated: options
                 .strings("terminated_statuses")
                 .iter()
@@ -298,7 +310,10 @@ impl Tt {
         values: &[Value],
         id: &str,
     ) -> Result<(), (&'static str, ApiError)> {
-        if let Some(role) = self.ref_id("role", &values[ROLE]) {
+        // Steps an earlier run finished are not repeated.
+        if let Some(role) = self.ref_id("role", &values[ROLE])
+            && !self.has_role.contains(id)
+        {
             self.assign_role(api, id, &role).map_err(|e| ("assign role", e))?;
         }
         if values[FORCE_PASSWORD_CHANGE] == Value::Bool(true) {
@@ -361,6 +376,12 @@ impl Session for Tt {
         let _ = (REGION, USERNAME);
     }
 
+    /// Forcing a password change needs a first password to sign in with.
+    fn needs_password(&self, values: &[Value]) -> Option<usize> {
+        (values[FORCE_PASSWORD_CHANGE] == Value::Bool(true) && values[PASSWORD].is_empty())
+            .then_some(PASSWORD)
+    }
+
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
         let by_id =
             values[EMPLOYEE_ID].text().and_then(|c| self.by_custom_id.get(&c.to_lowercase()));
@@ -377,7 +398,9 @@ impl Session for Tt {
             (None, Some(b)) => b,
             (None, None) => return Ok(None),
         };
-        Ok(Some(Existing { id: id.clone(), incomplete: !self.has_role.contains(id) }))
+        let unforced =
+            values[FORCE_PASSWORD_CHANGE] == Value::Bool(true) && !self.forced.contains(id);
+        Ok(Some(Existing { id: id.clone(), incomplete: !self.has_role.contains(id) || unforced }))
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
@@ -504,6 +527,7 @@ mod tests {
             (HOURS_TARGET, "Weekly Hours Target"),
             (HOURS_MIN, "Weekly Hours Minimum"),
             (HOURS_MAX, "Weekly Hours Maximum"),
+            (PASSWORD, "Temporary Password"),
             (FORCE_PASSWORD_CHANGE, "Force Password Change"),
         ] {
             assert_eq!(FIELDS[i].column, name);

@@ -1,0 +1,211 @@
+//! The journal: an append-only record of an import, for `--resume`.
+//!
+//! One JSON object per line in `journal.jsonl` in the output folder: a
+//! header (the command line, the input's and settings' fingerprints), then
+//! `sending` before a row's first request and `done` with its outcome and
+//! id. Every line is written at once (a killed process loses nothing the
+//! operating system has), and synced to disk at least once a second and at
+//! the end. It holds no secrets: no password, token or cell value, only row
+//! numbers, statuses, ids and messages. A torn last line is ignored.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::output::Status;
+
+pub const FILE: &str = "journal.jsonl";
+const VERSION: u32 = 1;
+
+/// The first line: what was run, on what.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub journal: u32,
+    /// The `hrport import` arguments (never secrets: those are not flags).
+    pub argv: Vec<String>,
+    pub input: String,
+    pub input_sha256: String,
+    pub settings_sha256: String,
+    pub started: String,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "lowercase")]
+enum Event {
+    Sending { seq: u32, row: u32 },
+    Done { seq: u32, row: u32, status: Status, id: String, error: String },
+    Resumed { at: String },
+}
+
+/// What an earlier, interrupted run of the same import got done.
+#[derive(Debug, Default)]
+pub struct Replay {
+    /// Rows that finished, with their outcome.
+    pub done: HashMap<u32, (Status, String, String)>,
+    /// Rows whose first request went out, with no outcome recorded: they
+    /// may or may not have reached the target.
+    pub in_flight: HashSet<u32>,
+}
+
+pub struct Journal {
+    path: PathBuf,
+    inner: Mutex<(File, Instant)>,
+}
+
+impl Journal {
+    /// Starts a new journal in `dir`.
+    pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
+        let path = dir.join(FILE);
+        let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| {
+            Error::config(format!("{}: cannot create the journal: {e}", path.display()))
+        })?;
+        let j = Journal { path, inner: Mutex::new((file, Instant::now())) };
+        j.line(&serde_json::to_string(header).unwrap_or_default())?;
+        j.sync()?;
+        Ok(j)
+    }
+
+    /// Reads the journal of an interrupted run and keeps appending to it.
+    pub fn resume(dir: &Path) -> Result<(Journal, Header, Replay)> {
+        let path = dir.join(FILE);
+        let shown = path.display();
+        let file = File::open(&path).map_err(|e| {
+            Error::config(format!("{shown}: cannot read the journal of the run to resume: {e}"))
+        })?;
+        let mut lines = BufReader::new(file).lines();
+        let header: Header = lines
+            .next()
+            .and_then(|l| l.ok())
+            .and_then(|l| serde_json::from_str(&l).ok())
+            .filter(|h: &Header| h.journal == VERSION)
+            .ok_or_else(|| Error::config(format!("{shown} is not an hrport journal")))?;
+        let mut replay = Replay::default();
+        for line in lines {
+            let Ok(line) = line else { break };
+            // A line cut short by a kill is not an event.
+            let Ok(event) = serde_json::from_str::<Event>(&line) else { continue };
+            match event {
+                Event::Sending { seq, .. } => {
+                    replay.in_flight.insert(seq);
+                }
+                Event::Done { seq, status, id, error, .. } => {
+                    replay.in_flight.remove(&seq);
+                    replay.done.insert(seq, (status, id, error));
+                }
+                Event::Resumed { .. } => {}
+            }
+        }
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::config(format!("{shown}: cannot write the journal: {e}")))?;
+        let j = Journal { path, inner: Mutex::new((file, Instant::now())) };
+        // A torn last line would glue onto the next event: start a new line.
+        j.write_raw(b"\n")?;
+        j.event(&Event::Resumed { at: now() })?;
+        Ok((j, header, replay))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// A row's first request is about to go out.
+    pub fn sending(&self, seq: u32, row: u32) -> Result<()> {
+        self.event(&Event::Sending { seq, row })
+    }
+
+    /// A row is finished.
+    pub fn done(&self, seq: u32, row: u32, status: Status, id: &str, error: &str) -> Result<()> {
+        self.event(&Event::Done { seq, row, status, id: id.into(), error: error.into() })
+    }
+
+    fn event(&self, e: &Event) -> Result<()> {
+        self.line(&serde_json::to_string(e).unwrap_or_default())
+    }
+
+    fn line(&self, text: &str) -> Result<()> {
+        let mut buf = Vec::with_capacity(text.len() + 1);
+        buf.extend_from_slice(text.as_bytes());
+        buf.push(b'\n');
+        self.write_raw(&buf)
+    }
+
+    fn write_raw(&self, bytes: &[u8]) -> Result<()> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let (file, synced) = &mut *g;
+        // One write per line: a kill leaves whole lines or one torn last line.
+        file.write_all(bytes).map_err(|e| self.error(e))?;
+        if synced.elapsed() >= Duration::from_secs(1) {
+            file.sync_data().map_err(|e| self.error(e))?;
+            *synced = Instant::now();
+        }
+        Ok(())
+    }
+
+    /// Forces everything written so far onto the disk.
+    pub fn sync(&self) -> Result<()> {
+        let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        g.0.sync_data().map_err(|e| self.error(e))?;
+        g.1 = Instant::now();
+        Ok(())
+    }
+
+    fn error(&self, e: std::io::Error) -> Error {
+        Error::config(format!("{}: cannot write the journal: {e}", self.path.display()))
+    }
+}
+
+pub fn now() -> String {
+    chrono::Local::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            journal: VERSION,
+            argv: vec!["import".into(), "x.csv".into()],
+            input: "x.csv".into(),
+            input_sha256: "aa".into(),
+            settings_sha256: "bb".into(),
+            started: now(),
+        }
+    }
+
+    #[test]
+    fn replay_keeps_outcomes_and_rows_left_in_flight_and_skips_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::create(dir.path(), &header()).unwrap();
+        j.sending(0, 2).unwrap();
+        j.done(0, 2, Status::Created, "1001", "").unwrap();
+        j.sending(1, 3).unwrap();
+        j.sending(2, 4).unwrap();
+        j.done(2, 4, Status::Failed, "", "HTTP 400").unwrap();
+        drop(j);
+        // A kill in the middle of a write.
+        let mut f = OpenOptions::new().append(true).open(dir.path().join(FILE)).unwrap();
+        f.write_all(b"{\"event\":\"done\",\"seq\":1,\"ro").unwrap();
+        drop(f);
+        let (j, h, r) = Journal::resume(dir.path()).unwrap();
+        assert_eq!(h.input_sha256, "aa");
+        assert_eq!(r.done[&0], (Status::Created, "1001".to_string(), String::new()));
+        assert_eq!(r.done[&2].0, Status::Failed);
+        assert_eq!(r.in_flight, HashSet::from([1]));
+        j.done(1, 3, Status::Created, "1002", "").unwrap();
+        drop(j);
+        let (_, _, r) = Journal::resume(dir.path()).unwrap();
+        assert!(
+            r.in_flight.is_empty() && r.done.len() == 3,
+            "the resumed run appends after the torn line"
+        );
+    }
+}
