@@ -67,6 +67,9 @@ struct Job {
     resumed: bool,
 }
 
+/// A row waiting for its level: (seq, record, existing, resumed).
+type Deferred = (u32, Record, Option<Existing>, bool);
+
 /// One row's outcome.
 #[derive(Clone)]
 struct Done {
@@ -558,8 +561,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
             }
         };
         // Level 0 goes out during the read; deeper rows wait, by level.
-        let mut deferred: BTreeMap<u32, Vec<(u32, Record, Option<Existing>, bool)>> =
-            BTreeMap::new();
+        let mut deferred: BTreeMap<u32, Vec<Deferred>> = BTreeMap::new();
         let mut sent = 0usize;
         let mut batcher = Batcher::new(run, &job_tx);
         let read = (|| -> Result<()> {

@@ -67,6 +67,9 @@ pub struct Sim {
     /// `expires_in` to announce instead of the real lifetime, to make a
     /// client meet an expired token (tests of the 401 path).
     pub announced_ttl: Option<u64>,
+    /// Client id, client secret, username and password the token endpoint
+    /// accepts (the constants above unless a test changes them).
+    pub credentials: [String; 4],
     /// Requests answered with a fixed status instead of being processed:
     /// (method, path below /rest/v1, status).
     pub refuse: Vec<(Method, String, u16)>,
@@ -95,6 +98,7 @@ impl Sim {
             lockout_threshold: 40,
             counters: Counters::default(),
             announced_ttl: None,
+            credentials: [CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD].map(String::from),
             refuse: Vec::new(),
         };
         for (i, name) in REGIONS.iter().enumerate() {
@@ -185,10 +189,11 @@ impl Sim {
                 json!({"error": "invalid_scope", "message": "scope is configured on the OAuth client; do not send it"}),
             );
         }
-        let client_ok = get("client_id") == CLIENT_ID && get("client_secret") == CLIENT_SECRET;
+        let [id, secret, user, pass] = self.credentials.each_ref().map(String::as_str);
+        let client_ok = get("client_id") == id && get("client_secret") == secret;
         let ok = match get("grant_type") {
             "password" => {
-                let ok = client_ok && get("username") == USERNAME && get("password") == PASSWORD;
+                let ok = client_ok && get("username") == user && get("password") == pass;
                 if ok {
                     self.counters.logins += 1;
                 }

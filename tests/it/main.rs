@@ -21,6 +21,9 @@ mod securitytrax;
 /// staff, paging, and refused API users.
 mod trackops;
 
+/// Interruptions: Ctrl-C, kill -9 and --resume; secrets in outputs.
+mod resume;
+
 /// Reading files: encodings, delimiters, quoting, workbooks and cell types.
 mod reading;
 
