@@ -139,9 +139,7 @@ impl Run<'_> {
         for &i in &ready {
             let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
             match self.password_for(&jobs[i], &values[i]) {
-                Ok(pw) => {
-                    values[i][field] = crate::mapping::Value::Text(pw.expose().to_string().into())
-                }
+                Ok(pw) => values[i][field] = crate::mapping::Value::Secret(pw),
                 Err(e) => {
                     self.abort(e.to_string(), None);
                     return jobs.iter().map(|j| self.not_sent(j.seq)).collect();

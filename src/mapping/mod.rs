@@ -72,6 +72,8 @@ pub enum Value<'a> {
     Ref(usize),
     /// Indexes of several entries of the field's reference table.
     Refs(Vec<usize>),
+    /// A password: never printed (see `secret`).
+    Secret(crate::secret::Secret),
 }
 
 impl Value<'_> {
@@ -459,7 +461,8 @@ impl Mapping {
             }
         }
         Ok(match f.kind {
-            Kind::Text | Kind::Secret | Kind::Person => Value::Text(Cow::Borrowed(s)),
+            Kind::Text | Kind::Person => Value::Text(Cow::Borrowed(s)),
+            Kind::Secret => Value::Secret(crate::secret::Secret::new(s)),
             Kind::Email => {
                 values::check_email(s)?;
                 Value::Text(Cow::Borrowed(s))

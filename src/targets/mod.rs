@@ -326,6 +326,8 @@ pub fn value_json(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<Json> {
     Some(match v {
         Value::Empty => return None,
         Value::Text(s) => Json::String(s.to_string()),
+        // The one place a password leaves its wrapper: the request body.
+        Value::Secret(s) => Json::String(s.expose().to_string()),
         Value::Date(d) => Json::String(d.format("%Y-%m-%d").to_string()),
         Value::Number(n) => number(*n),
         Value::Bool(b) => Json::Bool(*b),

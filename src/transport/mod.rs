@@ -32,7 +32,9 @@ pub enum Method {
     Delete,
 }
 
-#[derive(Debug, Clone)]
+/// A request body. Its `Debug` shows only its size: a body may carry a
+/// password, and nothing that prints a request may print that.
+#[derive(Clone)]
 pub enum Body {
     None,
     Json(Value),
@@ -40,6 +42,19 @@ pub enum Body {
     Form(Vec<(&'static str, Secret)>),
     /// A flat JSON object of secrets (a sign-in body), built only when sent.
     JsonSecrets(Vec<(&'static str, Secret)>),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::None => f.write_str("None"),
+            Body::Json(v) => write!(f, "Json({} bytes)", v.to_string().len()),
+            Body::Form(fields) | Body::JsonSecrets(fields) => {
+                let names: Vec<&str> = fields.iter().map(|(k, _)| *k).collect();
+                write!(f, "Secrets({})", names.join(", "))
+            }
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
