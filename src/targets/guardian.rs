@@ -378,20 +378,6 @@ fn conflict(groups: &[(Vec<String>, Vec<String>)]) -> String {
     }
 }
 
-fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
-    match e {
-        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
-        ApiError::Unavailable(m) => {
-            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
-        }
-        ApiError::Status { status, message } => Outcome::Failed {
-            id,
-            message: format!("{step}: {message} (HTTP {status})"),
-            unavailable: false,
-        },
-    }
-}
-
 impl Session for Gd {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -491,10 +477,10 @@ impl Session for Gd {
                         ),
                         unavailable: false,
                     },
-                    Err(e) => failed(None, "create user", e),
+                    Err(e) => Outcome::failed(None, "create user", e),
                 }
             }
-            Err(e) => failed(None, "create user", e),
+            Err(e) => Outcome::failed(None, "create user", e),
         }
     }
 

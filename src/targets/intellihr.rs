@@ -374,20 +374,6 @@ impl Ih {
     }
 }
 
-fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
-    match e {
-        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
-        ApiError::Unavailable(m) => {
-            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
-        }
-        ApiError::Status { status, message } => Outcome::Failed {
-            id,
-            message: format!("{step}: {message} (HTTP {status})"),
-            unavailable: false,
-        },
-    }
-}
-
 impl Session for Ih {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -436,7 +422,7 @@ impl Session for Ih {
                     self.note_elevated(row.row, values);
                     Outcome::Created { id: ex.id.clone() }
                 }
-                Err(e) => failed(None, "create user account", e),
+                Err(e) => Outcome::failed(None, "create user account", e),
             };
         }
         let mut body = payload(FIELDS, values, &self.refs);
@@ -469,14 +455,14 @@ impl Session for Ih {
                     Ok(Some(_)) => {}
                     Ok(None) => {
                         if let Err(e) = self.create_user(api, values, &id) {
-                            return failed(Some(id), "create user account", e);
+                            return Outcome::failed(Some(id), "create user account", e);
                         }
                     }
-                    Err(e) => return failed(Some(id), "check user account", e),
+                    Err(e) => return Outcome::failed(Some(id), "check user account", e),
                 }
                 id
             }
-            Err(e) => return failed(None, "create person", e),
+            Err(e) => return Outcome::failed(None, "create person", e),
         };
         self.note_elevated(row.row, values);
         Outcome::Created { id: person }

@@ -264,6 +264,25 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The outcome of a step that the target refused or could not answer;
+    /// `id` is what was created before that step, kept so the row can be
+    /// completed later instead of created twice.
+    pub fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
+        match e {
+            ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
+            ApiError::Unavailable(m) => {
+                Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
+            }
+            ApiError::Status { status, message } => Outcome::Failed {
+                id,
+                message: format!("{step}: {message} (HTTP {status})"),
+                unavailable: false,
+            },
+        }
+    }
+}
+
 /// A connected target: reference data loaded, ready for rows.
 pub trait Session: Send + Sync {
     fn refs(&self) -> &RefTables;

@@ -756,20 +756,6 @@ fn merge(into: &mut Json, from: &Json) {
     }
 }
 
-fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
-    match e {
-        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
-        ApiError::Unavailable(m) => {
-            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
-        }
-        ApiError::Status { status, message } => Outcome::Failed {
-            id,
-            message: format!("{step}: {message} (HTTP {status})"),
-            unavailable: false,
-        },
-    }
-}
-
 impl Session for Sc {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -838,17 +824,17 @@ impl Session for Sc {
         let (id, updated) = match row.existing {
             Some(ex) => match self.update(api, row, &ex.id) {
                 Ok(changed) => (ex.id.clone(), changed),
-                Err(e) => return failed(Some(ex.id.clone()), "update user", e),
+                Err(e) => return Outcome::failed(Some(ex.id.clone()), "update user", e),
             },
             None => match self.create(api, row) {
                 Ok(id) => (id, false),
-                Err(e) => return failed(None, "create user", e),
+                Err(e) => return Outcome::failed(None, "create user", e),
             },
         };
         let groups = self.missing_groups(row.values, &id);
         let added = !groups.is_empty();
         if added && let Err(e) = self.add_members(api, &[(id.clone(), groups)]) {
-            return failed(Some(id), "add to groups", e);
+            return Outcome::failed(Some(id), "add to groups", e);
         }
         match row.existing {
             Some(_) if updated || added => Outcome::Updated { id },
@@ -882,7 +868,7 @@ impl Session for Sc {
                     }
                     out[i] = Some(Outcome::Created { id });
                 }
-                Err(e) => out[i] = Some(failed(None, "create user", e)),
+                Err(e) => out[i] = Some(Outcome::failed(None, "create user", e)),
             }
         }
         if !members.is_empty() {
@@ -890,7 +876,7 @@ impl Session for Sc {
                 members.iter().map(|(_, id, g)| (id.clone(), g.clone())).collect();
             if let Err(e) = self.add_members(api, &wanted) {
                 for (i, id, _) in members {
-                    out[i] = Some(failed(Some(id), "add to groups", e.clone()));
+                    out[i] = Some(Outcome::failed(Some(id), "add to groups", e.clone()));
                 }
             }
         }

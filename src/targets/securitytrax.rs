@@ -360,19 +360,7 @@ impl Session for St {
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
         let req = St::jsonapi(Request::post(&self.path, self.document(row)));
         let lookup = |api: &Api| self.lookup(api, row.values);
-        let fail = |e: ApiError| match e {
-            ApiError::Abort { message, hint } => Outcome::Aborted { id: None, message, hint },
-            ApiError::Unavailable(m) => Outcome::Failed {
-                id: None,
-                message: format!("create user: {m}"),
-                unavailable: true,
-            },
-            ApiError::Status { status, message } => Outcome::Failed {
-                id: None,
-                message: format!("create user: {message} (HTTP {status})"),
-                unavailable: false,
-            },
-        };
+        let fail = |e: ApiError| Outcome::failed(None, "create user", e);
         match api.create(&req, &lookup) {
             Ok(Created::Recovered(id)) => Outcome::Created { id },
             Ok(Created::Answer(r)) => match r.body.pointer("/data/id").and_then(id_text) {

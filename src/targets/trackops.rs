@@ -669,20 +669,6 @@ impl Tops {
     }
 }
 
-fn failed(step: &str, e: ApiError) -> Outcome {
-    match e {
-        ApiError::Abort { message, hint } => Outcome::Aborted { id: None, message, hint },
-        ApiError::Unavailable(m) => {
-            Outcome::Failed { id: None, message: format!("{step}: {m}"), unavailable: true }
-        }
-        ApiError::Status { status, message } => Outcome::Failed {
-            id: None,
-            message: format!("{step}: {message} (HTTP {status})"),
-            unavailable: false,
-        },
-    }
-}
-
 impl Session for Tops {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -773,7 +759,7 @@ impl Session for Tops {
                     unavailable: false,
                 },
             },
-            Err(e) => failed("create employee", e),
+            Err(e) => Outcome::failed(None, "create employee", e),
         }
     }
 

@@ -328,20 +328,6 @@ impl Tt {
     }
 }
 
-fn failed(id: Option<String>, step: &str, e: ApiError) -> Outcome {
-    match e {
-        ApiError::Abort { message, hint } => Outcome::Aborted { id, message, hint },
-        ApiError::Unavailable(m) => {
-            Outcome::Failed { id, message: format!("{step}: {m}"), unavailable: true }
-        }
-        ApiError::Status { status, message } => Outcome::Failed {
-            id,
-            message: format!("{step}: {message} (HTTP {status})"),
-            unavailable: false,
-        },
-    }
-}
-
 impl Session for Tt {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -408,7 +394,7 @@ impl Session for Tt {
         if let Some(ex) = row.existing {
             return match self.follow_up(api, values, &ex.id) {
                 Ok(()) => Outcome::Completed { id: ex.id.clone() },
-                Err((step, e)) => failed(Some(ex.id.clone()), step, e),
+                Err((step, e)) => Outcome::failed(Some(ex.id.clone()), step, e),
             };
         }
         let body = payload(FIELDS, values, &self.refs);
@@ -426,12 +412,12 @@ impl Session for Tt {
                     };
                 }
             },
-            Err(e) => return failed(None, "create employee", e),
+            Err(e) => return Outcome::failed(None, "create employee", e),
         };
         match self.follow_up(api, values, &id) {
             Ok(()) => Outcome::Created { id },
             Err((step, e)) => {
-                let o = failed(Some(id.clone()), step, e);
+                let o = Outcome::failed(Some(id.clone()), step, e);
                 match o {
                     Outcome::Failed { id, message, unavailable } => Outcome::Failed {
                         message: format!(
