@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite, exactly as CI runs it (.ci/run calls this).
-# Needs only cargo; every test starts its own sandbox on 127.0.0.1 port 0.
+# Needs cargo and python3 (with venv); every test starts its own servers on
+# 127.0.0.1 port 0 and nothing reaches outside hosts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The SCIM tests run against third-party tools installed here (.venv).
