@@ -126,7 +126,7 @@ fn faults(f: Faults) -> SandboxConfig {
 #[test]
 fn server_errors_are_retried_and_nothing_is_created_twice() {
     let ran = import_hires(
-        faults(Faults { seed: 101, server_error: 0.25, ..Faults::default() }),
+        faults(Faults { seed: 101, server_error: 0.2, ..Faults::default() }),
         30,
         &["--concurrency", "6", "--max-retries", "10"],
     );
