@@ -189,25 +189,70 @@ pub struct SandboxArgs {
     #[arg(long, default_value_t = 3600, value_name = "SECS")]
     pub token_ttl: u64,
 
-    /// Send a Retry-After header with 429 answers.
+    /// Send a Retry-After header with the rate limit's 429 answers.
     #[arg(long)]
     pub retry_after: bool,
 
+    // Faults: each SHARE (0-1) is drawn per request from a generator seeded
+    // with --fault-seed; sign-in requests are never touched.
     /// Answer this share (0-1) of requests with 503, unprocessed.
-    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
     pub fault_unavailable: f64,
+
+    /// Answer this share (0-1) of requests with 500, 502 or 503 (the seed
+    /// picks which), unprocessed.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
+    pub fault_server_error: f64,
+
+    /// Cut the connection of this share (0-1) of requests before a complete
+    /// answer, unprocessed: the client sees a network error.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
+    pub fault_reset: f64,
+
+    /// Hold this share (0-1) of requests for --fault-slow-ms, then process
+    /// and answer them: a client that gave up meanwhile finds the change made
+    /// after it looked.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
+    pub fault_slow: f64,
+
+    /// How long a slow request waits before it is processed, in milliseconds.
+    #[arg(long, default_value_t = 5000, value_name = "N")]
+    pub fault_slow_ms: u64,
 
     /// Process this share (0-1) of requests but hold the answer back for
     /// --fault-lost-delay-ms, as if it were lost.
-    #[arg(long, default_value_t = 0.0, value_name = "SHARE")]
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
     pub fault_lost: f64,
 
+    /// How long a lost answer is held back, in milliseconds.
     #[arg(long, default_value_t = 5000, value_name = "N")]
     pub fault_lost_delay_ms: u64,
 
-    /// Seed for the fault injector, so a run can be repeated.
+    /// Start a burst of 429 answers at this share (0-1) of requests: the
+    /// next --fault-burst requests to that vendor are refused.
+    #[arg(long, default_value_t = 0.0, value_name = "SHARE", value_parser = share)]
+    pub fault_throttle: f64,
+
+    /// How many consecutive requests one 429 burst refuses.
+    #[arg(long, default_value_t = 5, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub fault_burst: u32,
+
+    /// Send `Retry-After: SECS` with the 429s of a burst (default: no header).
+    #[arg(long, value_name = "SECS")]
+    pub fault_retry_after: Option<u64>,
+
+    /// Seed for the fault injector: the same seed and the same requests give
+    /// the same faults.
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub fault_seed: u64,
+}
+
+/// A share of requests: a number from 0 to 1.
+fn share(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if (0.0..=1.0).contains(&x) => Ok(x),
+        _ => Err(format!("{s:?} is not a share of requests from 0 to 1 (0.05 is 5%)")),
+    }
 }
 
 #[derive(Debug, Args)]

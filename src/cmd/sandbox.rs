@@ -12,18 +12,33 @@ use crate::sandbox::{Faults, Sandbox, SandboxConfig};
 use crate::targets::TARGETS;
 
 pub fn run(args: SandboxArgs) -> Result<u8> {
+    let faults = Faults {
+        seed: args.fault_seed,
+        unavailable: args.fault_unavailable,
+        server_error: args.fault_server_error,
+        reset: args.fault_reset,
+        slow: args.fault_slow,
+        slow_delay: Duration::from_millis(args.fault_slow_ms),
+        lost: args.fault_lost,
+        lost_delay: Duration::from_millis(args.fault_lost_delay_ms),
+        throttle: args.fault_throttle,
+        burst: args.fault_burst,
+        burst_retry_after: args.fault_retry_after,
+    };
+    // Shares past 1 would silently starve the kinds drawn last.
+    if faults.total() > 1.0 + 1e-9 {
+        return Err(Error::config(format!(
+            "the --fault-* shares add up to {}; together they must be at most 1",
+            faults.total()
+        )));
+    }
     let sb = Sandbox::start(SandboxConfig {
         listen: args.listen.clone(),
         rate_limit_per_minute: args.rate_limit,
         latency: Duration::from_millis(args.latency_ms),
         token_ttl: Duration::from_secs(args.token_ttl.max(1)),
         retry_after: args.retry_after,
-        faults: Faults {
-            seed: args.fault_seed,
-            unavailable: args.fault_unavailable.clamp(0.0, 1.0),
-            lost: args.fault_lost.clamp(0.0, 1.0),
-            lost_delay: Duration::from_millis(args.fault_lost_delay_ms),
-        },
+        faults: faults.clone(),
     })
     .map_err(|e| Error::config(format!("cannot listen on {}: {e}", args.listen)))?;
     let mut out = std::io::stdout().lock();
@@ -46,6 +61,10 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
     }
     if args.rate_limit > 0 {
         let _ = writeln!(out, "  rate limit: {} requests per minute per vendor", args.rate_limit);
+    }
+    // After the URL lines: scripts read the URL from the first line.
+    if let Some(f) = faults.describe() {
+        let _ = writeln!(out, "  {f}");
     }
     let _ = writeln!(out, "Press Ctrl-C to stop.");
     let _ = out.flush();

@@ -1,11 +1,9 @@
 //! The sandbox: a local imitation of every vendor's API, for tests and demos.
 //!
-//! One HTTP server (axum on a small tokio runtime, in its own thread) serves
-//! each vendor under its own prefix (`/tracktik/...`). What is common to all
-//! vendors lives here: per-vendor rate limits answered with 429, added
-//! latency, and dispatch. Each vendor module is a plain state machine from a
-//! request to a response, with no I/O, so it is unit-testable and a new
-//! vendor is one module plus one line in `vendors()`.
+//! One axum server in its own thread serves each vendor under its prefix
+//! (`/tracktik/...`), with what all share: rate limits answered 429, latency,
+//! seeded fault injection. Each vendor module is an I/O-free state machine
+//! from request to response; a new vendor is one module and one `vendors()` line.
 
 pub mod guardian;
 pub mod intellihr;
@@ -16,13 +14,16 @@ pub mod tracktik;
 use std::any::Any;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes, HttpBody};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use http_body::Frame;
 use serde_json::{Value as Json, json};
 
 #[derive(Debug, Clone)]
@@ -32,22 +33,110 @@ pub struct SandboxConfig {
     pub rate_limit_per_minute: u32,
     pub latency: Duration,
     pub token_ttl: Duration,
-    /// Send `Retry-After` with 429 answers.
+    /// Send `Retry-After` with the rate limit's 429 answers (the 429s of an
+    /// injected burst follow `Faults::burst_retry_after`).
     pub retry_after: bool,
     pub faults: Faults,
 }
 
-/// Injected faults, drawn from a seeded generator so a run can be repeated.
-/// Each applies to any vendor request except sign-in.
-#[derive(Debug, Clone, Default)]
+/// Injected faults, drawn per request from a seeded generator so a run can
+/// be repeated: the same seed and the same sequence of requests to a vendor
+/// give the same faults. Sign-in requests are never touched. Each share is
+/// 0..1; they are drawn in the order below and together cover at most 1.
+#[derive(Debug, Clone)]
 pub struct Faults {
     pub seed: u64,
-    /// Share (0..1) of requests answered 503 without being processed.
+    /// Share answered 503 without being processed.
     pub unavailable: f64,
-    /// Share (0..1) of requests processed, whose answer is then held back
-    /// for `lost_delay`: a client with a shorter timeout never sees it.
+    /// Share answered 500, 502 or 503 (the generator picks) without being
+    /// processed.
+    pub server_error: f64,
+    /// Share whose connection is cut before a complete answer, unprocessed:
+    /// the client sees a network error and cannot know what happened.
+    pub reset: f64,
+    /// Share held for `slow_delay` and only then processed and answered: a
+    /// client with a shorter timeout gives up before the change is made.
+    pub slow: f64,
+    pub slow_delay: Duration,
+    /// Share processed at once, whose answer is then held back for
+    /// `lost_delay`: a client with a shorter timeout never sees it.
     pub lost: f64,
     pub lost_delay: Duration,
+    /// Share that starts a burst of 429 answers to `burst` consecutive
+    /// requests to the vendor, this one included.
+    pub throttle: f64,
+    pub burst: u32,
+    /// `Retry-After` seconds sent with the burst's 429s (`None`: no header).
+    pub burst_retry_after: Option<u64>,
+}
+
+impl Default for Faults {
+    fn default() -> Faults {
+        Faults {
+            seed: 1,
+            unavailable: 0.0,
+            server_error: 0.0,
+            reset: 0.0,
+            slow: 0.0,
+            slow_delay: Duration::from_secs(5),
+            lost: 0.0,
+            lost_delay: Duration::from_secs(5),
+            throttle: 0.0,
+            burst: 5,
+            burst_retry_after: None,
+        }
+    }
+}
+
+impl Faults {
+    /// The shares in drawing order.
+    fn shares(&self) -> [f64; 6] {
+        [self.unavailable, self.server_error, self.reset, self.slow, self.lost, self.throttle]
+    }
+
+    /// What is injected, in one line; `None` when nothing is.
+    pub fn describe(&self) -> Option<String> {
+        let mut parts = Vec::new();
+        let mut add = |share: f64, what: String| {
+            if share > 0.0 {
+                parts.push(format!("{}% {what}", (share * 1000.0).round() / 10.0));
+            }
+        };
+        add(self.unavailable, "answered 503".into());
+        add(self.server_error, "answered 500/502/503".into());
+        add(self.reset, "cut off".into());
+        add(self.slow, format!("processed and answered after {} ms", self.slow_delay.as_millis()));
+        add(self.lost, format!("processed, answer held {} ms", self.lost_delay.as_millis()));
+        add(
+            self.throttle,
+            format!(
+                "start a burst of {} 429s {}",
+                self.burst.max(1),
+                match self.burst_retry_after {
+                    Some(s) => format!("with Retry-After: {s}"),
+                    None => "without Retry-After".into(),
+                }
+            ),
+        );
+        (!parts.is_empty()).then(|| format!("faults (seed {}): {}", self.seed, parts.join(", ")))
+    }
+
+    /// The sum of the shares, which must not exceed 1.
+    pub fn total(&self) -> f64 {
+        self.shares().iter().sum()
+    }
+}
+
+/// How many faults a sandbox injected, for tests to prove they happened.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Injected {
+    pub server_errors: u64,
+    pub resets: u64,
+    pub slow: u64,
+    pub lost: u64,
+    /// Bursts started, and 429s answered in them.
+    pub bursts: u64,
+    pub throttled: u64,
 }
 
 impl Default for SandboxConfig {
@@ -117,20 +206,88 @@ struct Vendor {
     prefix: &'static str,
     sim: Mutex<Box<dyn VendorSim>>,
     limiter: Option<DefaultDirectRateLimiter>,
+    injector: Mutex<Injector>,
 }
 
 struct Shared {
     vendors: Vec<Vendor>,
     cfg: SandboxConfig,
-    rng: Mutex<fastrand::Rng>,
 }
 
 /// What the fault injector decided for one request.
-#[derive(PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
     None,
-    Unavailable,
+    /// Answer this status, unprocessed.
+    ServerError(u16),
+    Reset,
+    Slow,
     Lost,
+    Throttled,
+}
+
+/// One vendor's fault generator: one draw per request (none while a burst
+/// runs), so the faults depend only on the seed and the request sequence.
+struct Injector {
+    faults: Faults,
+    rng: fastrand::Rng,
+    burst_left: u32,
+    count: Injected,
+}
+
+impl Injector {
+    fn new(faults: &Faults) -> Injector {
+        Injector {
+            faults: faults.clone(),
+            rng: fastrand::Rng::with_seed(faults.seed),
+            burst_left: 0,
+            count: Injected::default(),
+        }
+    }
+
+    fn draw(&mut self) -> Fault {
+        let fault = self.pick();
+        let c = &mut self.count;
+        match fault {
+            Fault::None => {}
+            Fault::ServerError(_) => c.server_errors += 1,
+            Fault::Reset => c.resets += 1,
+            Fault::Slow => c.slow += 1,
+            Fault::Lost => c.lost += 1,
+            Fault::Throttled => c.throttled += 1,
+        }
+        fault
+    }
+
+    fn pick(&mut self) -> Fault {
+        if self.burst_left > 0 {
+            self.burst_left -= 1;
+            return Fault::Throttled;
+        }
+        let x = self.rng.f64();
+        let mut edge = 0.0;
+        let mut kind = None;
+        for (i, share) in self.faults.shares().into_iter().enumerate() {
+            edge += share.clamp(0.0, 1.0);
+            if x < edge {
+                kind = Some(i);
+                break;
+            }
+        }
+        match kind {
+            Some(0) => Fault::ServerError(503),
+            Some(1) => Fault::ServerError([500, 502, 503][self.rng.usize(..3)]),
+            Some(2) => Fault::Reset,
+            Some(3) => Fault::Slow,
+            Some(4) => Fault::Lost,
+            Some(_) => {
+                self.count.bursts += 1;
+                self.burst_left = self.faults.burst.max(1) - 1;
+                Fault::Throttled
+            }
+            None => Fault::None,
+        }
+    }
 }
 
 /// Every vendor the sandbox serves.
@@ -173,9 +330,9 @@ impl Sandbox {
                     prefix,
                     sim: Mutex::new(sim),
                     limiter: limiter(cfg.rate_limit_per_minute),
+                    injector: Mutex::new(Injector::new(&cfg.faults)),
                 })
                 .collect(),
-            rng: Mutex::new(fastrand::Rng::with_seed(cfg.faults.seed)),
             cfg,
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -226,6 +383,21 @@ impl Sandbox {
         panic!("no such vendor in the sandbox")
     }
 
+    /// The faults injected so far, over all vendors.
+    pub fn injected(&self) -> Injected {
+        let mut t = Injected::default();
+        for v in &self.shared.vendors {
+            let c = v.injector.lock().unwrap_or_else(|e| e.into_inner()).count;
+            t.server_errors += c.server_errors;
+            t.resets += c.resets;
+            t.slow += c.slow;
+            t.lost += c.lost;
+            t.bursts += c.bursts;
+            t.throttled += c.throttled;
+        }
+        t
+    }
+
     /// Blocks until the process is stopped.
     pub fn wait(mut self) {
         if let Some(t) = self.thread.take() {
@@ -253,7 +425,7 @@ async fn serve(
     body: Bytes,
 ) -> Response {
     let path = uri.path();
-    let Some(v) = shared.vendors.iter().find(|v| {
+    let Some(vi) = shared.vendors.iter().position(|v| {
         path.strip_prefix('/')
             .and_then(|p| p.strip_prefix(v.prefix))
             .is_some_and(|r| r.is_empty() || r.starts_with('/'))
@@ -265,6 +437,7 @@ async fn serve(
             &format!("no vendor here; the sandbox serves {}", prefixes.join(", ")),
         ));
     };
+    let v = &shared.vendors[vi];
     if !shared.cfg.latency.is_zero() {
         tokio::time::sleep(shared.cfg.latency).await;
     }
@@ -278,27 +451,59 @@ async fn serve(
         }
         return respond(r);
     }
-    let fault = {
-        let f = &shared.cfg.faults;
-        let sign_in = path.contains("/oauth2/") || path.ends_with("/authenticate");
-        let mut rng = shared.rng.lock().unwrap_or_else(|e| e.into_inner());
-        let x = rng.f64();
-        if sign_in {
-            Fault::None
-        } else if x < f.unavailable {
-            Fault::Unavailable
-        } else if x < f.unavailable + f.lost {
-            Fault::Lost
-        } else {
-            Fault::None
-        }
+    let sign_in = path.contains("/oauth2/") || path.ends_with("/authenticate");
+    let fault = if sign_in {
+        Fault::None
+    } else {
+        v.injector.lock().unwrap_or_else(|e| e.into_inner()).draw()
     };
-    if fault == Fault::Unavailable {
-        return respond(SimResponse::error(503, "Service Unavailable (injected fault)"));
+    let faults = &shared.cfg.faults;
+    match fault {
+        Fault::ServerError(status) => {
+            let reason = StatusCode::from_u16(status)
+                .ok()
+                .and_then(|s| s.canonical_reason())
+                .unwrap_or("Server Error");
+            return respond(SimResponse::error(status, &format!("{reason} (injected fault)")));
+        }
+        Fault::Reset => return cut_off(),
+        Fault::Throttled => {
+            let mut r = SimResponse::error(429, "Too many requests (injected burst)");
+            if let Some(secs) = faults.burst_retry_after {
+                r.headers.push(("retry-after", secs.to_string()));
+            }
+            return respond(r);
+        }
+        Fault::Slow => {
+            // Processed after the delay whether or not the client still
+            // waits: in a task of its own, as hyper may drop this handler
+            // when the client hangs up.
+            let delay = faults.slow_delay;
+            let s = shared.clone();
+            let task = tokio::spawn(async move {
+                tokio::time::sleep(delay).await;
+                process(&s.vendors[vi], method, &uri, headers, body)
+            });
+            return match task.await {
+                Ok(r) => respond(r),
+                Err(_) => respond(SimResponse::error(500, "the sandbox failed")),
+            };
+        }
+        Fault::None | Fault::Lost => {}
     }
+    let resp = process(v, method, &uri, headers, body);
+    if fault == Fault::Lost {
+        // Processed and committed; the client gives up before this arrives.
+        tokio::time::sleep(faults.lost_delay).await;
+    }
+    respond(resp)
+}
+
+/// Hands a request to the vendor's simulator.
+fn process(v: &Vendor, method: Method, uri: &Uri, headers: HeaderMap, body: Bytes) -> SimResponse {
     let req = SimRequest {
         method,
-        path: path[1 + v.prefix.len()..].to_string(),
+        path: uri.path()[1 + v.prefix.len()..].to_string(),
         query: uri
             .query()
             .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
@@ -307,12 +512,28 @@ async fn serve(
         body,
         now: Instant::now(),
     };
-    let resp = v.sim.lock().unwrap_or_else(|e| e.into_inner()).handle(&req);
-    if fault == Fault::Lost {
-        // Processed and committed; the client gives up before this arrives.
-        tokio::time::sleep(shared.cfg.faults.lost_delay).await;
+    v.sim.lock().unwrap_or_else(|e| e.into_inner()).handle(&req)
+}
+
+/// An answer whose body fails before its first byte: hyper then closes the
+/// connection without sending a byte, so the client gets a network error
+/// ("connection closed before message completed"), never a status.
+fn cut_off() -> Response {
+    struct Broken;
+    impl HttpBody for Broken {
+        type Data = Bytes;
+        type Error = std::io::Error;
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+            Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection cut (injected fault)",
+            ))))
+        }
     }
-    respond(resp)
+    Response::new(Body::new(Broken))
 }
 
 fn respond(r: SimResponse) -> Response {
@@ -324,4 +545,66 @@ fn respond(r: SimResponse) -> Response {
         }
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sequence(f: &Faults, n: usize) -> Vec<Fault> {
+        let mut inj = Injector::new(f);
+        (0..n).map(|_| inj.draw()).collect()
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_faults() {
+        let f = Faults {
+            seed: 42,
+            server_error: 0.1,
+            reset: 0.1,
+            slow: 0.1,
+            lost: 0.1,
+            throttle: 0.02,
+            burst: 3,
+            ..Faults::default()
+        };
+        let a = sequence(&f, 3000);
+        assert_eq!(a, sequence(&f, 3000));
+        assert_ne!(a, sequence(&Faults { seed: 43, ..f.clone() }, 3000));
+        for kind in [
+            Fault::None,
+            Fault::ServerError(500),
+            Fault::ServerError(502),
+            Fault::ServerError(503),
+            Fault::Reset,
+            Fault::Slow,
+            Fault::Lost,
+            Fault::Throttled,
+        ] {
+            assert!(a.contains(&kind), "{kind:?} never drawn");
+        }
+        // About the shares asked for (each burst takes one draw).
+        let mut inj = Injector::new(&f);
+        a.iter().for_each(|_| {
+            inj.draw();
+        });
+        let c = inj.count;
+        let draws = 3000 - (c.throttled - c.bursts);
+        for (n, share) in [(c.resets, 0.1), (c.slow, 0.1), (c.lost, 0.1), (c.bursts, 0.02)] {
+            let got = n as f64 / draws as f64;
+            assert!((got - share).abs() < share / 3.0, "{got} for {share}: {c:?}");
+        }
+        // A burst is `burst` consecutive 429s (two bursts may follow).
+        for run in a.split(|f| *f != Fault::Throttled).filter(|r| !r.is_empty()) {
+            assert_eq!(run.len() % 3, 0, "a burst of {}", run.len());
+        }
+    }
+
+    #[test]
+    fn no_faults_unless_asked() {
+        assert!(sequence(&Faults::default(), 1000).iter().all(|f| *f == Fault::None));
+        assert_eq!(Faults::default().describe(), None);
+        let all = Faults { unavailable: 1.0, ..Faults::default() };
+        assert!(sequence(&all, 100).iter().all(|f| *f == Fault::ServerError(503)));
+    }
 }

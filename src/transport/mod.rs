@@ -13,7 +13,7 @@ pub mod retry;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use reqwest::blocking::Client;
 use serde_json::Value;
@@ -219,8 +219,15 @@ impl Transport {
     }
 
     /// One attempt: waits for the rate limit, sends, reads the answer.
-    fn attempt(&self, req: &Request, auth_headers: &[(String, Secret)]) -> Attempt {
-        self.limiter.acquire();
+    /// Also returns when the request left, which the limiter needs to read
+    /// a 429.
+    fn attempt(&self, req: &Request, auth_headers: &[(String, Secret)]) -> (Instant, Attempt) {
+        let sent = self.limiter.acquire();
+        (sent, self.send_once(req, auth_headers))
+    }
+
+    /// Sends and reads the answer, once, rate limit already granted.
+    fn send_once(&self, req: &Request, auth_headers: &[(String, Secret)]) -> Attempt {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.base, req.path);
         let method = match req.method {
@@ -314,12 +321,15 @@ impl Transport {
                     hint: None,
                 }));
             }
-            let (what, retry_after) = match self.attempt(req, auth_headers) {
+            let (sent, attempt) = self.attempt(req, auth_headers);
+            let (what, retry_after) = match attempt {
                 Attempt::Answer(r) if r.status == 429 => {
                     // Refused before processing: always safe to send again.
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    self.limiter
-                        .throttled(r.retry_after.map(|ra| ra.min(self.policy.retry_after_cap)));
+                    self.limiter.throttled(
+                        sent,
+                        r.retry_after.map(|ra| ra.min(self.policy.retry_after_cap)),
+                    );
                     (format!("HTTP 429: {}", error_message(&r.body)), r.retry_after)
                 }
                 Attempt::Answer(r) if retry::is_transient(r.status) => {

@@ -30,6 +30,11 @@ mod reading;
 /// Sending under stress: 429 storms, expiring tokens, lost answers.
 mod sending;
 
+/// The sandbox's seeded faults, one kind per test (5xx, cut connections,
+/// slow and lost answers, 429 bursts, a hidden rate limit): nothing lost,
+/// nothing duplicated.
+mod faults;
+
 /// Export and the export -> import round trip.
 mod export;
 

@@ -173,9 +173,9 @@ fn lost_answers_are_settled_by_looking_up_never_by_sending_twice() {
     let sb = sandbox_with(SandboxConfig {
         faults: Faults {
             seed: 7,
-            unavailable: 0.0,
             lost: 0.3,
             lost_delay: std::time::Duration::from_millis(1500),
+            ..Faults::default()
         },
         ..SandboxConfig::default()
     });
