@@ -475,6 +475,17 @@ impl Api {
                     return Err(status_error(&r));
                 }
                 Ok(r) => return Err(status_error(&r)),
+                // Retries ran out (429s, 5xx) after an attempt that may have
+                // gone through: the record may exist, so look before saying
+                // the row failed with nothing created. A look-up that fails
+                // too leaves the original error, which is the truer one.
+                Err(Fail::Final(e @ ApiError::Unavailable(_))) if uncertain => {
+                    if let Ok(Some(id)) = lookup(self) {
+                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
+                        return Ok(Created::Recovered(id));
+                    }
+                    return Err(e);
+                }
                 Err(Fail::Final(e)) => return Err(e),
                 Err(Fail::Uncertain(m)) => {
                     uncertain = true;
@@ -595,6 +606,84 @@ fn value_text(v: &Value) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// A server that answers the first request only after the client has
+    /// given up, and every later one with 429 (which, unlike a 5xx, says
+    /// nothing was done, so it is retried in place).
+    fn slow_then_throttled() -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (n, conn) in listener.incoming().enumerate() {
+                let Ok(mut conn) = conn else { return };
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 4096];
+                    let _ = conn.read(&mut buf);
+                    if n == 0 {
+                        std::thread::sleep(Duration::from_millis(800));
+                    }
+                    let _ = conn.write_all(
+                        b"HTTP/1.1 429 Too Many Requests\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+                    );
+                });
+            }
+        });
+        format!("http://127.0.0.1:{port}")
+    }
+
+    #[test]
+    fn a_create_that_runs_out_of_retries_after_an_uncertain_attempt_looks_once_more() {
+        let cfg = TransportConfig {
+            base_url: slow_then_throttled(),
+            rate: 100.0,
+            timeout: Duration::from_millis(300),
+            policy: Policy {
+                max_retries: 2,
+                base: Duration::from_millis(10),
+                cap: Duration::from_millis(20),
+                retry_after_cap: Duration::from_millis(20),
+            },
+        };
+        let api = Api::new(
+            Transport::new(&cfg, Arc::new(AtomicBool::new(false))).unwrap(),
+            Box::new(auth::StaticHeaders { headers: Vec::new(), hint: String::new() }),
+        );
+        // The first look-up (after the timeout) finds nothing; by the time
+        // the retries have run out the slow first attempt has committed.
+        let looked = std::sync::atomic::AtomicUsize::new(0);
+        let lookup = |_: &Api| -> Result<Option<String>, ApiError> {
+            Ok((looked.fetch_add(1, Ordering::SeqCst) > 0).then(|| "7".to_string()))
+        };
+        let req = Request::post("/things", json!({"name": "x"}));
+        match api.create(&req, &lookup) {
+            Ok(Created::Recovered(id)) => assert_eq!(id, "7"),
+            Ok(_) => panic!("answered"),
+            Err(e) => panic!("{e:?}"),
+        }
+        assert_eq!(looked.load(Ordering::SeqCst), 2);
+        assert_eq!(api.stats().recovered.load(Ordering::Relaxed), 1);
+
+        // Without an uncertain attempt, running out of retries on 429s is
+        // just a failure: nothing can have been created, so no look-up.
+        let looked = std::sync::atomic::AtomicUsize::new(0);
+        let lookup = |_: &Api| -> Result<Option<String>, ApiError> {
+            looked.fetch_add(1, Ordering::SeqCst);
+            Ok(Some("7".into()))
+        };
+        let api2 = Api::new(
+            Transport::new(
+                &TransportConfig { base_url: slow_then_throttled(), ..cfg },
+                Arc::new(AtomicBool::new(false)),
+            )
+            .unwrap(),
+            Box::new(auth::StaticHeaders { headers: Vec::new(), hint: String::new() }),
+        );
+        // Burn the slow first connection on a GET, which is simply retried.
+        let _ = api2.get("/warm", &[]);
+        assert!(matches!(api2.create(&req, &lookup), Err(ApiError::Unavailable(_))));
+        assert_eq!(looked.load(Ordering::SeqCst), 0);
+    }
 
     #[test]
     fn error_messages_from_common_shapes() {

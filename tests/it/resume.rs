@@ -227,8 +227,11 @@ fn chaos(seed: u64, n: usize, kills: usize) -> Chaos {
         faults: Faults {
             seed,
             unavailable: 0.04,
+            server_error: 0.03,
+            reset: 0.02,
             lost: 0.03,
             lost_delay: Duration::from_millis(600),
+            ..Faults::default()
         },
         ..SandboxConfig::default()
     });
