@@ -8,6 +8,7 @@
 //! vendor is one module plus one line in `vendors()`.
 
 pub mod intellihr;
+pub mod scim;
 pub mod securitytrax;
 pub mod tracktik;
 
@@ -137,6 +138,7 @@ fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
         ("tracktik", Box::new(tracktik::Sim::new(cfg))),
         ("intellihr", Box::new(intellihr::Sim::new(cfg))),
         ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
+        ("scim", Box::new(scim::Sim::new(cfg))),
     ]
 }
 
