@@ -1369,3 +1369,5 @@ fn pct_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+#[cfg(test)]
+mod tests;
