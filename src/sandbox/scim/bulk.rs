@@ -129,7 +129,8 @@ impl Sim {
                     continue;
                 };
                 progressed = true;
-                let (json, created) = describe(op, result);
+                let target = self.target_location(op, &resolved);
+                let (json, created) = describe(op, result, target);
                 if created.is_none() {
                     errors += 1;
                 }
@@ -146,7 +147,7 @@ impl Sim {
                         break;
                     }
                     let e = ScimError::new(409, None, "circular bulkId references");
-                    results[n] = Some(describe(&ops[n], Err(e)).0);
+                    results[n] = Some(describe(&ops[n], Err(e), None).0);
                     errors += 1;
                 }
                 break;
@@ -187,7 +188,7 @@ impl Sim {
         let i = match (method.as_str(), segs.as_slice()) {
             ("POST", [_]) => {
                 if get_ci(o, "bulkId").and_then(Json::as_str).is_none() {
-                    return Err(ScimError::invalid_syntax("a POST operation needs a \"bulkId\""));
+                    return Err(ScimError::invalid_value("a POST operation needs a \"bulkId\""));
                 }
                 let i = self.create(kind, &need_data()?)?;
                 return Ok(self.outcome(kind, i, 201));
@@ -207,12 +208,24 @@ impl Sim {
                 return Err(ScimError::invalid_path(format!("{method} {path}: no such endpoint")));
             }
             _ => {
-                return Err(ScimError::invalid_syntax(format!(
+                return Err(ScimError::invalid_value(format!(
                     "\"method\" must be POST, PUT, PATCH or DELETE, not {method:?}"
                 )));
             }
         };
         Ok(self.outcome(kind, i, 200))
+    }
+
+    /// Where a PUT, PATCH or DELETE operation points (`/Users/{id}`), with
+    /// its bulkIds resolved.
+    fn target_location(&self, op: &Json, resolved: &HashMap<String, Resolved>) -> Option<String> {
+        let path = op.as_object().and_then(|o| get_ci(o, "path"))?;
+        let path = substitute(path, resolved);
+        let segs: Vec<&str> = path.as_str()?.split('/').filter(|s| !s.is_empty()).collect();
+        match segs.as_slice() {
+            [ep, id] if !id.starts_with(MARK) => Some(self.location(Kind::from_endpoint(ep)?, id)),
+            _ => None,
+        }
     }
 
     fn outcome(&self, kind: Kind, i: usize, status: u16) -> Outcome {
@@ -231,7 +244,13 @@ struct Outcome {
 
 /// The BulkResponse entry for an operation, and the id it created or
 /// touched if it succeeded.
-fn describe(op: &Json, result: Result<Outcome, ScimError>) -> (Json, Option<String>) {
+/// A failed PUT, PATCH or DELETE still names the resource it aimed at, as
+/// in RFC 7644 §3.7.3's example; `target` is that location.
+fn describe(
+    op: &Json,
+    result: Result<Outcome, ScimError>,
+    target: Option<String>,
+) -> (Json, Option<String>) {
     let empty = Map::new();
     let o = op.as_object().unwrap_or(&empty);
     let mut out = Map::new();
@@ -250,6 +269,9 @@ fn describe(op: &Json, result: Result<Outcome, ScimError>) -> (Json, Option<Stri
             (Json::Object(out), Some(done.id))
         }
         Err(e) => {
+            if let Some(t) = target {
+                out.insert("location".into(), json!(t));
+            }
             out.insert("status".into(), json!(e.status.to_string()));
             out.insert("response".into(), e.body());
             (Json::Object(out), None)

@@ -625,7 +625,8 @@ impl Sim {
     }
 
     /// DELETE (RFC 7644 §3.6). The resource also leaves every group it was
-    /// a member of; a manager reference to it is left as it is.
+    /// a member of, and users it managed lose their `manager`: a reference
+    /// to nothing would make every later PUT of them fail.
     fn delete(&mut self, kind: Kind, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
         let i = self.find(kind, id)?;
         self.precondition(kind, i, if_match)?;
@@ -646,6 +647,16 @@ impl Sim {
                     g.data.remove("members");
                 }
                 g.modified = now;
+            }
+        }
+        for u in &mut self.stores[Kind::User.idx()].items {
+            let Some(Json::Object(ext)) = u.data.get_mut(ENTERPRISE) else { continue };
+            if ext.get("manager").is_some_and(|m| m["value"] == gone.id.as_str()) {
+                ext.remove("manager");
+                if ext.is_empty() {
+                    u.data.remove(ENTERPRISE);
+                }
+                u.modified = now;
             }
         }
         Ok(())
@@ -950,7 +961,7 @@ impl Sim {
                 let chains: Vec<Option<Vec<&Attr>>> =
                     kinds.iter().map(|k| self.types[k.idx()].resolve(s)).collect();
                 if chains.iter().all(Option::is_none) {
-                    return Err(ScimError::invalid_value(format!("sortBy: no attribute {s}")));
+                    return Err(ScimError::invalid_path(format!("sortBy: no attribute {s}")));
                 }
                 Some(chains)
             }
@@ -1073,7 +1084,7 @@ impl Proj {
     }
     fn new(attributes: Vec<String>, excluded: Vec<String>) -> Result<Proj, ScimError> {
         if !attributes.is_empty() && !excluded.is_empty() {
-            return Err(ScimError::invalid_syntax(
+            return Err(ScimError::invalid_value(
                 "attributes and excludedAttributes are mutually exclusive",
             ));
         }

@@ -40,7 +40,7 @@ pub fn apply(
     let ops = match get_ci(obj, "Operations").and_then(Json::as_array) {
         Some(ops) if !ops.is_empty() => ops,
         _ => {
-            return Err(ScimError::invalid_syntax(
+            return Err(ScimError::invalid_value(
                 "a PATCH body needs \"Operations\": an array of one or more operations",
             ));
         }
@@ -63,7 +63,7 @@ fn one(rt: &ResourceType, data: &mut Map<String, Json>, op: &Json) -> Result<(),
         Some("remove") => Op::Remove,
         Some("replace") => Op::Replace,
         _ => {
-            return Err(ScimError::invalid_syntax(
+            return Err(ScimError::invalid_value(
                 "\"op\" must be \"add\", \"remove\" or \"replace\"",
             ));
         }
@@ -80,7 +80,7 @@ fn one(rt: &ResourceType, data: &mut Map<String, Json>, op: &Json) -> Result<(),
             // RFC 7644 §3.5.2.2 gives remove no value. Some clients send one
             // to mean "remove these members"; a server that ignored it would
             // remove them all, so the sandbox refuses it instead.
-            Err(ScimError::invalid_syntax(format!(
+            Err(ScimError::invalid_value(format!(
                 "remove takes no \"value\"; select values with a filter, e.g. \"{p}[value eq \\\"...\\\"]\""
             )))
         }
@@ -148,7 +148,7 @@ fn one(rt: &ResourceType, data: &mut Map<String, Json>, op: &Json) -> Result<(),
                 })?),
             };
             if kind != Op::Remove && value.is_none() {
-                return Err(ScimError::invalid_syntax(format!("{kind:?} needs a \"value\"")));
+                return Err(ScimError::invalid_value(format!("{kind:?} needs a \"value\"")));
             }
             target(kind, data, &chain, filter.as_ref(), sub, value, p)
         }
@@ -228,7 +228,13 @@ fn walk(
             a.name
         )));
     }
+    // A required attribute cannot be unassigned (RFC 7644 §3.5.2.2 and, as
+    // scim2-server reads it, with scimType mutability).
+    let required = || ScimError::mutability(format!("{at}: {} is required", a.name));
     let Some(value) = value.filter(|_| kind != Op::Remove) else {
+        if a.required {
+            return Err(required());
+        }
         node.remove(&a.name);
         return Ok(());
     };
@@ -242,6 +248,9 @@ fn walk(
     };
     let Some(new) = check_value(a, value, at)? else {
         // Null or empty: "add" adds nothing, "replace" leaves nothing.
+        if kind == Op::Replace && a.required {
+            return Err(required());
+        }
         if kind == Op::Replace {
             node.remove(&a.name);
         }
@@ -522,7 +531,7 @@ mod tests {
             json!([{"op": "remove", "path": "members", "value": [{"value": "u1"}]}]),
         )
         .unwrap_err();
-        assert_eq!(e.scim_type, Some("invalidSyntax"));
+        assert_eq!(e.scim_type, Some("invalidValue"));
     }
 
     #[test]
@@ -557,10 +566,15 @@ mod tests {
         );
         assert_eq!(
             kind(json!([{"op": "move", "path": "active", "value": true}])),
-            Some("invalidSyntax")
+            Some("invalidValue")
         );
-        assert_eq!(kind(json!([{"op": "add", "path": "title"}])), Some("invalidSyntax"));
-        assert_eq!(kind(json!([])), Some("invalidSyntax"));
+        assert_eq!(kind(json!([{"op": "add", "path": "title"}])), Some("invalidValue"));
+        assert_eq!(kind(json!([])), Some("invalidValue"));
+        assert_eq!(kind(json!([{"op": "remove", "path": "userName"}])), Some("mutability"));
+        assert_eq!(
+            kind(json!([{"op": "replace", "path": "userName", "value": null}])),
+            Some("mutability")
+        );
         let mut d = user().as_object().unwrap().clone();
         let e = apply(&u, &mut d, &json!({"Operations": [{"op": "remove", "path": "title"}]}))
             .unwrap_err();

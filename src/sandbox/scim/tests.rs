@@ -413,7 +413,7 @@ fn sorting_by_any_attribute_missing_values_last() {
     assert_eq!(names(&query(&mut s, "sortBy=name.familyName&count=2")), ["bjensen", "mpepper"]);
     assert_eq!(
         error_type(&call(&mut s, "GET", "/v2/Users?sortBy=shoeSize", None)),
-        (400, Some("invalidValue"))
+        (400, Some("invalidPath"))
     );
     assert_eq!(
         error_type(&call(&mut s, "GET", "/v2/Users?sortBy=userName&sortOrder=up", None)),
@@ -455,7 +455,7 @@ fn attributes_and_excluded_attributes_shape_every_answer() {
         json!({"schemas": [USER], "id": list["Resources"][0]["id"], "userName": "bjensen"})
     );
     let both = call(&mut s, "GET", "/v2/Users?attributes=userName&excludedAttributes=name", None);
-    assert_eq!(error_type(&both), (400, Some("invalidSyntax")));
+    assert_eq!(error_type(&both), (400, Some("invalidValue")));
     let created = call(&mut s, "POST", "/v2/Users?attributes=userName", Some(user("new")));
     assert_eq!(created.status, 201);
     assert_eq!(created.body.as_object().unwrap().len(), 3, "{}", created.body);
@@ -591,7 +591,7 @@ fn patch_answers_the_resource_or_204_and_moves_the_version_only_on_change() {
         json!({"schemas": [patch::PATCH_OP], "Operations": [{"op": "remove", "path": "userName"}]});
     assert_eq!(
         error_type(&call(&mut s, "PATCH", &path, Some(remove_required))),
-        (400, Some("invalidValue"))
+        (400, Some("mutability"))
     );
     s.patch_supported = false;
     assert_eq!(call(&mut s, "PATCH", &path, Some(ops("add", "title", json!("x")))).status, 501);
@@ -688,6 +688,10 @@ fn the_manager_is_a_reference_to_a_user() {
         {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": {"value": "nobody"}}]});
     let r = call(&mut s, "PATCH", &format!("/v2/Users/{id}"), Some(ops));
     assert_eq!(error_type(&r), (400, Some("invalidValue")));
+    assert_eq!(call(&mut s, "DELETE", &format!("/v2/Users/{boss}"), None).status, 204);
+    let w = get(&mut s, &format!("/v2/Users/{id}"));
+    assert!(w.get(ENTERPRISE).is_none(), "a deleted manager is no one's manager: {w}");
+    assert_eq!(w["schemas"], json!([USER]));
 }
 
 fn bulk(s: &mut Sim, ops: Json, extra: Json) -> SimResponse {
@@ -757,12 +761,12 @@ fn bulk_failures_are_per_operation_and_fail_on_errors_stops() {
             ("409", Some("uniqueness")),
             ("201", None),
             ("409", None),
-            ("400", Some("invalidSyntax")),
+            ("400", Some("invalidValue")),
             ("404", None),
             ("409", None),
             ("409", None),
             ("409", None),
-            ("400", Some("invalidSyntax"))
+            ("400", Some("invalidValue"))
         ],
         "{}",
         r.body
@@ -800,6 +804,8 @@ fn bulk_version_acts_as_if_match() {
     };
     let r = bulk(&mut s, put("W/\"stale\""), json!({}));
     assert_eq!(r.body["Operations"][0]["status"], "412");
+    let location = format!("http://sb.test/scim/v2/Users/{id}");
+    assert_eq!(r.body["Operations"][0]["location"], location.as_str());
     let current = s.users()[0]["meta"]["version"].as_str().unwrap().to_string();
     let r = bulk(&mut s, put(&current), json!({}));
     assert_eq!(r.body["Operations"][0]["status"], "200", "{}", r.body);
