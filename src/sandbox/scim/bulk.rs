@@ -230,7 +230,8 @@ impl Sim {
 
     fn outcome(&self, kind: Kind, i: usize, status: u16) -> Outcome {
         let id = self.stores[kind.idx()].items[i].id.clone();
-        let version = self.etag_supported.then(|| self.version(kind, i, &self.memberships()));
+        let version =
+            self.etag_supported.then(|| self.version(kind, i, &self.memberships(&[kind])));
         Outcome { status, location: self.location(kind, &id), id, version }
     }
 }

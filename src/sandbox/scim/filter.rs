@@ -1,12 +1,9 @@
-//! The SCIM filter language (RFC 7644 §3.4.2.2, Figure 1) and PATCH paths
-//! (§3.5.2, Figure 5): a small recursive-descent parser, binding of the
-//! attribute paths to schema attributes, and evaluation against a resource's
-//! JSON. Hand-written because the grammar is small and no maintained crate
-//! implements it; pure functions, no stored state.
-//!
-//! Precedence is `not` > `and` > `or`; keywords, operators and attribute
-//! names are case-insensitive (ABNF literals are). Strings compare
-//! case-insensitively unless the attribute is `caseExact`.
+//! The SCIM filter language (RFC 7644 §3.4.2.2) and PATCH paths (§3.5.2): a
+//! recursive-descent parser, binding of paths to schema attributes, and
+//! evaluation on a resource's JSON. Hand-written: the grammar is small, and
+//! evaluation must follow the schema (caseExact, types, URNs), which the
+//! published filter crates, matching plain serde values, do not. Precedence
+//! is `not` > `and` > `or`; keywords and names are case-insensitive.
 
 use std::cmp::Ordering;
 

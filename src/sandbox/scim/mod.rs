@@ -1,14 +1,9 @@
-//! SCIM 2.0 service provider imitation (RFC 7643 schema, RFC 7644 protocol),
-//! mounted at `/scim`: the base URL is `http://127.0.0.1:PORT/scim/v2`.
-//! Users (with the enterprise extension) and Groups are stored as JSON and
-//! every check, filter, PATCH and projection walks the schema definitions
-//! in `schemas.json`; the only attribute-specific rules are the ones the RFC
-//! gives by name (group members, a user's derived `groups`, the manager
-//! reference). A plain state machine from request to response, like every
-//! vendor here; it must never reach the network.
-//!
-//! Choices where the RFCs leave room are listed in `docs` of each function
-//! and gathered in the module's report; demo data: one group, "Staff".
+//! SCIM 2.0 service provider imitation (RFC 7643/7644) at `/scim`, base URL
+//! `http://127.0.0.1:PORT/scim/v2`; demo data: one group, "Staff". Users and
+//! Groups are stored as JSON, and checks, filters, PATCH and projection walk
+//! the schemas in `schemas.json`; only rules the RFC gives by name (members,
+//! a user's derived `groups`, the manager) know attributes. A state machine
+//! from request to response: it must never reach the network.
 
 mod bulk;
 mod filter;
@@ -486,7 +481,7 @@ impl Sim {
         if self.etag_supported
             && let Some(inm) = req.header("if-none-match")
         {
-            let current = self.version(kind, i, &self.memberships());
+            let current = self.version(kind, i, &self.memberships(&[kind]));
             if etag_matches(inm, &current) {
                 let mut r = no_content(304);
                 r.headers.push(("etag", current));
@@ -513,7 +508,7 @@ impl Sim {
         if patch && !self.patch_returns_resource {
             let mut r = no_content(204);
             if self.etag_supported {
-                r.headers.push(("etag", self.version(kind, i, &self.memberships())));
+                r.headers.push(("etag", self.version(kind, i, &self.memberships(&[kind]))));
             }
             return Ok(r);
         }
@@ -521,10 +516,10 @@ impl Sim {
     }
 
     fn resource_response(&self, status: u16, kind: Kind, i: usize, proj: &Proj) -> SimResponse {
-        let memberships = self.memberships();
-        let view = self.view(kind, i, &memberships);
-        let version = view["meta"]["version"].as_str().map(str::to_string);
-        let mut r = scim(status, self.finish_render(kind, view, proj));
+        let (head, tail) = self.derived(kind, i, &self.memberships(&[kind]));
+        let version = tail["meta"].get("version").and_then(Json::as_str).map(str::to_string);
+        let data = &self.stores[kind.idx()].items[i].data;
+        let mut r = scim(status, self.render(kind, head.iter().chain(data).chain(&tail), proj));
         if let Some(v) = version {
             r.headers.push(("etag", v));
         }
@@ -543,7 +538,7 @@ impl Sim {
     /// resource is still at one of the versions given, or `*`.
     fn precondition(&self, kind: Kind, i: usize, if_match: Option<&str>) -> Result<(), ScimError> {
         let Some(h) = if_match.filter(|_| self.etag_supported) else { return Ok(()) };
-        let current = self.version(kind, i, &self.memberships());
+        let current = self.version(kind, i, &self.memberships(&[kind]));
         if etag_matches(h, &current) {
             Ok(())
         } else {
@@ -644,7 +639,7 @@ impl Sim {
             members.retain(|m| m["value"] != gone.id.as_str());
             if members.len() != before {
                 if members.is_empty() {
-                    g.data.remove("members");
+                    g.data.shift_remove("members");
                 }
                 g.modified = now;
             }
@@ -652,9 +647,9 @@ impl Sim {
         for u in &mut self.stores[Kind::User.idx()].items {
             let Some(Json::Object(ext)) = u.data.get_mut(ENTERPRISE) else { continue };
             if ext.get("manager").is_some_and(|m| m["value"] == gone.id.as_str()) {
-                ext.remove("manager");
+                ext.shift_remove("manager");
                 if ext.is_empty() {
-                    u.data.remove(ENTERPRISE);
+                    u.data.shift_remove(ENTERPRISE);
                 }
                 u.modified = now;
             }
@@ -717,10 +712,29 @@ impl Sim {
         self_id: Option<&str>,
     ) -> Result<(), ScimError> {
         let Some(Json::Array(members)) = data.get_mut("members") else { return Ok(()) };
+        let groups = &self.stores[Kind::Group.idx()];
+        let stored: HashMap<&str, &Json> = self_id
+            .and_then(|id| groups.by_id.get(id))
+            .and_then(|&i| groups.items[i].data.get("members"))
+            .and_then(Json::as_array)
+            .map(|a| a.iter().filter_map(|m| Some((m["value"].as_str()?, m))).collect())
+            .unwrap_or_default();
         let mut seen = HashSet::new();
-        let mut out = Vec::new();
-        for (n, m) in members.iter().enumerate() {
-            let Some(mut m) = m.as_object().cloned() else { continue };
+        let mut keep = Vec::with_capacity(members.len());
+        for (n, m) in members.iter_mut().enumerate() {
+            // Members already stored were checked when they were added (and
+            // leave when their resource is deleted): a large group's PATCH
+            // need not check them all again.
+            if let Some(v) = m["value"].as_str()
+                && stored.get(v) == Some(&&*m)
+            {
+                keep.push(seen.insert(v.to_string()));
+                continue;
+            }
+            let Some(m) = m.as_object_mut() else {
+                keep.push(false);
+                continue;
+            };
             let at = format!("members[{n}]");
             if m.get("value").is_none()
                 && let Some(r) = m.get("$ref").and_then(Json::as_str)
@@ -755,13 +769,12 @@ impl Sim {
                     )));
                 }
             }
-            self.check_ref(&m, kind, &value, &at)?;
+            self.check_ref(m, kind, &value, &at)?;
             m.entry("$ref").or_insert_with(|| json!(self.location(kind, &value)));
-            if seen.insert(value) {
-                out.push(Json::Object(m));
-            }
+            keep.push(seen.insert(value));
         }
-        *members = out;
+        let mut keep = keep.into_iter();
+        members.retain(|_| keep.next().unwrap_or(false));
         Ok(())
     }
 
@@ -814,8 +827,13 @@ impl Sim {
         format!("{}/{}/{id}", self.base, self.types[kind.idx()].endpoint)
     }
 
-    fn memberships(&self) -> Memberships {
+    /// Only users derive anything from memberships; for groups it stays
+    /// empty, so writing to a large group does not scan it once more.
+    fn memberships(&self, kinds: &[Kind]) -> Memberships {
         let mut m: HashMap<String, Vec<usize>> = HashMap::new();
+        if !kinds.contains(&Kind::User) {
+            return Memberships(m);
+        }
         for (g, group) in self.stores[Kind::Group.idx()].items.iter().enumerate() {
             let Some(Json::Array(members)) = group.data.get("members") else { continue };
             for member in members {
@@ -860,14 +878,29 @@ impl Sim {
     /// The full representation (before projection): data, `id`, derived
     /// attributes and `meta`. Still holds never-returned attributes.
     fn view(&self, kind: Kind, i: usize, m: &Memberships) -> Map<String, Json> {
+        let (mut v, tail) = self.derived(kind, i, m);
+        v.extend(self.stores[kind.idx()].items[i].data.clone());
+        v.extend(tail);
+        v
+    }
+
+    /// What a representation holds besides the stored data: `id` (before
+    /// it), derived `groups` and `meta` (after it). Built apart from the data
+    /// so answers and versions need not copy a large group's members.
+    fn derived(
+        &self,
+        kind: Kind,
+        i: usize,
+        m: &Memberships,
+    ) -> (Map<String, Json>, Map<String, Json>) {
         let r = &self.stores[kind.idx()].items[i];
-        let mut v = Map::new();
-        v.insert("id".into(), json!(r.id));
-        v.extend(r.data.clone());
+        let mut head = Map::new();
+        head.insert("id".into(), json!(r.id));
+        let mut tail = Map::new();
         if kind == Kind::User {
             let groups = self.groups_of(&r.id, m);
             if !groups.is_empty() {
-                v.insert("groups".into(), Json::Array(groups));
+                tail.insert("groups".into(), Json::Array(groups));
             }
         }
         let stamp = |t: &DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Millis, true);
@@ -878,27 +911,33 @@ impl Sim {
             "location": self.location(kind, &r.id),
         });
         if self.etag_supported {
-            meta["version"] = json!(etag_of(&v));
+            meta["version"] = json!(etag_of(head.iter().chain(&r.data).chain(&tail)));
         }
-        v.insert("meta".into(), meta);
-        v
+        tail.insert("meta".into(), meta);
+        (head, tail)
     }
 
     fn version(&self, kind: Kind, i: usize, m: &Memberships) -> String {
-        let v = self.view(kind, i, m);
-        etag_of_view(&v)
+        let (head, tail) = self.derived(kind, i, m);
+        let data = &self.stores[kind.idx()].items[i].data;
+        etag_of(head.iter().chain(data).chain(&tail))
     }
 
     /// Applies the projection and puts `schemas` first: the core schema and
     /// the extensions the representation holds.
-    fn finish_render(&self, kind: Kind, view: Map<String, Json>, proj: &Proj) -> Json {
+    fn render<'a>(
+        &self,
+        kind: Kind,
+        view: impl IntoIterator<Item = (&'a String, &'a Json)>,
+        proj: &Proj,
+    ) -> Json {
         let rt = &self.types[kind.idx()];
         let resolve = |names: &[String]| -> Vec<Vec<String>> {
             names.iter().filter_map(|n| rt.resolve(n)).map(|c| schema::names(&c)).collect()
         };
         let include = (!proj.attributes.is_empty()).then(|| resolve(&proj.attributes));
         let exclude = resolve(&proj.excluded);
-        let body = project(&rt.root, &view, include.as_deref(), &exclude);
+        let body = project(&rt.root, view, include.as_deref(), &exclude);
         let mut schemas = vec![json!(rt.core)];
         schemas.extend(
             rt.extensions.iter().filter(|(u, _)| body.contains_key(u)).map(|(u, _)| json!(u)),
@@ -910,8 +949,9 @@ impl Sim {
     }
 
     fn render_one(&self, kind: Kind, i: usize, proj: &Proj) -> Json {
-        let view = self.view(kind, i, &self.memberships());
-        self.finish_render(kind, view, proj)
+        let (head, tail) = self.derived(kind, i, &self.memberships(&[kind]));
+        let data = &self.stores[kind.idx()].items[i].data;
+        self.render(kind, head.iter().chain(data).chain(&tail), proj)
     }
 
     // ---- queries -------------------------------------------------------
@@ -967,8 +1007,11 @@ impl Sim {
             }
             None => None,
         };
-        let memberships = self.memberships();
-        let mut hits: Vec<(usize, usize, Map<String, Json>)> = Vec::new();
+        let memberships = self.memberships(kinds);
+        // Without a filter or a sort, only the page needs rendering: a client
+        // paging through every user must not cost every user per page.
+        let lazy = bounds.iter().all(Option::is_none) && sort.is_none();
+        let mut hits: Vec<(usize, usize, Option<Json>)> = Vec::new();
         for (n, k) in kinds.iter().enumerate() {
             let candidates: Vec<usize> = match bounds[n].as_ref().and_then(|b| self.indexed(*k, b))
             {
@@ -976,20 +1019,19 @@ impl Sim {
                 None => (0..self.stores[k.idx()].items.len()).collect(),
             };
             for i in candidates {
-                let v = self.view(*k, i, &memberships);
-                let keep = match &bounds[n] {
-                    Some(b) => eval(b, &Json::Object(v.clone())),
-                    None => true,
-                };
-                if keep {
-                    hits.push((n, i, v));
+                if lazy {
+                    hits.push((n, i, None));
+                    continue;
+                }
+                let v = Json::Object(self.view(*k, i, &memberships));
+                if bounds[n].as_ref().is_none_or(|b| eval(b, &v)) {
+                    hits.push((n, i, Some(v)));
                 }
             }
         }
         if let Some(chains) = &sort {
-            let key = |(n, _, v): &(usize, usize, Map<String, Json>)| -> Option<(&Attr, Json)> {
-                let chain = chains[*n].as_ref()?;
-                sort_key(&Json::Object(v.clone()), chain)
+            let key = |(n, _, v): &(usize, usize, Option<Json>)| -> Option<(&Attr, Json)> {
+                sort_key(v.as_ref()?, chains[*n].as_ref()?)
             };
             let mut keyed: Vec<_> = hits.into_iter().map(|h| (key(&h), h)).collect();
             // Values missing sort last when ascending, first when descending
@@ -1011,7 +1053,14 @@ impl Sim {
             .into_iter()
             .skip(p.start - 1)
             .take(count)
-            .map(|(n, _, v)| self.finish_render(kinds[n], v, &p.proj))
+            .map(|(n, i, v)| match v {
+                Some(Json::Object(view)) => self.render(kinds[n], &view, &p.proj),
+                _ => {
+                    let (head, tail) = self.derived(kinds[n], i, &memberships);
+                    let data = &self.stores[kinds[n].idx()].items[i].data;
+                    self.render(kinds[n], head.iter().chain(data).chain(&tail), &p.proj)
+                }
+            })
             .collect();
         Ok(json!({
             "schemas": [LIST],
@@ -1320,27 +1369,28 @@ fn sort_key<'a>(view: &Json, chain: &[&'a Attr]) -> Option<(&'a Attr, Json)> {
 }
 
 /// A weak ETag over the representation minus `meta` (so derived `groups`
-/// count): any change to what a client can read changes it.
-fn etag_of(view: &Map<String, Json>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for (k, v) in view {
-        if k == "meta" {
-            continue;
+/// count): any change to what a client can read changes it. FNV-1a over the
+/// compact JSON, streamed: no copy of a large resource.
+fn etag_of<'a>(view: impl Iterator<Item = (&'a String, &'a Json)>) -> String {
+    struct Fnv(u64);
+    impl std::io::Write for Fnv {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            for b in bytes {
+                self.0 ^= u64::from(*b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+            Ok(bytes.len())
         }
-        for b in k.bytes().chain(v.to_string().into_bytes()) {
-            h ^= u64::from(b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    format!("W/\"{h:016x}\"")
-}
-
-fn etag_of_view(view: &Map<String, Json>) -> String {
-    view.get("meta")
-        .and_then(|m| m.get("version"))
-        .and_then(Json::as_str)
-        .map(str::to_string)
-        .unwrap_or_else(|| etag_of(view))
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    for (k, v) in view.filter(|(k, _)| *k != "meta") {
+        let _ = std::io::Write::write_all(&mut h, k.as_bytes());
+        let _ = serde_json::to_writer(&mut h, v);
+    }
+    format!("W/\"{:016x}\"", h.0)
 }
 
 /// `If-Match` / `If-None-Match`: a list of entity tags or `*`, compared

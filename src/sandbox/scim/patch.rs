@@ -199,7 +199,7 @@ fn walk(
             }
             items.retain(|i| i.as_object().is_none_or(|o| !o.is_empty()));
             if items.is_empty() {
-                node.remove(&a.name);
+                node.shift_remove(&a.name);
             }
             return Ok(());
         }
@@ -214,7 +214,7 @@ fn walk(
         };
         walk(kind, child, rest, filter, sub, value, at)?;
         if child.is_empty() {
-            node.remove(&a.name);
+            node.shift_remove(&a.name);
         }
         return Ok(());
     }
@@ -235,7 +235,7 @@ fn walk(
         if a.required {
             return Err(required());
         }
-        node.remove(&a.name);
+        node.shift_remove(&a.name);
         return Ok(());
     };
     // A single value added to a multi-valued attribute is one more value.
@@ -252,14 +252,15 @@ fn walk(
             return Err(required());
         }
         if kind == Op::Replace {
-            node.remove(&a.name);
+            node.shift_remove(&a.name);
         }
         return Ok(());
     };
     match new {
         Json::Array(new) if kind == Op::Add => {
-            let mut items = match existing {
-                Some(Json::Array(items)) => items.clone(),
+            // Taken, not cloned: a large group's members are not copied.
+            let mut items = match node.get_mut(&a.name) {
+                Some(Json::Array(items)) => std::mem::take(items),
                 _ => Vec::new(),
             };
             if new.iter().any(|v| v["primary"] == Json::Bool(true)) {
@@ -346,7 +347,7 @@ fn filtered(
                 }
                 match &new {
                     Some(v) => o.insert(s.name.clone(), v.clone()),
-                    None => o.remove(&s.name),
+                    None => o.shift_remove(&s.name),
                 };
             }
             items.retain(|i| i.as_object().is_none_or(|o| !o.is_empty()));
@@ -379,7 +380,7 @@ fn filtered(
         }
     }
     if items.is_empty() {
-        node.remove(&a.name);
+        node.shift_remove(&a.name);
     }
     Ok(())
 }

@@ -480,9 +480,9 @@ pub fn names(chain: &[&Attr]) -> Vec<String> {
 /// when the client asked for the default set. Attributes returned "always"
 /// stay whatever was asked; "never" ones never appear; "request" ones only
 /// when named.
-pub fn project(
+pub fn project<'a>(
     parent: &Attr,
-    obj: &Map<String, Json>,
+    obj: impl IntoIterator<Item = (&'a String, &'a Json)>,
     include: Option<&[Vec<String>]>,
     exclude: &[Vec<String>],
 ) -> Map<String, Json> {
