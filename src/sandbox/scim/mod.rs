@@ -100,7 +100,7 @@ fn scim(status: u16, body: Json) -> SimResponse {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+enum Kind {
     User,
     Group,
 }
@@ -156,6 +156,8 @@ struct ListParams {
     proj: Proj,
 }
 
+/// The SCIM service provider. Its public fields are the knobs tests turn;
+/// `users()`, `groups()`, `user_by_name()`, `password_of()` let them look.
 pub struct Sim {
     /// The bearer token accepted (`sandbox-scim`).
     pub token: String,
