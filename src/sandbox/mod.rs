@@ -7,6 +7,7 @@
 
 pub mod guardian;
 pub mod intellihr;
+pub mod scim;
 pub mod securitytrax;
 pub mod trackops;
 pub mod tracktik;
@@ -298,6 +299,7 @@ fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
         ("intellihr", Box::new(intellihr::Sim::new(cfg))),
         ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
         ("trackops", Box::new(trackops::Sim::new(cfg))),
+        ("scim", Box::new(scim::Sim::new(cfg))),
     ]
 }
 
@@ -538,7 +540,13 @@ fn cut_off() -> Response {
 
 fn respond(r: SimResponse) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    let mut resp = (status, axum::Json(r.body)).into_response();
+    // 204 and 304 carry no body (RFC 9110 §15.3.5, §15.4.5), so neither a
+    // JSON content type nor a length.
+    let mut resp = if matches!(r.status, 204 | 304) {
+        status.into_response()
+    } else {
+        (status, axum::Json(r.body)).into_response()
+    };
     for (k, v) in r.headers {
         if let Ok(v) = HeaderValue::from_str(&v) {
             resp.headers_mut().insert(k, v);

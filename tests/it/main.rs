@@ -21,6 +21,10 @@ mod securitytrax;
 /// staff, paging, and refused API users.
 mod trackops;
 
+/// Any SCIM 2.0 service, here the sandbox's: bulk and per-row paths,
+/// managers, groups, paging, PATCH updates.
+mod scim;
+
 /// Interruptions: Ctrl-C, kill -9 and --resume; secrets in outputs.
 mod resume;
 

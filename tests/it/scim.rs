@@ -1,0 +1,120 @@
+use hrport::sandbox::scim::Sim as Scim;
+
+use crate::util::*;
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+/// A report listed before her manager, managers named by user name (three
+/// levels: Ana, then Bo, Di and Ed, then Cy), and groups the tenant has
+/// (Staff) and has not (Night Shift).
+fn team(w: &Work) -> std::path::PathBuf {
+    w.write(
+        "team.csv",
+        csv_text(&[
+            "User Name,Given Name,Family Name,Email,Employee Number,Department,Manager,Groups",
+            "bo.chen,Bo,Chen,bo@example.com,E2,Ops,ana.silva,Staff",
+            "ana.silva,Ana,Silva,ana@example.com,E1,Ops,,Staff; Night Shift",
+            "cy.diaz,Cy,Diaz,cy@example.com,E3,Days,bo.chen,Night Shift",
+            "di.eze,Di,Eze,di@example.com,E4,Ops,ana.silva,",
+            "ed.fox,Ed,Fox,ed@example.com,E5,Ops,ana.silva,Staff",
+        ]),
+    )
+}
+
+fn user(sb: &Sandbox, name: &str) -> Value {
+    sb.with(|s: &mut Scim| s.user_by_name(name)).unwrap_or_else(|| panic!("no user {name}"))
+}
+
+fn members(sb: &Sandbox, group: &str) -> Vec<String> {
+    let g = sb.with(|s: &mut Scim| s.group_by_name(group)).expect("group");
+    let mut ids: Vec<String> = g["members"]
+        .as_array()
+        .map(|m| m.iter().map(|m| m["value"].as_str().unwrap().to_string()).collect())
+        .unwrap_or_default();
+    ids.sort();
+    ids
+}
+
+fn ids(sb: &Sandbox, names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> =
+        names.iter().map(|n| user(sb, n)["id"].as_str().unwrap().to_string()).collect();
+    v.sort();
+    v
+}
+
+fn assert_team(sb: &Sandbox) {
+    let (ana, bo, cy) = (user(sb, "ana.silva"), user(sb, "bo.chen"), user(sb, "cy.diaz"));
+    assert_eq!(ana["name"]["givenName"], "Ana");
+    assert_eq!(ana["emails"][0]["value"], "ana@example.com");
+    assert_eq!(ana[ENTERPRISE]["employeeNumber"], "E1");
+    assert_eq!(bo[ENTERPRISE]["manager"]["value"], ana["id"], "manager created first");
+    assert_eq!(cy[ENTERPRISE]["manager"]["value"], bo["id"]);
+    assert_eq!(cy[ENTERPRISE]["department"], "Days");
+    assert_eq!(user(sb, "ed.fox")[ENTERPRISE]["manager"]["value"], ana["id"]);
+    assert_eq!(members(sb, "Staff"), ids(sb, &["ana.silva", "bo.chen", "ed.fox"]));
+    assert_eq!(members(sb, "Night Shift"), ids(sb, &["ana.silva", "cy.diaz"]));
+}
+
+#[test]
+fn a_team_goes_in_by_bulk_with_managers_and_groups_and_a_rerun_sends_nothing() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = team(&w);
+    let r = import_to(&sb, "scim", &file, &w.path("o1"), &[], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stderr.contains("no group named \"Night Shift\""), "{}", r.stderr);
+    assert_eq!(sb.with(|s: &mut Scim| s.users().len()), 0, "nothing sent while a row is invalid");
+
+    let r = import_to(&sb, "scim", &file, &w.path("o2"), &["--create-groups"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("scim: 5 rows: 5 created"), "{}", r.stdout);
+    assert_team(&sb);
+    let requests = sb.with(|s: &mut Scim| std::mem::take(&mut s.requests));
+    // Ana alone, then her three reports in one bulk request, then Cy.
+    let bulk = requests.iter().filter(|r| *r == "POST /v2/Bulk").count();
+    let single = requests.iter().filter(|r| *r == "POST /v2/Users").count();
+    assert_eq!((bulk, single), (1, 2), "{requests:?}");
+    let rows = rows_by_name(&w.path("o2/results.csv"));
+    assert_eq!(rows[1]["hrport_id"], user(&sb, "ana.silva")["id"].as_str().unwrap());
+
+    let r = import_to(&sb, "scim", &file, &w.path("o3"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let st: Vec<String> =
+        statuses(&w.path("o3/results.csv")).into_iter().map(|(_, s, _)| s).collect();
+    assert_eq!(st, ["exists"; 5]);
+    let requests = sb.with(|s: &mut Scim| s.requests.clone());
+    assert!(requests.iter().all(|r| r.starts_with("GET ")), "a rerun only reads: {requests:?}");
+}
+
+#[test]
+fn without_bulk_etags_or_patch_bodies_each_row_is_its_own_request_and_changes_are_patched() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Scim| {
+        s.bulk_supported = false;
+        s.etag_supported = false;
+        s.patch_returns_resource = false;
+        // Listing the tenant takes several pages.
+        s.max_results = 2;
+    });
+    let file = team(&w);
+    let r = import_to(&sb, "scim", &file, &w.path("o1"), &["--create-groups"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_team(&sb);
+    let requests = sb.with(|s: &mut Scim| std::mem::take(&mut s.requests));
+    assert_eq!(requests.iter().filter(|r| *r == "POST /v2/Users").count(), 5, "{requests:?}");
+    assert!(!requests.iter().any(|r| r.contains("/Bulk")), "{requests:?}");
+
+    // Cy moves to Nights; the others are unchanged.
+    let edited = std::fs::read_to_string(&file).unwrap().replace("E3,Days", "E3,Nights");
+    let file = w.write("team2.csv", edited);
+    let r = import_to(&sb, "scim", &file, &w.path("o2"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let st: Vec<String> =
+        statuses(&w.path("o2/results.csv")).into_iter().map(|(_, s, _)| s).collect();
+    assert_eq!(st, ["exists", "exists", "updated", "exists", "exists"]);
+    assert_eq!(user(&sb, "cy.diaz")[ENTERPRISE]["department"], "Nights");
+    let requests = sb.with(|s: &mut Scim| s.requests.clone());
+    let cy = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();
+    assert!(requests.contains(&format!("PATCH /v2/Users/{cy}")), "{requests:?}");
+}
