@@ -102,11 +102,6 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         warn(&format!("{what} kept in results.csv): {}", names.join(", ")));
     }
 
-    let out_dir = args.out.clone().unwrap_or_else(|| input::default_out_dir(&args.file));
-    std::fs::create_dir_all(&out_dir).map_err(|e| {
-        Error::config(format!("cannot create the output folder {}: {e}", out_dir.display()))
-    })?;
-
     // `stop`: take no new rows (Ctrl-C, abort). `halt`: also stop requests
     // in flight from retrying (abort only).
     let stop = Arc::new(AtomicBool::new(false));
@@ -128,6 +123,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             target.offline(&options)
         }
     };
+
+    // Only now: a refused URL or sign-in leaves no empty folder behind.
+    let out_dir = args.out.clone().unwrap_or_else(|| input::default_out_dir(&args.file));
+    std::fs::create_dir_all(&out_dir).map_err(|e| {
+        Error::config(format!("cannot create the output folder {}: {e}", out_dir.display()))
+    })?;
 
     let validated_at = Instant::now();
     let (validation, early) = loop {

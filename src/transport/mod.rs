@@ -199,11 +199,7 @@ impl Transport {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let base = cfg.base_url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(format!(
-                "--base-url must start with https:// (or http:// for a local server), not {base:?}"
-            ));
-        }
+        check_base_url(&base)?;
         Ok(Transport {
             client,
             base,
@@ -506,6 +502,24 @@ impl Api {
     }
 }
 
+/// Only https, except for a server on this machine (the sandbox, a test
+/// peer): personal data and tokens must not cross a network in clear text.
+fn check_base_url(base: &str) -> Result<(), String> {
+    let url =
+        reqwest::Url::parse(base).map_err(|e| format!("--base-url {base:?} is not a URL: {e}"))?;
+    let host = url.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']');
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if local => Ok(()),
+        "http" => Err(format!(
+            "--base-url {base:?} is plain http to another machine: use https:// (http:// is only for a server on this machine)"
+        )),
+        _ => Err(format!("--base-url must start with https://, not {base:?}")),
+    }
+}
+
 fn method_name(m: Method) -> &'static str {
     match m {
         Method::Get => "GET",
@@ -683,6 +697,22 @@ mod tests {
         let _ = api2.get("/warm", &[]);
         assert!(matches!(api2.create(&req, &lookup), Err(ApiError::Unavailable(_))));
         assert_eq!(looked.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine() {
+        for ok in [
+            "https://acme.staffr.us",
+            "http://127.0.0.1:8080/x",
+            "http://localhost/x",
+            "http://[::1]:9/",
+        ] {
+            assert_eq!(check_base_url(ok), Ok(()), "{ok}");
+        }
+        let e = check_base_url("http://acme.staffr.us").unwrap_err();
+        assert!(e.contains("plain http to another machine"), "{e}");
+        assert!(check_base_url("ftp://x").unwrap_err().contains("https://"));
+        assert!(check_base_url("acme.staffr.us").unwrap_err().contains("not a URL"));
     }
 
     #[test]

@@ -122,3 +122,27 @@ fn usage_errors_exit_2() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--rate must be"), "{}", r.stderr);
 }
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_read_or_written() {
+    let w = Work::new();
+    let f =
+        w.write("h.csv", "First Name,Last Name,Email,Region,Role\nA,B,a@example.com,EMEA,Guard\n");
+    let out = w.path("out");
+    let r = hrport(
+        &[
+            "import",
+            f.to_str().unwrap(),
+            "--target",
+            "tracktik",
+            "--base-url",
+            "http://acme.staffr.us",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &TT_ENV,
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("plain http to another machine: use https://"), "{}", r.stderr);
+    assert!(!out.exists(), "no empty output folder is left behind");
+}
