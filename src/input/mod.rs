@@ -7,6 +7,7 @@
 //! refused, so one bad row never stops the others.
 
 mod delimited;
+mod guard;
 mod sheet;
 
 use std::fs::File;
@@ -16,6 +17,10 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use delimited::parse_delimiter;
+
+/// The most columns a header row may have: Excel has 16,384, and the limit
+/// keeps a line of 10 million commas from becoming 10 million columns.
+pub const MAX_COLUMNS: usize = 100_000;
 
 /// How the user asked for the file to be read.
 #[derive(Debug, Default, Clone)]
