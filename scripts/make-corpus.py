@@ -208,8 +208,45 @@ def ods_files():
     write("truncated.xls", data[: len(data) // 2])
 
 
+def xls_files():
+    """people.xls with one thing broken that would make calamine take
+    unbounded memory (each is refused before calamine reads it)."""
+    with open(os.path.join(OUT, "..", "fixtures", "people.xls"), "rb") as f:
+        base = f.read()
+
+    def records(data, typ):
+        """Offsets of BIFF records of a type (found by their header)."""
+        out, i = [], 0
+        while True:
+            i = data.find(struct.pack("<H", typ), i)
+            if i < 0:
+                return out
+            out.append(i)
+            i += 1
+
+    # The first sheet's DIMENSIONS: 4,294,967,294 rows by 65,535 columns.
+    d = bytearray(base)
+    dim = [i for i in records(d, 0x0200) if d[i + 2:i + 4] == b"\x0e\x00"][0]
+    d[dim + 4:dim + 18] = struct.pack("<IIHHH", 0, 0xFFFFFFFE, 0, 0xFFFF, 0)
+    write("absurd-dimensions.xls", d)
+
+    # Two cells far apart: column 65,001 and row 65,536 (a 4-billion-cell box).
+    d = bytearray(base)
+    ssts = [i for i in records(d, 0x00FD) if d[i + 2:i + 4] == b"\x0a\x00"]
+    d[ssts[0] + 6:ssts[0] + 8] = struct.pack("<H", 65000)
+    d[ssts[1] + 4:ssts[1] + 6] = struct.pack("<H", 65535)
+    write("far-cells.xls", d)
+
+    # The directory's sector chain points back at itself: read for ever.
+    d = bytearray(base)
+    dir_start, fat0 = struct.unpack_from("<I", d, 48)[0], struct.unpack_from("<I", d, 76)[0]
+    struct.pack_into("<I", d, 512 + fat0 * 512 + dir_start * 4, dir_start)
+    write("looping-directory.xls", d)
+
+
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
     csv_files()
     xlsx_files()
     ods_files()
+    xls_files()

@@ -429,6 +429,30 @@ fn damaged_workbooks_are_input_errors() {
     }
 }
 
+/// Each of these made calamine (and so hrport) abort on a failed allocation
+/// of petabytes or loop for ever growing memory, before the check in
+/// src/input/biff.rs.
+#[test]
+fn xls_files_that_would_take_unbounded_memory_are_refused() {
+    let cases = [
+        (
+            "absurd-dimensions.xls",
+            "sheet 1 declares 4,294,967,294 rows by 65,535 columns; an .xls sheet has at most \
+             65,536 by 256",
+        ),
+        ("far-cells.xls", "sheet 1 has a cell in column 65,001; an .xls sheet has 256"),
+        ("looping-directory.xls", "a chain of its sectors loops"),
+    ];
+    for (name, why) in cases {
+        let f = corpus(name);
+        let r = dry_run_within(&f, Duration::from_secs(20), &[]);
+        r.expect(2).says(&error_line(
+            &f,
+            &format!("cannot read this .xls workbook: it is damaged ({why})"),
+        ));
+    }
+}
+
 #[test]
 fn a_sheet_declaring_absurd_dimensions_reads_its_real_cells() {
     let r = dry_run(&corpus("absurd-dimensions.xlsx"));

@@ -6,6 +6,7 @@
 //! templates, targets or validation; a row whose shape or cells are wrong is
 //! marked, not refused, so one bad row never stops the others.
 
+mod biff;
 mod delimited;
 mod guard;
 mod sheet;

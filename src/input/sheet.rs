@@ -10,8 +10,8 @@
 //! strings are read once) and streams the sheet's cells for each pass, in
 //! batches of rows, so memory stays flat and parsing overlaps the checking.
 //! .xls and .ods are loaded whole, as calamine only reads them that way.
-//! Every calamine call runs under `guard::contain`, and zips pass
-//! `guard::check_zip` first (see guard.rs).
+//! Every calamine call runs under `guard::contain`; zips pass
+//! `guard::check_zip` first, and .xls files `biff::check_xls`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -109,7 +109,9 @@ impl SheetFile {
             "xlsb" => "xlsb",
             _ => "xlsx",
         };
-        if !ole {
+        if ole {
+            super::biff::check_xls(path, &shown)?;
+        } else {
             // Before calamine inflates anything.
             guard::check_zip(path, &shown, &format!(".{zip_kind}"))?;
         }
