@@ -202,6 +202,20 @@ def ods_files():
     with open(src, "rb") as f:
         data = f.read()
     write("truncated.ods", data[: len(data) // 2])
+
+    # people.ods plus one row repeated 6,000 times of one cell repeated 16,000
+    # times: 2 KB asking calamine for 96 million cells (12 GB, minutes).
+    book = zipfile.ZipFile(src)
+    content = book.read("content.xml").decode()
+    bomb = ('<table:table-row table:number-rows-repeated="6000">'
+            '<table:table-cell office:value-type="string" table:number-columns-repeated="16000">'
+            '<text:p>x</text:p></table:table-cell></table:table-row>')
+    content = content.replace("</table:table>", bomb + "</table:table>", 1)
+    with zipfile.ZipFile(os.path.join(OUT, "repeat-bomb.ods"), "w") as z:
+        for name in book.namelist():
+            zi = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            z.writestr(zi, content if name == "content.xml" else book.read(name))
     xls = os.path.join(OUT, "..", "fixtures", "people.xls")
     with open(xls, "rb") as f:
         data = f.read()

@@ -763,6 +763,18 @@ fn a_zip_bomb_is_refused_from_its_directory_without_inflating() {
          more than 100:1 (nothing was inflated)",
     ));
 
+    // An .ods needs no compression to ask for too much: 2 KB of repeated
+    // rows and columns would be 96 million cells (it took 12 GB and minutes).
+    let f = corpus("repeat-bomb.ods");
+    let r = dry_run_within(&f, Duration::from_secs(20), &[]);
+    r.expect(2).says(&error_line(
+        &f,
+        "refused: its repeated rows and columns would expand to 96,080,027 cells in memory; \
+         hrport reads .ods files of at most 20,000,000 cells (save a sheet that big as .xlsx, \
+         which is streamed)",
+    ));
+    assert!(r.secs < 10.0, "refused at once: {:.1}s", r.secs);
+
     // The same guard stands before .ods.
     let f = dir.path().join("bomb.ods");
     write_zip(

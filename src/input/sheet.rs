@@ -114,6 +114,9 @@ impl SheetFile {
         } else {
             // Before calamine inflates anything.
             guard::check_zip(path, &shown, &format!(".{zip_kind}"))?;
+            if zip_kind == "ods" || ext != "xlsx" {
+                guard::check_ods(path, &shown)?;
+            }
         }
         if !ole && zip_kind == "xlsx" {
             match open_book::<Xlsx<_>>(path, &shown, ".xlsx") {
