@@ -134,7 +134,7 @@ fn ods_cells(xml: impl std::io::BufRead) -> u64 {
                     let n = n.min(MAX_COLUMNS - width);
                     let full = ["office:value-type", "calcext:value-type", "table:formula"]
                         .iter()
-                        .any(|a| matches!(e.try_get_attribute(*a), Ok(Some(_))));
+                        .any(|a| matches!(e.try_get_attribute(a), Ok(Some(_))));
                     if full {
                         width += n;
                         full_to = width;
