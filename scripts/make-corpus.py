@@ -175,6 +175,14 @@ def xlsx_files():
     xlsx("absurd-dimensions.xlsx",
          base_parts(sheet(inline_rows(PEOPLE), dimension="A1:XFD1048576")))
 
+    # Rows out of order, and a cell given twice: read as they stream, the
+    # second made "AnaBob" of Ana's first name (and was sent as such).
+    rows = [inline_rows([r]).replace('r="1"', f'r="{i}"').replace("1\"", f"{i}\"")
+            for i, r in enumerate(PEOPLE, start=1)]
+    xlsx("backwards-rows.xlsx", base_parts(sheet(rows[0] + rows[2] + rows[1])))
+    twice = rows[1].replace("</row>", '<c r="A2" t="inlineStr"><is><t>Bob</t></is></c></row>')
+    xlsx("repeated-cell.xlsx", base_parts(sheet(rows[0] + twice + rows[2])))
+
     # Row 2: formulas with cached values (what Excel shows is what is read).
     # Row 3: error values a broken formula leaves behind.
     head = inline_rows([PEOPLE[0] + ["Job Title", "Weekly Hours Target"]])

@@ -420,6 +420,18 @@ fn damaged_workbooks_are_input_errors() {
             "cannot read sheet \"Staff\": Cell string index not found in shared strings table",
         ),
         ("missing-sheet.xlsx", "cannot read sheet \"Staff\": Worksheet 'Staff' not found"),
+        // Read as they stream, these made two rows 2, and a cell given
+        // twice one cell "AnaBob" (sent as such): now a damaged sheet.
+        (
+            "backwards-rows.xlsx",
+            "cannot read sheet \"Staff\": the file is damaged (cell A2 comes after cell E3; \
+             Excel writes them in order); open it in Excel and save it again",
+        ),
+        (
+            "repeated-cell.xlsx",
+            "cannot read sheet \"Staff\": the file is damaged (cell A2 comes after cell E2; \
+             Excel writes them in order); open it in Excel and save it again",
+        ),
     ];
     for (name, message) in cases {
         let f = corpus(name);

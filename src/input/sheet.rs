@@ -402,10 +402,15 @@ fn stream_sheet(
                 return;
             }
         };
+        let mut order = Order::default();
         loop {
             match reader.next_cell() {
                 Ok(Some(cell)) => {
                     let (r, c) = cell.get_position();
+                    if let Err(e) = order.check(r, c) {
+                        let _ = header_tx.send(Err(cannot(&e)));
+                        return;
+                    }
                     if header_row.is_some_and(|h| r > h) {
                         break;
                     }
@@ -460,6 +465,7 @@ fn stream_sheet(
         };
         let mut row = RowBuilder::new(width, first_col);
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut order = Order::default();
         let ok = loop {
             let cell = match reader.next_cell() {
                 Ok(Some(cell)) => cell,
@@ -470,6 +476,10 @@ fn stream_sheet(
                 }
             };
             let (r, c) = cell.get_position();
+            if let Err(e) = order.check(r, c) {
+                let _ = out.send(Chunk::Failed(cannot(&e)));
+                break false;
+            }
             if r <= header_row {
                 continue;
             }
@@ -501,6 +511,34 @@ fn stream_sheet(
             }
             let _ = out.send(Chunk::End);
         }
+    }
+}
+
+/// Where the last streamed cell was. Excel writes rows, and cells within a
+/// row, in order; a sheet that goes back is damaged, and reading it as it
+/// streams would join a cell given twice into one ("AnaBob") or number two
+/// rows alike, so it is refused instead.
+#[derive(Default)]
+struct Order {
+    last: Option<(u32, u32)>,
+}
+
+impl Order {
+    fn check(&mut self, row: u32, col: u32) -> std::result::Result<(), String> {
+        if let Some((r, c)) = self.last
+            && (row < r || (row == r && col <= c))
+        {
+            let at =
+                |r: u32, c: u32| format!("{}{}", super::column_letter(c as usize), r as u64 + 1);
+            return Err(format!(
+                "the file is damaged (cell {} comes after cell {}; Excel writes them in order); \
+                 open it in Excel and save it again",
+                at(row, col),
+                at(r, c)
+            ));
+        }
+        self.last = Some((row, col));
+        Ok(())
     }
 }
 
