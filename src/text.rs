@@ -74,6 +74,21 @@ pub fn capped_list(items: &[String], max: usize) -> String {
     format!("{} and {} more", items[..max].join(", "), thousands(items.len() - max))
 }
 
+/// A message for the terminal: control characters from a file's text (a
+/// NUL, an escape sequence that would clear the screen or retitle the
+/// window) are shown escaped, never sent to the terminal. Line breaks and
+/// tabs stay: messages use them.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(bad) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| if bad(c) { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// "a, b and c" for messages.
 pub fn and_list(items: &[String]) -> String {
     match items {
@@ -113,6 +128,12 @@ mod tests {
         let names: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
         assert_eq!(capped_list(&names, 5), "c0, c1, c2, c3, c4");
         assert_eq!(capped_list(&names, 2), "c0, c1 and 3 more");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(printable("plain\nlines\tand tabs"), "plain\nlines\tand tabs");
+        assert_eq!(printable("a\u{1b}[2Jb\0c\u{9b}d"), "a\\u{1b}[2Jb\\u{0}c\\u{9b}d");
     }
 
     #[test]

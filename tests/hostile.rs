@@ -197,6 +197,28 @@ fn mixed_utf8_and_windows_1252_is_refused_naming_both_lines() {
     ));
 }
 
+#[test]
+fn escape_sequences_in_a_file_never_reach_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("escapes.csv");
+    // A header that would retitle the terminal window and clear the screen.
+    std::fs::write(&f, "First Name,\u{1b}]0;owned\u{7}\u{1b}[2JLast Name,Email,Region,Role\nA,B,c@d.e,EMEA,Guard\n")
+        .unwrap();
+    let r = dry_run(&f);
+    r.expect(2).says(&error_line(
+        &f,
+        "missing required column Last Name. Expected headers (* = required): Employee ID, \
+         First Name*, Middle Name, Last Name*, Username, Email, Primary Phone, Secondary Phone, \
+         Job Title, Gender, Birthday, Language, Region*, Role*, Tags, Address Line 1, Address \
+         Line 2, City, State, Postal Code, Country, Employee Type, Employment Date, Pay Rate \
+         Type, Hourly Rate, Overtime Exempt, Weekly Hours Target, Weekly Hours Minimum, Weekly \
+         Hours Maximum, Temporary Password, Force Password Change. Found: First Name, \
+         \\u{1b}]0;owned\\u{7}\\u{1b}[2JLast Name, Email, Region, Role. Rename the columns, or \
+         map them with --profile (see `hrport profile init --target tracktik`).",
+    ));
+    assert!(!r.stderr.contains('\u{1b}') && !r.stderr.contains('\u{7}'), "{:?}", r.stderr);
+}
+
 // ---- shapes of CSV ----
 
 #[test]

@@ -154,7 +154,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let examples = validation.examples(10);
     for (row, msg) in &examples {
-        eprintln!("hrport: {file} row {row}: {msg}");
+        eprintln!("hrport: {}", crate::text::printable(&format!("{file} row {row}: {msg}")));
     }
     if validation.invalid as usize > examples.len() {
         eprintln!(

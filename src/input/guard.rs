@@ -211,6 +211,8 @@ pub fn contain<T>(f: impl FnOnce() -> T) -> std::result::Result<T, String> {
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "no message".to_string());
+        // One line, however the parser wrote it ("assertion failed\n left: 3").
+        let msg = msg.split_whitespace().collect::<Vec<_>>().join(" ");
         format!("the file is damaged (the reader failed: {})", crate::text::clip(&msg, 200))
     })
 }
@@ -270,6 +272,11 @@ mod tests {
         let r: std::result::Result<(), String> = contain(|| panic!("index out of bounds"));
         assert_eq!(r.unwrap_err(), "the file is damaged (the reader failed: index out of bounds)");
         assert_eq!(contain(|| 7), Ok(7));
+        let r: std::result::Result<(), String> = contain(|| panic!("assertion failed\n  left: 3"));
+        assert_eq!(
+            r.unwrap_err(),
+            "the file is damaged (the reader failed: assertion failed left: 3)"
+        );
         assert!(!CONTAINED.with(Cell::get));
     }
 }
