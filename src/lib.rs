@@ -38,9 +38,10 @@ pub fn run(cli: Cli) -> u8 {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("hrport: error: {e}");
+            // Messages quote the input file's text; see `text::printable`.
+            eprintln!("hrport: error: {}", text::printable(&e.to_string()));
             if let Some(h) = e.hint() {
-                eprintln!("hint: {h}");
+                eprintln!("hint: {}", text::printable(h));
             }
             e.exit_code()
         }

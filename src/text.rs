@@ -52,6 +52,43 @@ pub fn unguard_cell(s: &str) -> &str {
     }
 }
 
+/// A count with thousands separators: 20000 -> "20,000".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// At most `max` items joined by ", ", then "and N more" for the rest, so
+/// a file with 20,000 columns does not make a 20,000-name message.
+pub fn capped_list(items: &[String], max: usize) -> String {
+    if items.len() <= max {
+        return items.join(", ");
+    }
+    format!("{} and {} more", items[..max].join(", "), thousands(items.len() - max))
+}
+
+/// A message for the terminal: control characters from a file's text (a
+/// NUL, an escape sequence that would clear the screen or retitle the
+/// window) are shown escaped, never sent to the terminal. Line breaks and
+/// tabs stay: messages use them.
+pub fn printable(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\n' && c != '\t';
+    if !s.chars().any(bad) {
+        return s.into();
+    }
+    s.chars()
+        .map(|c| if bad(c) { c.escape_default().to_string() } else { c.to_string() })
+        .collect::<String>()
+        .into()
+}
+
 /// "a, b and c" for messages.
 pub fn and_list(items: &[String]) -> String {
     match items {
@@ -80,6 +117,23 @@ mod tests {
         assert_eq!(guard_cell("=1+1"), "'=1+1");
         assert_eq!(guard_cell("'=x"), "'=x");
         assert_eq!(unguard_cell("'hello"), "'hello");
+    }
+
+    #[test]
+    fn counts_and_capped_lists() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(19_990), "19,990");
+        assert_eq!(thousands(10_485_760), "10,485,760");
+        let names: Vec<String> = (0..5).map(|i| format!("c{i}")).collect();
+        assert_eq!(capped_list(&names, 5), "c0, c1, c2, c3, c4");
+        assert_eq!(capped_list(&names, 2), "c0, c1 and 3 more");
+    }
+
+    #[test]
+    fn control_characters_never_reach_the_terminal() {
+        assert_eq!(printable("plain\nlines\tand tabs"), "plain\nlines\tand tabs");
+        assert_eq!(printable("a\u{1b}[2Jb\0c\u{9b}d"), "a\\u{1b}[2Jb\\u{0}c\\u{9b}d");
     }
 
     #[test]

@@ -92,14 +92,18 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         warn(w);
     }
     if !mapping.unknown.is_empty() {
-        let names: Vec<String> =
-            mapping.unknown.iter().map(|&i| format!("{:?}", mapping.headers[i])).collect();
+        // Each name clipped and at most ten of them: a file may have 20,000.
+        let names: Vec<String> = mapping
+            .unknown
+            .iter()
+            .map(|&i| format!("{:?}", crate::text::clip(&mapping.headers[i], 60)))
+            .collect();
         let what = if names.len() == 1 {
             format!("this column is not a {} column, so it is not sent (it is", info.name)
         } else {
             format!("these columns are not {} columns, so they are not sent (they are", info.name)
         };
-        warn(&format!("{what} kept in results.csv): {}", names.join(", ")));
+        warn(&format!("{what} kept in results.csv): {}", crate::text::capped_list(&names, 10)));
     }
 
     // `stop`: take no new rows (Ctrl-C, abort). `halt`: also stop requests
@@ -145,7 +149,13 @@ pub fn run(args: ImportArgs) -> Result<u8> {
                 read.encoding = Some(encoding_rs::WINDOWS_1252);
                 (source, mapping) = open(&read)?;
             }
-            other => break other?,
+            Err(e) => {
+                if args.dry_run {
+                    discard_draft(&out_dir);
+                }
+                return Err(e);
+            }
+            Ok(v) => break v,
         }
     };
     let validate_secs = validated_at.elapsed().as_secs_f64();
@@ -155,7 +165,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let examples = validation.examples(10);
     for (row, msg) in &examples {
-        eprintln!("hrport: {file} row {row}: {msg}");
+        eprintln!("hrport: {}", crate::text::printable(&format!("{file} row {row}: {msg}")));
     }
     if validation.invalid as usize > examples.len() {
         eprintln!(
@@ -345,6 +355,17 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         ));
     }
     Ok(if attention > 0 { exit::ROWS_FAILED } else { exit::OK })
+}
+
+/// Removes a dry run's results written while the file was read, when the
+/// file turned out unreadable part-way: an errors.csv is meant to be
+/// imported again, and one that holds only the rows before the damage must
+/// not be mistaken for the whole. The folder goes too if nothing else is in it.
+fn discard_draft(out_dir: &Path) {
+    for name in ["results.csv", "errors.csv"] {
+        let _ = std::fs::remove_file(out_dir.join(name));
+    }
+    let _ = std::fs::remove_dir(out_dir);
 }
 
 /// This process's peak resident memory (Linux's VmHWM), when known.

@@ -19,7 +19,7 @@ use crate::transport::retry::Policy;
 use crate::transport::{Api, ApiError, Transport, TransportConfig};
 
 pub fn warn(msg: &str) {
-    eprintln!("hrport: warning: {msg}");
+    eprintln!("hrport: warning: {}", crate::text::printable(msg));
 }
 
 /// An authenticated connection, and the sandbox behind it if we started one

@@ -3,12 +3,14 @@
 //! The file is never loaded whole: the encoding is decided from the byte-order
 //! mark, the `--encoding` flag or a streaming UTF-8 check, and the rows are
 //! decoded on the fly. The csv crate does the parsing (quotes, embedded
-//! delimiters and newlines); this module only decides how to feed it and how
-//! to number its rows the way Excel does.
+//! delimiters and newlines); this module decides how to feed it, numbers its
+//! rows the way Excel does, and bounds what a broken file can make it hold.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
@@ -18,6 +20,15 @@ use crate::error::{Error, Result};
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 const READ_BUFFER: usize = 256 * 1024;
+/// The most text one row may hold. Far beyond any real row (and beyond what
+/// Excel saves in practice), but it keeps a runaway quote or a file with no
+/// line breaks from being gathered into memory whole.
+pub const MAX_ROW_BYTES: u64 = 16 << 20;
+/// Appended after the text (behind a line break): a quote left open at the
+/// end of the file swallows it into its cell, which is how such a quote is
+/// found; otherwise it comes out as a last record of its own. A noncharacter,
+/// so no spreadsheet ends with it.
+const END: &str = "\u{10FFFF}";
 
 pub struct DelimitedFile {
     pub path: PathBuf,
@@ -28,6 +39,8 @@ pub struct DelimitedFile {
     delimiter: u8,
     /// Lines end in CRLF (else LF); decides how rows are numbered.
     crlf: bool,
+    /// Lines end in a lone CR (old Mac files): read as LF.
+    cr_only: bool,
     /// UTF-8 was assumed from the start of the file, not known.
     guessed_utf8: bool,
 }
@@ -87,11 +100,14 @@ impl DelimitedFile {
                     guessed_utf8 = true;
                     match check_head(&head, n == 64 * 1024) {
                         Utf8Scan::Valid => UTF_8,
-                        Utf8Scan::Nul { line } => {
+                        Utf8Scan::Binary { what, line } => {
                             return Err(Error::input(format!(
-                                "{shown}: this is not a text file (it contains a NUL byte on line {line}); \
+                                "{shown}: this is not a text file (it contains {what} on line {line}); \
                                  give a CSV, .xlsx, .xls or .ods file"
                             )));
+                        }
+                        Utf8Scan::Mixed { utf8_line, bad_line } => {
+                            return Err(mixed_error(&shown, utf8_line, bad_line));
                         }
                         Utf8Scan::Invalid { line } => {
                             warnings.push(format!(
@@ -114,6 +130,7 @@ impl DelimitedFile {
             bom_len,
             delimiter: b',',
             crlf: false,
+            cr_only: false,
             guessed_utf8,
         };
         let mut sample = Vec::new();
@@ -123,19 +140,33 @@ impl DelimitedFile {
             .map_err(|e| f.decode_error(e))?;
         let sample = String::from_utf8_lossy(&sample);
         f.crlf = sample.find('\n').is_some_and(|i| i > 0 && sample.as_bytes()[i - 1] == b'\r');
+        f.cr_only = !sample.contains('\n') && sample.contains('\r');
         f.delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&sample));
 
         let mut rdr = f.csv_reader()?;
         let mut rec = csv::StringRecord::new();
         loop {
-            match rdr.read_record(&mut rec) {
-                Ok(true) if is_blank(&rec) => continue,
-                Ok(true) => break,
-                Ok(false) => {
+            match f.read_record(&mut rdr, &mut rec, 0) {
+                Ok(Some(false)) if is_blank(&rec) => continue,
+                Ok(Some(false)) => break,
+                Ok(Some(true)) => {
+                    return Err(Error::input(format!(
+                        "{shown}: a quote opened in the header row is never closed, so the \
+                         whole file reads as one header; close the quote or remove it"
+                    )));
+                }
+                Ok(None) => {
                     return Err(Error::input(format!("{shown}: the file has no header row")));
                 }
-                Err(e) => return Err(f.csv_error(e)),
+                Err(e) => return Err(e),
             }
+        }
+        if rec.len() > super::MAX_COLUMNS {
+            return Err(Error::input(format!(
+                "{shown}: the header row has {} columns; hrport reads at most {}",
+                crate::text::thousands(rec.len()),
+                crate::text::thousands(super::MAX_COLUMNS)
+            )));
         }
         f.headers = rec.iter().map(|h| h.trim().to_string()).collect();
         super::name_blank_headers(&mut f.headers);
@@ -175,30 +206,92 @@ impl DelimitedFile {
             // past the byte-order mark, without a transcoding copy.
             file.seek(SeekFrom::Start(self.bom_len))
                 .map_err(|e| Error::input(format!("{}: {e}", self.path.display())))?;
-            return Ok(Box::new(file));
+            return Ok(self.line_ends(Box::new(file)));
         }
-        Ok(Box::new(
+        Ok(self.line_ends(Box::new(
             DecodeReaderBytesBuilder::new()
                 .encoding(Some(self.encoding))
                 .bom_override(true)
                 .strip_bom(true)
                 .build(file),
-        ))
+        )))
     }
 
-    fn csv_reader(&self) -> Result<csv::Reader<Box<dyn Read + Send>>> {
-        let mut rdr = self.decoded_reader()?;
-        if !self.crlf {
-            // An LF file's last line may lack its newline; give it one, so
-            // every record ends the same way (see `DelimitedRows::read`).
-            rdr = Box::new(rdr.chain(&b"\n"[..]));
+    /// A lone CR ends a line in old Mac files; the csv crate would split
+    /// rows at it but not count it as a line, so the rows are numbered
+    /// wrong. Read as LF, such a file is numbered like any other.
+    fn line_ends(&self, rdr: Box<dyn Read + Send>) -> Box<dyn Read + Send> {
+        if self.cr_only { Box::new(CrToLf(rdr)) } else { rdr }
+    }
+
+    fn csv_reader(&self) -> Result<CsvReader> {
+        let limit = Arc::new(RowLimit::default());
+        let rdr = Limited { inner: self.decoded_reader()?, read: 0, limit: limit.clone() };
+        // The last line may lack its line break; give it one, so every
+        // record ends the same way (see `DelimitedRows::read`), then the
+        // end mark (see `END`).
+        let tail: &'static [u8] =
+            if self.crlf { "\r\n\u{10FFFF}".as_bytes() } else { "\n\u{10FFFF}".as_bytes() };
+        let rdr: Box<dyn Read + Send> = Box::new(rdr.chain(tail));
+        Ok(CsvReader {
+            csv: csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(self.delimiter)
+                .buffer_capacity(READ_BUFFER)
+                .from_reader(rdr),
+            limit,
+        })
+    }
+
+    /// Reads one record: `None` at the end of the file, else whether a quote
+    /// left open swallowed the rest of the file into the record's last cell
+    /// (the swallowed text is kept, without what hrport appended).
+    /// `last_row` is the Excel row of the record before, for messages.
+    fn read_record(
+        &self,
+        rdr: &mut CsvReader,
+        rec: &mut csv::StringRecord,
+        last_row: u64,
+    ) -> Result<Option<bool>> {
+        match rdr.csv.read_record(rec) {
+            Ok(true) => {}
+            Ok(false) => return Ok(None),
+            Err(_) if rdr.limit.tripped.load(Ordering::Relaxed) => {
+                return Err(Error::input(format!(
+                    "{}: {} is longer than {} MiB, more than any spreadsheet row holds; \
+                     is a quote left open?",
+                    self.path.display(),
+                    if last_row == 0 {
+                        "the header row".to_string()
+                    } else {
+                        format!("row {}", last_row + 1)
+                    },
+                    MAX_ROW_BYTES >> 20
+                )));
+            }
+            Err(e) => return Err(self.csv_error(e)),
         }
-        Ok(csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(self.delimiter)
-            .buffer_capacity(READ_BUFFER)
-            .from_reader(rdr))
+        rdr.limit.mark.store(rdr.csv.position().byte(), Ordering::Relaxed);
+        if rec.len() == 1 && rec.as_slice() == END {
+            return Ok(None);
+        }
+        let Some(last) = rec.get(rec.len().saturating_sub(1)) else {
+            return Ok(Some(false));
+        };
+        let Some(cut) = last.strip_suffix(END) else {
+            return Ok(Some(false));
+        };
+        let cut = cut.strip_suffix('\n').unwrap_or(cut);
+        let cut = if self.crlf { cut.strip_suffix('\r').unwrap_or(cut) } else { cut };
+        let cut = cut.to_string();
+        let mut fixed = csv::StringRecord::with_capacity(rec.as_slice().len(), rec.len());
+        for f in rec.iter().take(rec.len() - 1) {
+            fixed.push_field(f);
+        }
+        fixed.push_field(&cut);
+        *rec = fixed;
+        Ok(Some(true))
     }
 
     fn decode_error(&self, e: std::io::Error) -> Error {
@@ -212,6 +305,14 @@ impl DelimitedFile {
     fn csv_error(&self, e: csv::Error) -> Error {
         let at = e.position().map(|p| format!(" near line {}", p.line())).unwrap_or_default();
         if self.guessed_utf8 && matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+            // UTF-8 so far, but not from here on: a Windows-1252 file with
+            // no accent early on, or two files pasted together. Only the
+            // first can be read again as Windows-1252 without garbling.
+            if let Some(p) = e.position()
+                && let Some(utf8_line) = self.non_ascii_before(p.byte())
+            {
+                return mixed_error(&self.path.display().to_string(), utf8_line, p.line());
+            }
             return Error::Encoding(format!("{}{at}", self.path.display()));
         }
         let what = match e.kind() {
@@ -222,9 +323,90 @@ impl DelimitedFile {
     }
 }
 
+impl DelimitedFile {
+    /// The line of the first non-ASCII character before byte `end` (all of
+    /// which was valid UTF-8), if there is one.
+    fn non_ascii_before(&self, end: u64) -> Option<u64> {
+        let mut file = File::open(&self.path).ok()?;
+        file.seek(SeekFrom::Start(self.bom_len)).ok()?;
+        let mut rest = file.take(end);
+        let mut buf = vec![0u8; READ_BUFFER];
+        let mut line = 1;
+        loop {
+            let n = rest.read(&mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            let chunk = &buf[..n];
+            if let Some(i) = chunk.iter().position(|&b| b >= 0x80) {
+                return Some(line + chunk[..i].iter().filter(|&&b| b == b'\n').count() as u64);
+            }
+            line += chunk.iter().filter(|&&b| b == b'\n').count() as u64;
+        }
+    }
+}
+
+fn mixed_error(shown: &str, utf8_line: u64, bad_line: u64) -> Error {
+    Error::input(format!(
+        "{shown} mixes two text encodings: line {utf8_line} is UTF-8 but line {bad_line} is not \
+         (Windows-1252?), so some accents would come out wrong whichever way it is read; \
+         save it again in one encoding (in Excel: Save As, CSV UTF-8), or give --encoding"
+    ))
+}
+
+/// A csv reader over the decoded text, and its row-length limit.
+struct CsvReader {
+    csv: csv::Reader<Box<dyn Read + Send>>,
+    limit: Arc<RowLimit>,
+}
+
+/// Shared between the reader and `Limited`, which sits under the csv
+/// crate's buffer: where the last record ended, and whether a row grew
+/// past `MAX_ROW_BYTES` (the csv crate reports only an I/O error).
+#[derive(Default)]
+struct RowLimit {
+    mark: AtomicU64,
+    tripped: AtomicBool,
+}
+
+/// Fails the read once more than `MAX_ROW_BYTES` (plus one buffer) were
+/// read since the last record ended.
+struct Limited {
+    inner: Box<dyn Read + Send>,
+    read: u64,
+    limit: Arc<RowLimit>,
+}
+
+impl Read for Limited {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.read.saturating_sub(self.limit.mark.load(Ordering::Relaxed)) > MAX_ROW_BYTES {
+            self.limit.tripped.store(true, Ordering::Relaxed);
+            return Err(std::io::Error::other("row too long"));
+        }
+        let n = self.inner.read(buf)?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
+/// Turns every CR into LF (see `DelimitedFile::line_ends`).
+struct CrToLf(Box<dyn Read + Send>);
+
+impl Read for CrToLf {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        for b in &mut buf[..n] {
+            if *b == b'\r' {
+                *b = b'\n';
+            }
+        }
+        Ok(n)
+    }
+}
+
 pub struct DelimitedRows<'a> {
     file: &'a DelimitedFile,
-    rdr: csv::Reader<Box<dyn Read + Send>>,
+    rdr: CsvReader,
     /// Excel row number of the last record read.
     last_row: u64,
     width: usize,
@@ -239,36 +421,37 @@ impl DelimitedRows<'_> {
     /// newlines each read consumes: one ends a line (this record's own in an
     /// LF file, the previous record's in a CRLF file), those inside quotes
     /// belong to the record, and the rest were empty lines.
-    fn read(&mut self, rec: &mut csv::StringRecord) -> Result<Option<u64>> {
-        let before = self.rdr.position().line();
-        match self.rdr.read_record(rec) {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(e) => return Err(self.file.csv_error(e)),
-        }
-        let consumed = self.rdr.position().line().saturating_sub(before);
+    ///
+    /// Returns the row number and whether a quote left open swallowed the
+    /// rest of the file (see `DelimitedFile::read_record`).
+    fn read(&mut self, rec: &mut csv::StringRecord) -> Result<Option<(u64, bool)>> {
+        let before = self.rdr.csv.position().line();
+        let Some(unclosed) = self.file.read_record(&mut self.rdr, rec, self.last_row)? else {
+            return Ok(None);
+        };
+        let consumed = self.rdr.csv.position().line().saturating_sub(before);
         let terminator = u64::from(!self.file.crlf || self.last_row > 0);
         let empty_lines = consumed.saturating_sub(count_newlines(rec) + terminator);
         self.last_row += 1 + empty_lines;
-        Ok(Some(self.last_row))
+        Ok(Some((self.last_row, unclosed)))
     }
 }
 
 impl Rows for DelimitedRows<'_> {
     fn next_into(&mut self, rec: &mut Record) -> Result<bool> {
-        while let Some(row) = self.read(&mut rec.fields)? {
+        while let Some((row, unclosed)) = self.read(&mut rec.fields)? {
             if is_blank(&rec.fields) {
                 continue;
             }
             rec.row = u32::try_from(row).unwrap_or(u32::MAX);
             rec.shape_error = fix_width(&mut rec.fields, self.width);
-            if rec.fields.as_slice().contains('\0') {
-                // Binary data pasted into a cell: refuse the row, not the file.
-                let nul = "a cell holds a NUL character (binary data?)".to_string();
-                rec.shape_error = Some(match rec.shape_error.take() {
-                    Some(e) => format!("{e}; {nul}"),
-                    None => nul,
-                });
+            if unclosed {
+                // Its field count means nothing: the rest of the file is in it.
+                rec.shape_error = Some(
+                    "a quote opened in this row is never closed, so the rest of the file \
+                     was read into one cell; close the quote or remove it"
+                        .to_string(),
+                );
             }
             return Ok(true);
         }
@@ -291,21 +474,29 @@ fn fix_width(rec: &mut csv::StringRecord, width: usize) -> Option<String> {
             "the row has {n} fields but the header has {width} columns; check for a missing delimiter or an unclosed quote"
         ));
     }
-    let extra: Vec<String> = rec
-        .iter()
-        .skip(width)
-        .filter(|f| !f.trim().is_empty())
-        .map(|f| format!("{:?}", super::super::text::clip(f, 40)))
-        .collect();
-    rec.truncate(width);
-    if extra.is_empty() {
-        None
-    } else {
-        Some(format!(
-            "the row has {n} fields but the header has {width} columns (extra values: {})",
-            extra.join(", ")
-        ))
+    // The first few extra values are shown; a row of a million is counted.
+    let mut shown = Vec::new();
+    let mut more = 0;
+    for f in rec.iter().skip(width).filter(|f| !f.trim().is_empty()) {
+        if shown.len() < 5 {
+            shown.push(format!("{:?}", crate::text::clip(f, 40)));
+        } else {
+            more += 1;
+        }
     }
+    rec.truncate(width);
+    if shown.is_empty() {
+        return None;
+    }
+    let more = if more > 0 {
+        format!(" and {} more", crate::text::thousands(more))
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "the row has {n} fields but the header has {width} columns (extra values: {}{more})",
+        shown.join(", ")
+    ))
 }
 
 fn is_blank(rec: &csv::StringRecord) -> bool {
@@ -373,24 +564,70 @@ fn sniff_utf16(head: &[u8]) -> Option<&'static Encoding> {
     }
 }
 
+#[derive(Debug, PartialEq)]
 enum Utf8Scan {
     Valid,
-    Invalid { line: u64 },
-    Nul { line: u64 },
+    Invalid {
+        line: u64,
+    },
+    /// Not text: `what` was found on `line`.
+    Binary {
+        what: String,
+        line: u64,
+    },
+    /// Valid UTF-8 accents on one line, bytes that are not UTF-8 on another.
+    Mixed {
+        utf8_line: u64,
+        bad_line: u64,
+    },
 }
 
-/// Checks the start of a file: UTF-8 or not, and no NUL bytes (which no
-/// text file has). `cut` says the sample may end in the middle of a
-/// character.
+/// Control characters no text file has (tab, line breaks, vertical tab and
+/// form feed are text).
+fn is_control(b: u8) -> bool {
+    matches!(b, 0..=8 | 0x0E..=0x1F | 0x7F)
+}
+
+/// Checks the start of a file: text or binary, and UTF-8 or not. It is
+/// binary if the header line holds a NUL byte, or if control characters are
+/// more than 1 % of it (a stray NUL in a data row only makes that row
+/// invalid). `cut` says the sample may end in the middle of a character.
 fn check_head(head: &[u8], cut: bool) -> Utf8Scan {
     let line_at = |pos: usize| 1 + head[..pos].iter().filter(|&&b| b == b'\n').count() as u64;
-    if let Some(pos) = head.iter().position(|&b| b == 0) {
-        return Utf8Scan::Nul { line: line_at(pos) };
+    let first_line = head.iter().position(|&b| b == b'\n').unwrap_or(head.len());
+    let nul = head.iter().position(|&b| b == 0);
+    let controls = head.iter().filter(|&&b| is_control(b)).count();
+    if nul.is_some_and(|p| p < first_line) || (controls >= 8 && controls * 100 > head.len()) {
+        let (what, pos) = match nul {
+            Some(p) => ("a NUL byte".to_string(), p),
+            None => {
+                let p = head.iter().position(|&b| is_control(b)).unwrap_or(0);
+                (format!("control character 0x{:02X}", head[p]), p)
+            }
+        };
+        return Utf8Scan::Binary { what, line: line_at(pos) };
     }
-    match std::str::from_utf8(head) {
-        Ok(_) => Utf8Scan::Valid,
-        Err(e) if cut && e.error_len().is_none() => Utf8Scan::Valid,
-        Err(e) => Utf8Scan::Invalid { line: line_at(e.valid_up_to()) },
+    let mut first_accent = None;
+    let mut first_bad = None;
+    let mut pos = 0;
+    for chunk in head.utf8_chunks() {
+        if first_accent.is_none()
+            && let Some(i) = chunk.valid().bytes().position(|b| b >= 0x80)
+        {
+            first_accent = Some(pos + i);
+        }
+        pos += chunk.valid().len();
+        let bad = chunk.invalid();
+        // A character cut at the end of the sample is not a bad byte.
+        if first_bad.is_none() && !bad.is_empty() && !(cut && pos + bad.len() == head.len()) {
+            first_bad = Some(pos);
+        }
+        pos += bad.len();
+    }
+    match (first_accent, first_bad) {
+        (_, None) => Utf8Scan::Valid,
+        (None, Some(bad)) => Utf8Scan::Invalid { line: line_at(bad) },
+        (Some(ok), Some(bad)) => Utf8Scan::Mixed { utf8_line: line_at(ok), bad_line: line_at(bad) },
     }
 }
 
@@ -412,13 +649,23 @@ mod tests {
     #[test]
     fn head_check_finds_bad_bytes_but_allows_a_cut_character() {
         let cut = &"é".as_bytes()[..1];
-        assert!(matches!(check_head(&[b"ab\n".as_slice(), cut].concat(), true), Utf8Scan::Valid));
-        assert!(matches!(
+        assert_eq!(check_head(&[b"ab\n".as_slice(), cut].concat(), true), Utf8Scan::Valid);
+        assert_eq!(
             check_head(&[b"ab\n".as_slice(), cut].concat(), false),
             Utf8Scan::Invalid { line: 2 }
-        ));
-        assert!(matches!(check_head(b"a\nb\ncaf\xe9\n", false), Utf8Scan::Invalid { line: 3 }));
-        assert!(matches!(check_head(b"a\n\0", false), Utf8Scan::Nul { line: 2 }));
+        );
+        assert_eq!(check_head(b"a\nb\ncaf\xe9\n", false), Utf8Scan::Invalid { line: 3 });
+    }
+
+    #[test]
+    fn head_check_tells_binary_from_a_stray_nul_and_finds_mixed_encodings() {
+        let binary = |what: &str, line| Utf8Scan::Binary { what: what.into(), line };
+        assert_eq!(check_head(b"\x7fELF\x02\x01\x01\x00", false), binary("a NUL byte", 1));
+        assert_eq!(check_head(b"a,b\nc,\0d\ne,f\n", false), Utf8Scan::Valid);
+        let junk: Vec<u8> = (0..=255u8).cycle().take(4096).filter(|&b| b != 0).collect();
+        assert_eq!(check_head(&junk, false), binary("control character 0x01", 1));
+        let mixed = [b"a,b\n".as_slice(), "Chlo\u{e9}\n".as_bytes(), b"Zo\xe9\n"].concat();
+        assert_eq!(check_head(&mixed, false), Utf8Scan::Mixed { utf8_line: 2, bad_line: 3 });
     }
 
     #[test]
@@ -431,6 +678,12 @@ mod tests {
         let mut r = csv::StringRecord::from(vec!["a", "b", "x"]);
         assert!(fix_width(&mut r, 2).unwrap().contains("extra values: \"x\""));
         assert_eq!(r.len(), 2);
+        let mut r = csv::StringRecord::from(vec!["a"; 1002]);
+        assert_eq!(
+            fix_width(&mut r, 2).unwrap(),
+            "the row has 1002 fields but the header has 2 columns (extra values: \
+             \"a\", \"a\", \"a\", \"a\", \"a\" and 995 more)"
+        );
     }
 
     #[test]

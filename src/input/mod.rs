@@ -3,10 +3,12 @@
 //! Every reader hands out the same thing: a header row and then `Record`s of
 //! strings numbered as a person sees them in Excel (header = row 1, first data
 //! row = row 2), with fully blank rows skipped. Readers know nothing of
-//! templates, targets or validation; a row whose shape is wrong is marked, not
-//! refused, so one bad row never stops the others.
+//! templates, targets or validation; a row whose shape or cells are wrong is
+//! marked, not refused, so one bad row never stops the others.
 
+mod biff;
 mod delimited;
+mod guard;
 mod sheet;
 
 use std::fs::File;
@@ -16,6 +18,13 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use delimited::parse_delimiter;
+
+/// Excel's own limit for the text of one cell. A longer cell cannot have
+/// come from a spreadsheet a person edited, and no target takes it.
+pub const MAX_CELL_CHARS: usize = 32_767;
+/// The most columns a header row may have: Excel has 16,384, and the limit
+/// keeps a line of 10 million commas from becoming 10 million columns.
+pub const MAX_COLUMNS: usize = 100_000;
 
 /// How the user asked for the file to be read.
 #[derive(Debug, Default, Clone)]
@@ -64,7 +73,9 @@ impl Source {
         let zip = magic.starts_with(b"PK\x03\x04");
         let ole = magic.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]);
         if zip || ole {
-            return Ok(Source::Sheet(sheet::SheetFile::open(path, opts)?));
+            let source = Source::Sheet(sheet::SheetFile::open(path, opts)?);
+            check_headers(&source)?;
+            return Ok(source);
         }
         if matches!(ext.as_str(), "xlsx" | "xlsm" | "xlsb" | "xls" | "ods") && n > 0 {
             return Err(Error::input(format!(
@@ -79,7 +90,9 @@ impl Source {
                 path.display()
             )));
         }
-        Ok(Source::Delimited(delimited::DelimitedFile::open(path, opts)?))
+        let source = Source::Delimited(delimited::DelimitedFile::open(path, opts)?);
+        check_headers(&source)?;
+        Ok(source)
     }
 
     pub fn path(&self) -> &Path {
@@ -114,10 +127,84 @@ impl Source {
     }
 
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
-        match self {
-            Source::Delimited(d) => Ok(Box::new(d.rows()?)),
-            Source::Sheet(s) => s.rows(),
+        let inner: Box<dyn Rows + '_> = match self {
+            Source::Delimited(d) => Box::new(d.rows()?),
+            Source::Sheet(s) => s.rows()?,
+        };
+        Ok(Box::new(CheckedRows { inner, headers: self.headers() }))
+    }
+}
+
+/// A header cell longer than any cell Excel holds means the first row is not
+/// a header at all (or the file is not a spreadsheet): nothing can be mapped.
+fn check_headers(source: &Source) -> Result<()> {
+    for (i, h) in source.headers().iter().enumerate() {
+        if h.len() > MAX_CELL_CHARS && h.chars().count() > MAX_CELL_CHARS {
+            return Err(Error::input(format!(
+                "{}: the header of column {} is {} characters long; a cell holds at most \
+                 {} characters (Excel's limit), so row 1 cannot be a header row",
+                source.path().display(),
+                column_letter(i),
+                crate::text::thousands(h.chars().count()),
+                crate::text::thousands(MAX_CELL_CHARS)
+            )));
         }
+    }
+    Ok(())
+}
+
+/// The checks every reader's rows get, whatever the format: cells no
+/// spreadsheet can hold make their row invalid, naming the column.
+struct CheckedRows<'a> {
+    inner: Box<dyn Rows + 'a>,
+    headers: &'a [String],
+}
+
+impl Rows for CheckedRows<'_> {
+    fn next_into(&mut self, rec: &mut Record) -> Result<bool> {
+        if !self.inner.next_into(rec)? {
+            return Ok(false);
+        }
+        // One pass over the row's text clears almost every row at once.
+        let all = rec.fields.as_slice();
+        if all.len() > MAX_CELL_CHARS || all.contains('\0') {
+            check_cells(rec, self.headers);
+        }
+        Ok(true)
+    }
+}
+
+fn check_cells(rec: &mut Record, headers: &[String]) {
+    let mut problems = Vec::new();
+    for (i, cell) in rec.fields.iter().enumerate() {
+        if cell.len() > MAX_CELL_CHARS {
+            let n = cell.chars().count();
+            if n > MAX_CELL_CHARS {
+                let name = headers.get(i).map(String::as_str).unwrap_or("a cell");
+                problems.push(format!(
+                    "{name}: the cell is {} characters long; a cell holds at most {} (Excel's limit)",
+                    crate::text::thousands(n),
+                    crate::text::thousands(MAX_CELL_CHARS)
+                ));
+            }
+        }
+    }
+    if rec.fields.as_slice().contains('\0') {
+        // Binary data pasted into a cell: refuse the row, not the file.
+        problems.push("a cell holds a NUL character (binary data?)".to_string());
+    }
+    for p in problems {
+        rec.add_problem(p);
+    }
+}
+
+impl Record {
+    /// Adds to what is wrong with the row's shape or cells.
+    pub fn add_problem(&mut self, problem: String) {
+        self.shape_error = Some(match self.shape_error.take() {
+            Some(e) => format!("{e}; {problem}"),
+            None => problem,
+        });
     }
 }
 

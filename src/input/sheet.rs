@@ -10,6 +10,8 @@
 //! strings are read once) and streams the sheet's cells for each pass, in
 //! batches of rows, so memory stays flat and parsing overlaps the checking.
 //! .xls and .ods are loaded whole, as calamine only reads them that way.
+//! Every calamine call runs under `guard::contain`; zips pass
+//! `guard::check_zip` first, and .xls files `biff::check_xls`.
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -17,8 +19,12 @@ use std::sync::{Mutex, mpsc};
 
 use calamine::{Data, DataRef, Ods, Range, Reader, Sheets, Xls, Xlsb, Xlsx, open_workbook};
 
+use super::guard::{self, contain};
 use super::{ReadOptions, Record, Rows};
 use crate::error::{Error, Result};
+
+/// How calamine reads a workbook file.
+type Buffered = std::io::BufReader<std::fs::File>;
 
 pub struct SheetFile {
     pub path: PathBuf,
@@ -36,8 +42,14 @@ enum Body {
     Stream { passes: Mutex<mpsc::Sender<mpsc::SyncSender<Chunk>>> },
 }
 
-/// Rows from the streaming thread, or why it stopped.
-type Chunk = std::result::Result<Vec<Record>, String>;
+/// What the streaming thread sends for one pass. The end of the sheet is
+/// said, never inferred: a thread that died mid-sheet must not look like
+/// a short sheet (its rows would be quietly missing).
+enum Chunk {
+    Rows(Vec<Record>),
+    End,
+    Failed(String),
+}
 
 const CHUNK: usize = 512;
 
@@ -68,13 +80,22 @@ fn pick_sheet(
     }
 }
 
+/// Opens a workbook with calamine, any failure (a panic too) an input error.
+fn open_book<R>(path: &Path, shown: &str, what: &str) -> Result<R>
+where
+    R: Reader<Buffered>,
+    R::Error: std::fmt::Display,
+{
+    let bad = |e: &dyn std::fmt::Display| {
+        Error::input(format!("{shown}: cannot read this {what} workbook: {e}"))
+    };
+    contain(|| open_workbook::<R, _>(path)).map_err(|p| bad(&p))?.map_err(|e| bad(&e))
+}
+
 impl SheetFile {
     pub fn open(path: &Path, opts: &ReadOptions) -> Result<SheetFile> {
         let shown = path.display().to_string();
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        let bad = |what: &str, e: &dyn std::fmt::Display| {
-            Error::input(format!("{shown}: cannot read this {what} workbook: {e}"))
-        };
         let mut magic = [0u8; 4];
         {
             let mut f = std::fs::File::open(path)
@@ -88,25 +109,34 @@ impl SheetFile {
             "xlsb" => "xlsb",
             _ => "xlsx",
         };
+        if ole {
+            super::biff::check_xls(path, &shown)?;
+        } else {
+            // Before calamine inflates anything.
+            guard::check_zip(path, &shown, &format!(".{zip_kind}"))?;
+            if zip_kind == "ods" || ext != "xlsx" {
+                guard::check_ods(path, &shown)?;
+            }
+        }
         if !ole && zip_kind == "xlsx" {
-            match open_workbook::<Xlsx<_>, _>(path) {
+            match open_book::<Xlsx<_>>(path, &shown, ".xlsx") {
                 Ok(book) => return SheetFile::stream(path, book, opts),
                 // A zip under another name may be an .ods.
                 Err(e) if ext != "xlsx" && ext != "xlsm" => {
-                    if let Ok(b) = open_workbook::<Ods<_>, _>(path) {
+                    if let Ok(b) = open_book::<Ods<_>>(path, &shown, ".ods") {
                         return SheetFile::whole(path, Sheets::Ods(b), "ods", opts);
                     }
-                    return Err(bad(".xlsx", &e));
+                    return Err(e);
                 }
-                Err(e) => return Err(bad(".xlsx", &e)),
+                Err(e) => return Err(e),
             }
         }
         let (book, kind): (Sheets<_>, &'static str) = if ole {
-            (Sheets::Xls(open_workbook::<Xls<_>, _>(path).map_err(|e| bad(".xls", &e))?), "xls")
+            (Sheets::Xls(open_book::<Xls<_>>(path, &shown, ".xls")?), "xls")
         } else if zip_kind == "ods" {
-            (Sheets::Ods(open_workbook::<Ods<_>, _>(path).map_err(|e| bad(".ods", &e))?), "ods")
+            (Sheets::Ods(open_book::<Ods<_>>(path, &shown, ".ods")?), "ods")
         } else {
-            (Sheets::Xlsb(open_workbook::<Xlsb<_>, _>(path).map_err(|e| bad(".xlsb", &e))?), "xlsb")
+            (Sheets::Xlsb(open_book::<Xlsb<_>>(path, &shown, ".xlsb")?), "xlsb")
         };
         SheetFile::whole(path, book, kind, opts)
     }
@@ -120,15 +150,18 @@ impl SheetFile {
         let shown = path.display().to_string();
         let names = book.sheet_names();
         let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
-        let range = book
-            .worksheet_range(&sheet)
-            .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
+        let cannot = |e: &dyn std::fmt::Display| {
+            Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}"))
+        };
+        let range = contain(|| book.worksheet_range(&sheet))
+            .map_err(|p| cannot(&p))?
+            .map_err(|e| cannot(&e))?;
         let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
         let mut buf = String::new();
         let Some((idx, cells)) = range.rows().enumerate().find(|(_, cells)| !blank(cells)) else {
             return Err(Error::input(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
         };
-        let header_row = start_row + idx as u32 + 1;
+        let header_row = start_row.saturating_add(idx as u32).saturating_add(1);
         let mut headers: Vec<String> = cells
             .iter()
             .map(|c| {
@@ -185,7 +218,7 @@ impl SheetFile {
             Body::Whole { range, header_row } => {
                 let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
                 // Index within the range of the header row (header_row is 1-based).
-                let first = (header_row - 1 - start_row) as usize;
+                let first = header_row.saturating_sub(1).saturating_sub(start_row) as usize;
                 let mut rows = range.rows();
                 // Skip up to and including the header row.
                 if first > 0 {
@@ -205,7 +238,12 @@ impl SheetFile {
                 passes.lock().unwrap_or_else(|e| e.into_inner()).send(tx).map_err(|_| {
                     Error::input(format!("{}: the reader stopped", self.path.display()))
                 })?;
-                Ok(Box::new(StreamRows { rx, chunk: Vec::new().into_iter() }))
+                Ok(Box::new(StreamRows {
+                    rx,
+                    chunk: Vec::new().into_iter(),
+                    shown: self.path.display().to_string(),
+                    ended: false,
+                }))
             }
         }
     }
@@ -258,7 +296,7 @@ impl Rows for WholeRows<'_> {
             for _ in cells.len()..width {
                 rec.fields.push_field("");
             }
-            rec.row = self.start_row + idx as u32 + 1;
+            rec.row = self.start_row.saturating_add(idx as u32).saturating_add(1);
             rec.shape_error = outside_error(&extra);
             return Ok(true);
         }
@@ -271,8 +309,12 @@ fn outside(col: usize, row: usize, text: &str) -> String {
 }
 
 fn outside_error(extra: &[String]) -> Option<String> {
-    (!extra.is_empty())
-        .then(|| format!("cells outside the header's columns hold values: {}", extra.join(", ")))
+    (!extra.is_empty()).then(|| {
+        format!(
+            "cells outside the header's columns hold values: {}",
+            crate::text::capped_list(extra, 5)
+        )
+    })
 }
 
 /// The header of a streamed sheet.
@@ -283,6 +325,8 @@ struct Header {
 struct StreamRows {
     rx: mpsc::Receiver<Chunk>,
     chunk: std::vec::IntoIter<Record>,
+    shown: String,
+    ended: bool,
 }
 
 impl Rows for StreamRows {
@@ -292,24 +336,58 @@ impl Rows for StreamRows {
                 *rec = r;
                 return Ok(true);
             }
+            if self.ended {
+                return Ok(false);
+            }
             match self.rx.recv() {
-                Ok(Ok(rows)) => self.chunk = rows.into_iter(),
-                Ok(Err(e)) => return Err(Error::input(e)),
-                // The sender is dropped at the end of the sheet.
-                Err(_) => return Ok(false),
+                Ok(Chunk::Rows(rows)) => self.chunk = rows.into_iter(),
+                Ok(Chunk::End) => self.ended = true,
+                Ok(Chunk::Failed(e)) => return Err(Error::input(e)),
+                Err(_) => {
+                    return Err(Error::input(format!(
+                        "{}: the reader stopped before the end of the sheet",
+                        self.shown
+                    )));
+                }
             }
         }
     }
 }
 
 /// The streaming thread: reads the header once, then streams the sheet's
-/// rows once per pass it is asked for, until the file is dropped.
+/// rows once per pass it is asked for, until the file is dropped. A panic
+/// in calamine ends the thread with an error to whoever waits for it.
 fn streamer(
-    mut book: Xlsx<std::io::BufReader<std::fs::File>>,
+    book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
     header_tx: mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
+) {
+    let mut current = None;
+    let run = contain(|| stream_sheet(book, sheet, shown, &header_tx, passes, &mut current));
+    if let Err(panic) = run {
+        let msg = format!("{shown}: cannot read this .xlsx workbook: {panic}");
+        match current {
+            Some(out) => {
+                let _ = out.send(Chunk::Failed(msg));
+            }
+            None => {
+                let _ = header_tx.send(Err(msg));
+            }
+        }
+    }
+}
+
+/// `streamer`'s work; `current` holds the pass being streamed, so that a
+/// panic can be reported to it.
+fn stream_sheet(
+    mut book: Xlsx<std::io::BufReader<std::fs::File>>,
+    sheet: &str,
+    shown: &str,
+    header_tx: &mpsc::Sender<std::result::Result<Header, String>>,
+    passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
+    current: &mut Option<mpsc::SyncSender<Chunk>>,
 ) {
     let cannot = |e: &dyn std::fmt::Display| format!("{shown}: cannot read sheet {sheet:?}: {e}");
     // The header: the first row with a non-blank cell.
@@ -324,10 +402,15 @@ fn streamer(
                 return;
             }
         };
+        let mut order = Order::default();
         loop {
             match reader.next_cell() {
                 Ok(Some(cell)) => {
                     let (r, c) = cell.get_position();
+                    if let Err(e) = order.check(r, c) {
+                        let _ = header_tx.send(Err(cannot(&e)));
+                        return;
+                    }
                     if header_row.is_some_and(|h| r > h) {
                         break;
                     }
@@ -352,7 +435,16 @@ fn streamer(
     };
     let first_col = cells.iter().map(|(c, _)| *c).min().unwrap_or(0);
     let last_col = cells.iter().map(|(c, _)| *c).max().unwrap_or(0);
-    let mut headers = vec![String::new(); (last_col - first_col + 1) as usize];
+    let span = (last_col - first_col) as usize + 1;
+    if span > super::MAX_COLUMNS {
+        let _ = header_tx.send(Err(format!(
+            "{shown}: the header row of sheet {sheet:?} spans {} columns; hrport reads at most {}",
+            crate::text::thousands(span),
+            crate::text::thousands(super::MAX_COLUMNS)
+        )));
+        return;
+    }
+    let mut headers = vec![String::new(); span];
     for (c, h) in cells {
         headers[(c - first_col) as usize] = h;
     }
@@ -363,25 +455,31 @@ fn streamer(
     }
 
     for out in passes {
+        let out = &*current.insert(out);
         let mut reader = match book.worksheet_cells_reader(sheet) {
             Ok(r) => r,
             Err(e) => {
-                let _ = out.send(Err(cannot(&e)));
+                let _ = out.send(Chunk::Failed(cannot(&e)));
                 continue;
             }
         };
         let mut row = RowBuilder::new(width, first_col);
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut order = Order::default();
         let ok = loop {
             let cell = match reader.next_cell() {
                 Ok(Some(cell)) => cell,
                 Ok(None) => break true,
                 Err(e) => {
-                    let _ = out.send(Err(cannot(&e)));
+                    let _ = out.send(Chunk::Failed(cannot(&e)));
                     break false;
                 }
             };
             let (r, c) = cell.get_position();
+            if let Err(e) = order.check(r, c) {
+                let _ = out.send(Chunk::Failed(cannot(&e)));
+                break false;
+            }
             if r <= header_row {
                 continue;
             }
@@ -390,7 +488,10 @@ fn streamer(
                     chunk.push(rec);
                     if chunk.len() == CHUNK
                         && out
-                            .send(Ok(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                            .send(Chunk::Rows(std::mem::replace(
+                                &mut chunk,
+                                Vec::with_capacity(CHUNK),
+                            )))
                             .is_err()
                     {
                         break false; // the pass was abandoned
@@ -406,9 +507,38 @@ fn streamer(
                 chunk.push(rec);
             }
             if !chunk.is_empty() {
-                let _ = out.send(Ok(chunk));
+                let _ = out.send(Chunk::Rows(chunk));
             }
+            let _ = out.send(Chunk::End);
         }
+    }
+}
+
+/// Where the last streamed cell was. Excel writes rows, and cells within a
+/// row, in order; a sheet that goes back is damaged, and reading it as it
+/// streams would join a cell given twice into one ("AnaBob") or number two
+/// rows alike, so it is refused instead.
+#[derive(Default)]
+struct Order {
+    last: Option<(u32, u32)>,
+}
+
+impl Order {
+    fn check(&mut self, row: u32, col: u32) -> std::result::Result<(), String> {
+        if let Some((r, c)) = self.last
+            && (row < r || (row == r && col <= c))
+        {
+            let at =
+                |r: u32, c: u32| format!("{}{}", super::column_letter(c as usize), r as u64 + 1);
+            return Err(format!(
+                "the file is damaged (cell {} comes after cell {}; Excel writes them in order); \
+                 open it in Excel and save it again",
+                at(row, col),
+                at(r, c)
+            ));
+        }
+        self.last = Some((row, col));
+        Ok(())
     }
 }
 
@@ -460,7 +590,7 @@ impl RowBuilder {
                 fields.push_field(c);
             }
             Record {
-                row: self.row.unwrap_or(0) + 1,
+                row: self.row.unwrap_or(0).saturating_add(1),
                 fields,
                 shape_error: outside_error(&self.extra),
             }

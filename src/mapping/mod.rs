@@ -202,6 +202,13 @@ pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
         .or_else(|| fields.iter().position(|f| f.aliases.iter().any(|a| text::normalize(a) == n)))
 }
 
+/// A file's headers for a message: each clipped, and no more than 30, so a
+/// file with 20,000 columns or a 30,000-character header makes a readable one.
+pub fn header_list(headers: &[String]) -> String {
+    let names: Vec<String> = headers.iter().map(|h| text::clip(h, 60)).collect();
+    text::capped_list(&names, 30)
+}
+
 /// Input columns hrport itself wrote (`hrport_row`, `hrport_status`, ...).
 pub fn is_hrport_column(header: &str) -> bool {
     header.trim().to_ascii_lowercase().starts_with("hrport_")
@@ -260,7 +267,7 @@ impl Mapping {
                 None => errors.push(format!(
                     "[columns] maps {} to {theirs:?}, but {file} has no such column (its columns: {})",
                     fields[fi].column,
-                    headers.join(", ")
+                    header_list(headers)
                 )),
             }
         }
@@ -349,7 +356,7 @@ impl Mapping {
                  Found: {}. Rename the columns, or map them with --profile (see `hrport profile init --target {}`).",
                 if what.len() == 1 { "" } else { "s" },
                 text::and_list(&what),
-                headers.join(", "),
+                header_list(headers),
                 info.name
             )));
         }
@@ -434,6 +441,14 @@ impl Mapping {
                     problems.push(Problem::new(self.label(fi), "is required"));
                 }
                 Value::Empty
+            } else if let Some(err) = excel_error(s) {
+                // What a broken formula leaves behind, in a workbook or in a
+                // CSV Excel saved: never a value to send.
+                problems.push(Problem::new(
+                    self.label(fi),
+                    format!("is the Excel error {err}, left by a formula that failed; type the value instead"),
+                ));
+                Value::Empty
             } else {
                 match self.parse(f, s, refs) {
                     Ok(v) => v,
@@ -512,6 +527,33 @@ impl Mapping {
             },
         })
     }
+}
+
+/// The error values Excel shows in a cell whose formula failed.
+const EXCEL_ERRORS: [&str; 15] = [
+    "#NULL!",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#N/A",
+    "#DATA!",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
+    "#CONNECT!",
+    "#BUSY!",
+];
+
+/// The Excel error value a cell holds, if it holds one.
+fn excel_error(s: &str) -> Option<&'static str> {
+    if !s.starts_with('#') {
+        return None;
+    }
+    EXCEL_ERRORS.iter().copied().find(|e| e.eq_ignore_ascii_case(s))
 }
 
 /// The allowed value a cell means: the same ignoring case, or else the only
