@@ -287,6 +287,147 @@ fn every_fault_at_once_under_a_hidden_rate_limit() {
     );
 }
 
+/// One target's rows for the cross-target test: a header, the `i`-th row
+/// (user name `pu{i}`, e-mail `p{i}@example.com`), how many records in its
+/// sandbox carry that person's key, and how many records it holds.
+struct Case {
+    target: &'static str,
+    header: &'static str,
+    row: fn(usize) -> String,
+    count: fn(&Sandbox, usize) -> usize,
+    total: fn(&Sandbox) -> usize,
+}
+
+const CASES: [Case; 5] = [
+    Case {
+        target: "intellihr",
+        header: "Employee Number,First Name,Last Name,Email,Username",
+        row: |i| format!("E{i},P{i},Fault,p{i}@example.com,pu{i}"),
+        // A person counts only with the user account made in the same call.
+        count: |sb, i| {
+            sb.with(|s: &mut hrport::sandbox::intellihr::Sim| {
+                s.people
+                    .iter()
+                    .filter(|p| p["primaryEmailAddress"] == format!("p{i}@example.com").as_str())
+                    .filter(|p| p["id"].as_str().and_then(|id| s.user_of(id)).is_some())
+                    .count()
+            })
+        },
+        total: |sb| sb.with(|s: &mut hrport::sandbox::intellihr::Sim| s.people.len()),
+    },
+    Case {
+        target: "guardian",
+        header: "First Name,Last Name,Email,Role,Username",
+        row: |i| format!("P{i},Fault,p{i}@example.com,2,pu{i}"),
+        count: |sb, i| {
+            sb.with(|s: &mut hrport::sandbox::guardian::Sim| {
+                s.users.values().filter(|u| u["login"] == format!("pu{i}").as_str()).count()
+            })
+        },
+        total: |sb| sb.with(|s: &mut hrport::sandbox::guardian::Sim| s.users.len()),
+    },
+    Case {
+        target: "trackops",
+        header: "First Name,Last Name,Email,Location,Role",
+        row: |i| format!("P{i},Fault,p{i}@example.com,3,7"),
+        count: |sb, i| {
+            sb.with(|s: &mut hrport::sandbox::trackops::Sim| {
+                s.staff
+                    .values()
+                    .filter(|u| u["email"] == format!("p{i}@example.com").as_str())
+                    .count()
+            })
+        },
+        total: |sb| sb.with(|s: &mut hrport::sandbox::trackops::Sim| s.staff.len()),
+    },
+    Case {
+        target: "securitytrax",
+        header: "First Name,Last Name,Username,Email",
+        row: |i| format!("P{i},Fault,pu{i},p{i}@example.com"),
+        count: |sb, i| {
+            sb.with(|s: &mut hrport::sandbox::securitytrax::Sim| {
+                s.users
+                    .iter()
+                    .filter(|u| u["attributes"]["username"] == format!("pu{i}").as_str())
+                    .count()
+            })
+        },
+        total: |sb| sb.with(|s: &mut hrport::sandbox::securitytrax::Sim| s.users.len()),
+    },
+    Case {
+        target: "scim",
+        header: "User Name,Given Name,Family Name,Email",
+        row: |i| format!("pu{i},P{i},Fault,p{i}@example.com"),
+        // The SCIM sandbox refuses a second userName, as RFC 7643 asks; the
+        // total below is what shows nothing else was created.
+        count: |sb, i| {
+            sb.with(|s: &mut hrport::sandbox::scim::Sim| {
+                s.users().iter().filter(|u| u["userName"] == format!("pu{i}").as_str()).count()
+            })
+        },
+        total: |sb| sb.with(|s: &mut hrport::sandbox::scim::Sim| s.users().len()),
+    },
+];
+
+#[test]
+fn every_target_ends_with_each_row_created_once_despite_lost_answers_and_errors() {
+    // The injector sits in front of every vendor; what differs is how each
+    // target looks a key up after an answer it never saw.
+    let n = 16;
+    let mut recovered = 0;
+    for case in &CASES {
+        let w = Work::new();
+        let sb = sandbox_with(faults(Faults {
+            seed: 404,
+            server_error: 0.1,
+            reset: 0.1,
+            lost: 0.2,
+            lost_delay: Duration::from_millis(700),
+            ..Faults::default()
+        }));
+        let before = (case.total)(&sb);
+        let mut lines = vec![case.header.to_string()];
+        lines.extend((0..n).map(case.row));
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let file = w.write("people.csv", csv_text(&refs));
+        let out = w.path("out");
+        let flags = ["--concurrency", "4", "--timeout", "0.4", "--max-retries", "12"];
+        let r = import_to(&sb, case.target, &file, &out, &flags, &[]);
+        let target = case.target;
+        assert_eq!(r.code, 0, "{target}: {r:?}");
+        // Answers held back are still on their way: let them land first.
+        std::thread::sleep(Duration::from_millis(900));
+
+        let rows = rows_by_name(&out.join("results.csv"));
+        assert_eq!(rows.len(), n, "{target}: one result per row");
+        let mut ids = std::collections::HashSet::new();
+        for (i, row) in rows.iter().enumerate() {
+            let line = (i + 2).to_string();
+            assert_eq!(
+                (
+                    row["hrport_row"].as_str(),
+                    row["hrport_status"].as_str(),
+                    row["hrport_error"].as_str()
+                ),
+                (line.as_str(), "created", ""),
+                "{target}: row {line}"
+            );
+            assert!(ids.insert(row["hrport_id"].clone()), "{target}: row {line} has its own id");
+            assert_eq!((case.count)(&sb, i), 1, "{target}: pu{i} exists once");
+        }
+        assert!(statuses(&out.join("errors.csv")).is_empty(), "{target}: errors.csv is empty");
+        let inj = sb.injected();
+        assert!(inj.lost > 0 && inj.server_errors + inj.resets > 0, "{target}: {inj:?}");
+        let summary: Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
+                .unwrap();
+        recovered += summary["recovered_lost_answers"].as_u64().unwrap();
+        let created = (case.total)(&sb) - before;
+        assert_eq!(created, n, "{target}: nothing else was created; {inj:?} {summary}");
+    }
+    assert!(recovered > 0, "some lost answer was settled by a look-up");
+}
+
 /// What a plain HTTP client gets for one request: a status (with its
 /// Retry-After), a timeout, or a network error.
 fn outcome(client: &reqwest::blocking::Client, url: &str) -> String {
