@@ -617,10 +617,17 @@ impl Sc {
     }
 
     /// Creates one user (one request), settling a lost answer by userName.
-    fn create(&self, api: &Api, row: &RowInput) -> Result<String, ApiError> {
+    /// Creates one user. `maybe_sent`: a bulk request holding it may have
+    /// been applied without an answer, so it is looked up first.
+    fn create(&self, api: &Api, row: &RowInput, maybe_sent: bool) -> Result<String, ApiError> {
         let req = scim(Request::post("/Users", self.resource(row)));
         let lookup = |api: &Api| self.lookup(api, row.values);
-        match api.create(&req, &lookup)? {
+        let created = if maybe_sent {
+            api.create_after_uncertain(&req, &lookup)?
+        } else {
+            api.create(&req, &lookup)?
+        };
+        match created {
             Created::Recovered(id) => Ok(id),
             Created::Answer(r) => {
                 r.body.get("id").and_then(id_text).ok_or_else(|| ApiError::Status {
@@ -632,9 +639,9 @@ impl Sc {
     }
 
     /// Creates users with /Bulk, within the service's limits. Each
-    /// operation's result goes back to its row by bulkId; a request whose
-    /// answer is lost or refused whole falls back to one request per row
-    /// (each settling a lost answer by userName).
+    /// operation's result goes back to its row by bulkId; a request refused
+    /// whole falls back to one request per row; one whose answer is lost, or
+    /// an operation the answer leaves out, too, after a look-up by userName.
     fn create_bulk(
         &self,
         api: &Api,
@@ -667,6 +674,7 @@ impl Sc {
             }
         }
         for chunk in chunks {
+            let mut maybe_sent = false;
             let body = json!({
                 "schemas": [BULK_REQUEST],
                 "Operations": chunk.iter().map(|&i| ops[i].clone()).collect::<Vec<_>>(),
@@ -679,6 +687,9 @@ impl Sc {
             }
             let results = match answer {
                 Ok(r) => {
+                    // Only rows the answer leaves out fall back below, and
+                    // the server may have applied their operations.
+                    maybe_sent = true;
                     r.body.get("Operations").and_then(Json::as_array).cloned().unwrap_or_default()
                 }
                 Err(ApiError::Abort { message, hint }) => {
@@ -690,8 +701,15 @@ impl Sc {
                     }
                     continue;
                 }
-                // Lost, or refused as a whole: row by row, safely.
-                Err(_) => Vec::new(),
+                // Refused as a whole (too large, malformed): nothing of it
+                // was applied, so row by row as usual.
+                Err(ApiError::Status { .. }) => Vec::new(),
+                // No answer: any of its operations may have been applied, so
+                // row by row, each looked up by userName before it is sent.
+                Err(ApiError::Unavailable(_)) => {
+                    maybe_sent = true;
+                    Vec::new()
+                }
             };
             for res in results {
                 let Some(i) = res
@@ -728,8 +746,9 @@ impl Sc {
                 });
             }
             for &i in &chunk {
+                // An operation the answer leaves out may have been applied.
                 if out[i].is_none() {
-                    out[i] = Some(self.create(api, rows[i]));
+                    out[i] = Some(self.create(api, rows[i], maybe_sent));
                 }
             }
         }
@@ -826,7 +845,7 @@ impl Session for Sc {
                 Ok(changed) => (ex.id.clone(), changed),
                 Err(e) => return Outcome::failed(Some(ex.id.clone()), "update user", e),
             },
-            None => match self.create(api, row) {
+            None => match self.create(api, row, false) {
                 Ok(id) => (id, false),
                 Err(e) => return Outcome::failed(None, "create user", e),
             },

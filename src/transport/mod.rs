@@ -454,8 +454,32 @@ impl Api {
         req: &Request,
         lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
     ) -> Result<Created, ApiError> {
+        self.create_from(req, lookup, false)
+    }
+
+    /// Creates a record that an earlier request may already have created
+    /// without saying so (a batch whose answer was lost): looks it up first,
+    /// and only when nothing is found sends `req`, as `create` does, taking a
+    /// refusal as possibly caused by that earlier request.
+    pub fn create_after_uncertain(
+        &self,
+        req: &Request,
+        lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
+    ) -> Result<Created, ApiError> {
+        if let Some(id) = lookup(self)? {
+            self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
+            return Ok(Created::Recovered(id));
+        }
+        self.create_from(req, lookup, true)
+    }
+
+    fn create_from(
+        &self,
+        req: &Request,
+        lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
+        mut uncertain: bool,
+    ) -> Result<Created, ApiError> {
         let mut retry = 0;
-        let mut uncertain = false;
         loop {
             match self.send_authed(req) {
                 Ok(r) if r.ok() => return Ok(Created::Answer(r)),

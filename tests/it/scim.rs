@@ -118,3 +118,52 @@ fn without_bulk_etags_or_patch_bodies_each_row_is_its_own_request_and_changes_ar
     let cy = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();
     assert!(requests.contains(&format!("PATCH /v2/Users/{cy}")), "{requests:?}");
 }
+
+#[test]
+fn a_bulk_request_whose_answer_is_lost_ends_with_every_row_created_once() {
+    // The sandbox applies the Bulk request and then never answers it in
+    // time. Sending its rows again one by one would clash with the users it
+    // made ("userName already taken"): each is looked up first instead.
+    let w = Work::new();
+    let sb = sandbox_with(SandboxConfig {
+        faults: Faults {
+            seed: 10,
+            lost: 0.15,
+            lost_delay: std::time::Duration::from_millis(900),
+            ..Faults::default()
+        },
+        ..SandboxConfig::default()
+    });
+    let before = sb.with(|s: &mut Scim| s.users().len());
+    let n = 30;
+    let mut lines = vec!["User Name,Given Name,Family Name,Email".to_string()];
+    lines.extend((0..n).map(|i| format!("u{i},U{i},Lost,u{i}@example.com")));
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    let file = w.write("many.csv", csv_text(&refs));
+    let out = w.path("out");
+    let flags = ["--timeout", "0.4", "--max-retries", "12"];
+    let r = import_to(&sb, "scim", &file, &out, &flags, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+
+    let requests = sb.with(|s: &mut Scim| s.requests.clone());
+    let bulk = requests.iter().filter(|r| r.as_str() == "POST /v2/Bulk").count();
+    assert_eq!(bulk, 1, "one Bulk request: {requests:?}");
+    let after = requests.iter().skip_while(|r| r.as_str() != "POST /v2/Bulk");
+    let lookups = after.filter(|r| r.starts_with("GET /v2/Users")).count();
+    assert!(lookups >= n, "each row was looked up after the lost answer: {requests:?}");
+    let rows = rows_by_name(&out.join("results.csv"));
+    assert_eq!(rows.len(), n);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(
+            (row["hrport_status"].as_str(), row["hrport_error"].as_str()),
+            ("created", ""),
+            "u{i}"
+        );
+        assert_eq!(row["hrport_id"], user(&sb, &format!("u{i}"))["id"].as_str().unwrap(), "u{i}");
+    }
+    assert_eq!(sb.with(|s: &mut Scim| s.users().len()), before + n, "nothing else created");
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["recovered_lost_answers"], json!(n), "{summary}");
+}
