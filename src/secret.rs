@@ -44,6 +44,9 @@ mod tests {
     }
 }
 
+/// What makes Excel read a cell as a formula (see `text::guard_cell`).
+const FORMULA_START: &str = "=+-@";
+
 /// Character classes for generated passwords.
 const CLASSES: [(char, &str); 4] = [
     ('u', "ABCDEFGHJKLMNPQRSTUVWXYZ"),
@@ -77,6 +80,12 @@ pub fn generate_password(len: usize, classes: &str) -> Result<Secret, String> {
     // Fisher-Yates, so the guaranteed characters are not always first.
     for i in (1..out.len()).rev() {
         out.swap(i, below(i + 1)?);
+    }
+    // Never a first character a spreadsheet reads as a formula: credentials.csv
+    // would have to guard it with a `'`, and the person handed the password
+    // would then type one character too many.
+    if let Some(j) = out.iter().position(|c| !FORMULA_START.contains(*c)) {
+        out.swap(0, j);
     }
     Ok(Secret(out.into_iter().collect()))
 }
@@ -118,6 +127,12 @@ mod password_tests {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric())
         );
+        for _ in 0..500 {
+            let p = generate_password(8, "ds").unwrap();
+            let first = p.expose().chars().next().unwrap();
+            assert!(!"=+-@".contains(first), "{first} would be guarded in credentials.csv");
+            assert_eq!(crate::text::guard_cell(p.expose()), p.expose());
+        }
         assert!(generate_password(4, "ulds").is_err());
         assert!(generate_password(16, "x").is_err());
     }

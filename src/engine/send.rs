@@ -137,6 +137,12 @@ impl Run<'_> {
         // one an interrupted run generated), written to credentials.csv
         // before anything is sent, so it is never lost.
         for &i in &ready {
+            // A person the target already has keeps the password they have:
+            // one generated now would be sent nowhere, and handing it over
+            // from credentials.csv would lock them out.
+            if jobs[i].existing.is_some() {
+                continue;
+            }
             let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
             match self.password_for(&jobs[i], &values[i]) {
                 Ok(pw) => values[i][field] = crate::mapping::Value::Secret(pw),

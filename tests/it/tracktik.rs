@@ -239,11 +239,11 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
     let file = w.write(
         "hires.csv",
         csv_text(&[
-            "Employee ID,First Name,Last Name,Email,Region,Role",
-            "000123,Ana,Silva,someone.else@example.com,EMEA,Guard",
-            "201,Bob,Stone,BOB@example.com,EMEA,Supervisor",
-            "202,Cleo,Ray,cleo@example.com,EMEA,Guard",
-            "000123,Di,Ray,bob@example.com,EMEA,Guard",
+            "Employee ID,First Name,Last Name,Email,Region,Role,Force Password Change",
+            "000123,Ana,Silva,someone.else@example.com,EMEA,Guard,",
+            "201,Bob,Stone,BOB@example.com,EMEA,Supervisor,yes",
+            "202,Cleo,Ray,cleo@example.com,EMEA,Guard,yes",
+            "000123,Di,Ray,bob@example.com,EMEA,Guard,",
         ]),
     );
     let out = w.path("out");
@@ -275,6 +275,16 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
     );
     assert_eq!(role_name_of(&sb, ana).as_deref(), Some("Guard"), "Ana untouched");
     assert!(r.stdout.contains("(1 existing finished)"), "{}", r.stdout);
+    // Both must change their password; only Cleo, created now, got one from
+    // hrport. Bob keeps the one he has, so none is handed over for him.
+    let creds = read_csv(&out.join("credentials.csv"));
+    let cleo = employee_by_email(&sb, "cleo@example.com").unwrap()["id"].as_u64().unwrap();
+    let given = sb.with(|s: &mut Sim| s.passwords[&cleo].clone());
+    assert_eq!(creds[1..], [vec!["4".to_string(), "202".to_string(), given]], "{creds:?}");
+    sb.with(|s: &mut Sim| {
+        assert!(s.force_password_change.contains(&bob), "Bob's missing step was done");
+        assert!(!s.passwords.contains_key(&bob), "Bob's password was not replaced");
+    });
 }
 
 #[test]
