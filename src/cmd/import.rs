@@ -345,8 +345,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             "the rows not done are marked pending in errors.csv".to_string()
         } else {
             format!(
-                "the rows not done are marked pending; continue with: hrport import --resume {}",
-                out_dir.display()
+                "the rows not done are marked pending; continue with: {}",
+                resume_command(&out_dir)
             )
         };
         return Err(Error::aborted(
@@ -397,7 +397,7 @@ fn write_summary(path: &Path, v: &serde_json::Value) -> Result<()> {
 /// the run be resumed).
 fn handle_signals(stop: &Arc<AtomicBool>, out_dir: &Path) {
     let stop = stop.clone();
-    let hint = format!("hrport import --resume {}", out_dir.display());
+    let hint = resume_command(out_dir);
     let signals = std::sync::atomic::AtomicUsize::new(0);
     let _ = ctrlc::set_handler(move || {
         if signals.fetch_add(1, Ordering::SeqCst) == 0 {
@@ -499,6 +499,17 @@ fn fingerprint(args: &ImportArgs, options: &Options) -> Result<Header> {
     })
 }
 
+/// The command that resumes the run in `out_dir`, to paste into a shell as
+/// is: an absolute path (the person may be elsewhere by then), quoted when
+/// it holds anything a shell would split or expand.
+fn resume_command(out_dir: &Path) -> String {
+    let dir = std::path::absolute(out_dir).unwrap_or_else(|_| out_dir.to_path_buf());
+    let dir = dir.display().to_string();
+    let plain = dir.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+=:,@%".contains(c));
+    let dir = if plain { dir } else { format!("'{}'", dir.replace('\'', r"'\''")) };
+    format!("hrport import --resume {dir}")
+}
+
 /// `hrport import --resume DIR [speed flags]` as the full command: the
 /// interrupted run's own flags (from its journal), then the ones typed now.
 pub fn resume_argv(raw: &[String]) -> Result<Option<Vec<String>>> {
@@ -518,6 +529,17 @@ pub fn resume_argv(raw: &[String]) -> Result<Option<Vec<String>>> {
         }
     }
     let Some(dir) = dir else { return Ok(None) };
+    // The run goes on where it was, as it was: a dry run would overwrite its
+    // results with "skipped", another --out would split it in two folders.
+    if let Some(a) =
+        rest.iter().find(|a| *a == "--dry-run" || *a == "--out" || a.starts_with("--out="))
+    {
+        let flag = a.split('=').next().unwrap_or(a);
+        return Err(Error::config(format!(
+            "--resume continues the run in {dir} with its own settings and folder; {flag} cannot \
+             be added (only speed flags may change)"
+        )));
+    }
     let path = Path::new(&dir).join(engine::journal::FILE);
     let first = std::fs::read_to_string(&path).map_err(|e| {
         Error::config(format!(
@@ -535,4 +557,35 @@ pub fn resume_argv(raw: &[String]) -> Result<Option<Vec<String>>> {
     argv.extend(["--out".to_string(), dir.clone(), "--resume".to_string(), dir]);
     argv.extend(rest);
     Ok(Some(argv))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_resume_command_pastes_as_is() {
+        assert_eq!(
+            resume_command(Path::new("/data/hires.hrport-1")),
+            "hrport import --resume /data/hires.hrport-1"
+        );
+        assert_eq!(
+            resume_command(Path::new("/data/HR exports/it's.hrport-1")),
+            r"hrport import --resume '/data/HR exports/it'\''s.hrport-1'"
+        );
+        let relative = resume_command(Path::new("out"));
+        let cwd = std::env::current_dir().unwrap();
+        assert!(relative.ends_with(&format!("{}/out", cwd.display())), "{relative}");
+    }
+
+    #[test]
+    fn a_resume_keeps_its_folder_and_stays_a_real_run() {
+        for extra in ["--dry-run", "--out", "--out=elsewhere"] {
+            let argv: Vec<String> =
+                ["hrport", "import", "--resume", "runs/a", extra].map(String::from).to_vec();
+            let e = resume_argv(&argv).unwrap_err().to_string();
+            let flag = extra.split('=').next().unwrap();
+            assert!(e.contains(&format!("{flag} cannot be added")), "{e}");
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +21,8 @@ use crate::error::{Error, Result};
 use crate::output::Status;
 
 pub const FILE: &str = "journal.jsonl";
+/// The longest a written line waits to be synced to disk.
+const SYNC_EVERY: Duration = Duration::from_secs(1);
 const VERSION: u32 = 1;
 
 /// The first line: what was run, on what.
@@ -38,9 +40,24 @@ pub struct Header {
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 enum Event {
-    Sending { seq: u32, row: u32 },
-    Done { seq: u32, row: u32, status: Status, id: String, error: String },
-    Resumed { at: String },
+    Sending {
+        seq: u32,
+        row: u32,
+    },
+    Done {
+        seq: u32,
+        row: u32,
+        status: Status,
+        id: String,
+        error: String,
+        /// Failed because the target did not answer (not because it refused
+        /// the row): `--resume` tries it again, after a look-up.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        retry: bool,
+    },
+    Resumed {
+        at: String,
+    },
 }
 
 /// What an earlier, interrupted run of the same import got done.
@@ -55,17 +72,48 @@ pub struct Replay {
 
 pub struct Journal {
     path: PathBuf,
-    inner: Mutex<(File, Instant)>,
+    inner: Arc<Mutex<Synced>>,
+}
+
+/// The journal file, when it was last synced, and whether lines were
+/// written since.
+struct Synced {
+    file: File,
+    at: Instant,
+    dirty: bool,
 }
 
 impl Journal {
+    fn open(path: PathBuf, file: File) -> Journal {
+        let inner = Arc::new(Mutex::new(Synced { file, at: Instant::now(), dirty: false }));
+        // Lines written just before a quiet spell (a slow request, a wait
+        // for the rate limit) reach the disk within a second too, not only
+        // when the next line comes. The thread ends with the journal.
+        let weak = Arc::downgrade(&inner);
+        let _ = std::thread::Builder::new().name("hrport-journal".into()).spawn(move || {
+            loop {
+                std::thread::sleep(SYNC_EVERY);
+                let Some(inner) = weak.upgrade() else { break };
+                let mut g = inner.lock().unwrap_or_else(|e| e.into_inner());
+                if g.dirty && g.at.elapsed() >= SYNC_EVERY {
+                    // A failure here shows at the next write or the final sync.
+                    if g.file.sync_data().is_ok() {
+                        g.at = Instant::now();
+                        g.dirty = false;
+                    }
+                }
+            }
+        });
+        Journal { path, inner }
+    }
+
     /// Starts a new journal in `dir`.
     pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
         let path = dir.join(FILE);
         let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| {
             Error::config(format!("{}: cannot create the journal: {e}", path.display()))
         })?;
-        let j = Journal { path, inner: Mutex::new((file, Instant::now())) };
+        let j = Journal::open(path, file);
         j.line(&serde_json::to_string(header).unwrap_or_default())?;
         j.sync()?;
         Ok(j)
@@ -94,6 +142,12 @@ impl Journal {
                 Event::Sending { seq, .. } => {
                     replay.in_flight.insert(seq);
                 }
+                // Left for a resume to finish, like a row in flight: it
+                // may be half done (created, follow-up steps not).
+                Event::Done { seq, retry: true, .. } => {
+                    replay.done.remove(&seq);
+                    replay.in_flight.insert(seq);
+                }
                 Event::Done { seq, status, id, error, .. } => {
                     replay.in_flight.remove(&seq);
                     replay.done.insert(seq, (status, id, error));
@@ -105,7 +159,7 @@ impl Journal {
             .append(true)
             .open(&path)
             .map_err(|e| Error::config(format!("{shown}: cannot write the journal: {e}")))?;
-        let j = Journal { path, inner: Mutex::new((file, Instant::now())) };
+        let j = Journal::open(path, file);
         // A torn last line would glue onto the next event: start a new line.
         j.write_raw(b"\n")?;
         j.event(&Event::Resumed { at: now() })?;
@@ -121,9 +175,18 @@ impl Journal {
         self.event(&Event::Sending { seq, row })
     }
 
-    /// A row is finished.
-    pub fn done(&self, seq: u32, row: u32, status: Status, id: &str, error: &str) -> Result<()> {
-        self.event(&Event::Done { seq, row, status, id: id.into(), error: error.into() })
+    /// A row is finished; `retry`: it failed only because the target did
+    /// not answer, and a resume sends it again.
+    pub fn done(
+        &self,
+        seq: u32,
+        row: u32,
+        status: Status,
+        id: &str,
+        error: &str,
+        retry: bool,
+    ) -> Result<()> {
+        self.event(&Event::Done { seq, row, status, id: id.into(), error: error.into(), retry })
     }
 
     fn event(&self, e: &Event) -> Result<()> {
@@ -139,12 +202,13 @@ impl Journal {
 
     fn write_raw(&self, bytes: &[u8]) -> Result<()> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (file, synced) = &mut *g;
         // One write per line: a kill leaves whole lines or one torn last line.
-        file.write_all(bytes).map_err(|e| self.error(e))?;
-        if synced.elapsed() >= Duration::from_secs(1) {
-            file.sync_data().map_err(|e| self.error(e))?;
-            *synced = Instant::now();
+        g.file.write_all(bytes).map_err(|e| self.error(e))?;
+        g.dirty = true;
+        if g.at.elapsed() >= SYNC_EVERY {
+            g.file.sync_data().map_err(|e| self.error(e))?;
+            g.at = Instant::now();
+            g.dirty = false;
         }
         Ok(())
     }
@@ -152,8 +216,9 @@ impl Journal {
     /// Forces everything written so far onto the disk.
     pub fn sync(&self) -> Result<()> {
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        g.0.sync_data().map_err(|e| self.error(e))?;
-        g.1 = Instant::now();
+        g.file.sync_data().map_err(|e| self.error(e))?;
+        g.at = Instant::now();
+        g.dirty = false;
         Ok(())
     }
 
@@ -186,10 +251,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::create(dir.path(), &header()).unwrap();
         j.sending(0, 2).unwrap();
-        j.done(0, 2, Status::Created, "1001", "").unwrap();
+        j.done(0, 2, Status::Created, "1001", "", false).unwrap();
         j.sending(1, 3).unwrap();
         j.sending(2, 4).unwrap();
-        j.done(2, 4, Status::Failed, "", "HTTP 400").unwrap();
+        j.done(2, 4, Status::Failed, "", "HTTP 400", false).unwrap();
+        // Created, then the target stopped answering: to be finished.
+        j.sending(3, 5).unwrap();
+        j.done(3, 5, Status::Failed, "1003", "assign role: timed out", true).unwrap();
         drop(j);
         // A kill in the middle of a write.
         let mut f = OpenOptions::new().append(true).open(dir.path().join(FILE)).unwrap();
@@ -199,12 +267,13 @@ mod tests {
         assert_eq!(h.input_sha256, "aa");
         assert_eq!(r.done[&0], (Status::Created, "1001".to_string(), String::new()));
         assert_eq!(r.done[&2].0, Status::Failed);
-        assert_eq!(r.in_flight, HashSet::from([1]));
-        j.done(1, 3, Status::Created, "1002", "").unwrap();
+        assert_eq!(r.in_flight, HashSet::from([1, 3]), "row 5 is tried again");
+        j.done(1, 3, Status::Created, "1002", "", false).unwrap();
+        j.done(3, 5, Status::Created, "1003", "", false).unwrap();
         drop(j);
         let (_, _, r) = Journal::resume(dir.path()).unwrap();
         assert!(
-            r.in_flight.is_empty() && r.done.len() == 3,
+            r.in_flight.is_empty() && r.done.len() == 4,
             "the resumed run appends after the torn line"
         );
     }

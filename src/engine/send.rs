@@ -78,6 +78,8 @@ struct Done {
     id: String,
     error: String,
     completed: bool,
+    /// Failed for want of an answer: a resume tries the row again.
+    retry: bool,
 }
 
 /// State every worker of a run shares.
@@ -191,7 +193,7 @@ impl Run<'_> {
             for (d, job) in dones.iter().zip(jobs) {
                 // A row not sent because the run stopped stays unfinished.
                 if d.status != Status::Pending
-                    && let Err(e) = j.done(d.seq, job.rec.row, d.status, &d.id, &d.error)
+                    && let Err(e) = j.done(d.seq, job.rec.row, d.status, &d.id, &d.error, d.retry)
                 {
                     self.abort(e.to_string(), None);
                 }
@@ -253,24 +255,34 @@ impl Run<'_> {
                     if n >= self.settings.max_errors {
                         self.abort(
                             format!("the target failed {n} rows in a row ({message})"),
-                            Some("check that the target is up, then import errors.csv".into()),
+                            Some(
+                                "check that the target is up, then resume: rows that failed \
+                                 for want of an answer are sent again"
+                                    .into(),
+                            ),
                         );
                     }
                 } else {
                     self.streak.store(0, Ordering::Relaxed);
                 }
-                done(seq, Status::Failed, &id.unwrap_or_default(), &message)
+                Done {
+                    retry: unavailable,
+                    ..done(seq, Status::Failed, &id.unwrap_or_default(), &message)
+                }
             }
             Outcome::Aborted { id, message, hint } => {
                 self.abort(message, hint);
                 let first = self.abort.get().map(|(m, _)| m.clone()).unwrap_or_default();
                 match id {
-                    Some(id) => done(
-                        seq,
-                        Status::Failed,
-                        &id,
-                        &format!("stopped before finishing: {first}"),
-                    ),
+                    Some(id) => Done {
+                        retry: true,
+                        ..done(
+                            seq,
+                            Status::Failed,
+                            &id,
+                            &format!("stopped before finishing: {first}"),
+                        )
+                    },
                     None => done(seq, Status::Pending, "", &format!("not sent: {first}")),
                 }
             }
@@ -279,7 +291,14 @@ impl Run<'_> {
 }
 
 fn done(seq: u32, status: Status, id: &str, error: &str) -> Done {
-    Done { seq, status, id: id.to_string(), error: error.to_string(), completed: false }
+    Done {
+        seq,
+        status,
+        id: id.to_string(),
+        error: error.to_string(),
+        completed: false,
+        retry: false,
+    }
 }
 
 /// Pass 2: writes every row's outcome, sending the valid rows unless this is

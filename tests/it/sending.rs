@@ -318,3 +318,43 @@ fn a_target_that_keeps_failing_stops_the_run_with_exit_3_and_nothing_lost() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &again, 8);
 }
+
+#[test]
+fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
+    // Employees are created, then the role step keeps failing: the breaker
+    // stops the run with those rows half done. Once the target is back,
+    // --resume finishes them (a look-up finds each employee; only the role
+    // is assigned) and sends the rows never sent.
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/user-roles".into(), 503)));
+    let file = hires(&w, "h.csv", 8);
+    let out = w.path("out");
+    let r = import(
+        &sb,
+        &file,
+        &out,
+        &["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"],
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    let resume = format!("continue with: hrport import --resume {}", out.display());
+    assert!(r.stderr.contains(&resume), "{}", r.stderr);
+    let st = statuses(&out.join("results.csv"));
+    assert_eq!(st.iter().filter(|s| s.1 == "failed").count(), 3, "{st:?}");
+    assert_eq!(employees(&sb).len(), 3, "three created, none with a role");
+
+    sb.with(|s: &mut Sim| s.refuse.clear());
+    let env = sandbox_env("tracktik");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = hrport(&["import", "--resume", out.to_str().unwrap()], &env);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 8);
+    assert!(statuses(&out.join("errors.csv")).is_empty());
+
+    // A finished run resumed again sends nothing, and a resume cannot turn
+    // into a dry run over the real results.
+    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--dry-run"], &env);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("--dry-run cannot be added"), "{}", r.stderr);
+    assert_all_created_once(&sb, &out, 8);
+}
