@@ -145,7 +145,17 @@ impl RefTable {
         let names = self.entries.iter().map(|e| e.name.as_str());
         Err(match text::closest(s, names) {
             Some(best) => format!("no {} named {s:?} (did you mean {best:?}?)", self.what),
-            None => format!("no {} named {s:?}", self.what),
+            // Nothing close: say what there is, so the person can pick.
+            None if self.entries.is_empty() => format!("no {} named {s:?}", self.what),
+            None => {
+                let known: Vec<String> =
+                    self.entries.iter().map(|e| format!("{:?}", e.name)).collect();
+                format!(
+                    "no {what} named {s:?} (the {what}s are {})",
+                    text::capped_list(&known, 10),
+                    what = self.what
+                )
+            }
         })
     }
 

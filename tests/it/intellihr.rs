@@ -174,7 +174,11 @@ fn every_rule_is_checked_before_anything_is_sent() {
                 "invalid",
                 "Permission Groups: \"Manager\" is not in the allow-list (Staff Member); intelliHR advises granting more by hand, or give --allow-elevated-permissions"
             ),
-            s("9", "invalid", "Permission Groups: no permission group named \"Admins\""),
+            s(
+                "9",
+                "invalid",
+                "Permission Groups: no permission group named \"Admins\" (the permission groups are \"Staff Member\", \"Manager\", \"Payroll Officer\", \"System Administrator\")"
+            ),
             s("10", "invalid", "Username: same as row 2 (must be unique in the file)"),
             s(
                 "11",

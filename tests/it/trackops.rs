@@ -213,7 +213,7 @@ fn every_invalid_row_is_reported_with_its_reason_and_valid_rows_still_go() {
         row(
             "14",
             "invalid",
-            "Location: no location named \"Tokyo\" in [options] locations; give the id or add the name there",
+            "Location: no location named \"Tokyo\" (the locations are \"Acme Claims\", \"Denver Field Office\", \"Head Office\", \"Tampa Field Office\") in [options] locations; give the id or add the name there",
         ),
         row("15", "invalid", "First Name is required"),
         row(

@@ -325,7 +325,7 @@ fn dry_run_checks_everything_against_the_target_and_creates_nothing() {
         statuses(&w.path("out/results.csv")),
         [
             ("2".into(), "skipped".into(), "".into()),
-            ("3".into(), "invalid".into(), "Region: no region named \"Atlantis\"".into())
+            ("3".into(), "invalid".into(), "Region: no region named \"Atlantis\" (the regions are \"Head Office\", \"NA-East\", \"NA-West\", \"EMEA\", \"APAC\", \"LATAM\")".into())
         ]
     );
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 0);
@@ -504,5 +504,8 @@ fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
     let st = statuses(&out.join("errors.csv"));
     let rows: Vec<&str> = st.iter().map(|s| s.0.as_str()).collect();
     assert_eq!(rows, ["9", "17", "25", "33", "44"]);
-    assert_eq!(st[0].2, "Region: no region named \"Europe\"");
+    assert_eq!(
+        st[0].2,
+        "Region: no region named \"Europe\" (the regions are \"Head Office\", \"NA-East\", \"NA-West\", \"EMEA\", \"APAC\", \"LATAM\")"
+    );
 }
