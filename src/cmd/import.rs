@@ -37,6 +37,14 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     {
         return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
     }
+    // Granting more than the allow-list is a decision for each run, typed
+    // where it is run, not one a profile file could make silently.
+    if profile.options.contains_key("allow_elevated_permissions") {
+        return Err(Error::config(
+            "[options] allow_elevated_permissions cannot be set in a profile: give \
+             --allow-elevated-permissions to the run that should grant such groups",
+        ));
+    }
     let mut options = Options::resolve(info, &profile.options)?;
     // Flags that switch on a target option; refused where it has none.
     for (on, flag, option) in [

@@ -87,14 +87,15 @@ static INFO: TargetInfo = TargetInfo {
         OptionSpec {
             name: "allowed_permission_groups",
             default: "[\"Staff Member\"]",
-            help: "Permission groups given to every new account, and the only ones a row may ask \
-                   for without --allow-elevated-permissions (intelliHR advises granting more by hand).",
+            help: "The permission groups a row may name without --allow-elevated-permissions \
+                   (intelliHR advises granting more by hand); a row with no groups gets all of them.",
         },
         OptionSpec {
             name: "allow_elevated_permissions",
             default: "false",
-            help: "Let rows ask for groups outside the allow-list (the flag \
-                   --allow-elevated-permissions sets it); every such grant is listed in the summary.",
+            help: "Let rows ask for groups outside the allow-list; set only by the flag \
+                   --allow-elevated-permissions, never by a profile. Every such grant is listed in \
+                   the summary.",
         },
         OptionSpec {
             name: "enable_login",

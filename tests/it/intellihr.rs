@@ -191,6 +191,36 @@ fn every_rule_is_checked_before_anything_is_sent() {
 }
 
 #[test]
+fn a_profile_cannot_grant_elevated_groups_on_its_own() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Username,Permission Groups",
+            "Ana,Silva,ana@example.com,asilva,Manager",
+        ]),
+    );
+    let profile =
+        w.write("p.toml", "target = \"intellihr\"\n[options]\nallow_elevated_permissions = true\n");
+    let r = import_to(
+        &sb,
+        "intellihr",
+        &file,
+        &w.path("o"),
+        &["--profile", profile.to_str().unwrap()],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("allow_elevated_permissions cannot be set in a profile: give --allow-elevated-permissions"),
+        "{}",
+        r.stderr
+    );
+    sb.with(|s: &mut Ih| assert!(s.people.is_empty(), "nothing sent"));
+}
+
+#[test]
 fn elevated_groups_and_enabled_logins_only_when_asked_and_always_listed() {
     let w = Work::new();
     let sb = sandbox();
