@@ -350,7 +350,8 @@ fn resolve_links(
                             format!(
                                 "{:?} is nobody in this file or in {} (give the {} of someone in either)",
                                 r.text,
-                                ctx.info.name,
+                                // The vendor's own name ("SecurityTrax"), not the --target value.
+                                ctx.info.title.split(' ').next().unwrap_or(ctx.info.name),
                                 crate::text::and_list(
                                     &ctx.info
                                         .unique

@@ -9,7 +9,7 @@
 //! options, and their defaults are assumptions listed in the docs. Users are
 //! never deleted by hrport. This module translates only.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json, json};
@@ -156,6 +156,10 @@ impl Target for SecurityTrax {
         let mut s = St::new(options);
         for u in s.list_users(api, None)? {
             let Some(id) = u.get("id").and_then(id_text) else { continue };
+            let active = u.pointer(&format!("/attributes/{}", s.attribute(ACTIVE)));
+            if active == Some(&Json::Bool(false)) {
+                s.inactive.insert(id.clone());
+            }
             for field in [USERNAME, EMAIL, PAYROLL] {
                 if let Some(k) =
                     u.pointer(&format!("/attributes/{}", s.attribute(field))).and_then(id_text)
@@ -181,6 +185,8 @@ struct St {
     relationships: HashMap<String, String>,
     /// Lower-cased username, e-mail or payroll identifier -> user id.
     keys: HashMap<String, String>,
+    /// Ids of the users that are inactive.
+    inactive: HashSet<String>,
 }
 
 impl St {
@@ -208,6 +214,7 @@ impl St {
             attributes: table("attributes"),
             relationships: table("relationships"),
             keys: HashMap::new(),
+            inactive: HashSet::new(),
         }
     }
 
@@ -344,7 +351,13 @@ impl Session for St {
         found.dedup_by(|a, b| a.1 == b.1);
         match found.as_slice() {
             [] => Ok(None),
-            [(_, id)] => Ok(Some(Existing { id: (*id).clone(), incomplete: false })),
+            // An Active cell that differs from the user's state is the one
+            // change made to an existing user: SecurityTrax users are never
+            // deleted, people who leave are made inactive (and back).
+            [(_, id)] => Ok(Some(Existing {
+                id: (*id).clone(),
+                incomplete: matches!(values[ACTIVE], Value::Bool(a) if a == self.inactive.contains(*id)),
+            })),
             [(fa, a), (fb, b), ..] => Err(Problem::row(format!(
                 "{} matches user {a} but {} matches user {b} in SecurityTrax",
                 m.label(*fa),
@@ -358,6 +371,26 @@ impl Session for St {
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
+        if let Some(ex) = row.existing {
+            // Only reached when the Active cell differs (see `existing`).
+            let Value::Bool(active) = row.values[ACTIVE] else {
+                return Outcome::Completed { id: ex.id.clone() };
+            };
+            let doc = json!({"data": {
+                "type": self.kind,
+                "id": ex.id,
+                "attributes": { self.attribute(ACTIVE): active },
+            }});
+            let path = format!("{}/{}", self.path, ex.id);
+            return match api.send(&St::jsonapi(Request::patch(&path, doc))) {
+                Ok(_) => Outcome::Updated { id: ex.id.clone() },
+                Err(e) => Outcome::failed(
+                    Some(ex.id.clone()),
+                    if active { "make the user active" } else { "make the user inactive" },
+                    e,
+                ),
+            };
+        }
         let req = St::jsonapi(Request::post(&self.path, self.document(row)));
         let lookup = |api: &Api| self.lookup(api, row.values);
         let fail = |e: ApiError| Outcome::failed(None, "create user", e);

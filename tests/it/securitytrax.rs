@@ -133,7 +133,7 @@ fn every_rule_is_checked_and_circles_name_every_row_in_them() {
             s(
                 "8",
                 "invalid",
-                "Reports To: \"nobody@example.com\" is nobody in this file or in securitytrax (give the Username, Email or Payroll Identifier of someone in either)"
+                "Reports To: \"nobody@example.com\" is nobody in this file or in SecurityTrax (give the Username, Email or Payroll Identifier of someone in either)"
             ),
             s("9", "invalid", "Reports To: rows 9, 10 and 11 refer to each other in a circle"),
             s("10", "invalid", "Reports To: rows 9, 10 and 11 refer to each other in a circle"),
@@ -201,6 +201,49 @@ fn a_token_expiring_mid_run_is_renewed_without_a_pause() {
     assert_eq!(c.failed_logins, 0);
     assert_eq!(related(&sb, "u39", "reports_to"), Some(id_of(&sb, "u38")));
     assert_eq!(statuses(&out.join("results.csv")).iter().filter(|s| s.1 == "created").count(), 40);
+}
+
+#[test]
+fn a_leaver_is_made_inactive_not_deleted_and_can_come_back() {
+    let w = Work::new();
+    let sb = sandbox();
+    let active = |sb: &Sandbox| {
+        sb.with(|s: &mut St| s.by_username("mgarcia").unwrap()["attributes"]["active"].clone())
+    };
+    let leaver = w.write(
+        "leaver.csv",
+        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,no"]),
+    );
+    let r = import_to(&sb, "securitytrax", &leaver, &w.path("o1"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let rows = rows_by_name(&w.path("o1/results.csv"));
+    assert_eq!(
+        (rows[0]["hrport_status"].as_str(), rows[0]["hrport_id"].as_str()),
+        ("updated", "2")
+    );
+    assert_eq!(active(&sb), json!(false));
+    // The same file again changes nothing; a blank Active cell leaves the
+    // state alone; "yes" brings her back.
+    let r = import_to(&sb, "securitytrax", &leaver, &w.path("o2"), &[], &[]);
+    assert!(
+        r.stdout.contains("1 rows: 1 exists") || r.stdout.contains("1 row: 1 exists"),
+        "{}",
+        r.stdout
+    );
+    let blank = w.write(
+        "blank.csv",
+        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,"]),
+    );
+    assert_eq!(import_to(&sb, "securitytrax", &blank, &w.path("o3"), &[], &[]).code, 0);
+    assert_eq!(active(&sb), json!(false));
+    let back = w.write(
+        "back.csv",
+        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,yes"]),
+    );
+    assert_eq!(import_to(&sb, "securitytrax", &back, &w.path("o4"), &[], &[]).code, 0);
+    assert_eq!(statuses(&w.path("o4/results.csv"))[0].1, "updated");
+    assert_eq!(active(&sb), json!(true));
+    sb.with(|s: &mut St| assert_eq!(s.users.len(), 2, "nothing created or deleted"));
 }
 
 #[test]
