@@ -93,6 +93,9 @@ pub struct Sim {
     /// Creates still to answer 502 *after* saving the user, as a gateway
     /// that lost the answer would (tests of settling lost answers).
     pub lose_create_answers: u32,
+    /// List answers hold only the fields of the vendor's documented example
+    /// (no `login`, no phone numbers), as a real tenant may.
+    pub documented_list_fields: bool,
     next_id: u64,
 }
 
@@ -106,6 +109,7 @@ impl Sim {
             token: TOKEN.to_string(),
             counters: Counters::default(),
             lose_create_answers: 0,
+            documented_list_fields: false,
             next_id: 101,
         }
     }
@@ -297,6 +301,29 @@ impl Sim {
         SimResponse::json(200, self.view(&u))
     }
 
+    /// A user as a list answer shows it.
+    fn listed(&self, u: &Json) -> Json {
+        let mut v = self.view(u);
+        if self.documented_list_fields
+            && let Some(o) = v.as_object_mut()
+        {
+            const SHOWN: [&str; 10] = [
+                "id",
+                "firstName",
+                "lastName",
+                "fullName",
+                "title",
+                "emailAddress",
+                "profileId",
+                "retired",
+                "role",
+                "groups",
+            ];
+            o.retain(|k, _| SHOWN.contains(&k.as_str()));
+        }
+        v
+    }
+
     fn list(&self, req: &SimRequest) -> SimResponse {
         let page = match req.param("page").map(str::parse::<usize>) {
             None => 1,
@@ -328,7 +355,7 @@ impl Sim {
         });
         let last = found.len().div_ceil(PAGE).max(1);
         let results: Vec<Json> =
-            found.iter().skip((page - 1) * PAGE).take(PAGE).map(|u| self.view(u)).collect();
+            found.iter().skip((page - 1) * PAGE).take(PAGE).map(|u| self.listed(u)).collect();
         // Relative to the server, as the vendor documents.
         let href = |p: usize| {
             let mut q: Vec<(&str, String)> =

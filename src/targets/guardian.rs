@@ -142,6 +142,8 @@ impl Target for Guardian {
             let Some(id) = u.get("id").and_then(id_text) else {
                 continue;
             };
+            s.users += 1;
+            s.lists_login |= u.get("login").is_some();
             for (field, index) in [
                 ("login", &mut s.by_login),
                 ("emailAddress", &mut s.by_email),
@@ -240,6 +242,10 @@ struct Gd {
     by_email: HashMap<String, Vec<String>>,
     by_profile_id: HashMap<String, Vec<String>>,
     retired: HashSet<String>,
+    /// Whether the user list shows `login` (the vendor's documented example
+    /// does not), and how many users it holds.
+    lists_login: bool,
+    users: usize,
     /// Retired users that rows matched, for the end-of-run note.
     retired_matched: Mutex<BTreeSet<String>>,
 }
@@ -261,6 +267,8 @@ impl Gd {
             by_profile_id: HashMap::new(),
             retired: HashSet::new(),
             retired_matched: Mutex::new(BTreeSet::new()),
+            lists_login: false,
+            users: 0,
         }
     }
 
@@ -314,16 +322,37 @@ impl Gd {
 
     /// The user a row's keys find in Guardian, asking the API (after a
     /// create's answer was lost, or came without an id).
+    /// The user holding `login`, asked of Guardian with its `login=` filter.
+    /// When the list does not show logins, the filter's answer is trusted if
+    /// it is exactly one user out of several: a server that ignored the
+    /// filter would have listed them all.
+    fn find_by_login(&self, api: &Api, login: &str) -> Result<Option<String>, ApiError> {
+        let found = list_all(api, &[("login", login.to_string())])?;
+        let shown = |u: &Json| u.get("login").and_then(id_text);
+        if let Some(u) =
+            found.iter().find(|u| shown(u).is_some_and(|v| v.eq_ignore_ascii_case(login)))
+        {
+            return Ok(u.get("id").and_then(id_text));
+        }
+        Ok(match found.as_slice() {
+            [one] if shown(one).is_none() && self.users > 1 => one.get("id").and_then(id_text),
+            _ => None,
+        })
+    }
+
     fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
+        if let Some(login) = values[LOGIN].text()
+            && let Some(id) = self.find_by_login(api, login)?
+        {
+            return Ok(Some(id));
+        }
         let mut searches = Vec::new();
-        for (field, filter) in [(LOGIN, "login"), (EMAIL, "emailAddress")] {
-            if let Some(key) = values[field].text() {
-                searches.push(Search {
-                    query: vec![(filter, key.to_string())],
-                    field: filter,
-                    key,
-                });
-            }
+        if let Some(key) = values[EMAIL].text() {
+            searches.push(Search {
+                query: vec![("emailAddress", key.to_string())],
+                field: "emailAddress",
+                key,
+            });
         }
         // profileId is not a documented filter: search by name and match the
         // Employee ID here.
@@ -443,6 +472,18 @@ impl Session for Gd {
         if let Some(ex) = row.existing {
             // Not reached: existing users are never incomplete.
             return Outcome::Completed { id: ex.id.clone() };
+        }
+        // The list did not show logins, so a user matching only by Login was
+        // not recognised from it: ask Guardian before creating a second one.
+        if !self.lists_login
+            && self.users > 0
+            && let Some(login) = values[LOGIN].text()
+        {
+            match self.find_by_login(api, login) {
+                Ok(Some(id)) => return Outcome::Completed { id },
+                Ok(None) => {}
+                Err(e) => return Outcome::failed(None, "look up the login", e),
+            }
         }
         let req = Request::post(USERS, self.body(values));
         let lookup = |api: &Api| {

@@ -323,6 +323,35 @@ fn existing_users_are_found_by_login_email_or_employee_id_on_any_page() {
 }
 
 #[test]
+fn a_user_found_only_by_login_is_found_when_the_list_hides_logins() {
+    // The vendor's documented list shows no `login`: a row whose only key is
+    // Login is then looked up with the login filter before it is created.
+    let w = Work::new();
+    let sb = sandbox();
+    let (kim, _) = sb.with(|s: &mut Gs| {
+        s.documented_list_fields = true;
+        let kim =
+            s.seed_user(json!({"firstName": "Kim", "lastName": "Lee", "role": 2, "login": "klee"}));
+        let other = s.seed_user(
+            json!({"firstName": "Ola", "lastName": "Berg", "role": 2, "login": "oberg"}),
+        );
+        (kim, other)
+    });
+    let file = w.write(
+        "u.csv",
+        csv_text(&["First Name,Last Name,Role,Login", "Kim,Lee,2,KLEE", "Rui,Sa,2,rsa"]),
+    );
+    let out = w.path("out");
+    let r = import_to(&sb, "guardian", &file, &out, &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let st = statuses(&out.join("results.csv"));
+    assert_eq!((st[0].1.as_str(), st[1].1.as_str()), ("exists", "created"), "{st:?}");
+    assert_eq!(rows_by_name(&out.join("results.csv"))[0]["hrport_id"], kim.to_string());
+    assert_eq!(users(&sb).len(), 3, "only Rui was created");
+    assert!(user(&sb, "rsa")["id"].is_u64());
+}
+
+#[test]
 fn an_export_imports_back_as_nothing_to_do_with_role_ids_or_profile_names() {
     let w = Work::new();
     let sb = sandbox();
