@@ -155,8 +155,9 @@ impl Target for Scim {
             }),
             page: if max_results > 0 { wanted.min(max_results) } else { wanted },
         };
-        // The enterprise extension, if the service says; assumed when it
-        // publishes no resource types.
+        // The enterprise extension, if the service says: in the User
+        // resource type, else (no /ResourceTypes) in /Schemas; assumed when
+        // it publishes neither.
         let enterprise = match api.send(&scim(Request::get("/ResourceTypes"))) {
             Ok(r) => resources(&r.body)
                 .iter()
@@ -166,7 +167,15 @@ impl Target for Scim {
                         x.iter().any(|e| e.get("schema").and_then(Json::as_str) == Some(ENTERPRISE))
                     })
                 }),
-            Err(ApiError::Status { status: 404 | 501, .. }) => true,
+            Err(ApiError::Status { status: 404 | 501, .. }) => {
+                match api.send(&scim(Request::get("/Schemas"))) {
+                    Ok(r) => resources(&r.body)
+                        .iter()
+                        .any(|s| s.get("id").and_then(Json::as_str) == Some(ENTERPRISE)),
+                    Err(ApiError::Status { status: 404 | 501, .. }) => true,
+                    Err(e) => return Err(e),
+                }
+            }
             Err(e) => return Err(e),
         };
         let mut s = Sc::new(options, f, enterprise);

@@ -167,3 +167,35 @@ fn a_bulk_request_whose_answer_is_lost_ends_with_every_row_created_once() {
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["recovered_lost_answers"], json!(n), "{summary}");
 }
+
+#[test]
+fn without_resource_types_the_schemas_say_whether_enterprise_fields_can_go() {
+    for published in [true, false] {
+        let w = Work::new();
+        let sb = sandbox();
+        sb.with(|s: &mut Scim| {
+            s.resource_types_endpoint = false;
+            s.enterprise_schema = published;
+        });
+        let file = w.write(
+            "u.csv",
+            csv_text(&["User Name,Given Name,Family Name,Department", "kim,Kim,Lee,Ops"]),
+        );
+        let out = w.path("out");
+        let r = import_to(&sb, "scim", &file, &out, &[], &[]);
+        let requests = sb.with(|s: &mut Scim| s.requests.clone());
+        assert!(requests.iter().any(|r| r == "GET /v2/Schemas"), "{requests:?}");
+        let st = statuses(&out.join("results.csv"));
+        if published {
+            assert_eq!(r.code, 0, "{r:?}");
+            assert_eq!(user(&sb, "kim")[ENTERPRISE]["department"], "Ops");
+        } else {
+            assert_eq!(r.code, 1, "{r:?}");
+            assert_eq!(
+                st[0].2,
+                "Department: this SCIM service has no enterprise extension (urn:ietf:params:scim:schemas:extension:enterprise:2.0:User) to hold it"
+            );
+            assert!(sb.with(|s: &mut Scim| s.user_by_name("kim")).is_none());
+        }
+    }
+}

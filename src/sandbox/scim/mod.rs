@@ -173,6 +173,10 @@ pub struct Sim {
     pub etag_supported: bool,
     /// PATCH answers 200 with the resource (true) or 204 without a body.
     pub patch_returns_resource: bool,
+    /// `/ResourceTypes` exists (false: 404, as on services that skip it).
+    pub resource_types_endpoint: bool,
+    /// `/Schemas` lists the enterprise User extension.
+    pub enterprise_schema: bool,
     /// `filter.maxResults`: the most resources one list answer holds.
     pub max_results: usize,
     /// `bulk.maxOperations` and `bulk.maxPayloadSize` (bytes); beyond them
@@ -209,6 +213,8 @@ impl Sim {
             sort_supported: true,
             etag_supported: true,
             patch_returns_resource: true,
+            resource_types_endpoint: true,
+            enterprise_schema: true,
             max_results: 200,
             bulk_max_operations: 1000,
             bulk_max_payload: 1_048_576,
@@ -334,6 +340,9 @@ impl Sim {
                 s.map(|s| scim(200, s))
                     .ok_or_else(|| ScimError::not_found(format!("no schema {id}")))
             }
+            ["ResourceTypes"] | ["ResourceTypes", _] if !self.resource_types_endpoint => {
+                Err(ScimError::not_found("this service publishes no resource types"))
+            }
             ["ResourceTypes"] if get => {
                 let all = self.types.iter().map(|t| t.json(&self.base)).collect();
                 Ok(scim(200, self.list_of(all)))
@@ -442,6 +451,7 @@ impl Sim {
     fn schema_jsons(&self) -> Vec<Json> {
         self.schemas
             .iter()
+            .filter(|s| self.enterprise_schema || s.id != ENTERPRISE)
             .map(|s| {
                 let mut j = s.json.clone();
                 j["meta"] = json!({
