@@ -59,6 +59,8 @@ pub enum Sso {
     None,
     OAuth,
     Saml,
+    /// Both switches on.
+    Both,
 }
 
 /// A user's password as the sandbox got it (the API never shows it).
@@ -211,13 +213,17 @@ impl Sim {
                 err(f, format!("{f} must be true or false"));
             }
         }
-        if body.get("oauthId").is_some_and(|v| !v.is_null()) && self.sso != Sso::OAuth {
+        if body.get("oauthId").is_some_and(|v| !v.is_null())
+            && !matches!(self.sso, Sso::OAuth | Sso::Both)
+        {
             err(
                 "oauthId",
                 "oauthId: OAuth 2.0 single sign-on is not enabled for this organisation".into(),
             );
         }
-        if body.get("samlId").is_some_and(|v| !v.is_null()) && self.sso != Sso::Saml {
+        if body.get("samlId").is_some_and(|v| !v.is_null())
+            && !matches!(self.sso, Sso::Saml | Sso::Both)
+        {
             err(
                 "samlId",
                 "samlId: SAML single sign-on is not enabled for this organisation".into(),

@@ -104,8 +104,8 @@ static INFO: TargetInfo = TargetInfo {
             name: "sso",
             default: "\"none\"",
             help: "The organisation's single sign-on: \"none\", \"oauth\" (OAuth 2.0 / Google; \
-                   allows OAuth ID) or \"saml\" (allows SAML ID). Guardian refuses those IDs \
-                   while that sign-on is off.",
+                   allows OAuth ID), \"saml\" (allows SAML ID) or \"oauth,saml\" (both are on). \
+                   Guardian refuses those IDs while that sign-on is off.",
         },
     ],
     sandbox_prefix: "/guardian",
@@ -221,14 +221,32 @@ fn parse_link(href: &str) -> Option<(String, Vec<(String, String)>)> {
     Some((path.to_string(), query))
 }
 
-/// The tenant's single sign-on, from `[options] sso`.
+/// The tenant's single sign-on, from `[options] sso`: Guardian has one
+/// switch per kind, so an organisation may have both on.
 #[derive(Debug, Clone, PartialEq)]
-enum Sso {
-    None,
-    OAuth,
-    Saml,
-    /// Not one of the three: rows that need the setting say so.
-    Unknown(String),
+struct Sso {
+    oauth: bool,
+    saml: bool,
+    /// A word that is none of "none", "oauth", "saml", "both": rows that
+    /// need the setting say so.
+    unknown: Option<String>,
+}
+
+impl Sso {
+    /// `"none"`, `"oauth"`, `"saml"`, or both as `"oauth,saml"` or `"both"`.
+    fn parse(text: &str) -> Sso {
+        let mut sso = Sso { oauth: false, saml: false, unknown: None };
+        for word in text.split([',', ' ', '+']).map(str::trim).filter(|w| !w.is_empty()) {
+            match word.to_lowercase().as_str() {
+                "none" => {}
+                "oauth" => sso.oauth = true,
+                "saml" => sso.saml = true,
+                "both" => (sso.oauth, sso.saml) = (true, true),
+                _ => sso.unknown = Some(text.to_string()),
+            }
+        }
+        sso
+    }
 }
 
 struct Gd {
@@ -252,12 +270,7 @@ struct Gd {
 
 impl Gd {
     fn new(options: &Options) -> Gd {
-        let sso = match options.string("sso").trim().to_lowercase().as_str() {
-            "none" | "" => Sso::None,
-            "oauth" => Sso::OAuth,
-            "saml" => Sso::Saml,
-            _ => Sso::Unknown(options.string("sso")),
-        };
+        let sso = Sso::parse(&options.string("sso"));
         Gd {
             refs: RefTables::default(),
             roles: RefTable::new("role", options.table("roles")),
@@ -418,21 +431,22 @@ impl Session for Gd {
         {
             problems.push(Problem::new(m.label(ROLE), message));
         }
-        for (field, mode, value, what) in [
-            (OAUTH_ID, Sso::OAuth, "oauth", "OAuth 2.0 (Google)"),
-            (SAML_ID, Sso::Saml, "saml", "SAML"),
+        for (field, on, value, what) in [
+            (OAUTH_ID, self.sso.oauth, "oauth", "OAuth 2.0 (Google)"),
+            (SAML_ID, self.sso.saml, "saml", "SAML"),
         ] {
-            if values[field].is_empty() || self.sso == mode {
+            if values[field].is_empty() || (on && self.sso.unknown.is_none()) {
                 continue;
             }
-            let message = match &self.sso {
-                Sso::Unknown(given) => format!(
-                    "the profile's [options] sso = {given:?} is not one of \"none\", \"oauth\", \
-                     \"saml\""
+            let message = match &self.sso.unknown {
+                Some(given) => format!(
+                    "the profile's [options] sso = {given:?} is not \"none\", \"oauth\", \
+                     \"saml\" or \"oauth,saml\""
                 ),
-                _ => format!(
+                None => format!(
                     "Guardian refuses {} unless the organisation signs in with {what}; if it \
-                     does, set sso = \"{value}\" in the [options] of a profile (--profile)",
+                     does, set sso = \"{value}\" (or \"oauth,saml\" for both) in the [options] \
+                     of a profile (--profile)",
                     if field == OAUTH_ID { "an OAuth ID" } else { "a SAML ID" }
                 ),
             };

@@ -867,7 +867,7 @@ mod tests {
         );
         assert_eq!(
             resolve(t, "locations", "Tokyo").unwrap_err(),
-            "no location named \"Tokyo\" in [options] locations; give the id or add the name there"
+            "no location named \"Tokyo\" (the locations are \"Denver Field Office\", \"Head Office\") in [options] locations; give the id or add the name there"
         );
         assert!(resolve(t, "locations", "0").is_err());
         let empty = Tops::new(&options(""));

@@ -215,12 +215,12 @@ fn every_rule_is_checked_before_sending_and_valid_rows_still_go() {
         s(
             "16",
             "invalid",
-            "OAuth ID: Guardian refuses an OAuth ID unless the organisation signs in with OAuth 2.0 (Google); if it does, set sso = \"oauth\" in the [options] of a profile (--profile)",
+            "OAuth ID: Guardian refuses an OAuth ID unless the organisation signs in with OAuth 2.0 (Google); if it does, set sso = \"oauth\" (or \"oauth,saml\" for both) in the [options] of a profile (--profile)",
         ),
         s(
             "17",
             "invalid",
-            "SAML ID: Guardian refuses a SAML ID unless the organisation signs in with SAML; if it does, set sso = \"saml\" in the [options] of a profile (--profile)",
+            "SAML ID: Guardian refuses a SAML ID unless the organisation signs in with SAML; if it does, set sso = \"saml\" (or \"oauth,saml\" for both) in the [options] of a profile (--profile)",
         ),
         s("18", "invalid", "OAuth ID is 81 characters long; the limit is 80"),
         s(
@@ -481,7 +481,7 @@ fn a_profile_names_roles_and_allows_oauth_ids() {
             s(
                 "6",
                 "invalid",
-                "SAML ID: Guardian refuses a SAML ID unless the organisation signs in with SAML; if it does, set sso = \"saml\" in the [options] of a profile (--profile)",
+                "SAML ID: Guardian refuses a SAML ID unless the organisation signs in with SAML; if it does, set sso = \"saml\" (or \"oauth,saml\" for both) in the [options] of a profile (--profile)",
             ),
         ]
     );
@@ -508,6 +508,25 @@ fn a_profile_names_roles_and_allows_oauth_ids() {
             "failed",
             "create user: The user was not saved; oauthId: OAuth 2.0 single sign-on is not enabled for this organisation (HTTP 400)"
         )]
+    );
+
+    // An organisation with both switches on takes both kinds of ID.
+    sb.with(|s: &mut Gs| s.sso = Sso::Both);
+    let both = w.write("both.toml", "target = \"guardian\"\n[options]\nsso = \"oauth,saml\"\n");
+    let file = w.write(
+        "w.csv",
+        csv_text(&[
+            "First Name,Last Name,Login,Role,OAuth ID,SAML ID",
+            "Gil,Ray,gil,2,gil@g.example,saml-gil",
+        ]),
+    );
+    let p = ["--profile", both.to_str().unwrap()];
+    let r = import_to(&sb, "guardian", &file, &w.path("out3"), &p, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let gil = user(&sb, "gil");
+    assert_eq!(
+        (gil["oauthId"].clone(), gil["samlId"].clone()),
+        (json!("gil@g.example"), json!("saml-gil"))
     );
 }
 
