@@ -98,6 +98,8 @@ fn every_rule_is_checked_and_circles_name_every_row_in_them() {
             "K,Ray,kray,k@example.com,gray,,,,,,,",
             "L,Ray,lray,l@example.com,aray,,,,,,,",
             "M,Ray,ok1,m@example.com,,,,,,,,",
+            "N,Ray,nray,n@example.com,,2026-02-30,,,,,,",
+            "O,Ray,oray,o@example.com,,,,,maybe,,,",
         ]),
     );
     let out = w.path("o");
@@ -142,6 +144,12 @@ fn every_rule_is_checked_and_circles_name_every_row_in_them() {
             s("13", "invalid", "Reports To: row 9, whom this row refers to, cannot be imported"),
             s("14", "invalid", "Reports To: row 3, whom this row refers to, cannot be imported"),
             s("15", "invalid", "Username: same as row 2 (must be unique in the file)"),
+            s("16", "invalid", "Start Date: \"2026-02-30\" is not a real date"),
+            s(
+                "17",
+                "invalid",
+                "Generate Random Password: \"maybe\" is not yes/no (use yes, no, true, false, y, n, 1 or 0)"
+            ),
         ]
     );
     sb.with(|s: &mut St| assert_eq!(s.users.len(), 3, "two demo users and row 2"));
