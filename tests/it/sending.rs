@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use hrport::sandbox::tracktik::Sim;
 
@@ -281,20 +281,23 @@ fn a_failed_follow_up_step_keeps_the_id_and_a_reimport_finishes_the_row() {
     }
 }
 
+/// Imports 8 hires while the sandbox answers 503 to every POST to
+/// `refused`, with a breaker that trips after 3 rows: exit 3 expected.
+fn import_until_the_breaker_trips(sb: &Sandbox, w: &Work, refused: &str) -> (Run, PathBuf) {
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, refused.into(), 503)));
+    let file = hires(w, "h.csv", 8);
+    let out = w.path("out");
+    let flags = ["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"];
+    let r = import(sb, &file, &out, &flags);
+    assert_eq!(r.code, 3, "{r:?}");
+    (r, out)
+}
+
 #[test]
 fn a_target_that_keeps_failing_stops_the_run_with_exit_3_and_nothing_lost() {
     let w = Work::new();
     let sb = sandbox();
-    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/employees".into(), 503)));
-    let file = hires(&w, "h.csv", 8);
-    let out = w.path("out");
-    let r = import(
-        &sb,
-        &file,
-        &out,
-        &["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"],
-    );
-    assert_eq!(r.code, 3, "{r:?}");
+    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/employees");
     assert!(r.stderr.contains("run aborted: the target failed 3 rows in a row"), "{}", r.stderr);
     let st = statuses(&out.join("results.csv"));
     assert_eq!(st.len(), 8, "every row is accounted for");
@@ -327,16 +330,7 @@ fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
     // is assigned) and sends the rows never sent.
     let w = Work::new();
     let sb = sandbox();
-    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/user-roles".into(), 503)));
-    let file = hires(&w, "h.csv", 8);
-    let out = w.path("out");
-    let r = import(
-        &sb,
-        &file,
-        &out,
-        &["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"],
-    );
-    assert_eq!(r.code, 3, "{r:?}");
+    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/user-roles");
     let resume = format!("continue with: hrport import --resume {}", out.display());
     assert!(r.stderr.contains(&resume), "{}", r.stderr);
     let st = statuses(&out.join("results.csv"));
