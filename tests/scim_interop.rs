@@ -368,7 +368,10 @@ fn scim_errors_are_clear_row_messages() {
         "User Name,Given Name,Groups\r\nfirst,A,\r\nsecond,B,\r\nthird,C,Nowhere\r\n",
     )
     .unwrap();
-    // "second" appears on the server after hrport looked, before it creates.
+    // "second" appears on the server after hrport looked it up, just before
+    // it creates it. At --rate 0.5 requests go 2 s apart: "first" exists
+    // after its POST, the look-up for "second" comes 2 s later and its POST
+    // 4 s later, so a user made 3 s after "first" lands between the two.
     let base = s.base.clone();
     let maker = std::thread::spawn(move || {
         let c = reqwest::blocking::Client::new();
@@ -382,6 +385,7 @@ fn scim_errors_are_clear_row_messages() {
                 .json()
                 .unwrap();
             if first["totalResults"] == 1 {
+                std::thread::sleep(Duration::from_secs(3));
                 let r = c
                     .post(format!("{base}/Users"))
                     .bearer_auth(TOKEN)
@@ -395,7 +399,7 @@ fn scim_errors_are_clear_row_messages() {
         }
         false
     });
-    let r = import(&s, &file, &dir.path().join("o"), &["--concurrency", "1", "--rate", "1"]);
+    let r = import(&s, &file, &dir.path().join("o"), &["--concurrency", "1", "--rate", "0.5"]);
     assert!(maker.join().unwrap());
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     let rows = results(&dir.path().join("o"));

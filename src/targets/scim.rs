@@ -32,6 +32,9 @@ const GROUP: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
 const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const BULK_REQUEST: &str = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const SCIM_JSON: &str = "application/scim+json";
+/// Rows whose keys go into one `or` filter before they are created: short
+/// enough for any server's URL limit.
+const FIND_AT_ONCE: usize = 20;
 
 const T: Kind = Kind::Text;
 
@@ -338,6 +341,50 @@ impl Sc {
         }
     }
 
+    /// Users the service holds now for these new rows, by the rows' index:
+    /// asked with `userName eq ... or externalId eq ...` filters, a few rows
+    /// a request, just before they are created. The listing at start found
+    /// everyone who existed then; this finds who was added since (by an
+    /// identity provider's own sync, say), so they are updated, not
+    /// refused as taken. Nothing is asked of a service without filtering.
+    fn find_new(&self, api: &Api, rows: &[&RowInput]) -> Result<HashMap<usize, Json>, ApiError> {
+        let mut found = HashMap::new();
+        if !self.f.filter {
+            return Ok(found);
+        }
+        for (chunk_no, chunk) in rows.chunks(FIND_AT_ONCE).enumerate() {
+            let mut terms = Vec::new();
+            for r in chunk {
+                if let Some(n) = r.values[USER_NAME].text() {
+                    terms.push(format!("userName eq {}", quoted(n)));
+                }
+                if let Some(x) = r.values[EXTERNAL_ID].text() {
+                    terms.push(format!("externalId eq {}", quoted(x)));
+                }
+            }
+            if terms.is_empty() {
+                continue;
+            }
+            let users = self.list(api, "/Users", Some(&terms.join(" or ")))?;
+            // Matched here, not trusted from the filter: a service that
+            // ignored it must not make a row adopt someone else.
+            for (i, r) in chunk.iter().enumerate() {
+                let name = r.values[USER_NAME].text();
+                let external = r.values[EXTERNAL_ID].text();
+                let hit = users.iter().find(|u| {
+                    let un = u.get("userName").and_then(Json::as_str);
+                    let ex = u.get("externalId").and_then(Json::as_str);
+                    (name.is_some() && un.zip(name).is_some_and(|(a, b)| a.eq_ignore_ascii_case(b)))
+                        || (external.is_some() && ex == external)
+                });
+                if let Some(u) = hit {
+                    found.insert(chunk_no * FIND_AT_ONCE + i, u.clone());
+                }
+            }
+        }
+        Ok(found)
+    }
+
     /// The user a row names, asking the service (after a lost answer).
     fn lookup(&self, api: &Api, values: &[Value]) -> Result<Option<String>, ApiError> {
         let Some(name) = values[USER_NAME].text() else { return Ok(None) };
@@ -581,8 +628,17 @@ impl Sc {
 
     /// Changes an existing user to match the row: PATCH (else PUT), with
     /// If-Match when the service has ETags; a 412 re-reads the user once.
-    fn update(&self, api: &Api, row: &RowInput, id: &str) -> Result<bool, ApiError> {
-        let mut current = self.users.get(id).cloned().unwrap_or(Json::Null);
+    /// Brings an existing user in line with the row; `current` is the user
+    /// as last read (the start's listing when `None`). Whether anything changed.
+    fn update(
+        &self,
+        api: &Api,
+        row: &RowInput,
+        id: &str,
+        current: Option<Json>,
+    ) -> Result<bool, ApiError> {
+        let mut current =
+            current.unwrap_or_else(|| self.users.get(id).cloned().unwrap_or(Json::Null));
         let manager = row.person(MANAGER);
         for attempt in 0..2 {
             let ops = self.changes(row.values, &current, manager);
@@ -644,6 +700,37 @@ impl Sc {
                     message: "the new user's answer has no id".into(),
                 })
             }
+        }
+    }
+
+    /// Provisions one row: updates the user it matched at the start
+    /// (`row.existing`) or just now (`found`), else creates one; then adds
+    /// the group memberships it lacks.
+    fn provision_found(&self, api: &Api, row: &RowInput, found: Option<Json>) -> Outcome {
+        let known = row
+            .existing
+            .map(|ex| ex.id.clone())
+            .or_else(|| found.as_ref().and_then(|u| u.get("id").and_then(id_text)));
+        let existed = known.is_some();
+        let (id, updated) = match known {
+            Some(id) => match self.update(api, row, &id, found) {
+                Ok(changed) => (id, changed),
+                Err(e) => return Outcome::failed(Some(id), "update user", e),
+            },
+            None => match self.create(api, row, false) {
+                Ok(id) => (id, false),
+                Err(e) => return Outcome::failed(None, "create user", e),
+            },
+        };
+        let groups = self.missing_groups(row.values, &id);
+        let added = !groups.is_empty();
+        if added && let Err(e) = self.add_members(api, &[(id.clone(), groups)]) {
+            return Outcome::failed(Some(id), "add to groups", e);
+        }
+        match existed {
+            true if updated || added => Outcome::Updated { id },
+            true => Outcome::Completed { id },
+            false => Outcome::Created { id },
         }
     }
 
@@ -849,26 +936,14 @@ impl Session for Sc {
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
-        let (id, updated) = match row.existing {
-            Some(ex) => match self.update(api, row, &ex.id) {
-                Ok(changed) => (ex.id.clone(), changed),
-                Err(e) => return Outcome::failed(Some(ex.id.clone()), "update user", e),
-            },
-            None => match self.create(api, row, false) {
-                Ok(id) => (id, false),
-                Err(e) => return Outcome::failed(None, "create user", e),
+        let found = match row.existing {
+            Some(_) => None,
+            None => match self.find_new(api, &[row]) {
+                Ok(mut f) => f.remove(&0),
+                Err(e) => return Outcome::failed(None, "look the user up", e),
             },
         };
-        let groups = self.missing_groups(row.values, &id);
-        let added = !groups.is_empty();
-        if added && let Err(e) = self.add_members(api, &[(id.clone(), groups)]) {
-            return Outcome::failed(Some(id), "add to groups", e);
-        }
-        match row.existing {
-            Some(_) if updated || added => Outcome::Updated { id },
-            Some(_) => Outcome::Completed { id },
-            None => Outcome::Created { id },
-        }
+        self.provision_found(api, row, found)
     }
 
     fn batch_limit(&self) -> usize {
@@ -880,10 +955,27 @@ impl Session for Sc {
             return rows.iter().map(|r| self.provision(api, r)).collect();
         };
         let mut out: Vec<Option<Outcome>> = (0..rows.len()).map(|_| None).collect();
-        let new: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].existing.is_none()).collect();
+        let mut new: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].existing.is_none()).collect();
         for i in (0..rows.len()).filter(|i| !new.contains(i)) {
-            out[i] = Some(self.provision(api, &rows[i]));
+            out[i] = Some(self.provision_found(api, &rows[i], None));
         }
+        let refs: Vec<&RowInput> = new.iter().map(|&i| &rows[i]).collect();
+        match self.find_new(api, &refs) {
+            Ok(mut found) => {
+                // Added since the start: updated like the others, not created.
+                for (k, &i) in new.iter().enumerate() {
+                    if let Some(user) = found.remove(&k) {
+                        out[i] = Some(self.provision_found(api, &rows[i], Some(user)));
+                    }
+                }
+            }
+            Err(e) => {
+                for &i in &new {
+                    out[i] = Some(Outcome::failed(None, "look the user up", e.clone()));
+                }
+            }
+        }
+        new.retain(|&i| out[i].is_none());
         let refs: Vec<&RowInput> = new.iter().map(|&i| &rows[i]).collect();
         let created = self.create_bulk(api, &refs, limits);
         let mut members = Vec::new();

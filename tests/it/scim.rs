@@ -3,6 +3,7 @@ use hrport::sandbox::scim::Sim as Scim;
 use crate::util::*;
 
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 
 /// A report listed before her manager, managers named by user name (three
 /// levels: Ana, then Bo, Di and Ed, then Cy), and groups the tenant has
@@ -121,19 +122,12 @@ fn without_bulk_etags_or_patch_bodies_each_row_is_its_own_request_and_changes_ar
 
 #[test]
 fn a_bulk_request_whose_answer_is_lost_ends_with_every_row_created_once() {
-    // The sandbox applies the Bulk request and then never answers it in
-    // time. Sending its rows again one by one would clash with the users it
-    // made ("userName already taken"): each is looked up first instead.
+    // The service applies the Bulk request, then a gateway answers 502.
+    // Sending its rows again one by one would clash with the users it made
+    // ("userName already taken"): each is looked up first instead.
     let w = Work::new();
-    let sb = sandbox_with(SandboxConfig {
-        faults: Faults {
-            seed: 10,
-            lost: 0.15,
-            lost_delay: std::time::Duration::from_millis(900),
-            ..Faults::default()
-        },
-        ..SandboxConfig::default()
-    });
+    let sb = sandbox();
+    sb.with(|s: &mut Scim| s.lose_bulk_answers = 1);
     let before = sb.with(|s: &mut Scim| s.users().len());
     let n = 30;
     let mut lines = vec!["User Name,Given Name,Family Name,Email".to_string()];
@@ -141,17 +135,17 @@ fn a_bulk_request_whose_answer_is_lost_ends_with_every_row_created_once() {
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     let file = w.write("many.csv", csv_text(&refs));
     let out = w.path("out");
-    let flags = ["--timeout", "0.4", "--max-retries", "12"];
-    let r = import_to(&sb, "scim", &file, &out, &flags, &[]);
+    let r = import_to(&sb, "scim", &file, &out, &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    std::thread::sleep(std::time::Duration::from_millis(1000));
 
     let requests = sb.with(|s: &mut Scim| s.requests.clone());
     let bulk = requests.iter().filter(|r| r.as_str() == "POST /v2/Bulk").count();
     assert_eq!(bulk, 1, "one Bulk request: {requests:?}");
-    let after = requests.iter().skip_while(|r| r.as_str() != "POST /v2/Bulk");
-    let lookups = after.filter(|r| r.starts_with("GET /v2/Users")).count();
+    let after: Vec<&String> =
+        requests.iter().skip_while(|r| r.as_str() != "POST /v2/Bulk").collect();
+    let lookups = after.iter().filter(|r| r.starts_with("GET /v2/Users")).count();
     assert!(lookups >= n, "each row was looked up after the lost answer: {requests:?}");
+    assert!(!after.iter().any(|r| r.as_str() == "POST /v2/Users"), "none sent again: {requests:?}");
     let rows = rows_by_name(&out.join("results.csv"));
     assert_eq!(rows.len(), n);
     for (i, row) in rows.iter().enumerate() {
@@ -166,6 +160,50 @@ fn a_bulk_request_whose_answer_is_lost_ends_with_every_row_created_once() {
     let summary: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["recovered_lost_answers"], json!(n), "{summary}");
+}
+
+#[test]
+fn a_user_added_by_someone_else_after_the_start_is_updated_not_refused() {
+    // Between hrport's listing at the start and the row's turn, another
+    // system creates the user: the filter just before creating finds her.
+    for bulk in [true, false] {
+        let w = Work::new();
+        let sb = sandbox();
+        sb.with(|s: &mut Scim| s.bulk_supported = bulk);
+        let file = w.write(
+            "u.csv",
+            csv_text(&[
+                "User Name,Given Name,Family Name,Title",
+                "early.bird,Early,Bird,Guard",
+                "new.one,New,One,Guard",
+            ]),
+        );
+        // --rate 4 leaves 250 ms between requests: time to add the user
+        // after the start's listing and before the row's turn.
+        let sb2 = &sb;
+        let seeded = std::thread::scope(|scope| {
+            let t = scope
+                .spawn(|| import_to(sb2, "scim", &file, &w.path("out"), &["--rate", "4"], &[]));
+            // Wait for the start's listing, then add the user behind its back.
+            while !sb2.with(|s: &mut Scim| s.requests.iter().any(|r| r == "GET /v2/Groups")) {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            let id = sb2.with(|s: &mut Scim| {
+                s.add_user(
+                    json!({"schemas": [USER_SCHEMA], "userName": "early.bird", "title": "Trainee"}),
+                )
+            });
+            (t.join().unwrap(), id)
+        });
+        let (r, id) = seeded;
+        let id = id.expect("seeded");
+        assert_eq!(r.code, 0, "bulk {bulk}: {r:?}");
+        let st = statuses(&w.path("out/results.csv"));
+        assert_eq!((st[0].1.as_str(), st[1].1.as_str()), ("updated", "created"), "bulk {bulk}");
+        assert_eq!(rows_by_name(&w.path("out/results.csv"))[0]["hrport_id"], id);
+        assert_eq!(user(&sb, "early.bird")["title"], "Guard", "bulk {bulk}");
+        assert_eq!(sb.with(|s: &mut Scim| s.users().len()), 2, "bulk {bulk}");
+    }
 }
 
 #[test]

@@ -173,6 +173,9 @@ pub struct Sim {
     pub etag_supported: bool,
     /// PATCH answers 200 with the resource (true) or 204 without a body.
     pub patch_returns_resource: bool,
+    /// Bulk requests still to apply and then answer 502, as a gateway that
+    /// lost the answer would (tests of settling lost answers).
+    pub lose_bulk_answers: u32,
     /// `/ResourceTypes` exists (false: 404, as on services that skip it).
     pub resource_types_endpoint: bool,
     /// `/Schemas` lists the enterprise User extension.
@@ -214,6 +217,7 @@ impl Sim {
             etag_supported: true,
             patch_returns_resource: true,
             resource_types_endpoint: true,
+            lose_bulk_answers: 0,
             enterprise_schema: true,
             max_results: 200,
             bulk_max_operations: 1000,
@@ -357,6 +361,13 @@ impl Sim {
             | ["Schemas" | "ResourceTypes", _] => Ok(not_allowed("GET")),
             [".search"] if post => self.search(&Kind::ALL, req),
             [".search"] => Ok(not_allowed("POST")),
+            ["Bulk"] if post && self.lose_bulk_answers > 0 => {
+                // Applied, then the answer is lost at a gateway: the client
+                // cannot know which operations went through.
+                self.lose_bulk_answers -= 1;
+                let _ = self.bulk(req);
+                Err(ScimError::new(502, None, "Bad Gateway"))
+            }
             ["Bulk"] if post => self.bulk(req),
             ["Bulk"] => Ok(not_allowed("POST")),
             ["Me", ..] => Err(ScimError::not_implemented("/Me is not supported")),
