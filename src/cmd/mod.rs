@@ -59,6 +59,7 @@ pub fn connect(
         eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
         (base, info.sandbox_creds(), Some(sb))
     } else if let Some(url) = &a.base_url {
+        target.check_base_url(url).map_err(Error::config)?;
         (url.clone(), info.credentials_from_env()?, None)
     } else {
         return Ok(None);

@@ -200,6 +200,12 @@ impl Options {
 /// A vendor, before it is connected.
 pub trait Target: Sync {
     fn info(&self) -> &'static TargetInfo;
+    /// A `--base-url` this target cannot use, said before anything is sent
+    /// (exit 2). Plain http to another machine is refused for every target
+    /// by the transport.
+    fn check_base_url(&self, _base: &str) -> Result<(), String> {
+        Ok(())
+    }
     /// How requests authenticate, from the credentials.
     fn auth(&self, creds: &Credentials, options: &Options) -> Box<dyn Auth>;
     /// Loads the reference tables and the index of existing records.

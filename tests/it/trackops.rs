@@ -559,3 +559,25 @@ fn a_dry_run_without_a_target_checks_photos_and_profile_names() {
         ]
     );
 }
+
+#[test]
+fn a_base_url_with_api_v1_is_a_usage_error_before_anything_is_read() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write("h.csv", csv_text(&["First Name,Last Name,Location,Role", "Ana,Silva,3,7"]));
+    let url = format!("{}/trackops/api/v1", sb.url());
+    let out = w.path("out");
+    let env = sandbox_env("trackops");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let args =
+        ["import", file.to_str().unwrap(), "--target", "trackops", "--base-url", &url, "--out"];
+    let mut args = args.to_vec();
+    args.push(out.to_str().unwrap());
+    let r = hrport(&args, &env);
+    assert_eq!(r.code, 2, "{r:?}");
+    let want =
+        format!("ends in /api/v1, which hrport adds itself: use --base-url {}/trackops", sb.url());
+    assert!(r.stderr.contains(&want), "{}", r.stderr);
+    assert!(!out.exists(), "nothing written");
+    assert!(sb.with(|s: &mut Tops| s.counters.requests) == 0, "nothing sent");
+}
