@@ -437,9 +437,6 @@ fn not_found(id: &str) -> SimResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use std::time::Instant;
 
     fn req(method: Method, path: &str, query: &[(&str, &str)], body: Json) -> SimRequest {
         req_with(method, path, query, body, Some(TOKEN))
@@ -452,19 +449,10 @@ mod tests {
         body: Json,
         token: Option<&str>,
     ) -> SimRequest {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
-        if let Some(t) = token {
-            headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-        }
-        SimRequest {
-            method,
-            path: path.into(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            headers,
-            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
-            now: Instant::now(),
-        }
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        SimRequest::test(method, path, query, &headers, body)
     }
 
     fn sim() -> Sim {

@@ -441,21 +441,11 @@ fn listing(req: &SimRequest, mut items: Vec<Json>) -> SimResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
 
     fn req(method: Method, path: &str, query: &[(&str, &str)], body: Json) -> SimRequest {
-        let mut headers = HeaderMap::new();
-        headers.insert("authorization", format!("Bearer {API_KEY}").parse().unwrap());
-        headers.insert("tenant", "SANDBOX".parse().unwrap());
-        SimRequest {
-            method,
-            path: path.into(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            headers,
-            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
-            now: std::time::Instant::now(),
-        }
+        let bearer = format!("Bearer {API_KEY}");
+        let headers = [("authorization", bearer.as_str()), ("tenant", "SANDBOX")];
+        SimRequest::test(method, path, query, &headers, body)
     }
 
     #[test]

@@ -182,6 +182,35 @@ impl SimRequest {
     }
 }
 
+#[cfg(test)]
+impl SimRequest {
+    /// A request as the server hands it to a vendor, for the vendors' unit
+    /// tests: these headers, and `body` as JSON text unless it is null.
+    pub fn test(
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Json,
+    ) -> SimRequest {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                axum::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_str(v).unwrap(),
+            );
+        }
+        SimRequest {
+            method,
+            path: path.into(),
+            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            headers: map,
+            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
+            now: Instant::now(),
+        }
+    }
+}
+
 pub struct SimResponse {
     pub status: u16,
     pub body: Json,

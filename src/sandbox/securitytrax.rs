@@ -533,8 +533,6 @@ impl Parser {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
 
     #[test]
     fn filter_grammar() {
@@ -554,20 +552,11 @@ mod tests {
     }
 
     fn req(method: Method, path: &str, body: Json, token: Option<&str>) -> SimRequest {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-securitytrax-integratorkey", INTEGRATOR_KEY.parse().unwrap());
-        headers.insert("content-type", JSONAPI.parse().unwrap());
-        if let Some(t) = token {
-            headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-        }
-        SimRequest {
-            method,
-            path: path.into(),
-            query: Vec::new(),
-            headers,
-            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
-            now: Instant::now(),
-        }
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers =
+            vec![("x-securitytrax-integratorkey", INTEGRATOR_KEY), ("content-type", JSONAPI)];
+        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        SimRequest::test(method, path, &[], &headers, body)
     }
 
     #[test]

@@ -541,9 +541,6 @@ fn decode_photo(s: &str) -> Result<Vec<u8>, &'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
-    use std::time::Instant;
 
     fn req_as(
         user: &str,
@@ -553,18 +550,10 @@ mod tests {
         query: &[(&str, &str)],
         body: Json,
     ) -> SimRequest {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
         let basic = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"));
-        headers.insert("authorization", format!("Basic {basic}").parse().unwrap());
-        SimRequest {
-            method,
-            path: path.into(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            headers,
-            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
-            now: Instant::now(),
-        }
+        let basic = format!("Basic {basic}");
+        let headers = [("content-type", "application/json"), ("authorization", basic.as_str())];
+        SimRequest::test(method, path, query, &headers, body)
     }
 
     fn req(method: Method, path: &str, query: &[(&str, &str)], body: Json) -> SimRequest {

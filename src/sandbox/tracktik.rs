@@ -780,8 +780,6 @@ fn shape(item: Json, fields: Option<&str>) -> Json {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::body::Bytes;
-    use axum::http::HeaderMap;
 
     fn req(
         method: Method,
@@ -790,19 +788,10 @@ mod tests {
         body: Json,
         token: Option<&str>,
     ) -> SimRequest {
-        let mut headers = HeaderMap::new();
-        headers.insert("content-type", "application/json".parse().unwrap());
-        if let Some(t) = token {
-            headers.insert("authorization", format!("Bearer {t}").parse().unwrap());
-        }
-        SimRequest {
-            method,
-            path: path.into(),
-            query: query.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            headers,
-            body: if body.is_null() { Bytes::new() } else { Bytes::from(body.to_string()) },
-            now: Instant::now(),
-        }
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        SimRequest::test(method, path, query, &headers, body)
     }
 
     fn login(sim: &mut Sim) -> String {

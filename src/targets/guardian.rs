@@ -13,7 +13,7 @@ use serde_json::{Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, payload,
+    TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
@@ -583,23 +583,12 @@ impl Session for Gd {
                     // An instruction at creation, not something a user has.
                     SEND_LOGIN_EMAIL => String::new(),
                     _ if f.kind == Kind::Secret => String::new(),
-                    _ => cell(u.get(f.payload)),
+                    _ => json_cell(u.get(f.payload)),
                 })
                 .collect();
             emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
-    }
-}
-
-/// A JSON value as a spreadsheet cell.
-fn cell(v: Option<&Json>) -> String {
-    match v {
-        None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(Json::Number(n)) => n.to_string(),
-        Some(other) => other.to_string(),
     }
 }
 

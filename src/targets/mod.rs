@@ -413,6 +413,19 @@ pub fn id_json(id: &str) -> Json {
 }
 
 /// A JSON id (number or string) as text.
+/// A JSON value from a target as an export cell: yes/no for booleans, lists
+/// joined with "; " (as imports split them), objects as JSON.
+pub fn json_cell(v: Option<&Json>) -> String {
+    match v {
+        None | Some(Json::Null) => String::new(),
+        Some(Json::String(s)) => s.clone(),
+        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
+        Some(Json::Number(n)) => n.to_string(),
+        Some(Json::Array(a)) => a.iter().map(|x| json_cell(Some(x))).collect::<Vec<_>>().join("; "),
+        Some(o @ Json::Object(_)) => o.to_string(),
+    }
+}
+
 pub fn id_text(v: &Json) -> Option<String> {
     match v {
         Json::Number(n) => Some(n.to_string()),

@@ -727,10 +727,12 @@ impl Sc {
         if added && let Err(e) = self.add_members(api, &[(id.clone(), groups)]) {
             return Outcome::failed(Some(id), "add to groups", e);
         }
-        match existed {
-            true if updated || added => Outcome::Updated { id },
-            true => Outcome::Completed { id },
-            false => Outcome::Created { id },
+        if !existed {
+            Outcome::Created { id }
+        } else if updated || added {
+            Outcome::Updated { id }
+        } else {
+            Outcome::Completed { id }
         }
     }
 

@@ -16,7 +16,7 @@ use serde_json::{Map, Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, value_json,
+    TargetInfo, id_text, json_cell, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
@@ -442,21 +442,12 @@ impl Session for St {
                         .map(|id| names.get(&id).cloned().unwrap_or(id))
                         .unwrap_or_default(),
                     Kind::Secret => String::new(),
-                    _ => cell(attr(i)),
+                    _ => json_cell(attr(i)),
                 })
                 .collect();
             emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
-    }
-}
-
-fn cell(v: Option<&Json>) -> String {
-    match v {
-        None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(other) => other.to_string(),
     }
 }
 

@@ -17,7 +17,7 @@ use serde_json::{Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, INPUT_DIR, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_json, id_text, payload,
+    Session, Target, TargetInfo, id_json, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
@@ -774,30 +774,18 @@ impl Session for Tops {
                     ),
                     ROLE => name_or_id(&self.cfg.roles, relation_id(&e, "role_id", &["role"])),
                     ACCESS_LEVEL => {
-                        let sent = cell(e.get(self.cfg.name(f.payload)));
+                        let sent = json_cell(e.get(self.cfg.name(f.payload)));
                         let label = self.cfg.access.iter().find(|(_, s)| *s == sent);
                         label.map_or(sent, |(l, _)| l.to_string())
                     }
                     // An action, not a state; and the photo is not read back.
                     INVITATION | PHOTO => String::new(),
-                    _ => cell(e.get(self.cfg.name(f.payload))),
+                    _ => json_cell(e.get(self.cfg.name(f.payload))),
                 })
                 .collect();
             emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
-    }
-}
-
-/// A JSON value as a spreadsheet cell.
-fn cell(v: Option<&Json>) -> String {
-    match v {
-        None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(Json::Number(n)) => n.to_string(),
-        Some(Json::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
-        Some(o @ Json::Object(_)) => o.to_string(),
     }
 }
 

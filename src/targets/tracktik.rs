@@ -14,7 +14,7 @@ use serde_json::{Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, payload,
+    TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
@@ -476,24 +476,12 @@ impl Session for Tt {
                         _ => String::new(),
                     },
                     _ if f.kind == Kind::Secret => String::new(),
-                    _ => cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
+                    _ => json_cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
                 })
                 .collect();
             emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
-    }
-}
-
-/// A JSON value as a spreadsheet cell.
-fn cell(v: Option<&Json>) -> String {
-    match v {
-        None | Some(Json::Null) => String::new(),
-        Some(Json::String(s)) => s.clone(),
-        Some(Json::Bool(b)) => if *b { "yes" } else { "no" }.into(),
-        Some(Json::Number(n)) => n.to_string(),
-        Some(Json::Array(a)) => a.iter().map(|x| cell(Some(x))).collect::<Vec<_>>().join("; "),
-        Some(o @ Json::Object(_)) => o.to_string(),
     }
 }
 

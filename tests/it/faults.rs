@@ -90,12 +90,7 @@ fn assert_created_once(sb: &Sandbox, out: &Path, n: usize) {
                 (row["hrport_status"].as_str(), row["hrport_error"].as_str()),
                 ("created", "")
             );
-            let found: Vec<u64> = s
-                .employees
-                .values()
-                .filter(|e| e["email"] == email.as_str())
-                .filter_map(|e| e["id"].as_u64())
-                .collect();
+            let found = ids_with_email(s, &email);
             assert_eq!(found.len(), 1, "{email} exists once");
             let id = found[0];
             assert_eq!(row["hrport_id"], id.to_string(), "row {} has its own id", i + 2);

@@ -49,12 +49,7 @@ fn assert_final_state(sb: &Sandbox, out: &Path, n: usize, bad: usize) -> (usize,
         let mut lost = 0;
         for i in 0..n {
             let email = format!("r{i}@example.com");
-            let found: Vec<u64> = s
-                .employees
-                .values()
-                .filter(|e| e["email"] == email.as_str())
-                .filter_map(|e| e["id"].as_u64())
-                .collect();
+            let found = ids_with_email(s, &email);
             let want = usize::from(valid.contains(&i));
             if found.len() > want {
                 dups += 1;

@@ -32,12 +32,7 @@ fn assert_all_created_once(sb: &Sandbox, out: &Path, n: usize) {
         assert_eq!(s.employees.len(), n, "one employee per row");
         for i in 0..n {
             let email = format!("p{i}@example.com");
-            let found: Vec<u64> = s
-                .employees
-                .values()
-                .filter(|e| e["email"] == email.as_str())
-                .filter_map(|e| e["id"].as_u64())
-                .collect();
+            let found = ids_with_email(s, &email);
             assert_eq!(found.len(), 1, "{email} exists once");
             let roles = s.user_roles.iter().filter(|ur| ur["user"] == json!(found[0])).count();
             assert_eq!(roles, 1, "{email} has one role");

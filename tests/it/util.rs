@@ -124,6 +124,11 @@ pub fn employee_by_email(sb: &Sandbox, email: &str) -> Option<Value> {
         .find(|e| e["email"].as_str().is_some_and(|m| m.eq_ignore_ascii_case(email)))
 }
 
+/// The ids of every employee with this e-mail (more than one is a duplicate).
+pub fn ids_with_email(s: &Sim, email: &str) -> Vec<u64> {
+    s.employees.values().filter(|e| e["email"] == email).filter_map(|e| e["id"].as_u64()).collect()
+}
+
 pub fn role_name_of(sb: &Sandbox, id: u64) -> Option<String> {
     sb.with(|s: &mut Sim| s.role_of(id).and_then(|r| s.role_name(r).map(str::to_string)))
 }
