@@ -7,9 +7,39 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use serde::{Deserialize, Serialize};
 
 use crate::targets;
+
+/// The whole command line, with the switches the targets declare added to
+/// `import` (clap's derive cannot list them: they come from `TARGETS`).
+/// Completions and the man page are made from this too.
+pub fn command() -> clap::Command {
+    Cli::command().mut_subcommand("import", |mut import| {
+        for s in targets::switches() {
+            import = import
+                .arg(clap::Arg::new(s.option).long(s.flag).action(ArgAction::SetTrue).help(s.help));
+        }
+        import
+    })
+}
+
+/// Parses a command line as `main` does: clap's own errors and `--help`
+/// exit here, with clap's exit code 2 for errors.
+pub fn parse_from(argv: impl IntoIterator<Item = String>) -> Cli {
+    let matches = command().get_matches_from(argv);
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    if let (Command::Import(a), Some(m)) = (&mut cli.command, matches.subcommand_matches("import"))
+    {
+        a.run.switches = targets::switches()
+            .iter()
+            .filter(|s| m.get_flag(s.option))
+            .map(|s| s.option.to_string())
+            .collect();
+    }
+    cli
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,51 +72,84 @@ pub enum Command {
 }
 
 /// Where to send: a real tenant (`--base-url`) or the built-in sandbox.
-#[derive(Debug, Args, Clone)]
-pub struct TargetArgs {
-    /// The system to import into or export from.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
-    pub target: String,
-
+#[derive(Debug, Args, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
     /// Start the built-in sandbox on 127.0.0.1 and use it, with its demo data
     /// and credentials.
     #[arg(long, conflicts_with = "base_url")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub sandbox: bool,
 
     /// What comes before the vendor's documented paths, e.g.
     /// https://acme.staffr.us for TrackTik.
     #[arg(long, value_name = "URL")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base_url: Option<String>,
+}
 
-    /// Requests per second across all workers (no start-up burst).
-    #[arg(long, default_value_t = 25.0, value_name = "N")]
-    pub rate: f64,
+/// How fast to send: the only flags a resumed run may change. Each is
+/// optional so that a resume knows which ones were typed (see `Speed`).
+#[derive(Debug, Args, Clone, Default)]
+pub struct SpeedArgs {
+    /// Requests per second across all workers (no start-up burst) [default: 25].
+    #[arg(long, value_name = "N")]
+    pub rate: Option<f64>,
 
-    /// Requests in flight at once.
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub concurrency: usize,
+    /// Requests in flight at once [default: 8].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<usize>,
 
-    /// Seconds to wait for one response before treating it as lost.
-    #[arg(long, default_value_t = 30.0, value_name = "SECS")]
-    pub timeout: f64,
+    /// Seconds to wait for one response before treating it as lost [default: 30].
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<f64>,
 
-    /// How many times one request is retried after 429, 5xx or a network error.
-    #[arg(long, default_value_t = 6, value_name = "N")]
-    pub max_retries: u32,
+    /// How many times one request is retried after 429, 5xx or a network
+    /// error [default: 6].
+    #[arg(long, value_name = "N")]
+    pub max_retries: Option<u32>,
 
     /// Stop the run when this many rows in a row fail because the target is
-    /// unavailable (5xx, timeouts), instead of failing every row.
-    #[arg(long, default_value_t = 10, value_name = "N")]
+    /// unavailable (5xx, timeouts), instead of failing every row [default: 10].
+    #[arg(long, value_name = "N")]
+    pub max_errors: Option<u32>,
+}
+
+/// The speed a run uses: the flags typed over a base (the defaults, or the
+/// interrupted run's speed on `--resume`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speed {
+    pub rate: f64,
+    pub concurrency: usize,
+    pub timeout: f64,
+    pub max_retries: u32,
     pub max_errors: u32,
+}
+
+impl Default for Speed {
+    fn default() -> Speed {
+        Speed { rate: 25.0, concurrency: 8, timeout: 30.0, max_retries: 6, max_errors: 10 }
+    }
+}
+
+impl SpeedArgs {
+    pub fn over(&self, base: Speed) -> Speed {
+        Speed {
+            rate: self.rate.unwrap_or(base.rate),
+            concurrency: self.concurrency.unwrap_or(base.concurrency),
+            timeout: self.timeout.unwrap_or(base.timeout),
+            max_retries: self.max_retries.unwrap_or(base.max_retries),
+            max_errors: self.max_errors.unwrap_or(base.max_errors),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct ImportArgs {
-    /// The spreadsheet: .csv/.txt/.tsv (any encoding Excel writes), .xlsx, .xls or .ods.
-    pub file: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
 
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub speed: SpeedArgs,
 
     /// Folder for results.csv, errors.csv and summary.json
     /// [default: a new timestamped folder beside the input].
@@ -96,6 +159,40 @@ pub struct ImportArgs {
     /// Validate and map every row, look up what exists, but create nothing.
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Do not draw a progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+
+    /// Continue an interrupted import from its output folder: `hrport import
+    /// --resume DIR` (speed flags such as --rate may be given again).
+    #[arg(long, value_name = "DIR")]
+    pub resume: Option<PathBuf>,
+}
+
+/// What defines an import: kept in its journal as data and fingerprinted,
+/// and read back by `--resume`. A flag added here is kept by a resumed run
+/// with no further code; one that must not be, is a speed flag or belongs
+/// in `ImportArgs`. Every field is empty when not given, which is how a
+/// resume tells that one was typed.
+#[derive(Debug, Args, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RunArgs {
+    /// The spreadsheet: .csv/.txt/.tsv (any encoding Excel writes), .xlsx, .xls or .ods.
+    #[arg(required_unless_present = "resume")]
+    pub file: Option<PathBuf>,
+
+    /// The system to import into.
+    #[arg(
+        long,
+        required_unless_present = "resume",
+        value_parser = clap::builder::PossibleValuesParser::new(targets::names())
+    )]
+    pub target: Option<String>,
+
+    #[command(flatten)]
+    #[serde(flatten)]
+    pub endpoint: Endpoint,
 
     /// Worksheet to read (default: the first).
     #[arg(long, value_name = "NAME")]
@@ -119,43 +216,33 @@ pub struct ImportArgs {
     #[arg(long, value_name = "FILE.toml")]
     pub profile: Option<PathBuf>,
 
-    /// Do not draw a progress bar.
-    #[arg(long, short)]
-    pub quiet: bool,
-
-    /// Create user accounts able to sign in (targets that send a welcome
-    /// e-mail as soon as an enabled account exists; see docs/targets).
-    #[arg(long)]
-    pub enable_login: bool,
-
-    /// Allow rows to ask for permission groups outside the target's
-    /// allow-list; every such grant is listed in the summary.
-    #[arg(long)]
-    pub allow_elevated_permissions: bool,
-
-    /// Create groups that rows name but the target does not have yet (SCIM).
-    #[arg(long)]
-    pub create_groups: bool,
-
-    /// Continue an interrupted import from its output folder: `hrport import
-    /// --resume DIR` (speed flags such as --rate may be given again).
-    #[arg(long, value_name = "DIR")]
-    pub resume: Option<PathBuf>,
-
-    /// Length of the passwords hrport generates when a row needs one.
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub password_length: usize,
+    /// Length of the passwords hrport generates when a row needs one [default: 16].
+    #[arg(long, value_name = "N")]
+    pub password_length: Option<usize>,
 
     /// Character classes of generated passwords: u upper case, l lower case,
-    /// d digits, s symbols.
-    #[arg(long, default_value = "ulds", value_name = "CLASSES")]
-    pub password_classes: String,
+    /// d digits, s symbols [default: ulds].
+    #[arg(long, value_name = "CLASSES")]
+    pub password_classes: Option<String>,
+
+    /// The targets' own switches given (`--enable-login`, ...), by option
+    /// name: declared by each target (`Target::switches`), added to the
+    /// command by `command()`, filled in by `parse_from`.
+    #[arg(skip)]
+    pub switches: Vec<String>,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
+    /// The system to export from.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+    pub target: String,
+
     #[command(flatten)]
-    pub target: TargetArgs,
+    pub endpoint: Endpoint,
+
+    #[command(flatten)]
+    pub speed: SpeedArgs,
 
     /// File to write: .csv (UTF-8 with BOM) or .xlsx.
     #[arg(long, value_name = "FILE")]

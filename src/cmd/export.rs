@@ -6,30 +6,21 @@
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
-use super::{api_abort, check_target_args, connect};
-use crate::cli::ExportArgs;
+use super::{api_abort, check_speed, connect, load_profile};
+use crate::cli::{ExportArgs, Speed};
 use crate::error::{Error, Result, exit};
-use crate::mapping::profile::Profile;
 use crate::output::sheet::ExportFile;
-use crate::targets::{self, ExportError, Options};
+use crate::targets::{self, ExportError};
 
 pub fn run(args: ExportArgs) -> Result<u8> {
-    check_target_args(&args.target)?;
-    let target =
-        targets::find(&args.target.target).ok_or_else(|| Error::config("unknown target"))?;
+    let speed = args.speed.over(Speed::default());
+    check_speed(&speed)?;
+    let target = targets::find(&args.target).ok_or_else(|| Error::config("unknown target"))?;
     let info = target.info();
     // Only the profile's [options] are used (a role-name table, say): the
     // export always writes the template's own columns.
-    let profile = match &args.profile {
-        Some(p) => Profile::load(p)?,
-        None => Profile::default(),
-    };
-    if let Some(t) = &profile.target
-        && t != info.name
-    {
-        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
-    }
-    let options = Options::resolve(info, &profile.options)?;
+    let profile = load_profile(args.profile.as_deref(), info)?;
+    let options = targets::options(target, &profile.options, &[])?;
     // Refuse a bad output name before talking to anyone.
     let ext = args.output.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
     if !matches!(ext.as_str(), "csv" | "xlsx") {
@@ -39,7 +30,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         )));
     }
     let stop = Arc::new(AtomicBool::new(false));
-    let conn = connect(&args.target, target, &options, stop)?
+    let conn = connect(&args.endpoint, &speed, target, &options, stop)?
         .ok_or_else(|| Error::config("say where to export from: --base-url URL, or --sandbox"))?;
     let session = target.connect(&conn.api, &options).map_err(api_abort)?;
     let mut file = ExportFile::create(&args.output, info.fields)?;

@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Duration;
 
-use crate::cli::TargetArgs;
+use crate::cli::{Endpoint, Speed};
 use crate::error::{Error, Result};
+use crate::mapping::profile::Profile;
 use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::targets::{Options, Target};
+use crate::targets::{Options, Target, TargetInfo};
 use crate::transport::retry::Policy;
 use crate::transport::{Api, ApiError, Transport, TransportConfig};
 
@@ -29,8 +30,23 @@ pub struct Connection {
     pub _sandbox: Option<Sandbox>,
 }
 
+/// The profile a command was given (an empty one without `--profile`),
+/// refused when it names another target.
+pub fn load_profile(path: Option<&std::path::Path>, info: &TargetInfo) -> Result<Profile> {
+    let profile = match path {
+        Some(p) => Profile::load(p)?,
+        None => Profile::default(),
+    };
+    if let Some(t) = &profile.target
+        && t != info.name
+    {
+        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
+    }
+    Ok(profile)
+}
+
 /// Checks the sending flags before anything else happens.
-pub fn check_target_args(a: &TargetArgs) -> Result<()> {
+pub fn check_speed(a: &Speed) -> Result<()> {
     if !(a.rate.is_finite() && a.rate > 0.0) {
         return Err(Error::config("--rate must be a number of requests per second above 0"));
     }
@@ -46,19 +62,20 @@ pub fn check_target_args(a: &TargetArgs) -> Result<()> {
 /// Connects to the target named by the flags; `None` when neither
 /// `--sandbox` nor `--base-url` is given.
 pub fn connect(
-    a: &TargetArgs,
+    endpoint: &Endpoint,
+    a: &Speed,
     target: &dyn Target,
     options: &Options,
     stop: Arc<AtomicBool>,
 ) -> Result<Option<Connection>> {
     let info = target.info();
-    let (base, creds, sandbox) = if a.sandbox {
+    let (base, creds, sandbox) = if endpoint.sandbox {
         let sb = Sandbox::start(SandboxConfig::default())
             .map_err(|e| Error::config(format!("cannot start the sandbox: {e}")))?;
         let base = format!("{}{}", sb.url(), info.sandbox_prefix);
         eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
         (base, info.sandbox_creds(), Some(sb))
-    } else if let Some(url) = &a.base_url {
+    } else if let Some(url) = &endpoint.base_url {
         target.check_base_url(url).map_err(Error::config)?;
         (url.clone(), info.credentials_from_env()?, None)
     } else {

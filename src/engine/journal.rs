@@ -23,16 +23,21 @@ use crate::output::Status;
 pub const FILE: &str = "journal.jsonl";
 /// The longest a written line waits to be synced to disk.
 const SYNC_EVERY: Duration = Duration::from_secs(1);
-const VERSION: u32 = 1;
+/// 2: the run's settings as data (1 kept a command line).
+pub const VERSION: u32 = 2;
 
 /// The first line: what was run, on what.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Header {
     pub journal: u32,
-    /// The `hrport import` arguments (never secrets: those are not flags).
-    pub argv: Vec<String>,
+    /// What defines the run (`cli::RunArgs`, never secrets: those are not
+    /// flags), as `--resume` reads it back.
+    pub run: serde_json::Value,
+    /// The speed it ran at; a resume applies the speed flags typed over it.
+    pub speed: serde_json::Value,
     pub input: String,
     pub input_sha256: String,
+    /// Of `run` and the profile's text (see `resume::fingerprint`).
     pub settings_sha256: String,
     pub started: String,
 }
@@ -110,29 +115,52 @@ impl Journal {
     /// Starts a new journal in `dir`.
     pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
         let path = dir.join(FILE);
-        let file = OpenOptions::new().create_new(true).append(true).open(&path).map_err(|e| {
-            Error::config(format!("{}: cannot create the journal: {e}", path.display()))
-        })?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| Error::output_doing(&path, "create the journal", e))?;
         let j = Journal::open(path, file);
         j.line(&serde_json::to_string(header).unwrap_or_default())?;
         j.sync()?;
         Ok(j)
     }
 
-    /// Reads the journal of an interrupted run and keeps appending to it.
-    pub fn resume(dir: &Path) -> Result<(Journal, Header, Replay)> {
+    /// The header of the journal in `dir`, alone.
+    pub fn header(dir: &Path) -> Result<Header> {
+        let (header, _) = Journal::read(dir)?;
+        Ok(header)
+    }
+
+    fn read(dir: &Path) -> Result<(Header, std::io::Lines<BufReader<File>>)> {
         let path = dir.join(FILE);
         let shown = path.display();
         let file = File::open(&path).map_err(|e| {
             Error::config(format!("{shown}: cannot read the journal of the run to resume: {e}"))
         })?;
         let mut lines = BufReader::new(file).lines();
-        let header: Header = lines
-            .next()
-            .and_then(|l| l.ok())
-            .and_then(|l| serde_json::from_str(&l).ok())
-            .filter(|h: &Header| h.journal == VERSION)
-            .ok_or_else(|| Error::config(format!("{shown} is not an hrport journal")))?;
+        let first = lines.next().and_then(|l| l.ok()).unwrap_or_default();
+        let version = serde_json::from_str::<serde_json::Value>(&first)
+            .ok()
+            .and_then(|v| v.get("journal").and_then(|j| j.as_u64()));
+        match version {
+            Some(v) if v == VERSION as u64 => {}
+            Some(_) => {
+                return Err(Error::config(format!(
+                    "{shown} was written by another version of hrport, which must resume it"
+                )));
+            }
+            None => return Err(Error::config(format!("{shown} is not an hrport journal"))),
+        }
+        let header = serde_json::from_str(&first)
+            .map_err(|_| Error::config(format!("{shown} is not an hrport journal")))?;
+        Ok((header, lines))
+    }
+
+    /// Reads the journal of an interrupted run and keeps appending to it.
+    pub fn resume(dir: &Path) -> Result<(Journal, Header, Replay)> {
+        let path = dir.join(FILE);
+        let (header, lines) = Journal::read(dir)?;
         let mut replay = Replay::default();
         for line in lines {
             let Ok(line) = line else { break };
@@ -158,7 +186,7 @@ impl Journal {
         let file = OpenOptions::new()
             .append(true)
             .open(&path)
-            .map_err(|e| Error::config(format!("{shown}: cannot write the journal: {e}")))?;
+            .map_err(|e| Error::output_doing(&path, "write the journal", e))?;
         let j = Journal::open(path, file);
         // A torn last line would glue onto the next event: start a new line.
         j.write_raw(b"\n")?;
@@ -223,7 +251,7 @@ impl Journal {
     }
 
     fn error(&self, e: std::io::Error) -> Error {
-        Error::config(format!("{}: cannot write the journal: {e}", self.path.display()))
+        Error::output_doing(&self.path, "write the journal", e)
     }
 }
 
@@ -238,7 +266,8 @@ mod tests {
     fn header() -> Header {
         Header {
             journal: VERSION,
-            argv: vec!["import".into(), "x.csv".into()],
+            run: serde_json::json!({"file": "x.csv"}),
+            speed: serde_json::json!({}),
             input: "x.csv".into(),
             input_sha256: "aa".into(),
             settings_sha256: "bb".into(),

@@ -14,7 +14,10 @@ pub mod journal;
 mod keys;
 mod links;
 pub mod progress;
+pub mod resume;
 mod send;
+mod sink;
+mod worker;
 
 use std::collections::HashMap;
 use std::sync::mpsc;
@@ -28,7 +31,8 @@ use crate::mapping::{Mapping, Problem, Value, join_problems, recycle};
 use crate::output::{ResultFiles, Status};
 use crate::targets::{Existing, Session, TargetInfo};
 
-pub use send::{Bookkeeping, Report, SendSettings, send};
+pub use send::{Bookkeeping, SendSettings, send};
+pub use sink::{Done, Report, Sink};
 
 /// What a run works with.
 pub struct Context<'a> {
@@ -114,7 +118,7 @@ const BATCH: usize = 2048;
 /// Rows and their statuses on their way to a dry run's writer thread.
 struct Batch {
     records: Vec<Record>,
-    statuses: Vec<(Status, String, String)>,
+    dones: Vec<Done>,
 }
 
 /// A reference from a row to another person, as pass 1 finds it.
@@ -213,18 +217,19 @@ pub fn validate(
     let (report, draft_ok) = std::thread::scope(|s| -> Result<(Report, bool)> {
         let (to_writer, from_reader) = mpsc::sync_channel::<Batch>(2);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Record>>();
-        let writer = draft.map(|mut out| {
+        let writer = draft.map(|out| {
             s.spawn(move || -> Result<Report> {
-                let mut report = Report::default();
+                let mut sink = Sink::new(out, indicatif::ProgressBar::hidden());
                 for batch in from_reader {
-                    for (rec, (status, id, error)) in batch.records.iter().zip(&batch.statuses) {
-                        out.write(rec, *status, id, error)?;
-                        *report.counts.entry(*status).or_default() += 1;
+                    for (rec, d) in batch.records.iter().zip(&batch.dones) {
+                        sink.put_next(d, rec);
+                    }
+                    if sink.failed() {
+                        break; // the reader stops when its next batch is refused
                     }
                     let _ = recycle_tx.send(batch.records);
                 }
-                out.finish()?;
-                Ok(report)
+                sink.finish()
             })
         });
         let mut checks: Vec<Check> = Vec::new();
@@ -251,7 +256,7 @@ pub fn validate(
                     |spare, rec| check_row(ctx, &keys, &person_fields, rec, spare),
                 )
                 .collect_into_vec(&mut checks);
-            let mut statuses = Vec::with_capacity(if writer.is_some() { n } else { 0 });
+            let mut dones = Vec::with_capacity(if writer.is_some() { n } else { 0 });
             for (rec, check) in records.iter().zip(checks.drain(..)) {
                 index.push(seq, rec.row, &check.hashes);
                 if !check.problems.is_empty() {
@@ -265,13 +270,13 @@ pub fn validate(
                 }
                 if writer.is_some() {
                     let (status, id, error) = row_status(v.verdicts.get(&seq));
-                    statuses.push((status, id.to_string(), error.to_string()));
+                    dones.push(Done::new(seq, status, id, error));
                 }
                 seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
             }
             let last = n < BATCH;
             if writer.is_some() {
-                if to_writer.send(Batch { records, statuses }).is_err() {
+                if to_writer.send(Batch { records, dones }).is_err() {
                     break; // the writer failed; its error is reported below
                 }
             } else {

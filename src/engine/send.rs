@@ -1,5 +1,6 @@
-//! Pass 2: the valid rows go to the workers; every row's outcome goes to the
-//! results files, in input order.
+//! Pass 2's scheduling: the valid rows go to the workers (`worker`), and
+//! every row's outcome goes to the sink (`sink`), which writes the results
+//! files in input order.
 //!
 //! Two ways, same results. Streaming (no row refers to another row of the
 //! file): the file is read again, rows go to the workers as they come, and a
@@ -16,12 +17,13 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
 
 use super::journal::{Journal, Replay};
+use super::sink::{Done, Report, Sink};
+use super::worker::{Job, Run};
 use super::{Context, Link, Validation, Verdict, changed, progress, row_status};
 use crate::error::{Error, Result};
 use crate::input::Record;
-use crate::mapping::{Problem, join_problems};
 use crate::output::{CredentialsFile, ResultFiles, Status};
-use crate::targets::{Existing, Outcome, RowInput};
+use crate::targets::Existing;
 use crate::transport::Api;
 
 pub struct SendSettings {
@@ -31,15 +33,6 @@ pub struct SendSettings {
     pub max_errors: u32,
     pub dry_run: bool,
     pub progress: bool,
-}
-
-#[derive(Debug, Default)]
-pub struct Report {
-    pub counts: BTreeMap<Status, u64>,
-    /// Existing records whose missing follow-up steps were done.
-    pub completed: u64,
-    /// Why the run stopped early, and a hint.
-    pub aborted: Option<(String, Option<String>)>,
 }
 
 /// What a run keeps besides the results: the journal (for `--resume`), the
@@ -56,250 +49,8 @@ pub struct Bookkeeping<'a> {
     pub halt: Option<&'a AtomicBool>,
 }
 
-/// One row for a worker.
-struct Job {
-    seq: u32,
-    rec: Record,
-    existing: Option<Existing>,
-    people: Vec<(usize, String)>,
-    /// An interrupted run sent this row without recording an outcome: if it
-    /// turns out to exist now, this run created it.
-    resumed: bool,
-}
-
 /// A row waiting for its level: (seq, record, existing, resumed).
 type Deferred = (u32, Record, Option<Existing>, bool);
-
-/// One row's outcome.
-#[derive(Clone)]
-struct Done {
-    seq: u32,
-    status: Status,
-    id: String,
-    error: String,
-    completed: bool,
-    /// Failed for want of an answer: a resume tries the row again.
-    retry: bool,
-}
-
-/// State every worker of a run shares.
-struct Run<'a> {
-    ctx: &'a Context<'a>,
-    api: &'a Api,
-    settings: &'a SendSettings,
-    books: &'a Bookkeeping<'a>,
-    stop: &'a AtomicBool,
-    abort: OnceLock<(String, Option<String>)>,
-    /// Rows in a row that failed because the target was unavailable.
-    streak: AtomicU32,
-}
-
-impl Run<'_> {
-    fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    fn abort(&self, message: String, hint: Option<String>) {
-        let _ = self.abort.set((message, hint));
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.books.halt {
-            h.store(true, Ordering::Relaxed);
-        }
-    }
-
-    fn not_sent(&self, seq: u32) -> Done {
-        let why = self.abort.get().map(|(m, _)| m.as_str()).unwrap_or("the run was stopped");
-        done(seq, Status::Pending, "", &format!("not sent: {why}"))
-    }
-
-    /// Runs rows through the target: maps them again (pass 1 kept only
-    /// verdicts), then provisions them, together when the target sends
-    /// several rows in one request (SCIM /Bulk), else one by one.
-    fn work(&self, jobs: &[Job]) -> Vec<Done> {
-        if self.stopped() {
-            return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
-        }
-        let ctx = self.ctx;
-        let mut out: Vec<Option<Done>> = vec![None; jobs.len()];
-        let mut values: Vec<Vec<crate::mapping::Value>> = Vec::with_capacity(jobs.len());
-        let mut ready: Vec<usize> = Vec::new();
-        for (i, job) in jobs.iter().enumerate() {
-            let mut v = Vec::with_capacity(ctx.mapping.fields.len());
-            let mut problems: Vec<Problem> = Vec::new();
-            ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut v, &mut problems);
-            if problems.is_empty() {
-                ready.push(i);
-            } else {
-                // Only if the file changed between the passes.
-                out[i] = Some(done(job.seq, Status::Invalid, "", &join_problems(&problems)));
-            }
-            values.push(v);
-        }
-        // A password the target needs and the row lacks: generated (or the
-        // one an interrupted run generated), written to credentials.csv
-        // before anything is sent, so it is never lost.
-        for &i in &ready {
-            // A person the target already has keeps the password they have:
-            // one generated now would be sent nowhere, and handing it over
-            // from credentials.csv would lock them out.
-            if jobs[i].existing.is_some() {
-                continue;
-            }
-            let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
-            match self.password_for(&jobs[i], &values[i]) {
-                Ok(pw) => values[i][field] = crate::mapping::Value::Secret(pw),
-                Err(e) => {
-                    self.abort(e.to_string(), None);
-                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
-                }
-            }
-        }
-        if let Some(j) = self.books.journal {
-            for &i in &ready {
-                if let Err(e) = j.sending(jobs[i].seq, jobs[i].rec.row) {
-                    self.abort(e.to_string(), None);
-                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
-                }
-            }
-        }
-        let inputs: Vec<RowInput> = ready
-            .iter()
-            .map(|&i| RowInput {
-                row: jobs[i].rec.row,
-                values: &values[i],
-                existing: jobs[i].existing.as_ref(),
-                people: &jobs[i].people,
-            })
-            .collect();
-        let outcomes = if inputs.len() == 1 {
-            vec![ctx.session.provision(self.api, &inputs[0])]
-        } else {
-            ctx.session.provision_batch(self.api, &inputs)
-        };
-        for (&i, outcome) in ready.iter().zip(outcomes) {
-            // Finished now, though the interrupted run may have started it.
-            let outcome = match outcome {
-                Outcome::Completed { id } if jobs[i].resumed => Outcome::Created { id },
-                o => o,
-            };
-            out[i] = Some(self.settle(jobs[i].seq, outcome));
-        }
-        let dones: Vec<Done> = out
-            .into_iter()
-            .zip(jobs)
-            .map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq)))
-            .collect();
-        if let Some(j) = self.books.journal {
-            for (d, job) in dones.iter().zip(jobs) {
-                // A row not sent because the run stopped stays unfinished.
-                if d.status != Status::Pending
-                    && let Err(e) = j.done(d.seq, job.rec.row, d.status, &d.id, &d.error, d.retry)
-                {
-                    self.abort(e.to_string(), None);
-                }
-            }
-        }
-        dones
-    }
-
-    fn password_for(
-        &self,
-        job: &Job,
-        values: &[crate::mapping::Value],
-    ) -> Result<crate::secret::Secret> {
-        let books = self.books;
-        let Some(file) = books.credentials else {
-            return Err(Error::config("no credentials file to keep a generated password in"));
-        };
-        let pw = match file.reused(job.rec.row) {
-            Some(pw) => pw,
-            None => {
-                let pw = crate::secret::generate_password(
-                    books.password_length,
-                    &books.password_classes,
-                )
-                .map_err(Error::config)?;
-                let info = self.ctx.info;
-                let key = info
-                    .unique
-                    .iter()
-                    .filter_map(|c| crate::mapping::find_field(info.fields, c))
-                    .find_map(|f| values[f].text())
-                    .unwrap_or("");
-                file.record(job.rec.row, key, &pw)?;
-                pw
-            }
-        };
-        Ok(pw)
-    }
-
-    /// A row's outcome as a results line; keeps the circuit breaker and the
-    /// abort reason up to date.
-    fn settle(&self, seq: u32, outcome: Outcome) -> Done {
-        match outcome {
-            Outcome::Created { id } => {
-                self.streak.store(0, Ordering::Relaxed);
-                done(seq, Status::Created, &id, "")
-            }
-            Outcome::Updated { id } => {
-                self.streak.store(0, Ordering::Relaxed);
-                done(seq, Status::Updated, &id, "")
-            }
-            Outcome::Completed { id } => {
-                self.streak.store(0, Ordering::Relaxed);
-                Done { completed: true, ..done(seq, Status::Exists, &id, "") }
-            }
-            Outcome::Failed { id, message, unavailable } => {
-                if unavailable {
-                    let n = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
-                    if n >= self.settings.max_errors {
-                        self.abort(
-                            format!("the target failed {n} rows in a row ({message})"),
-                            Some(
-                                "check that the target is up, then resume: rows that failed \
-                                 for want of an answer are sent again"
-                                    .into(),
-                            ),
-                        );
-                    }
-                } else {
-                    self.streak.store(0, Ordering::Relaxed);
-                }
-                Done {
-                    retry: unavailable,
-                    ..done(seq, Status::Failed, &id.unwrap_or_default(), &message)
-                }
-            }
-            Outcome::Aborted { id, message, hint } => {
-                self.abort(message, hint);
-                let first = self.abort.get().map(|(m, _)| m.clone()).unwrap_or_default();
-                match id {
-                    Some(id) => Done {
-                        retry: true,
-                        ..done(
-                            seq,
-                            Status::Failed,
-                            &id,
-                            &format!("stopped before finishing: {first}"),
-                        )
-                    },
-                    None => done(seq, Status::Pending, "", &format!("not sent: {first}")),
-                }
-            }
-        }
-    }
-}
-
-fn done(seq: u32, status: Status, id: &str, error: &str) -> Done {
-    Done {
-        seq,
-        status,
-        id: id.to_string(),
-        error: error.to_string(),
-        completed: false,
-        retry: false,
-    }
-}
 
 /// Pass 2: writes every row's outcome, sending the valid rows unless this is
 /// a dry run. `api` is `None` only for dry runs.
@@ -318,10 +69,11 @@ pub fn send(
     };
     let run =
         Run { ctx, api, settings, books, stop, abort: OnceLock::new(), streak: AtomicU32::new(0) };
+    let bar = progress::bar(validation.rows, settings.progress);
     let mut report = if validation.levels.is_empty() {
-        streaming(&run, validation, out)?
+        streaming(&run, validation, Sink::new(out, bar))?
     } else {
-        by_levels(&run, validation, out)?
+        by_levels(&run, validation, Sink::new(out, bar).ticked_by_hand())?
     };
     report.aborted = run.abort.get().cloned();
     Ok(report)
@@ -340,10 +92,12 @@ fn people(
             Link::Existing(id) => out.push((*field, id.clone())),
             Link::Row { seq: t, row } => match outcomes.get(t) {
                 Some(d)
-                    if matches!(d.status, Status::Created | Status::Updated | Status::Exists)
-                        && !d.id.is_empty() =>
+                    if matches!(
+                        d.line.status,
+                        Status::Created | Status::Updated | Status::Exists
+                    ) && !d.line.id.is_empty() =>
                 {
-                    out.push((*field, d.id.clone()))
+                    out.push((*field, d.line.id.clone()))
                 }
                 _ => return Err((*field, *row)),
             },
@@ -356,7 +110,7 @@ fn people(
 enum Plan {
     /// Its outcome is already known (invalid, exists and complete, or
     /// finished by the run being resumed).
-    Known(Status, String, String),
+    Known(Done),
     Send {
         existing: Option<Existing>,
         resumed: bool,
@@ -365,20 +119,20 @@ enum Plan {
 
 fn plan(validation: &Validation, replay: &Replay, seq: u32) -> Plan {
     if let Some((status, id, error)) = replay.done.get(&seq) {
-        return Plan::Known(*status, id.clone(), error.clone());
+        return Plan::Known(Done::new(seq, *status, id, error));
     }
     let resumed = replay.in_flight.contains(&seq);
     match validation.verdicts.get(&seq) {
         Some(v @ Verdict::Invalid { .. }) => {
             let (s, id, e) = row_status(Some(v));
-            Plan::Known(s, id.to_string(), e.to_string())
+            Plan::Known(Done::new(seq, s, id, e))
         }
         // Sent by the interrupted run and found now: that run created it.
         Some(Verdict::Exists(ex)) if !ex.incomplete && resumed => {
-            Plan::Known(Status::Created, ex.id.clone(), String::new())
+            Plan::Known(Done::new(seq, Status::Created, &ex.id, ""))
         }
         Some(Verdict::Exists(ex)) if !ex.incomplete => {
-            Plan::Known(Status::Exists, ex.id.clone(), String::new())
+            Plan::Known(Done::new(seq, Status::Exists, &ex.id, ""))
         }
         Some(Verdict::Exists(ex)) => Plan::Send { existing: Some(ex.clone()), resumed },
         None => Plan::Send { existing: None, resumed },
@@ -466,48 +220,37 @@ fn spawn_workers<'s>(
     }
 }
 
-fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result<Report> {
+/// The writer of a streaming run: outcomes into the sink as they come; a
+/// write failure stops the run and lets the reader run freely so it winds
+/// down.
+fn write_as_they_come(
+    run: &Run,
+    window: &Window,
+    mut sink: Sink<'_>,
+    done_rx: mpsc::Receiver<(Done, Record)>,
+) -> Result<Report> {
+    for (d, rec) in done_rx {
+        let written = sink.put(d, rec);
+        if sink.failed() {
+            run.stop.store(true, Ordering::Relaxed);
+            window.advance(u32::MAX - WINDOW);
+        } else {
+            window.advance(written);
+        }
+    }
+    sink.finish()
+}
+
+fn streaming(run: &Run, validation: &Validation, sink: Sink<'_>) -> Result<Report> {
     let ctx = run.ctx;
     let window = Window { written: Mutex::new(0), moved: Condvar::new() };
-    let bar = progress::bar(validation.rows, run.settings.progress);
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
     let (done_tx, done_rx) = mpsc::channel::<(Done, Record)>();
     std::thread::scope(|s| -> Result<Report> {
         spawn_workers(s, run, &job_rx, &done_tx);
-        let writer = {
-            let (window, bar) = (&window, &bar);
-            s.spawn(move || -> Result<Report> {
-                let mut out = out;
-                let mut report = Report::default();
-                let mut waiting: BTreeMap<u32, (Done, Record)> = BTreeMap::new();
-                let mut next = 0u32;
-                let mut failure = None;
-                for (d, rec) in done_rx {
-                    waiting.insert(d.seq, (d, rec));
-                    while let Some((d, rec)) = waiting.remove(&next) {
-                        if failure.is_none()
-                            && let Err(e) = out.write(&rec, d.status, &d.id, &d.error)
-                        {
-                            run.stop.store(true, Ordering::Relaxed);
-                            failure = Some(e);
-                        }
-                        *report.counts.entry(d.status).or_default() += 1;
-                        report.completed += d.completed as u64;
-                        bar.inc(1);
-                        next += 1;
-                        // After a write failure, let the reader run freely
-                        // so the run can wind down.
-                        window.advance(if failure.is_some() { u32::MAX - WINDOW } else { next });
-                    }
-                }
-                if let Some(e) = failure {
-                    return Err(e);
-                }
-                out.finish()?;
-                Ok(report)
-            })
-        };
+        let window = &window;
+        let writer = s.spawn(move || write_as_they_come(run, window, sink, done_rx));
 
         // The reader: this thread.
         let mut batcher = Batcher::new(run, &job_tx);
@@ -526,8 +269,8 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
                     window.wait_until_near(seq);
                 }
                 match plan(validation, run.books.replay, seq) {
-                    Plan::Known(status, id, error) => {
-                        done_tx.send((done(seq, status, &id, &error), rec)).ok();
+                    Plan::Known(d) => {
+                        done_tx.send((d, rec)).ok();
                     }
                     Plan::Send { .. } if run.stopped() => {
                         done_tx.send((run.not_sent(seq), rec)).ok();
@@ -553,23 +296,19 @@ fn streaming(run: &Run, validation: &Validation, out: ResultFiles<'_>) -> Result
         }
         drop(job_tx);
         drop(done_tx);
-        let report =
-            writer.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
-        bar.finish_and_clear();
-        Ok(report)
+        writer.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))
     })
 }
 
-fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Result<Report> {
+fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<Report> {
     let ctx = run.ctx;
-    let bar = progress::bar(validation.to_send(), run.settings.progress);
     // Rows the interrupted run finished are known managers too.
     let mut outcomes: HashMap<u32, Done> = run
         .books
         .replay
         .done
         .iter()
-        .map(|(&seq, (status, id, error))| (seq, done(seq, *status, id, error)))
+        .map(|(&seq, (status, id, error))| (seq, Done::new(seq, *status, id, error)))
         .collect();
     let (job_tx, job_rx) = mpsc::sync_channel::<Vec<Job>>(queue_size(run));
     let job_rx = Mutex::new(job_rx);
@@ -579,7 +318,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
         let collect = |n: usize, outcomes: &mut HashMap<u32, Done>| {
             for _ in 0..n {
                 let Ok((d, _rec)) = done_rx.recv() else { break };
-                bar.inc(1);
+                sink.tick(1);
                 outcomes.insert(d.seq, d);
             }
         };
@@ -595,8 +334,9 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                 if !rows.next_into(&mut rec)? {
                     break;
                 }
-                if let Plan::Send { existing, resumed } = plan(validation, run.books.replay, seq) {
-                    match validation.levels.get(&seq) {
+                match plan(validation, run.books.replay, seq) {
+                    Plan::Known(_) => sink.tick(1),
+                    Plan::Send { existing, resumed } => match validation.levels.get(&seq) {
                         Some(&level) if level > 0 => {
                             deferred.entry(level).or_default().push((seq, rec, existing, resumed))
                         }
@@ -606,7 +346,7 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                             batcher.push(Job { seq, rec, existing, people, resumed });
                             sent += 1;
                         }
-                    }
+                    },
                 }
                 seq += 1;
             }
@@ -631,16 +371,8 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
                         n += 1;
                     }
                     Err((field, row)) => {
-                        let why = match run.abort.get() {
-                            Some((m, _)) if run.stopped() => format!("not sent: {m}"),
-                            _ => format!(
-                                "{}: row {row}, whom this row refers to, was not created, so this row was not sent",
-                                ctx.mapping.label(field)
-                            ),
-                        };
-                        let status = if run.stopped() { Status::Pending } else { Status::Failed };
-                        outcomes.insert(seq, done(seq, status, "", &why));
-                        bar.inc(1);
+                        outcomes.insert(seq, not_sent_for(run, seq, field, row));
+                        sink.tick(1);
                     }
                 }
             }
@@ -651,50 +383,54 @@ fn by_levels(run: &Run, validation: &Validation, mut out: ResultFiles<'_>) -> Re
         drop(job_tx);
         Ok(())
     })?;
-    bar.finish_and_clear();
 
     // The results, in input order.
-    let mut report = Report::default();
     let mut rows = ctx.source.rows()?;
     let mut rec = Record::default();
     let mut seq = 0u32;
     while rows.next_into(&mut rec)? {
         let d = match plan(validation, run.books.replay, seq) {
-            Plan::Known(status, id, error) => done(seq, status, &id, &error),
+            Plan::Known(d) => d,
             Plan::Send { .. } => outcomes.remove(&seq).unwrap_or_else(|| run.not_sent(seq)),
         };
-        out.write(&rec, d.status, &d.id, &d.error)?;
-        *report.counts.entry(d.status).or_default() += 1;
-        report.completed += d.completed as u64;
+        sink.put_next(&d, &rec);
         seq += 1;
     }
-    out.finish()?;
-    Ok(report)
+    sink.finish()
+}
+
+/// A row not sent because `row`, whom its `field` refers to, was not
+/// created: failed, or pending when the run was stopped.
+fn not_sent_for(run: &Run, seq: u32, field: usize, row: u32) -> Done {
+    let why = match run.abort.get() {
+        Some((m, _)) if run.stopped() => format!("not sent: {m}"),
+        _ => format!(
+            "{}: row {row}, whom this row refers to, was not created, so this row was not sent",
+            run.ctx.mapping.label(field)
+        ),
+    };
+    let status = if run.stopped() { Status::Pending } else { Status::Failed };
+    Done::new(seq, status, "", &why)
 }
 
 /// A dry run: every row's verdict written in order, on this thread.
 fn write_without_sending(
     ctx: &Context,
     validation: &Validation,
-    mut out: ResultFiles<'_>,
+    out: ResultFiles<'_>,
     settings: &SendSettings,
 ) -> Result<Report> {
-    let bar = progress::bar(validation.rows, settings.progress);
-    let mut report = Report::default();
+    let mut sink = Sink::new(out, progress::bar(validation.rows, settings.progress));
     let mut rows = ctx.source.rows()?;
     let mut rec = Record::default();
     let mut seq = 0u32;
     while rows.next_into(&mut rec)? {
         let (status, id, error) = row_status(validation.verdicts.get(&seq));
-        out.write(&rec, status, id, error)?;
-        *report.counts.entry(status).or_default() += 1;
-        bar.inc(1);
+        sink.put_next(&Done::new(seq, status, id, error), &rec);
         seq += 1;
     }
     if seq as u64 != validation.rows {
         return Err(changed(ctx, validation, seq));
     }
-    out.finish()?;
-    bar.finish_and_clear();
-    Ok(report)
+    sink.finish()
 }

@@ -6,6 +6,7 @@
 //! Secret columns are blanked here, in the one place rows are written.
 
 pub mod sheet;
+pub mod summary;
 
 use std::fs::File;
 use std::io::Write;
@@ -54,6 +55,28 @@ impl Status {
 
 pub const RESULT_COLUMNS: [&str; 4] = ["hrport_row", "hrport_status", "hrport_id", "hrport_error"];
 
+/// hrport's own cells of one row of the results files, after the row's
+/// number: a new result column is a field here and a cell in `cells`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowResult {
+    pub status: Status,
+    /// The record's id in the target, when there is one.
+    pub id: String,
+    /// Why the row needs a person, or empty.
+    pub error: String,
+}
+
+impl RowResult {
+    pub fn new(status: Status, id: &str, error: &str) -> RowResult {
+        RowResult { status, id: id.to_string(), error: error.to_string() }
+    }
+
+    /// The cells after `hrport_row`, in `RESULT_COLUMNS` order.
+    fn cells(&self) -> [&str; 3] {
+        [self.status.as_str(), &self.id, &self.error]
+    }
+}
+
 /// A CSV file for Excel: BOM, CRLF, guarded cells.
 pub struct ExcelCsv {
     w: csv::Writer<File>,
@@ -65,8 +88,7 @@ pub struct ExcelCsv {
 
 impl ExcelCsv {
     pub fn create(path: &Path) -> Result<ExcelCsv> {
-        let err =
-            |e: std::io::Error| Error::config(format!("{}: cannot write: {e}", path.display()));
+        let err = |e: std::io::Error| Error::output(path, e);
         let mut f = File::create(path).map_err(err)?;
         f.write_all(b"\xEF\xBB\xBF").map_err(err)?;
         let w = csv::WriterBuilder::new()
@@ -98,13 +120,11 @@ impl ExcelCsv {
     }
 
     pub fn finish(mut self) -> Result<()> {
-        self.w
-            .flush()
-            .map_err(|e| Error::config(format!("{}: cannot write: {e}", self.path.display())))
+        self.w.flush().map_err(|e| Error::output(&self.path, e))
     }
 
     fn error(&self, e: csv::Error) -> Error {
-        Error::config(format!("{}: cannot write: {e}", self.path.display()))
+        Error::output(&self.path, e)
     }
 }
 
@@ -130,11 +150,12 @@ impl<'m> ResultFiles<'m> {
         Ok(ResultFiles { mapping, results, errors })
     }
 
-    pub fn write(&mut self, rec: &Record, status: Status, id: &str, error: &str) -> Result<()> {
+    pub fn write(&mut self, rec: &Record, result: &RowResult) -> Result<()> {
         let row = rec.row.to_string();
-        let cells = [row.as_str(), status.as_str(), id, error];
+        let [status, id, error] = result.cells();
+        let cells = [row.as_str(), status, id, error];
         write_row(&mut self.results, self.mapping, rec, &cells)?;
-        if status.needs_attention() {
+        if result.status.needs_attention() {
             write_row(&mut self.errors, self.mapping, rec, &cells)?;
         }
         Ok(())
@@ -203,7 +224,7 @@ impl CredentialsFile {
 
     pub fn record(&self, row: u32, key: &str, password: &crate::secret::Secret) -> Result<()> {
         let err = |e: &dyn std::fmt::Display| {
-            Error::config(format!("{}: cannot write: {e}", self.path.display()))
+            Error::output(&self.path, std::io::Error::other(e.to_string()))
         };
         let mut g = self.inner.lock().unwrap_or_else(|e| e.into_inner());
         if g.is_none() {

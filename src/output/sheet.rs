@@ -114,8 +114,7 @@ impl ExportFile {
             ExportFile::Xlsx { mut book, mut sheet, path, .. } => {
                 sheet.autofit();
                 book.push_worksheet(sheet);
-                book.save(&path)
-                    .map_err(|e| Error::config(format!("{}: cannot write: {e}", path.display())))
+                book.save(&path).map_err(|e| Error::output(&path, std::io::Error::other(e)))
             }
         }
     }

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, payload,
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Switch,
+    Target, TargetInfo, id_text, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
@@ -114,6 +114,25 @@ const PAGE: usize = 100;
 impl Target for IntelliHr {
     fn info(&self) -> &'static TargetInfo {
         &INFO
+    }
+
+    fn switches(&self) -> &'static [Switch] {
+        &[
+            Switch {
+                option: "enable_login",
+                flag: "enable-login",
+                help: "Create user accounts able to sign in (targets that send a welcome \
+                       e-mail as soon as an enabled account exists; see docs/targets).",
+                flag_only: false,
+            },
+            Switch {
+                option: "allow_elevated_permissions",
+                flag: "allow-elevated-permissions",
+                help: "Allow rows to ask for permission groups outside the target's \
+                       allow-list; every such grant is listed in the summary.",
+                flag_only: true,
+            },
+        ]
     }
 
     fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {

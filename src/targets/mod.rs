@@ -70,6 +70,57 @@ pub struct OptionSpec {
     pub help: &'static str,
 }
 
+/// A boolean option of a target that is also a switch of `import`
+/// (`enable_login` is `--enable-login`): the target that uses it declares
+/// it, so the command line and the checks need no list of their own.
+pub struct Switch {
+    /// The option it turns on; it must be one of the target's `options`.
+    pub option: &'static str,
+    /// The flag, without its dashes: the option's name with dashes.
+    pub flag: &'static str,
+    /// The flag's help text.
+    pub help: &'static str,
+    /// Only the flag may turn it on, never a profile: a decision for each
+    /// run, typed where it is run (granting elevated permissions, say).
+    pub flag_only: bool,
+}
+
+/// Every target's switches, each once (two targets may share one).
+pub fn switches() -> Vec<&'static Switch> {
+    let mut all: Vec<&'static Switch> = Vec::new();
+    for s in TARGETS.iter().flat_map(|t| t.switches()) {
+        if !all.iter().any(|a| a.option == s.option) {
+            all.push(s);
+        }
+    }
+    all
+}
+
+/// A target's options: the profile's `[options]` over the defaults, then
+/// the switches given on the command line (by option name). A switch the
+/// target does not declare, or a flag-only one set in a profile, is refused.
+pub fn options(target: &dyn Target, profile: &toml::Table, given: &[String]) -> Result<Options> {
+    let info = target.info();
+    if let Some(s) =
+        target.switches().iter().find(|s| s.flag_only && profile.contains_key(s.option))
+    {
+        return Err(Error::config(format!(
+            "[options] {} cannot be set in a profile: give --{} to the run that needs it",
+            s.option, s.flag
+        )));
+    }
+    let mut options = Options::resolve(info, profile)?;
+    for name in given {
+        if !target.switches().iter().any(|s| s.option == name) {
+            let flag =
+                switches().iter().find(|s| s.option == name).map_or(name.as_str(), |s| s.flag);
+            return Err(Error::config(format!("--{flag} does not apply to target {}", info.name)));
+        }
+        options.set_bool(name, true);
+    }
+    Ok(options)
+}
+
 impl TargetInfo {
     pub fn env_var(&self, field: &str) -> String {
         format!("HRPORT_{}_{}", self.name.to_uppercase(), field.to_uppercase())
@@ -205,6 +256,11 @@ pub trait Target: Sync {
     /// by the transport.
     fn check_base_url(&self, _base: &str) -> Result<(), String> {
         Ok(())
+    }
+    /// The target's options that are also switches of `import` (a test
+    /// checks that each is a boolean option and its flag is its name).
+    fn switches(&self) -> &'static [Switch] {
+        &[]
     }
     /// How requests authenticate, from the credentials.
     fn auth(&self, creds: &Credentials, options: &Options) -> Box<dyn Auth>;
@@ -459,6 +515,19 @@ pub fn columns_table(info: &TargetInfo) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_switch_is_a_boolean_option_of_its_target_named_like_its_flag() {
+        for t in TARGETS {
+            for s in t.switches() {
+                let o = t.info().options.iter().find(|o| o.name == s.option);
+                assert_eq!(o.map(|o| o.default), Some("false"), "{}: {}", t.info().name, s.option);
+                assert_eq!(s.flag, s.option.replace('_', "-"));
+            }
+        }
+        let all: Vec<&str> = switches().iter().map(|s| s.flag).collect();
+        assert_eq!(all, ["enable-login", "allow-elevated-permissions", "create-groups"]);
+    }
 
     #[test]
     fn every_target_has_a_doc_page_with_its_current_columns() {

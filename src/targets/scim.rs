@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text,
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Switch,
+    Target, TargetInfo, id_text,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
@@ -126,6 +126,15 @@ static INFO: TargetInfo = TargetInfo {
 impl Target for Scim {
     fn info(&self) -> &'static TargetInfo {
         &INFO
+    }
+
+    fn switches(&self) -> &'static [Switch] {
+        &[Switch {
+            option: "create_groups",
+            flag: "create-groups",
+            help: "Create groups that rows name but the target does not have yet (SCIM).",
+            flag_only: false,
+        }]
     }
 
     fn auth(&self, creds: &Credentials, _options: &Options) -> Box<dyn Auth> {

@@ -1,0 +1,141 @@
+//! The one place a row's outcome is recorded: the results and errors files
+//! in input order, the counts per status, and the progress bar.
+//!
+//! Every path of an import feeds it (a dry run's draft, streaming, sending
+//! by levels, rows a resumed run already finished), so a new status or a
+//! new result column is one change here and in `output::RowResult`. It does
+//! not decide outcomes and does not talk to the target.
+
+use std::collections::BTreeMap;
+
+use indicatif::ProgressBar;
+
+use crate::error::{Error, Result};
+use crate::input::Record;
+use crate::output::{ResultFiles, RowResult, Status};
+
+/// One row's outcome, on its way to the sink.
+#[derive(Debug, Clone)]
+pub struct Done {
+    /// The row's sequence number (0 = first data row).
+    pub seq: u32,
+    pub line: RowResult,
+    /// An existing record whose missing follow-up steps were done now.
+    pub completed: bool,
+    /// Failed for want of an answer: a resume tries the row again.
+    pub retry: bool,
+}
+
+impl Done {
+    pub fn new(seq: u32, status: Status, id: &str, error: &str) -> Done {
+        Done { seq, line: RowResult::new(status, id, error), completed: false, retry: false }
+    }
+}
+
+/// What the sink counted.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub counts: BTreeMap<Status, u64>,
+    /// Existing records whose missing follow-up steps were done.
+    pub completed: u64,
+    /// Why the run stopped early, and a hint.
+    pub aborted: Option<(String, Option<String>)>,
+}
+
+impl Report {
+    pub fn count(&self, s: Status) -> u64 {
+        self.counts.get(&s).copied().unwrap_or(0)
+    }
+}
+
+pub struct Sink<'m> {
+    files: ResultFiles<'m>,
+    /// Outcomes that came in before an earlier row's: the reorder buffer.
+    waiting: BTreeMap<u32, (Done, Record)>,
+    /// The next row to write.
+    next: u32,
+    report: Report,
+    bar: ProgressBar,
+    /// Whether writing a row moves the bar; sending by levels moves it as
+    /// outcomes come in and writes them all at the end.
+    tick_on_write: bool,
+    /// The first write error; later rows are still counted so the run can
+    /// wind down, and `finish` returns it.
+    failure: Option<Error>,
+}
+
+impl<'m> Sink<'m> {
+    pub fn new(files: ResultFiles<'m>, bar: ProgressBar) -> Sink<'m> {
+        Sink {
+            files,
+            waiting: BTreeMap::new(),
+            next: 0,
+            report: Report::default(),
+            bar,
+            tick_on_write: true,
+            failure: None,
+        }
+    }
+
+    /// A sink whose bar moves only through `tick`.
+    pub fn ticked_by_hand(mut self) -> Sink<'m> {
+        self.tick_on_write = false;
+        self
+    }
+
+    /// Records an outcome that may arrive before earlier rows' outcomes;
+    /// rows are written as soon as every earlier row is in. Returns how
+    /// many rows are written so far.
+    pub fn put(&mut self, d: Done, rec: Record) -> u32 {
+        self.waiting.insert(d.seq, (d, rec));
+        while let Some((d, rec)) = self.waiting.remove(&self.next) {
+            self.record(&d, &rec);
+        }
+        self.next
+    }
+
+    /// Records the outcome of the next row in input order.
+    pub fn put_next(&mut self, d: &Done, rec: &Record) {
+        debug_assert!(d.seq == self.next && self.waiting.is_empty(), "rows out of order");
+        self.record(d, rec);
+    }
+
+    fn record(&mut self, d: &Done, rec: &Record) {
+        if self.failure.is_none()
+            && let Err(e) = self.files.write(rec, &d.line)
+        {
+            self.failure = Some(e);
+        }
+        *self.report.counts.entry(d.line.status).or_default() += 1;
+        self.report.completed += d.completed as u64;
+        if self.tick_on_write {
+            self.bar.inc(1);
+        }
+        self.next += 1;
+    }
+
+    /// Moves the bar by `n` rows (outcomes known, not written yet).
+    pub fn tick(&self, n: u64) {
+        self.bar.inc(n);
+    }
+
+    /// Whether a file could not be written: the run should stop taking rows.
+    pub fn failed(&self) -> bool {
+        self.failure.is_some()
+    }
+
+    /// Rows written (or counted after a write failure) so far.
+    pub fn rows(&self) -> u32 {
+        self.next
+    }
+
+    /// Flushes the files and returns the counts, or the first write error.
+    pub fn finish(self) -> Result<Report> {
+        self.bar.finish_and_clear();
+        if let Some(e) = self.failure {
+            return Err(e);
+        }
+        self.files.finish()?;
+        Ok(self.report)
+    }
+}

@@ -1,0 +1,246 @@
+//! One row's trip through the target, as a worker does it: map the row
+//! again, generate a password the target needs, journal the send, let the
+//! session provision it, and turn the answer into the row's outcome (while
+//! keeping the circuit breaker and the abort reason).
+//!
+//! It does not schedule rows, order outcomes or write files: that is
+//! `send` (scheduling) and `sink` (results).
+
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use super::Context;
+use super::send::{Bookkeeping, SendSettings};
+use super::sink::Done;
+use crate::error::{Error, Result};
+use crate::input::Record;
+use crate::mapping::{Problem, join_problems};
+use crate::output::Status;
+use crate::targets::{Existing, Outcome, RowInput};
+use crate::transport::Api;
+
+/// One row for a worker.
+pub(super) struct Job {
+    pub seq: u32,
+    pub rec: Record,
+    pub existing: Option<Existing>,
+    pub people: Vec<(usize, String)>,
+    /// An interrupted run sent this row without recording an outcome: if it
+    /// turns out to exist now, this run created it.
+    pub resumed: bool,
+}
+
+/// State every worker of a run shares.
+pub(super) struct Run<'a> {
+    pub ctx: &'a Context<'a>,
+    pub api: &'a Api,
+    pub settings: &'a SendSettings,
+    pub books: &'a Bookkeeping<'a>,
+    pub stop: &'a AtomicBool,
+    pub abort: OnceLock<(String, Option<String>)>,
+    /// Rows in a row that failed because the target was unavailable.
+    pub streak: AtomicU32,
+}
+
+impl Run<'_> {
+    pub fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    pub fn abort(&self, message: String, hint: Option<String>) {
+        let _ = self.abort.set((message, hint));
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.books.halt {
+            h.store(true, Ordering::Relaxed);
+        }
+    }
+
+    pub fn not_sent(&self, seq: u32) -> Done {
+        let why = self.abort.get().map(|(m, _)| m.as_str()).unwrap_or("the run was stopped");
+        Done::new(seq, Status::Pending, "", &format!("not sent: {why}"))
+    }
+
+    /// Runs rows through the target: maps them again (pass 1 kept only
+    /// verdicts), then provisions them, together when the target sends
+    /// several rows in one request (SCIM /Bulk), else one by one.
+    pub fn work(&self, jobs: &[Job]) -> Vec<Done> {
+        if self.stopped() {
+            return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
+        }
+        let ctx = self.ctx;
+        let mut out: Vec<Option<Done>> = vec![None; jobs.len()];
+        let mut values: Vec<Vec<crate::mapping::Value>> = Vec::with_capacity(jobs.len());
+        let mut ready: Vec<usize> = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            let mut v = Vec::with_capacity(ctx.mapping.fields.len());
+            let mut problems: Vec<Problem> = Vec::new();
+            ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut v, &mut problems);
+            if problems.is_empty() {
+                ready.push(i);
+            } else {
+                // Only if the file changed between the passes.
+                out[i] = Some(Done::new(job.seq, Status::Invalid, "", &join_problems(&problems)));
+            }
+            values.push(v);
+        }
+        // A password the target needs and the row lacks: generated (or the
+        // one an interrupted run generated), written to credentials.csv
+        // before anything is sent, so it is never lost.
+        for &i in &ready {
+            // A person the target already has keeps the password they have:
+            // one generated now would be sent nowhere, and handing it over
+            // from credentials.csv would lock them out.
+            if jobs[i].existing.is_some() {
+                continue;
+            }
+            let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
+            match self.password_for(&jobs[i], &values[i]) {
+                Ok(pw) => values[i][field] = crate::mapping::Value::Secret(pw),
+                Err(e) => {
+                    self.abort(e.to_string(), None);
+                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
+                }
+            }
+        }
+        if let Some(j) = self.books.journal {
+            for &i in &ready {
+                if let Err(e) = j.sending(jobs[i].seq, jobs[i].rec.row) {
+                    self.abort(e.to_string(), None);
+                    return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
+                }
+            }
+        }
+        let inputs: Vec<RowInput> = ready
+            .iter()
+            .map(|&i| RowInput {
+                row: jobs[i].rec.row,
+                values: &values[i],
+                existing: jobs[i].existing.as_ref(),
+                people: &jobs[i].people,
+            })
+            .collect();
+        let outcomes = if inputs.len() == 1 {
+            vec![ctx.session.provision(self.api, &inputs[0])]
+        } else {
+            ctx.session.provision_batch(self.api, &inputs)
+        };
+        for (&i, outcome) in ready.iter().zip(outcomes) {
+            // Finished now, though the interrupted run may have started it.
+            let outcome = match outcome {
+                Outcome::Completed { id } if jobs[i].resumed => Outcome::Created { id },
+                o => o,
+            };
+            out[i] = Some(self.settle(jobs[i].seq, outcome));
+        }
+        let dones: Vec<Done> = out
+            .into_iter()
+            .zip(jobs)
+            .map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq)))
+            .collect();
+        if let Some(j) = self.books.journal {
+            for (d, job) in dones.iter().zip(jobs) {
+                // A row not sent because the run stopped stays unfinished.
+                if d.line.status != Status::Pending
+                    && let Err(e) = j.done(
+                        d.seq,
+                        job.rec.row,
+                        d.line.status,
+                        &d.line.id,
+                        &d.line.error,
+                        d.retry,
+                    )
+                {
+                    self.abort(e.to_string(), None);
+                }
+            }
+        }
+        dones
+    }
+
+    fn password_for(
+        &self,
+        job: &Job,
+        values: &[crate::mapping::Value],
+    ) -> Result<crate::secret::Secret> {
+        let books = self.books;
+        let Some(file) = books.credentials else {
+            return Err(Error::config("no credentials file to keep a generated password in"));
+        };
+        let pw = match file.reused(job.rec.row) {
+            Some(pw) => pw,
+            None => {
+                let pw = crate::secret::generate_password(
+                    books.password_length,
+                    &books.password_classes,
+                )
+                .map_err(Error::config)?;
+                let info = self.ctx.info;
+                let key = info
+                    .unique
+                    .iter()
+                    .filter_map(|c| crate::mapping::find_field(info.fields, c))
+                    .find_map(|f| values[f].text())
+                    .unwrap_or("");
+                file.record(job.rec.row, key, &pw)?;
+                pw
+            }
+        };
+        Ok(pw)
+    }
+
+    /// A row's outcome as a results line; keeps the circuit breaker and the
+    /// abort reason up to date.
+    fn settle(&self, seq: u32, outcome: Outcome) -> Done {
+        match outcome {
+            Outcome::Created { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                Done::new(seq, Status::Created, &id, "")
+            }
+            Outcome::Updated { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                Done::new(seq, Status::Updated, &id, "")
+            }
+            Outcome::Completed { id } => {
+                self.streak.store(0, Ordering::Relaxed);
+                Done { completed: true, ..Done::new(seq, Status::Exists, &id, "") }
+            }
+            Outcome::Failed { id, message, unavailable } => {
+                if unavailable {
+                    let n = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
+                    if n >= self.settings.max_errors {
+                        self.abort(
+                            format!("the target failed {n} rows in a row ({message})"),
+                            Some(
+                                "check that the target is up, then resume: rows that failed \
+                                 for want of an answer are sent again"
+                                    .into(),
+                            ),
+                        );
+                    }
+                } else {
+                    self.streak.store(0, Ordering::Relaxed);
+                }
+                Done {
+                    retry: unavailable,
+                    ..Done::new(seq, Status::Failed, &id.unwrap_or_default(), &message)
+                }
+            }
+            Outcome::Aborted { id, message, hint } => {
+                self.abort(message, hint);
+                let first = self.abort.get().map(|(m, _)| m.clone()).unwrap_or_default();
+                match id {
+                    Some(id) => Done {
+                        retry: true,
+                        ..Done::new(
+                            seq,
+                            Status::Failed,
+                            &id,
+                            &format!("stopped before finishing: {first}"),
+                        )
+                    },
+                    None => Done::new(seq, Status::Pending, "", &format!("not sent: {first}")),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! The end of an import, for people and scripts: summary.json and the
+//! console lines (counts, notes, where the files are).
+//!
+//! It only formats what the run measured; it does not decide the exit code
+//! or read anything but this process's peak memory.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::json;
+
+use super::Status;
+use crate::error::{Error, Result};
+
+/// What one import did, as the summary tells it.
+pub struct Summary<'a> {
+    pub target: &'a str,
+    pub input: &'a str,
+    pub read_as: String,
+    pub dry_run: bool,
+    pub rows: u64,
+    pub counts: &'a BTreeMap<Status, u64>,
+    /// Existing records whose missing follow-up steps were done.
+    pub completed: u64,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub recovered: u64,
+    /// Requests per second while rows were being sent.
+    pub send_rate: f64,
+    pub rate: f64,
+    pub concurrency: usize,
+    pub seconds: Seconds,
+    pub aborted: Option<&'a str>,
+    pub notes: &'a [String],
+    /// Whether credentials.csv holds passwords.
+    pub credentials: bool,
+    pub journal: bool,
+}
+
+pub struct Seconds {
+    pub validate: f64,
+    pub send: f64,
+    pub total: f64,
+}
+
+/// The statuses in the order the console lists them.
+const ORDER: [Status; 7] = [
+    Status::Created,
+    Status::Updated,
+    Status::Exists,
+    Status::Skipped,
+    Status::Invalid,
+    Status::Failed,
+    Status::Pending,
+];
+
+impl Summary<'_> {
+    pub fn count(&self, s: Status) -> u64 {
+        self.counts.get(&s).copied().unwrap_or(0)
+    }
+
+    /// Rows a person must look at (errors.csv).
+    pub fn attention(&self) -> u64 {
+        ORDER.iter().filter(|s| s.needs_attention()).map(|&s| self.count(s)).sum()
+    }
+
+    pub fn write_json(&self, path: &Path) -> Result<()> {
+        let mut v = json!({
+            "target": self.target,
+            "input": self.input,
+            "read_as": self.read_as,
+            "dry_run": self.dry_run,
+            "rows": self.rows,
+        });
+        for s in [Status::Created, Status::Updated, Status::Exists] {
+            v[s.as_str()] = json!(self.count(s));
+        }
+        v["exists_completed"] = json!(self.completed);
+        for s in [Status::Invalid, Status::Failed, Status::Skipped, Status::Pending] {
+            v[s.as_str()] = json!(self.count(s));
+        }
+        let rest = json!({
+            "requests": self.requests,
+            // Compare with rate_limit_per_second.
+            "send_rate_per_second": round3(self.send_rate),
+            "retries": self.retries,
+            "throttled_429": self.throttled,
+            "recovered_lost_answers": self.recovered,
+            "rate_limit_per_second": self.rate,
+            "concurrency": self.concurrency,
+            "peak_memory_mib": peak_memory_mib(),
+            "seconds": {
+                "validate": round3(self.seconds.validate),
+                "send": round3(self.seconds.send),
+                "total": round3(self.seconds.total),
+            },
+            "aborted": self.aborted,
+            "notes": self.notes,
+            "results": "results.csv",
+            "errors": "errors.csv",
+            "credentials": self.credentials.then_some(super::CREDENTIALS),
+            "journal": self.journal.then_some("journal.jsonl"),
+        });
+        if let (Some(v), serde_json::Value::Object(rest)) = (v.as_object_mut(), rest) {
+            v.extend(rest);
+        }
+        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
+        std::fs::write(path, text + "\n").map_err(|e| Error::output(path, e))
+    }
+
+    /// The console's last lines: counts, notes and where the files are.
+    pub fn print(&self, out_dir: &Path) {
+        let parts: Vec<String> = ORDER
+            .iter()
+            .filter(|&&s| self.count(s) > 0 || matches!(s, Status::Invalid | Status::Failed))
+            .map(|&s| format!("{} {}", self.count(s), s.as_str()))
+            .collect();
+        let completed = if self.completed > 0 {
+            format!(" ({} existing finished)", self.completed)
+        } else {
+            String::new()
+        };
+        println!(
+            "{}{}: {} rows: {}{completed} in {:.1}s ({} requests, {} retries)",
+            if self.dry_run { "dry run, " } else { "" },
+            self.target,
+            self.rows,
+            parts.join(", "),
+            self.seconds.total,
+            self.requests,
+            self.retries,
+        );
+        for n in self.notes {
+            println!("note: {n}");
+        }
+        println!("results: {}", out_dir.join("results.csv").display());
+        if self.credentials {
+            println!(
+                "passwords hrport generated: {} (only there; keep it safe, then delete it)",
+                out_dir.join(super::CREDENTIALS).display()
+            );
+        }
+        if self.attention() > 0 {
+            println!(
+                "errors:  {} ({} rows: fix them in Excel and import that file as it is)",
+                out_dir.join("errors.csv").display(),
+                self.attention()
+            );
+        }
+    }
+}
+
+/// This process's peak resident memory (Linux's VmHWM), when known.
+fn peak_memory_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
+    Some((kb / 1024.0 * 10.0).round() / 10.0)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
