@@ -83,7 +83,7 @@ impl Error {
             e @ Error::Aborted { .. } => e,
             e => Error::Aborted {
                 message: e.to_string(),
-                hint: Some(format!("the rows not done are marked pending; {resume}")),
+                hint: Some(format!("fix that, then {resume}")),
                 cause: Some(Box::new(e)),
             },
         }

@@ -145,6 +145,59 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     assert_eq!(assert_final_state(&sb, &out, 80, 0), (0, 0));
 }
 
+/// A results file that cannot be written part-way through sending (a full
+/// disk; here a file-size limit of 400 KB, which results.csv outgrows at
+/// its second 256 KB flush) ends the run as aborted, exit 3, with the
+/// command that continues it: rows went out, so "nothing was sent" (exit 2)
+/// would be a lie. The resume, with room again, finishes every row once.
+#[test]
+fn an_output_file_that_fills_up_while_sending_is_exit_3_and_the_run_resumes() {
+    let w = Work::new();
+    let sb = sandbox();
+    let n = 400;
+    let notes = "n".repeat(2000);
+    // As `team` writes them, plus a wide column results.csv keeps.
+    let mut rows = vec![
+        "Employee ID,First Name,Last Name,Email,Region,Role,Force Password Change,Notes"
+            .to_string(),
+    ];
+    for i in 0..n {
+        let change = if i % 4 == 0 { "yes" } else { "no" };
+        rows.push(format!("R{i:05},P{i},Test,r{i}@example.com,EMEA,Guard,{change},{notes}"));
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let file = w.write("team.csv", csv_text(&refs));
+    let out = w.path("out");
+    let url = tt_url(&sb);
+    let mut cmd = Command::new("bash");
+    // Ignored, SIGXFSZ turns into EFBIG from write(2), as ENOSPC would.
+    cmd.args(["-c", "trap '' XFSZ; ulimit -f 400; exec \"$0\" \"$@\""])
+        .arg(env!("CARGO_BIN_EXE_hrport"))
+        .args(["import", file.to_str().unwrap(), "--target", "tracktik", "--base-url", &url])
+        .args(["--out", out.to_str().unwrap(), "--rate", "1000", "-q"])
+        .stdin(Stdio::null())
+        .envs(TT_ENV);
+    let o = cmd.output().unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let results = out.join("results.csv");
+    assert!(stderr.contains(&format!("{}: cannot write: ", results.display())), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "hint: fix that, then continue with: hrport import --resume {}",
+            out.display()
+        )),
+        "{stderr}"
+    );
+    let sent = sb.with(|s: &mut Sim| s.employees.len());
+    assert!(sent > 0 && sent < n, "stopped part-way: {sent} of {n} created");
+
+    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "1000"], &TT_ENV);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("{n} rows: {n} created")), "{}", r.stdout);
+    assert_eq!(assert_final_state(&sb, &out, n, 0), (0, 0));
+}
+
 #[test]
 fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     let w = Work::new();
