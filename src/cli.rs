@@ -60,7 +60,7 @@ pub enum Command {
     // A flag given twice keeps the last: `--resume` puts the interrupted
     // run's flags first, so the ones typed now win.
     #[command(args_override_self = true)]
-    Import(ImportArgs),
+    Import(Box<ImportArgs>),
     /// Write every person a target holds into a spreadsheet the import reads.
     Export(ExportArgs),
     /// Run the local imitation of the vendors' APIs until stopped.

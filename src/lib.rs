@@ -29,7 +29,7 @@ use cli::{Cli, Command};
 /// Runs a parsed command line and returns the process exit code.
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
-        Command::Import(a) => cmd::import::run(a),
+        Command::Import(a) => cmd::import::run(*a),
         Command::Export(a) => cmd::export::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Profile(a) => cmd::profile::run(a),
