@@ -76,6 +76,10 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     // Only now: a refused URL or sign-in leaves no empty folder behind.
     std::fs::create_dir_all(&job.out_dir)
         .map_err(|e| Error::output_doing(&job.out_dir, "create the output folder", e))?;
+    // The journal before the first row is checked: from the moment the
+    // folder exists, `--resume` can continue the run (and, when nothing
+    // was sent yet, simply runs it).
+    let (journal, replay) = open_journal(&job)?;
     let validated_at = Instant::now();
     let (validation, early) = validate(&job, &mut input, info, &profile, session.as_ref())?;
     let validate_secs = validated_at.elapsed().as_secs_f64();
@@ -84,7 +88,6 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let sending_at = Instant::now();
     let api = conn.as_ref().map(|c| &c.api);
     let requests_before = api.map(|a| a.stats().requests.load(Ordering::Relaxed));
-    let (journal, replay) = open_journal(&job)?;
     let credentials = if job.dry_run { None } else { Some(CredentialsFile::new(&job.out_dir)?) };
     let books = Bookkeeping {
         journal: journal.as_ref(),
@@ -224,6 +227,13 @@ fn settle(args: ImportArgs) -> Result<Job> {
         return Err(Error::config(format!(
             "--resume continues the run in {} with its own settings and folder; {flag} cannot \
              be added (only speed flags may change)",
+            dir.display()
+        )));
+    }
+    if dir.is_dir() && !dir.join(engine::journal::FILE).exists() {
+        return Err(Error::config(format!(
+            "{} has no journal: the run stopped before its first row was checked, so nothing \
+             was sent; run the same import command again, without --resume",
             dir.display()
         )));
     }

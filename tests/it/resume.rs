@@ -224,6 +224,7 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     );
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("the settings differ from the run in"), "{}", r.stderr);
+    assert!(r.stderr.contains("(--date-format given)"), "names the flag: {}", r.stderr);
     let r = hrport(
         &["import", "--resume", out.to_str().unwrap(), "--rate", "3", "--concurrency", "1"],
         &TT_ENV,
@@ -255,6 +256,72 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     let r = hrport(&["import", "--resume", w.path("nowhere").to_str().unwrap()], &[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cannot read the journal of the run to resume"), "{}", r.stderr);
+}
+
+/// A kill while the rows are still being checked, before anything is
+/// sent, is no dead end: the journal is written before the first row is
+/// checked, so `--resume` runs the import from the start. A folder with no
+/// journal at all (a kill in the instant between the two) says to run the
+/// command again.
+#[test]
+fn a_kill_while_rows_are_checked_resumes_as_a_fresh_run() {
+    let w = Work::new();
+    let sb = sandbox();
+    // Many rows to check (all but every thousandth invalid), few to send.
+    let n = 20_000;
+    let file = team(&w, n, 0);
+    let text = std::fs::read_to_string(&file).unwrap();
+    let text: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 || i % 1000 == 1 {
+                format!("{l}\r\n")
+            } else {
+                format!("{}\r\n", l.replace("EMEA", ""))
+            }
+        })
+        .collect();
+    std::fs::write(&file, text).unwrap();
+    let out = w.path("out");
+    let url = tt_url(&sb);
+    let mut child = spawn(&[
+        "import",
+        file.to_str().unwrap(),
+        "--target",
+        "tracktik",
+        "--base-url",
+        &url,
+        "--out",
+        out.to_str().unwrap(),
+        "-q",
+    ]);
+    let t = Instant::now();
+    while !out.join("journal.jsonl").exists() {
+        assert!(t.elapsed() < Duration::from_secs(20), "no journal appeared");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+
+    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "500"], &TT_ENV);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains(&format!("{n} rows: 20 created")), "{}", r.stdout);
+    let created: Vec<_> =
+        statuses(&out.join("results.csv")).into_iter().filter(|s| s.1 == "created").collect();
+    assert_eq!(created.len(), 20);
+    assert_eq!(sb.with(|s: &mut Sim| s.employees.len()), 20, "each created once");
+
+    // The folder without a journal: what to do instead.
+    let bare = w.path("bare");
+    std::fs::create_dir(&bare).unwrap();
+    let r = hrport(&["import", "--resume", bare.to_str().unwrap()], &TT_ENV);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("has no journal: the run stopped before its first row was checked, so nothing was sent; run the same import command again"),
+        "{}",
+        r.stderr
+    );
 }
 
 /// Figures of one chaos round.
