@@ -71,7 +71,7 @@ pub fn connect(
         policy: Policy { max_retries: a.max_retries, ..Policy::default() },
     };
     let transport = Transport::new(&cfg, stop).map_err(Error::config)?;
-    let api = Api::new(transport, target.auth(&creds, options));
+    let api = Api::new(transport, target.auth(&creds, options), target.errors());
     api.authenticate().map_err(api_abort)?;
     Ok(Some(Connection { api, _sandbox: sandbox }))
 }

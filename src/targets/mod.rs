@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
-use crate::transport::{Api, ApiError, Auth, Credentials};
+use crate::transport::{Api, ApiError, Auth, Credentials, ErrorReader, GenericErrors};
 
 /// Every target, in the order `hrport targets` lists them.
 pub static TARGETS: &[&dyn Target] = &[
@@ -208,6 +208,10 @@ pub trait Target: Sync {
     }
     /// How requests authenticate, from the credentials.
     fn auth(&self, creds: &Credentials, options: &Options) -> Box<dyn Auth>;
+    /// How this vendor's error answers read; most need nothing special.
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(GenericErrors)
+    }
     /// Loads the reference tables and the index of existing records.
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError>;
     /// A session with nothing behind it, for a dry run without a target:

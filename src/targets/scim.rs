@@ -22,7 +22,8 @@ use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
 use crate::text;
 use crate::transport::auth::StaticHeaders;
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request};
+use crate::transport::errors::{ErrorReader, Reading};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
 
 pub struct Scim;
 
@@ -133,6 +134,10 @@ impl Target for Scim {
             headers: vec![("Authorization".into(), Secret::new(format!("Bearer {}", creds.get("token").expose())))],
             hint: "check HRPORT_SCIM_TOKEN and that --base-url is the SCIM base (ending in /v2 or similar)".into(),
         })
+    }
+
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(ScimErrors)
     }
 
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
@@ -837,10 +842,7 @@ impl Sc {
                     })
                 } else {
                     let body = res.get("response").cloned().unwrap_or(Json::Null);
-                    Err(ApiError::Status {
-                        status,
-                        message: crate::transport::error_message(&body),
-                    })
+                    Err(ApiError::Status { status, message: scim_message(&body) })
                 });
             }
             for &i in &chunk {
@@ -854,6 +856,25 @@ impl Sc {
             .map(|o| o.unwrap_or_else(|| Err(ApiError::Unavailable("no answer".into()))))
             .collect()
     }
+}
+
+/// SCIM's error answers: the common shapes, plus the one-word kind of error
+/// (`scimType`, RFC 7644 §3.12) after the detail.
+struct ScimErrors;
+
+impl ErrorReader for ScimErrors {
+    fn message(&self, r: &Response) -> String {
+        scim_message(&r.body)
+    }
+}
+
+fn scim_message(body: &Json) -> String {
+    let mut reading = Reading::of(body);
+    let kind = body.get("scimType").and_then(Json::as_str);
+    if let (Some(headline), Some(kind)) = (reading.headline.as_mut(), kind) {
+        *headline = format!("{headline} ({kind})");
+    }
+    reading.text(body)
 }
 
 /// Copies `from`'s attributes over `into` (objects merged, others replaced).
@@ -1098,6 +1119,20 @@ impl Session for Sc {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_messages_add_the_scim_type() {
+        let answer = |body: Json| Response { status: 409, body, retry_after: None, server: None };
+        let r = answer(json!({"detail": "userName is taken", "scimType": "uniqueness"}));
+        assert_eq!(ScimErrors.message(&r), "userName is taken (uniqueness)");
+        let r = answer(json!({"detail": "no such user"}));
+        assert_eq!(ScimErrors.message(&r), "no such user");
+        // A kind with no message to qualify: the body speaks for itself.
+        assert_eq!(
+            scim_message(&json!({"scimType": "invalidFilter"})),
+            r#"{"scimType":"invalidFilter"}"#
+        );
+    }
 
     #[test]
     fn field_indexes() {

@@ -19,7 +19,8 @@ use super::{
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::transport::auth::OAuth2Password;
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+use crate::transport::errors::{ErrorReader, generic_message};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request, Response};
 
 pub struct TrackTik;
 
@@ -115,6 +116,21 @@ static INFO: TargetInfo = TargetInfo {
     ],
 };
 
+/// TrackTik sits behind AWS ELB, whose firewall answers some calls itself
+/// with 403 and `Server: awselb/2.0` (vendor-apis.md §1.5). Saying so spares
+/// the user a hunt for an API permission that is not missing.
+struct TrackTikErrors;
+
+impl ErrorReader for TrackTikErrors {
+    fn message(&self, r: &Response) -> String {
+        let message = generic_message(&r.body);
+        if r.status == 403 && r.server.as_deref().is_some_and(|s| s.starts_with("awselb")) {
+            return format!("refused by the vendor's firewall, not the API: {message}");
+        }
+        message
+    }
+}
+
 const API: &str = "/rest/v1";
 const PAGE: usize = 1000;
 
@@ -129,6 +145,10 @@ impl Target for TrackTik {
             creds,
             INFO.env_vars().join(", "),
         ))
+    }
+
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(TrackTikErrors)
     }
 
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
@@ -488,6 +508,23 @@ impl Session for Tt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_403_from_the_aws_firewall_says_so() {
+        let answer = |status, server: Option<&str>| Response {
+            status,
+            body: json!({"message": "Forbidden"}),
+            retry_after: None,
+            server: server.map(str::to_string),
+        };
+        assert_eq!(
+            TrackTikErrors.message(&answer(403, Some("awselb/2.0"))),
+            "refused by the vendor's firewall, not the API: Forbidden"
+        );
+        assert_eq!(TrackTikErrors.message(&answer(403, Some("nginx"))), "Forbidden");
+        assert_eq!(TrackTikErrors.message(&answer(403, None)), "Forbidden");
+        assert_eq!(TrackTikErrors.message(&answer(400, Some("awselb/2.0"))), "Forbidden");
+    }
 
     #[test]
     fn field_indexes() {
