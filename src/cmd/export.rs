@@ -25,9 +25,12 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         None => Profile::default(),
     };
     if let Some(t) = &profile.target
-        && t != info.name
+        && t != info.template.name
     {
-        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
+        return Err(Error::config(format!(
+            "the profile is for target {t:?}, not {:?}",
+            info.template.name
+        )));
     }
     let options = Options::resolve(info, &profile.options)?;
     // Refuse a bad output name before talking to anyone.
@@ -42,7 +45,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
     let conn = connect(&args.target, target, &options, stop)?
         .ok_or_else(|| Error::config("say where to export from: --base-url URL, or --sandbox"))?;
     let session = target.connect(&conn.api, &options).map_err(api_abort)?;
-    let mut file = ExportFile::create(&args.output, info.fields)?;
+    let mut file = ExportFile::create(&args.output, info.template.fields)?;
     let mut n = 0u64;
     let result = session.export(&conn.api, args.include_terminated, &mut |row| {
         n += 1;
@@ -54,6 +57,6 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         Err(ExportError::Output(e)) => return Err(e),
     }
     file.finish()?;
-    println!("{}: exported {n} people to {}", info.name, args.output.display());
+    println!("{}: exported {n} people to {}", info.template.name, args.output.display());
     Ok(exit::OK)
 }

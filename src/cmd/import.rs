@@ -33,9 +33,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         None => Profile::default(),
     };
     if let Some(t) = &profile.target
-        && t != info.name
+        && t != info.template.name
     {
-        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
+        return Err(Error::config(format!(
+            "the profile is for target {t:?}, not {:?}",
+            info.template.name
+        )));
     }
     // Granting more than the allow-list is a decision for each run, typed
     // where it is run, not one a profile file could make silently.
@@ -60,7 +63,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             if !options.0.contains_key(option) {
                 return Err(Error::config(format!(
                     "{flag} does not apply to target {}",
-                    info.name
+                    info.template.name
                 )));
             }
             options.set_bool(option, true);
@@ -91,8 +94,13 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let file = input::display(&args.file);
     let open = |read: &ReadOptions| -> Result<(Source, Mapping)> {
         let source = Source::open(&args.file, read)?;
-        let mapping =
-            Mapping::resolve(info, &file, source.headers(), &profile, args.date_formats.clone())?;
+        let mapping = Mapping::resolve(
+            &info.template,
+            &file,
+            source.headers(),
+            &profile,
+            args.date_formats.clone(),
+        )?;
         Ok((source, mapping))
     };
     let (mut source, mut mapping) = open(&read)?;
@@ -107,9 +115,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             .map(|&i| format!("{:?}", crate::text::clip(&mapping.headers[i], 60)))
             .collect();
         let what = if names.len() == 1 {
-            format!("this column is not a {} column, so it is not sent (it is", info.name)
+            format!("this column is not a {} column, so it is not sent (it is", info.template.name)
         } else {
-            format!("these columns are not {} columns, so they are not sent (they are", info.name)
+            format!(
+                "these columns are not {} columns, so they are not sent (they are",
+                info.template.name
+            )
         };
         warn(&format!("{what} kept in results.csv): {}", crate::text::capped_list(&names, 10)));
     }
@@ -266,7 +277,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let elapsed = started.elapsed().as_secs_f64();
     let notes = session.notes();
     let summary = json!({
-        "target": info.name,
+        "target": info.template.name,
         "input": file,
         "read_as": source.describe(),
         "dry_run": args.dry_run,
@@ -325,7 +336,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     println!(
         "{}{}: {} rows: {}{completed} in {:.1}s ({requests} requests, {retries} retries)",
         if args.dry_run { "dry run, " } else { "" },
-        info.name,
+        info.template.name,
         validation.rows,
         parts.join(", "),
         elapsed

@@ -8,6 +8,7 @@
 
 pub mod field;
 pub mod profile;
+pub mod template;
 pub mod values;
 
 use std::borrow::Cow;
@@ -18,10 +19,10 @@ use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 use crate::input::Record;
-use crate::targets::TargetInfo;
 use crate::text;
 use field::{FieldSpec, Kind};
 use profile::Profile;
+use template::Template;
 use values::DateFormats;
 
 /// One thing wrong with a row, in words a person can act on.
@@ -228,13 +229,13 @@ impl Mapping {
     /// Binds the template to the headers of `file`. Every problem that makes
     /// the file unusable is reported here, before any row is read.
     pub fn resolve(
-        info: &'static TargetInfo,
+        template: &'static Template,
         file: &str,
         headers: &[String],
         profile: &Profile,
         mut date_formats: Vec<String>,
     ) -> Result<Mapping> {
-        let fields = info.fields;
+        let fields = template.fields;
         let mut bindings: Vec<Binding> = fields
             .iter()
             .map(|f| Binding { label: f.column.to_string(), ..Binding::default() })
@@ -249,7 +250,7 @@ impl Mapping {
             if f.is_none() {
                 errors.push(format!(
                     "[{section}] names {key:?}, which is not a {} column (its columns: {})",
-                    info.name,
+                    template.name,
                     fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
                 ));
             }
@@ -346,7 +347,7 @@ impl Mapping {
             .collect();
         let mut one_of = Vec::new();
         let mut missing_groups = Vec::new();
-        for group in info.one_of {
+        for group in template.one_of {
             let idx: Vec<usize> = group.iter().filter_map(|c| find_field(fields, c)).collect();
             if !idx.iter().any(|&i| present(&bindings[i])) {
                 missing_groups.push(group.join(" or "));
@@ -367,7 +368,7 @@ impl Mapping {
                 if what.len() == 1 { "" } else { "s" },
                 text::and_list(&what),
                 header_list(headers),
-                info.name
+                template.name
             )));
         }
 

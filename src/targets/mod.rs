@@ -17,6 +17,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::Template;
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
 use crate::transport::{Api, ApiError, Auth, Credentials, ErrorReader, GenericErrors};
@@ -32,23 +33,17 @@ pub static TARGETS: &[&dyn Target] = &[
 ];
 
 pub fn names() -> Vec<&'static str> {
-    TARGETS.iter().map(|t| t.info().name).collect()
+    TARGETS.iter().map(|t| t.info().template.name).collect()
 }
 
 pub fn find(name: &str) -> Option<&'static dyn Target> {
-    TARGETS.iter().copied().find(|t| t.info().name == name)
+    TARGETS.iter().copied().find(|t| t.info().template.name == name)
 }
 
 /// What a target is, as data: drives CLI values, docs, env and templates.
 pub struct TargetInfo {
-    /// The `--target` value.
-    pub name: &'static str,
-    pub title: &'static str,
-    pub fields: &'static [FieldSpec],
-    /// Groups of columns of which each row needs at least one.
-    pub one_of: &'static [&'static [&'static str]],
-    /// Columns whose values must not repeat within a file (ignoring case).
-    pub unique: &'static [&'static str],
+    /// Its name, columns and the rules between them: all `mapping` sees.
+    pub template: Template,
     pub credentials: &'static [CredentialSpec],
     pub options: &'static [OptionSpec],
     /// Where the sandbox serves this vendor, below its root URL.
@@ -72,7 +67,7 @@ pub struct OptionSpec {
 
 impl TargetInfo {
     pub fn env_var(&self, field: &str) -> String {
-        format!("HRPORT_{}_{}", self.name.to_uppercase(), field.to_uppercase())
+        format!("HRPORT_{}_{}", self.template.name.to_uppercase(), field.to_uppercase())
     }
 
     pub fn env_vars(&self) -> Vec<String> {
@@ -95,7 +90,7 @@ impl TargetInfo {
         if !missing.is_empty() {
             return Err(Error::config(format!(
                 "{} credentials missing: set {} in the environment (or use --sandbox to try hrport locally)",
-                self.name,
+                self.template.name,
                 missing.join(", ")
             )));
         }
@@ -108,15 +103,6 @@ impl TargetInfo {
             creds.0.insert(k, Secret::new(*v));
         }
         creds
-    }
-
-    /// Index of a template column; a typo here is a programming error that
-    /// the targets' unit tests catch.
-    pub fn field(&self, column: &str) -> usize {
-        self.fields
-            .iter()
-            .position(|f| f.column == column)
-            .unwrap_or_else(|| panic!("{}: no field {column}", self.name))
     }
 }
 
@@ -136,7 +122,7 @@ impl Options {
         for o in info.options {
             let default: toml::Table = toml::from_str(&format!("v = {}", o.default))
                 .unwrap_or_else(|e| {
-                    panic!("{}: bad default for option {}: {e}", info.name, o.name)
+                    panic!("{}: bad default for option {}: {e}", info.template.name, o.name)
                 });
             table.insert(o.name.to_string(), default["v"].clone());
         }
@@ -145,7 +131,7 @@ impl Options {
                 let known: Vec<&str> = info.options.iter().map(|o| o.name).collect();
                 return Err(Error::config(format!(
                     "[options] {k:?} is not an option of {} (options: {})",
-                    info.name,
+                    info.template.name,
                     if known.is_empty() { "none".to_string() } else { known.join(", ") }
                 )));
             };
@@ -443,7 +429,7 @@ pub fn columns_table(info: &TargetInfo) -> String {
     let mut s = String::from(
         "| Column | Also matched | Payload field | Required | Accepts |\n|---|---|---|---|---|\n",
     );
-    for f in info.fields {
+    for f in info.template.fields {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             f.column,
@@ -465,15 +451,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_targets_unique_and_one_of_columns_are_its_own() {
+        use crate::mapping::template::field_index;
+        for t in TARGETS {
+            let template = &t.info().template;
+            let named = template.unique.iter().chain(template.one_of.iter().flat_map(|g| g.iter()));
+            for column in named {
+                // Panics on a name the template lacks.
+                field_index(template.fields, column);
+            }
+        }
+    }
+
+    #[test]
     fn every_target_has_a_doc_page_with_its_current_columns() {
         for t in TARGETS {
             let info = t.info();
-            let path = format!("{}/docs/targets/{}.md", env!("CARGO_MANIFEST_DIR"), info.name);
+            let path =
+                format!("{}/docs/targets/{}.md", env!("CARGO_MANIFEST_DIR"), info.template.name);
             let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(
                 doc.contains(&columns_table(info)),
                 "{path} is out of date: paste the table `hrport targets {}` prints",
-                info.name
+                info.template.name
             );
         }
     }

@@ -18,6 +18,7 @@ use super::{
     TargetInfo, id_text,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
 use crate::text;
@@ -72,18 +73,18 @@ static FIELDS: &[FieldSpec] = &[
         .help("Group names separated by ; (created with --create-groups)."),
 ];
 
-const USER_NAME: usize = 0;
-const EXTERNAL_ID: usize = 1;
-const GIVEN: usize = 2;
-const FAMILY: usize = 3;
-const DISPLAY: usize = 4;
-const EMAIL: usize = 5;
-const PHONE: usize = 6;
-const TITLE: usize = 7;
-const EMPLOYEE_NUMBER: usize = 8;
-const MANAGER: usize = 13;
-const ACTIVE: usize = 14;
-const GROUPS: usize = 15;
+const USER_NAME: usize = field_index(FIELDS, "User Name");
+const EXTERNAL_ID: usize = field_index(FIELDS, "External ID");
+const GIVEN: usize = field_index(FIELDS, "Given Name");
+const FAMILY: usize = field_index(FIELDS, "Family Name");
+const DISPLAY: usize = field_index(FIELDS, "Display Name");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const PHONE: usize = field_index(FIELDS, "Phone");
+const TITLE: usize = field_index(FIELDS, "Title");
+const EMPLOYEE_NUMBER: usize = field_index(FIELDS, "Employee Number");
+const MANAGER: usize = field_index(FIELDS, "Manager");
+const ACTIVE: usize = field_index(FIELDS, "Active");
+const GROUPS: usize = field_index(FIELDS, "Groups");
 /// Enterprise attributes with their template fields.
 const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
     (8, "employeeNumber"),
@@ -94,11 +95,13 @@ const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
 ];
 
 static INFO: TargetInfo = TargetInfo {
-    name: "scim",
-    title: "SCIM 2.0 service provider (RFC 7643/7644)",
-    fields: FIELDS,
-    one_of: &[],
-    unique: &["User Name", "External ID", "Employee Number"],
+    template: Template {
+        name: "scim",
+        title: "SCIM 2.0 service provider (RFC 7643/7644)",
+        fields: FIELDS,
+        one_of: &[],
+        unique: &["User Name", "External ID", "Employee Number"],
+    },
     credentials: &[CredentialSpec {
         field: "token",
         help: "the bearer token the service provider issued",
@@ -1132,29 +1135,6 @@ mod tests {
             scim_message(&json!({"scimType": "invalidFilter"})),
             r#"{"scimType":"invalidFilter"}"#
         );
-    }
-
-    #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (USER_NAME, "User Name"),
-            (EXTERNAL_ID, "External ID"),
-            (GIVEN, "Given Name"),
-            (FAMILY, "Family Name"),
-            (DISPLAY, "Display Name"),
-            (EMAIL, "Email"),
-            (PHONE, "Phone"),
-            (TITLE, "Title"),
-            (EMPLOYEE_NUMBER, "Employee Number"),
-            (MANAGER, "Manager"),
-            (ACTIVE, "Active"),
-            (GROUPS, "Groups"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-        }
-        for (i, attr) in ENTERPRISE_FIELDS {
-            assert!(FIELDS[i].payload.ends_with(attr));
-        }
     }
 
     #[test]

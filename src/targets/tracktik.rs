@@ -17,6 +17,7 @@ use super::{
     TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::transport::auth::OAuth2Password;
 use crate::transport::errors::{ErrorReader, generic_message};
@@ -76,24 +77,26 @@ static FIELDS: &[FieldSpec] = &[
 ];
 
 // Indexes into FIELDS; `tests::field_indexes` keeps them honest.
-const EMPLOYEE_ID: usize = 0;
-const USERNAME: usize = 4;
-const EMAIL: usize = 5;
-const REGION: usize = 12;
-const ROLE: usize = 13;
-const TAGS: usize = 14;
-const HOURS_TARGET: usize = 26;
-const HOURS_MIN: usize = 27;
-const HOURS_MAX: usize = 28;
-const PASSWORD: usize = 29;
-const FORCE_PASSWORD_CHANGE: usize = 30;
+const EMPLOYEE_ID: usize = field_index(FIELDS, "Employee ID");
+const USERNAME: usize = field_index(FIELDS, "Username");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const REGION: usize = field_index(FIELDS, "Region");
+const ROLE: usize = field_index(FIELDS, "Role");
+const TAGS: usize = field_index(FIELDS, "Tags");
+const HOURS_TARGET: usize = field_index(FIELDS, "Weekly Hours Target");
+const HOURS_MIN: usize = field_index(FIELDS, "Weekly Hours Minimum");
+const HOURS_MAX: usize = field_index(FIELDS, "Weekly Hours Maximum");
+const PASSWORD: usize = field_index(FIELDS, "Temporary Password");
+const FORCE_PASSWORD_CHANGE: usize = field_index(FIELDS, "Force Password Change");
 
 static INFO: TargetInfo = TargetInfo {
-    name: "tracktik",
-    title: "TrackTik (Guarding Suite REST v1)",
-    fields: FIELDS,
-    one_of: &[&["Username", "Email"]],
-    unique: &["Employee ID", "Email", "Username"],
+    template: Template {
+        name: "tracktik",
+        title: "TrackTik (Guarding Suite REST v1)",
+        fields: FIELDS,
+        one_of: &[&["Username", "Email"]],
+        unique: &["Employee ID", "Email", "Username"],
+    },
     credentials: &[
         CredentialSpec { field: "client_id", help: "OAuth client id of the API Service Account" },
         CredentialSpec { field: "client_secret", help: "OAuth client secret" },
@@ -524,29 +527,6 @@ mod tests {
         assert_eq!(TrackTikErrors.message(&answer(403, Some("nginx"))), "Forbidden");
         assert_eq!(TrackTikErrors.message(&answer(403, None)), "Forbidden");
         assert_eq!(TrackTikErrors.message(&answer(400, Some("awselb/2.0"))), "Forbidden");
-    }
-
-    #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (EMPLOYEE_ID, "Employee ID"),
-            (USERNAME, "Username"),
-            (EMAIL, "Email"),
-            (REGION, "Region"),
-            (ROLE, "Role"),
-            (TAGS, "Tags"),
-            (HOURS_TARGET, "Weekly Hours Target"),
-            (HOURS_MIN, "Weekly Hours Minimum"),
-            (HOURS_MAX, "Weekly Hours Maximum"),
-            (PASSWORD, "Temporary Password"),
-            (FORCE_PASSWORD_CHANGE, "Force Password Change"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-            assert_eq!(INFO.field(name), i);
-        }
-        for u in INFO.unique.iter().chain(INFO.one_of.iter().flat_map(|g| g.iter())) {
-            INFO.field(u);
-        }
     }
 
     #[test]
