@@ -69,12 +69,6 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             options.set_bool(option, true);
         }
     }
-    if let Some(dir) = std::path::absolute(&args.file)
-        .ok()
-        .and_then(|f| f.parent().and_then(|d| d.to_str()).map(str::to_string))
-    {
-        options.0.insert(targets::INPUT_DIR.to_string(), toml::Value::String(dir));
-    }
     let mut read = ReadOptions {
         sheet: args.sheet.clone(),
         encoding: match &args.encoding {
@@ -100,7 +94,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
             source.headers(),
             &profile,
             args.date_formats.clone(),
-        )?;
+        )?
+        .files_beside(&args.file);
         Ok((source, mapping))
     };
     let (mut source, mut mapping) = open(&read)?;
@@ -450,8 +445,7 @@ fn fingerprint(args: &ImportArgs, options: &Options) -> Result<Header> {
     let profile_text =
         profile.as_ref().and_then(|p| std::fs::read_to_string(p).ok()).unwrap_or_default();
     let t = &args.target;
-    let mut opts = options.0.clone();
-    opts.remove(targets::INPUT_DIR);
+    let opts = options.0.clone();
     let settings = json!({
         "target": t.target,
         "to": if t.sandbox { "sandbox".to_string() } else { t.base_url.clone().unwrap_or_default() },

@@ -2,11 +2,13 @@
 //!
 //! `Mapping::resolve` binds the file's headers (and a profile, if any) to the
 //! template once; `Mapping::map_row` then turns one row into `Value`s plus the
-//! problems found, without any I/O. Reference columns (a region, a role) are
+//! problems found; its only I/O is reading the files cells name (`files`),
+//! so that targets need none. Reference columns (a region, a role) are
 //! resolved against `RefTables` the target loaded beforehand. Nothing here
-//! knows how a vendor's payload looks.
+//! knows a target or how a vendor's payload looks.
 
 pub mod field;
+pub mod files;
 pub mod profile;
 pub mod template;
 pub mod values;
@@ -14,6 +16,7 @@ pub mod values;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
@@ -75,6 +78,8 @@ pub enum Value<'a> {
     Refs(Vec<usize>),
     /// A password: never printed (see `secret`).
     Secret(crate::secret::Secret),
+    /// A file a cell names, read (`Kind::File`).
+    File(files::FileCell<'a>),
 }
 
 impl Value<'_> {
@@ -202,6 +207,8 @@ pub struct Mapping {
     pub unknown: Vec<usize>,
     formats: DateFormats,
     today: NaiveDate,
+    /// Where relative file names in cells are looked for: the input's folder.
+    folder: Option<PathBuf>,
 }
 
 /// Finds a template field by a name as a person may write it.
@@ -390,7 +397,16 @@ impl Mapping {
             unknown,
             formats: DateFormats(date_formats),
             today: chrono::Local::now().date_naive(),
+            folder: None,
         })
+    }
+
+    /// Looks for the files cells name beside `input` (the spreadsheet), not
+    /// wherever hrport was started.
+    pub fn files_beside(mut self, input: &Path) -> Mapping {
+        self.folder =
+            std::path::absolute(input).ok().and_then(|f| f.parent().map(Path::to_path_buf));
+        self
     }
 
     /// Whether a template field gets a value from anywhere (column,
@@ -527,6 +543,7 @@ impl Mapping {
                 }
                 None => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
             },
+            Kind::File(what) => Value::File(files::read(self.folder.as_deref(), s, what)?),
             Kind::Choice(allowed) => match choose(allowed, s) {
                 Some(a) => Value::Text(Cow::Borrowed(a)),
                 None => {

@@ -110,12 +110,6 @@ impl TargetInfo {
 #[derive(Debug, Clone, Default)]
 pub struct Options(pub toml::Table);
 
-/// Reserved option set by `import` (never by a profile: `resolve` refuses
-/// names a target does not declare): the folder of the file being imported,
-/// so a target that reads a file a cell names (a photo) finds a relative
-/// path beside the spreadsheet, not wherever hrport was started.
-pub const INPUT_DIR: &str = "hrport_input_dir";
-
 impl Options {
     pub fn resolve(info: &TargetInfo, given: &toml::Table) -> Result<Options> {
         let mut table = toml::Table::new();
@@ -360,6 +354,8 @@ pub fn value_json(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<Json> {
             }
             _ => return None,
         },
+        // How a file travels (encoding, field) is each target's own choice.
+        Value::File(_) => return None,
     })
 }
 
