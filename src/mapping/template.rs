@@ -39,7 +39,7 @@ pub struct Template {
 ///
 /// A name the table does not have is a compile error:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0080
 /// use hrport::mapping::field::{FieldSpec, Kind};
 /// use hrport::mapping::template::field_index;
 /// const FIELDS: &[FieldSpec] = &[

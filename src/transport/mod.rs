@@ -5,7 +5,10 @@
 //! limit to every attempt, retries what is safe to retry, renews credentials
 //! through the target's `Auth`, and returns the final answer. A create that
 //! may have reached the server without an answer is never re-sent blindly:
-//! `Api::create` asks the target to look the record up first.
+//! `Api::create` asks the target to look the record up first. What to do
+//! after each attempt is decided by `retry::Retry`; the loops here only carry
+//! it out (send, sleep, look up, count). Nothing here knows a vendor: how a
+//! vendor words its errors comes with the target's `ErrorReader`.
 
 pub mod auth;
 pub mod errors;
