@@ -72,7 +72,7 @@ static FIELDS: &[FieldSpec] = &[
         .help("yes: Guardian e-mails the new user their login details."),
 ];
 
-// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
+// Indexes into FIELDS, found at compile time: a wrong name fails the build.
 const FIRST_NAME: usize = field_index(FIELDS, "First Name");
 const LAST_NAME: usize = field_index(FIELDS, "Last Name");
 const EMAIL: usize = field_index(FIELDS, "Email");
