@@ -121,12 +121,7 @@ mod tests {
         let e = e.while_sending("continue with: hrport import --resume /out");
         assert_eq!(e.exit_code(), exit::ABORTED);
         assert!(e.to_string().starts_with("run aborted: /out/results.csv: cannot write"), "{e}");
-        assert_eq!(
-            e.hint(),
-            Some(
-                "the rows not done are marked pending; continue with: hrport import --resume /out"
-            )
-        );
+        assert_eq!(e.hint(), Some("fix that, then continue with: hrport import --resume /out"));
         assert!(std::error::Error::source(&e).is_some(), "the cause is kept");
         let abort = Error::aborted("sign-in refused", Some("check the key".into()));
         assert_eq!(abort.while_sending("x").hint(), Some("check the key"));

@@ -4,7 +4,7 @@
 //! - `cli`: flags and help (clap); `cmd`: one file per subcommand, glue only.
 //! - `input`: CSV/XLSX/XLS/ODS to numbered rows of text.
 //! - `mapping`: headers and profiles bound to a target's template; typed,
-//!   checked values. Pure.
+//!   checked values. Pure but for reading the files cells name (photos).
 //! - `engine`: validate everything, then send in parallel, results in order.
 //! - `targets`: one module per vendor, translating rows and answers only.
 //! - `transport`: the only code that sends HTTP (rate limit, retry, auth).

@@ -43,7 +43,7 @@ fuzz_target!(|data: &[u8]| {
 
     for target in TARGETS {
         let info = target.info();
-        let Ok(mapping) = Mapping::resolve(info, "fuzz.csv", &headers, &profile, formats.clone())
+        let Ok(mapping) = Mapping::resolve(&info.template, "fuzz.csv", &headers, &profile, formats.clone())
         else {
             continue;
         };

@@ -33,7 +33,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
     let conn = connect(&args.endpoint, &speed, target, &options, stop)?
         .ok_or_else(|| Error::config("say where to export from: --base-url URL, or --sandbox"))?;
     let session = target.connect(&conn.api, &options).map_err(api_abort)?;
-    let mut file = ExportFile::create(&args.output, info.fields)?;
+    let mut file = ExportFile::create(&args.output, info.template.fields)?;
     let mut n = 0u64;
     let result = session.export(&conn.api, args.include_terminated, &mut |row| {
         n += 1;
@@ -45,6 +45,6 @@ pub fn run(args: ExportArgs) -> Result<u8> {
         Err(ExportError::Output(e)) => return Err(e),
     }
     file.finish()?;
-    println!("{}: exported {n} people to {}", info.name, args.output.display());
+    println!("{}: exported {n} people to {}", info.template.name, args.output.display());
     Ok(exit::OK)
 }

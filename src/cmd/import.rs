@@ -51,13 +51,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         .ok_or_else(|| Error::config("unknown target"))?;
     let info = target.info();
     let profile = load_profile(job.run.profile.as_deref(), info)?;
-    let mut options = targets::options(target, &profile.options, &job.run.switches)?;
-    if let Some(dir) = std::path::absolute(&job.file)
-        .ok()
-        .and_then(|f| f.parent().and_then(|d| d.to_str()).map(str::to_string))
-    {
-        options.0.insert(targets::INPUT_DIR.to_string(), toml::Value::String(dir));
-    }
+    let options = targets::options(target, &profile.options, &job.run.switches)?;
     let read = read_options(&job.run)?;
     if !job.dry_run && !job.run.endpoint.sandbox && job.run.endpoint.base_url.is_none() {
         return Err(Error::config(
@@ -107,7 +101,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let send_secs = sending_at.elapsed().as_secs_f64();
     let [requests, retries, throttled, recovered] = counters(api);
     let summary = Summary {
-        target: info.name,
+        target: info.template.name,
         input: &input::display(&job.file),
         read_as: input.source.describe(),
         dry_run: job.dry_run,
@@ -329,9 +323,12 @@ fn open_input(
             .map(|&i| format!("{:?}", crate::text::clip(&m.headers[i], 60)))
             .collect();
         let what = if names.len() == 1 {
-            format!("this column is not a {} column, so it is not sent (it is", info.name)
+            format!("this column is not a {} column, so it is not sent (it is", info.template.name)
         } else {
-            format!("these columns are not {} columns, so they are not sent (they are", info.name)
+            format!(
+                "these columns are not {} columns, so they are not sent (they are",
+                info.template.name
+            )
         };
         warn(&format!("{what} kept in results.csv): {}", crate::text::capped_list(&names, 10)));
     }
@@ -346,12 +343,13 @@ fn reopen(
 ) -> Result<Input> {
     let source = Source::open(&job.file, &read)?;
     let mapping = Mapping::resolve(
-        info,
+        &info.template,
         &input::display(&job.file),
         source.headers(),
         profile,
         job.run.date_formats.clone(),
-    )?;
+    )?
+    .files_beside(&job.file);
     Ok(Input { source, mapping, read })
 }
 

@@ -38,9 +38,12 @@ pub fn load_profile(path: Option<&std::path::Path>, info: &TargetInfo) -> Result
         None => Profile::default(),
     };
     if let Some(t) = &profile.target
-        && t != info.name
+        && t != info.template.name
     {
-        return Err(Error::config(format!("the profile is for target {t:?}, not {:?}", info.name)));
+        return Err(Error::config(format!(
+            "the profile is for target {t:?}, not {:?}",
+            info.template.name
+        )));
     }
     Ok(profile)
 }
@@ -88,7 +91,7 @@ pub fn connect(
         policy: Policy { max_retries: a.max_retries, ..Policy::default() },
     };
     let transport = Transport::new(&cfg, stop).map_err(Error::config)?;
-    let api = Api::new(transport, target.auth(&creds, options));
+    let api = Api::new(transport, target.auth(&creds, options), target.errors());
     api.authenticate().map_err(api_abort)?;
     Ok(Some(Connection { api, _sandbox: sandbox }))
 }

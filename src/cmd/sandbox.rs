@@ -53,7 +53,7 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
         let _ = writeln!(
             out,
             "  {:<12} --base-url {}{}   {}",
-            info.name,
+            info.template.name,
             sb.url(),
             info.sandbox_prefix,
             creds.join(" ")

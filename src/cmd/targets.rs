@@ -8,17 +8,17 @@ pub fn run(args: TargetsArgs) -> Result<u8> {
     match args.name {
         None => {
             for t in TARGETS {
-                println!("{:<14} {}", t.info().name, t.info().title);
+                println!("{:<14} {}", t.info().template.name, t.info().template.title);
             }
         }
         Some(name) => {
             let info = targets::find(&name).ok_or_else(|| Error::config("unknown target"))?.info();
-            println!("{} — {}\n", info.name, info.title);
+            println!("{} — {}\n", info.template.name, info.template.title);
             print!("{}", columns_table(info));
-            for g in info.one_of {
+            for g in info.template.one_of {
                 println!("\nEach row needs at least one of: {}.", g.join(", "));
             }
-            println!("Must not repeat within a file: {}.", info.unique.join(", "));
+            println!("Must not repeat within a file: {}.", info.template.unique.join(", "));
             println!("\nCredentials (environment):");
             for c in info.credentials {
                 println!("  {:<34} {}", info.env_var(c.field), c.help);

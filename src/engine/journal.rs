@@ -113,17 +113,23 @@ impl Journal {
     }
 
     /// Starts a new journal in `dir`.
+    /// The header is written to a file of its own and linked into place,
+    /// so a journal, from the moment it exists, always has its header (a
+    /// kill in between leaves no journal, which `--resume` explains).
     pub fn create(dir: &Path, header: &Header) -> Result<Journal> {
         let path = dir.join(FILE);
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(|e| Error::output_doing(&path, "create the journal", e))?;
-        let j = Journal::open(path, file);
-        j.line(&serde_json::to_string(header).unwrap_or_default())?;
-        j.sync()?;
-        Ok(j)
+        let draft = dir.join(format!("{FILE}.new"));
+        let err = |e| Error::output_doing(&path, "create the journal", e);
+        let _ = std::fs::remove_file(&draft); // left by a kill, header unfinished
+        let mut f = OpenOptions::new().create_new(true).write(true).open(&draft).map_err(err)?;
+        let line = serde_json::to_string(header).unwrap_or_default() + "\n";
+        f.write_all(line.as_bytes()).and_then(|()| f.sync_data()).map_err(err)?;
+        // Unlike a rename, a link refuses to replace another run's journal.
+        let linked = std::fs::hard_link(&draft, &path);
+        let _ = std::fs::remove_file(&draft);
+        linked.map_err(err)?;
+        let file = OpenOptions::new().append(true).open(&path).map_err(err)?;
+        Ok(Journal::open(path, file))
     }
 
     /// The header of the journal in `dir`, alone.

@@ -28,13 +28,14 @@ pub struct Keys {
 impl Keys {
     pub fn new(info: &TargetInfo, m: &Mapping) -> Keys {
         let fields: Vec<(usize, String)> = info
+            .template
             .unique
             .iter()
-            .filter_map(|c| find_field(info.fields, c))
+            .filter_map(|c| find_field(info.template.fields, c))
             .filter(|&f| m.column_of(f).is_some())
             .map(|f| (f, m.label(f).to_string()))
             .collect();
-        assert!(fields.len() <= MAX_KEYS, "{}: too many unique columns", info.name);
+        assert!(fields.len() <= MAX_KEYS, "{}: too many unique columns", info.template.name);
         Keys { fields }
     }
 

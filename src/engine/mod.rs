@@ -356,9 +356,15 @@ fn resolve_links(
                                 "{:?} is nobody in this file or in {} (give the {} of someone in either)",
                                 r.text,
                                 // The vendor's own name ("SecurityTrax"), not the --target value.
-                                ctx.info.title.split(' ').next().unwrap_or(ctx.info.name),
+                                ctx.info
+                                    .template
+                                    .title
+                                    .split(' ')
+                                    .next()
+                                    .unwrap_or(ctx.info.template.name),
                                 crate::text::and_list(
                                     &ctx.info
+                                        .template
                                         .unique
                                         .iter()
                                         .map(|u| u.to_string())

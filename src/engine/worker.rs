@@ -176,9 +176,10 @@ impl Run<'_> {
                 .map_err(Error::config)?;
                 let info = self.ctx.info;
                 let key = info
+                    .template
                     .unique
                     .iter()
-                    .filter_map(|c| crate::mapping::find_field(info.fields, c))
+                    .filter_map(|c| crate::mapping::find_field(info.template.fields, c))
                     .find_map(|f| values[f].text())
                     .unwrap_or("");
                 file.record(job.rec.row, key, &pw)?;

@@ -36,6 +36,10 @@ pub enum Kind {
     /// Another person (a manager): a key of a row of the same file or of a
     /// record the target holds. Rows are sent after the rows they refer to.
     Person,
+    /// A file the cell names (a photo), beside the spreadsheet unless the
+    /// path is absolute; the mapping reads it (see `files`). The text says
+    /// what it should be, with its article: "an image file".
+    File(&'static str),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -93,6 +97,7 @@ impl FieldSpec {
             Kind::References(what) => format!("{what} names or ids, separated by ; or ,"),
             Kind::Choice(values) => format!("one of {}", values.join(", ")),
             Kind::Person => "a person: their key, in this file or the target".to_string(),
+            Kind::File(what) => format!("path of {what}, relative to the spreadsheet's folder"),
         };
         if self.max_len > 0 { format!("{base}, ≤ {} characters", self.max_len) } else { base }
     }

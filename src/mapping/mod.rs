@@ -2,26 +2,30 @@
 //!
 //! `Mapping::resolve` binds the file's headers (and a profile, if any) to the
 //! template once; `Mapping::map_row` then turns one row into `Value`s plus the
-//! problems found, without any I/O. Reference columns (a region, a role) are
+//! problems found; its only I/O is reading the files cells name (`files`),
+//! so that targets need none. Reference columns (a region, a role) are
 //! resolved against `RefTables` the target loaded beforehand. Nothing here
-//! knows how a vendor's payload looks.
+//! knows a target or how a vendor's payload looks.
 
 pub mod field;
+pub mod files;
 pub mod profile;
+pub mod template;
 pub mod values;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 
 use crate::error::{Error, Result};
 use crate::input::Record;
-use crate::targets::TargetInfo;
 use crate::text;
 use field::{FieldSpec, Kind};
 use profile::Profile;
+use template::Template;
 use values::DateFormats;
 
 /// One thing wrong with a row, in words a person can act on.
@@ -74,6 +78,8 @@ pub enum Value<'a> {
     Refs(Vec<usize>),
     /// A password: never printed (see `secret`).
     Secret(crate::secret::Secret),
+    /// A file a cell names, read (`Kind::File`).
+    File(files::FileCell<'a>),
 }
 
 impl Value<'_> {
@@ -201,6 +207,8 @@ pub struct Mapping {
     pub unknown: Vec<usize>,
     formats: DateFormats,
     today: NaiveDate,
+    /// Where relative file names in cells are looked for: the input's folder.
+    folder: Option<PathBuf>,
 }
 
 /// Finds a template field by a name as a person may write it.
@@ -228,13 +236,13 @@ impl Mapping {
     /// Binds the template to the headers of `file`. Every problem that makes
     /// the file unusable is reported here, before any row is read.
     pub fn resolve(
-        info: &'static TargetInfo,
+        template: &'static Template,
         file: &str,
         headers: &[String],
         profile: &Profile,
         mut date_formats: Vec<String>,
     ) -> Result<Mapping> {
-        let fields = info.fields;
+        let fields = template.fields;
         let mut bindings: Vec<Binding> = fields
             .iter()
             .map(|f| Binding { label: f.column.to_string(), ..Binding::default() })
@@ -249,7 +257,7 @@ impl Mapping {
             if f.is_none() {
                 errors.push(format!(
                     "[{section}] names {key:?}, which is not a {} column (its columns: {})",
-                    info.name,
+                    template.name,
                     fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
                 ));
             }
@@ -346,7 +354,7 @@ impl Mapping {
             .collect();
         let mut one_of = Vec::new();
         let mut missing_groups = Vec::new();
-        for group in info.one_of {
+        for group in template.one_of {
             let idx: Vec<usize> = group.iter().filter_map(|c| find_field(fields, c)).collect();
             if !idx.iter().any(|&i| present(&bindings[i])) {
                 missing_groups.push(group.join(" or "));
@@ -367,7 +375,7 @@ impl Mapping {
                 if what.len() == 1 { "" } else { "s" },
                 text::and_list(&what),
                 header_list(headers),
-                info.name
+                template.name
             )));
         }
 
@@ -389,7 +397,16 @@ impl Mapping {
             unknown,
             formats: DateFormats(date_formats),
             today: chrono::Local::now().date_naive(),
+            folder: None,
         })
+    }
+
+    /// Looks for the files cells name beside `input` (the spreadsheet), not
+    /// wherever hrport was started.
+    pub fn files_beside(mut self, input: &Path) -> Mapping {
+        self.folder =
+            std::path::absolute(input).ok().and_then(|f| f.parent().map(Path::to_path_buf));
+        self
     }
 
     /// Whether a template field gets a value from anywhere (column,
@@ -526,6 +543,7 @@ impl Mapping {
                 }
                 None => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
             },
+            Kind::File(what) => Value::File(files::read(self.folder.as_deref(), s, what)?),
             Kind::Choice(allowed) => match choose(allowed, s) {
                 Some(a) => Value::Text(Cow::Borrowed(a)),
                 None => {

@@ -19,6 +19,7 @@ use super::{
     Target, TargetInfo, id_text, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::secret::Secret;
 use crate::transport::auth::StaticHeaders;
@@ -64,18 +65,20 @@ static FIELDS: &[FieldSpec] = &[
         .help("Empty: no, unless --enable-login (an enabled account is e-mailed at once)."),
 ];
 
-const EMPLOYEE_NUMBER: usize = 0;
-const EMAIL: usize = 8;
-const USERNAME: usize = 10;
-const GROUPS: usize = 11;
-const ENABLED: usize = 12;
+const EMPLOYEE_NUMBER: usize = field_index(FIELDS, "Employee Number");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const USERNAME: usize = field_index(FIELDS, "Username");
+const GROUPS: usize = field_index(FIELDS, "Permission Groups");
+const ENABLED: usize = field_index(FIELDS, "Login Enabled");
 
 static INFO: TargetInfo = TargetInfo {
-    name: "intellihr",
-    title: "intelliHR (Humanforce) Public API v1",
-    fields: FIELDS,
-    one_of: &[],
-    unique: &["Employee Number", "Email", "Username"],
+    template: Template {
+        name: "intellihr",
+        title: "intelliHR (Humanforce) Public API v1",
+        fields: FIELDS,
+        one_of: &[],
+        unique: &["Employee Number", "Email", "Username"],
+    },
     credentials: &[
         CredentialSpec {
             field: "api_key",
@@ -568,22 +571,6 @@ fn is_rfc3339_date(full: &str, day: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (EMPLOYEE_NUMBER, "Employee Number"),
-            (EMAIL, "Email"),
-            (USERNAME, "Username"),
-            (GROUPS, "Permission Groups"),
-            (ENABLED, "Login Enabled"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-        }
-        for u in INFO.unique {
-            INFO.field(u);
-        }
-    }
 
     #[test]
     fn cells_from_answers() {

@@ -17,9 +17,10 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::Template;
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
-use crate::transport::{Api, ApiError, Auth, Credentials};
+use crate::transport::{Api, ApiError, Auth, Credentials, ErrorReader, GenericErrors};
 
 /// Every target, in the order `hrport targets` lists them.
 pub static TARGETS: &[&dyn Target] = &[
@@ -32,23 +33,17 @@ pub static TARGETS: &[&dyn Target] = &[
 ];
 
 pub fn names() -> Vec<&'static str> {
-    TARGETS.iter().map(|t| t.info().name).collect()
+    TARGETS.iter().map(|t| t.info().template.name).collect()
 }
 
 pub fn find(name: &str) -> Option<&'static dyn Target> {
-    TARGETS.iter().copied().find(|t| t.info().name == name)
+    TARGETS.iter().copied().find(|t| t.info().template.name == name)
 }
 
 /// What a target is, as data: drives CLI values, docs, env and templates.
 pub struct TargetInfo {
-    /// The `--target` value.
-    pub name: &'static str,
-    pub title: &'static str,
-    pub fields: &'static [FieldSpec],
-    /// Groups of columns of which each row needs at least one.
-    pub one_of: &'static [&'static [&'static str]],
-    /// Columns whose values must not repeat within a file (ignoring case).
-    pub unique: &'static [&'static str],
+    /// Its name, columns and the rules between them: all `mapping` sees.
+    pub template: Template,
     pub credentials: &'static [CredentialSpec],
     pub options: &'static [OptionSpec],
     /// Where the sandbox serves this vendor, below its root URL.
@@ -114,7 +109,10 @@ pub fn options(target: &dyn Target, profile: &toml::Table, given: &[String]) -> 
         if !target.switches().iter().any(|s| s.option == name) {
             let flag =
                 switches().iter().find(|s| s.option == name).map_or(name.as_str(), |s| s.flag);
-            return Err(Error::config(format!("--{flag} does not apply to target {}", info.name)));
+            return Err(Error::config(format!(
+                "--{flag} does not apply to target {}",
+                info.template.name
+            )));
         }
         options.set_bool(name, true);
     }
@@ -123,7 +121,7 @@ pub fn options(target: &dyn Target, profile: &toml::Table, given: &[String]) -> 
 
 impl TargetInfo {
     pub fn env_var(&self, field: &str) -> String {
-        format!("HRPORT_{}_{}", self.name.to_uppercase(), field.to_uppercase())
+        format!("HRPORT_{}_{}", self.template.name.to_uppercase(), field.to_uppercase())
     }
 
     pub fn env_vars(&self) -> Vec<String> {
@@ -146,7 +144,7 @@ impl TargetInfo {
         if !missing.is_empty() {
             return Err(Error::config(format!(
                 "{} credentials missing: set {} in the environment (or use --sandbox to try hrport locally)",
-                self.name,
+                self.template.name,
                 missing.join(", ")
             )));
         }
@@ -160,26 +158,11 @@ impl TargetInfo {
         }
         creds
     }
-
-    /// Index of a template column; a typo here is a programming error that
-    /// the targets' unit tests catch.
-    pub fn field(&self, column: &str) -> usize {
-        self.fields
-            .iter()
-            .position(|f| f.column == column)
-            .unwrap_or_else(|| panic!("{}: no field {column}", self.name))
-    }
 }
 
 /// A target's options from a profile's `[options]`, defaults filled in.
 #[derive(Debug, Clone, Default)]
 pub struct Options(pub toml::Table);
-
-/// Reserved option set by `import` (never by a profile: `resolve` refuses
-/// names a target does not declare): the folder of the file being imported,
-/// so a target that reads a file a cell names (a photo) finds a relative
-/// path beside the spreadsheet, not wherever hrport was started.
-pub const INPUT_DIR: &str = "hrport_input_dir";
 
 impl Options {
     pub fn resolve(info: &TargetInfo, given: &toml::Table) -> Result<Options> {
@@ -187,7 +170,7 @@ impl Options {
         for o in info.options {
             let default: toml::Table = toml::from_str(&format!("v = {}", o.default))
                 .unwrap_or_else(|e| {
-                    panic!("{}: bad default for option {}: {e}", info.name, o.name)
+                    panic!("{}: bad default for option {}: {e}", info.template.name, o.name)
                 });
             table.insert(o.name.to_string(), default["v"].clone());
         }
@@ -196,7 +179,7 @@ impl Options {
                 let known: Vec<&str> = info.options.iter().map(|o| o.name).collect();
                 return Err(Error::config(format!(
                     "[options] {k:?} is not an option of {} (options: {})",
-                    info.name,
+                    info.template.name,
                     if known.is_empty() { "none".to_string() } else { known.join(", ") }
                 )));
             };
@@ -264,6 +247,10 @@ pub trait Target: Sync {
     }
     /// How requests authenticate, from the credentials.
     fn auth(&self, creds: &Credentials, options: &Options) -> Box<dyn Auth>;
+    /// How this vendor's error answers read; most need nothing special.
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(GenericErrors)
+    }
     /// Loads the reference tables and the index of existing records.
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError>;
     /// A session with nothing behind it, for a dry run without a target:
@@ -426,6 +413,8 @@ pub fn value_json(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<Json> {
             }
             _ => return None,
         },
+        // How a file travels (encoding, field) is each target's own choice.
+        Value::File(_) => return None,
     })
 }
 
@@ -495,7 +484,7 @@ pub fn columns_table(info: &TargetInfo) -> String {
     let mut s = String::from(
         "| Column | Also matched | Payload field | Required | Accepts |\n|---|---|---|---|---|\n",
     );
-    for f in info.fields {
+    for f in info.template.fields {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} |\n",
             f.column,
@@ -521,7 +510,13 @@ mod tests {
         for t in TARGETS {
             for s in t.switches() {
                 let o = t.info().options.iter().find(|o| o.name == s.option);
-                assert_eq!(o.map(|o| o.default), Some("false"), "{}: {}", t.info().name, s.option);
+                assert_eq!(
+                    o.map(|o| o.default),
+                    Some("false"),
+                    "{}: {}",
+                    t.info().template.name,
+                    s.option
+                );
                 assert_eq!(s.flag, s.option.replace('_', "-"));
             }
         }
@@ -530,15 +525,29 @@ mod tests {
     }
 
     #[test]
+    fn every_targets_unique_and_one_of_columns_are_its_own() {
+        use crate::mapping::template::field_index;
+        for t in TARGETS {
+            let template = &t.info().template;
+            let named = template.unique.iter().chain(template.one_of.iter().flat_map(|g| g.iter()));
+            for column in named {
+                // Panics on a name the template lacks.
+                field_index(template.fields, column);
+            }
+        }
+    }
+
+    #[test]
     fn every_target_has_a_doc_page_with_its_current_columns() {
         for t in TARGETS {
             let info = t.info();
-            let path = format!("{}/docs/targets/{}.md", env!("CARGO_MANIFEST_DIR"), info.name);
+            let path =
+                format!("{}/docs/targets/{}.md", env!("CARGO_MANIFEST_DIR"), info.template.name);
             let doc = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
             assert!(
                 doc.contains(&columns_table(info)),
                 "{path} is out of date: paste the table `hrport targets {}` prints",
-                info.name
+                info.template.name
             );
         }
     }

@@ -18,11 +18,13 @@ use super::{
     Target, TargetInfo, id_text,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
 use crate::text;
 use crate::transport::auth::StaticHeaders;
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request};
+use crate::transport::errors::{ErrorReader, Reading};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
 
 pub struct Scim;
 
@@ -71,18 +73,18 @@ static FIELDS: &[FieldSpec] = &[
         .help("Group names separated by ; (created with --create-groups)."),
 ];
 
-const USER_NAME: usize = 0;
-const EXTERNAL_ID: usize = 1;
-const GIVEN: usize = 2;
-const FAMILY: usize = 3;
-const DISPLAY: usize = 4;
-const EMAIL: usize = 5;
-const PHONE: usize = 6;
-const TITLE: usize = 7;
-const EMPLOYEE_NUMBER: usize = 8;
-const MANAGER: usize = 13;
-const ACTIVE: usize = 14;
-const GROUPS: usize = 15;
+const USER_NAME: usize = field_index(FIELDS, "User Name");
+const EXTERNAL_ID: usize = field_index(FIELDS, "External ID");
+const GIVEN: usize = field_index(FIELDS, "Given Name");
+const FAMILY: usize = field_index(FIELDS, "Family Name");
+const DISPLAY: usize = field_index(FIELDS, "Display Name");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const PHONE: usize = field_index(FIELDS, "Phone");
+const TITLE: usize = field_index(FIELDS, "Title");
+const EMPLOYEE_NUMBER: usize = field_index(FIELDS, "Employee Number");
+const MANAGER: usize = field_index(FIELDS, "Manager");
+const ACTIVE: usize = field_index(FIELDS, "Active");
+const GROUPS: usize = field_index(FIELDS, "Groups");
 /// Enterprise attributes with their template fields.
 const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
     (8, "employeeNumber"),
@@ -93,11 +95,13 @@ const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
 ];
 
 static INFO: TargetInfo = TargetInfo {
-    name: "scim",
-    title: "SCIM 2.0 service provider (RFC 7643/7644)",
-    fields: FIELDS,
-    one_of: &[],
-    unique: &["User Name", "External ID", "Employee Number"],
+    template: Template {
+        name: "scim",
+        title: "SCIM 2.0 service provider (RFC 7643/7644)",
+        fields: FIELDS,
+        one_of: &[],
+        unique: &["User Name", "External ID", "Employee Number"],
+    },
     credentials: &[CredentialSpec {
         field: "token",
         help: "the bearer token the service provider issued",
@@ -142,6 +146,10 @@ impl Target for Scim {
             headers: vec![("Authorization".into(), Secret::new(format!("Bearer {}", creds.get("token").expose())))],
             hint: "check HRPORT_SCIM_TOKEN and that --base-url is the SCIM base (ending in /v2 or similar)".into(),
         })
+    }
+
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(ScimErrors)
     }
 
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
@@ -846,10 +854,7 @@ impl Sc {
                     })
                 } else {
                     let body = res.get("response").cloned().unwrap_or(Json::Null);
-                    Err(ApiError::Status {
-                        status,
-                        message: crate::transport::error_message(&body),
-                    })
+                    Err(ApiError::Status { status, message: scim_message(&body) })
                 });
             }
             for &i in &chunk {
@@ -863,6 +868,25 @@ impl Sc {
             .map(|o| o.unwrap_or_else(|| Err(ApiError::Unavailable("no answer".into()))))
             .collect()
     }
+}
+
+/// SCIM's error answers: the common shapes, plus the one-word kind of error
+/// (`scimType`, RFC 7644 §3.12) after the detail.
+struct ScimErrors;
+
+impl ErrorReader for ScimErrors {
+    fn message(&self, r: &Response) -> String {
+        scim_message(&r.body)
+    }
+}
+
+fn scim_message(body: &Json) -> String {
+    let mut reading = Reading::of(body);
+    let kind = body.get("scimType").and_then(Json::as_str);
+    if let (Some(headline), Some(kind)) = (reading.headline.as_mut(), kind) {
+        *headline = format!("{headline} ({kind})");
+    }
+    reading.text(body)
 }
 
 /// Copies `from`'s attributes over `into` (objects merged, others replaced).
@@ -1109,26 +1133,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (USER_NAME, "User Name"),
-            (EXTERNAL_ID, "External ID"),
-            (GIVEN, "Given Name"),
-            (FAMILY, "Family Name"),
-            (DISPLAY, "Display Name"),
-            (EMAIL, "Email"),
-            (PHONE, "Phone"),
-            (TITLE, "Title"),
-            (EMPLOYEE_NUMBER, "Employee Number"),
-            (MANAGER, "Manager"),
-            (ACTIVE, "Active"),
-            (GROUPS, "Groups"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-        }
-        for (i, attr) in ENTERPRISE_FIELDS {
-            assert!(FIELDS[i].payload.ends_with(attr));
-        }
+    fn error_messages_add_the_scim_type() {
+        let answer = |body: Json| Response { status: 409, body, retry_after: None, server: None };
+        let r = answer(json!({"detail": "userName is taken", "scimType": "uniqueness"}));
+        assert_eq!(ScimErrors.message(&r), "userName is taken (uniqueness)");
+        let r = answer(json!({"detail": "no such user"}));
+        assert_eq!(ScimErrors.message(&r), "no such user");
+        // A kind with no message to qualify: the body speaks for itself.
+        assert_eq!(
+            scim_message(&json!({"scimType": "invalidFilter"})),
+            r#"{"scimType":"invalidFilter"}"#
+        );
     }
 
     #[test]

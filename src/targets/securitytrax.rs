@@ -19,6 +19,7 @@ use super::{
     TargetInfo, id_text, json_cell, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::transport::auth::TokenLogin;
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
@@ -66,27 +67,25 @@ static FIELDS: &[FieldSpec] = &[
         .help("Sent as the user's password; never written to any output."),
 ];
 
-const USERNAME: usize = 2;
-const EMAIL: usize = 3;
-const PAYROLL: usize = 4;
-const START: usize = 9;
-const LAST_DAY: usize = 10;
-#[cfg(test)]
-const REPORTS_TO: usize = 12;
-#[cfg(test)]
-const RECRUITED_BY: usize = 13;
-const ACTIVE: usize = 16;
-const GENERATE: usize = 18;
-const NOTIFY: usize = 19;
-const FORCE: usize = 20;
-const PASSWORD: usize = 21;
+const USERNAME: usize = field_index(FIELDS, "Username");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const PAYROLL: usize = field_index(FIELDS, "Payroll Identifier");
+const START: usize = field_index(FIELDS, "Start Date");
+const LAST_DAY: usize = field_index(FIELDS, "Last Day");
+const ACTIVE: usize = field_index(FIELDS, "Active");
+const GENERATE: usize = field_index(FIELDS, "Generate Random Password");
+const NOTIFY: usize = field_index(FIELDS, "Notification Email");
+const FORCE: usize = field_index(FIELDS, "Force Password Change");
+const PASSWORD: usize = field_index(FIELDS, "Password");
 
 static INFO: TargetInfo = TargetInfo {
-    name: "securitytrax",
-    title: "SecurityTrax (JSON:API)",
-    fields: FIELDS,
-    one_of: &[],
-    unique: &["Username", "Email", "Payroll Identifier"],
+    template: Template {
+        name: "securitytrax",
+        title: "SecurityTrax (JSON:API)",
+        fields: FIELDS,
+        one_of: &[],
+        unique: &["Username", "Email", "Payroll Identifier"],
+    },
     credentials: &[
         CredentialSpec {
             field: "integrator_key",
@@ -448,30 +447,5 @@ impl Session for St {
             emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (USERNAME, "Username"),
-            (EMAIL, "Email"),
-            (PAYROLL, "Payroll Identifier"),
-            (START, "Start Date"),
-            (LAST_DAY, "Last Day"),
-            (REPORTS_TO, "Reports To"),
-            (RECRUITED_BY, "Recruited By"),
-            (ACTIVE, "Active"),
-            (GENERATE, "Generate Random Password"),
-            (NOTIFY, "Notification Email"),
-            (FORCE, "Force Password Change"),
-            (PASSWORD, "Password"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-        }
     }
 }

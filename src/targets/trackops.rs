@@ -5,21 +5,22 @@
 //! `POST /api/v1/staff/employees` needing `client_id` (a company location) and
 //! `role_id` (an employee role). Everything else (the other payload names,
 //! paging, envelope, photo format) is unpublished: each guess is an option,
-//! listed in docs/targets/trackops.md. This module translates; the one file it
-//! reads is a row's Photo, whose bytes are what the vendor is sent.
+//! listed in docs/targets/trackops.md. This module translates only: a row's
+//! Photo arrives as the bytes the mapping read, checked and sent from here.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, INPUT_DIR, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_json, id_text, json_cell, payload,
+    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
+    TargetInfo, id_json, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::files::FileCell;
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
 use crate::transport::auth::{StaticHeaders, basic};
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
@@ -51,24 +52,24 @@ static FIELDS: &[FieldSpec] = &[
     FieldSpec::new("Send Login Invitation", Kind::Bool, "send_login_invitation")
         .aliases(&["Login Invitation", "Invite"])
         .help("yes: Trackops e-mails a login invitation; needs a valid Email."),
-    FieldSpec::new("Photo", T, "photo")
+    FieldSpec::new("Photo", Kind::File("an image file"), "photo")
         .aliases(&["Photo File", "Picture"])
         .help("Path of a .jpg, .gif or .png file, relative to the spreadsheet's folder."),
     FieldSpec::new("Tags", Kind::List, "tags"),
     FieldSpec::new("Work Preferences", Kind::List, "work_preferences").aliases(&["Preferences"]),
 ];
 
-// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
-const FIRST_NAME: usize = 0;
-const LAST_NAME: usize = 1;
-const EMAIL: usize = 2;
-const LOCATION: usize = 5;
-const ROLE: usize = 6;
-const ACCESS_LEVEL: usize = 7;
-const INVITATION: usize = 8;
-const PHOTO: usize = 9;
-const TAGS: usize = 10;
-const WORK_PREFERENCES: usize = 11;
+// Indexes into FIELDS, found at compile time: a wrong name fails the build.
+const FIRST_NAME: usize = field_index(FIELDS, "First Name");
+const LAST_NAME: usize = field_index(FIELDS, "Last Name");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const LOCATION: usize = field_index(FIELDS, "Location");
+const ROLE: usize = field_index(FIELDS, "Role");
+const ACCESS_LEVEL: usize = field_index(FIELDS, "Access Level");
+const INVITATION: usize = field_index(FIELDS, "Send Login Invitation");
+const PHOTO: usize = field_index(FIELDS, "Photo");
+const TAGS: usize = field_index(FIELDS, "Tags");
+const WORK_PREFERENCES: usize = field_index(FIELDS, "Work Preferences");
 
 /// Payload fields Trackops does not publish, which `payload_names` may
 /// rename (client_id and role_id are published; the photo has its option).
@@ -85,11 +86,13 @@ const RENAMABLE: &[&str] = &[
 ];
 
 static INFO: TargetInfo = TargetInfo {
-    name: "trackops",
-    title: "Trackops (case management Developer API v1)",
-    fields: FIELDS,
-    one_of: &[],
-    unique: &["Email"],
+    template: Template {
+        name: "trackops",
+        title: "Trackops (case management Developer API v1)",
+        fields: FIELDS,
+        one_of: &[],
+        unique: &["Email"],
+    },
     credentials: &[
         CredentialSpec {
             field: "username",
@@ -262,8 +265,6 @@ struct Config {
     per_page_param: String,
     page_size: usize,
     first_page: i64,
-    /// The spreadsheet's folder, for relative photo paths.
-    input_dir: Option<PathBuf>,
 }
 
 impl Config {
@@ -344,7 +345,6 @@ impl Config {
             per_page_param: options.string("per_page_param").trim().to_string(),
             page_size: int("page_size").max(1) as usize,
             first_page: int("first_page"),
-            input_dir: options.0.get(INPUT_DIR).and_then(|v| v.as_str()).map(PathBuf::from),
         }
     }
 
@@ -514,54 +514,33 @@ impl Image {
     }
 }
 
-/// Checks a Photo cell: an existing .jpg/.jpeg, .gif or .png file whose
-/// content is that kind of image. With `read`, returns its bytes as well.
-fn photo(cfg: &Config, cell: &str, read: bool) -> Result<(Image, Vec<u8>), String> {
-    let given = Path::new(cell);
-    let path = match &cfg.input_dir {
-        Some(dir) if given.is_relative() => dir.join(given),
-        _ => given.to_path_buf(),
-    };
-    let ext = given.extension().and_then(|e| e.to_str()).unwrap_or("");
+/// Checks a Photo the mapping read: a .jpg/.jpeg, .gif or .png file whose
+/// content is that kind of image, within the size limit.
+fn photo(cfg: &Config, file: &FileCell) -> Result<Image, String> {
+    let cell = file.name.as_ref();
+    let ext = Path::new(cell).extension().and_then(|e| e.to_str()).unwrap_or("");
     let Some(by_name) = Image::from_extension(ext) else {
         return Err(format!("{cell:?} is not a .jpg, .gif or .png file"));
     };
-    let meta = std::fs::metadata(&path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => {
-            format!("{cell:?} does not exist (looked for {})", path.display())
-        }
-        _ => format!("{cell:?} cannot be read: {e}"),
-    })?;
-    if meta.is_dir() {
-        return Err(format!("{cell:?} is a folder, not an image file"));
-    }
-    if meta.len() == 0 {
+    let size = file.bytes.len() as u64;
+    if size == 0 {
         return Err(format!("{cell:?} is empty"));
     }
-    if meta.len() > cfg.photo_max_bytes {
+    if size > cfg.photo_max_bytes {
         return Err(format!(
             "{cell:?} is {} KiB; the limit is {} KiB ([options] photo_max_kb)",
-            meta.len().div_ceil(1024),
+            size.div_ceil(1024),
             cfg.photo_max_bytes / 1024
         ));
     }
-    let mut file =
-        std::fs::File::open(&path).map_err(|e| format!("{cell:?} cannot be read: {e}"))?;
-    let mut bytes = Vec::new();
-    // Pass 1 needs only the magic bytes; sending needs the whole file.
-    let limit = if read { cfg.photo_max_bytes + 1 } else { 8 };
-    (&mut file)
-        .take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("{cell:?} cannot be read: {e}"))?;
-    match Image::sniff(&bytes) {
+    match Image::sniff(&file.bytes) {
         None => Err(format!("{cell:?} is not an image: its content is not JPEG, GIF or PNG")),
         Some(found) if found != by_name => Err(format!(
             "{cell:?}: the extension says .{} but the content is {}",
             ext.to_ascii_lowercase(),
             found.name()
         )),
-        Some(found) => Ok((found, bytes)),
+        Some(found) => Ok(found),
     }
 }
 
@@ -612,16 +591,15 @@ impl Tops {
         {
             obj.insert(FIELDS[ACCESS_LEVEL].payload.into(), json!(sent));
         }
-        obj.remove(FIELDS[PHOTO].payload);
         for (from, to) in &self.cfg.names {
             if let Some(v) = obj.remove(*from) {
                 obj.insert(to.clone(), v);
             }
         }
-        if let Some(cell) = values[PHOTO].text() {
-            let (kind, bytes) = photo(&self.cfg, cell, true)
-                .map_err(|e| format!("{}: {e}", FIELDS[PHOTO].column))?;
-            let b64 = base64::engine::general_purpose::STANDARD.encode(bytes);
+        if let Value::File(file) = &values[PHOTO] {
+            let kind =
+                photo(&self.cfg, file).map_err(|e| format!("{}: {e}", FIELDS[PHOTO].column))?;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(&file.bytes);
             let sent = if self.cfg.photo_data_uri {
                 format!("data:{};base64,{b64}", kind.mime())
             } else {
@@ -694,8 +672,8 @@ impl Session for Tops {
                 ));
             }
         }
-        if let Some(cell) = values[PHOTO].text()
-            && let Err(e) = photo(&self.cfg, cell, false)
+        if let Value::File(file) = &values[PHOTO]
+            && let Err(e) = photo(&self.cfg, file)
         {
             problems.push(Problem::new(m.label(PHOTO), e));
         }
@@ -805,32 +783,6 @@ mod tests {
     }
 
     #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (FIRST_NAME, "First Name"),
-            (LAST_NAME, "Last Name"),
-            (EMAIL, "Email"),
-            (LOCATION, "Location"),
-            (ROLE, "Role"),
-            (ACCESS_LEVEL, "Access Level"),
-            (INVITATION, "Send Login Invitation"),
-            (PHOTO, "Photo"),
-            (TAGS, "Tags"),
-            (WORK_PREFERENCES, "Work Preferences"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-            assert_eq!(INFO.field(name), i);
-        }
-        for u in INFO.unique {
-            INFO.field(u);
-        }
-        for r in RENAMABLE {
-            assert!(FIELDS.iter().any(|f| f.payload == *r), "{r}");
-        }
-        Options::resolve(&INFO, &toml::Table::new()).expect("the defaults parse");
-    }
-
-    #[test]
     fn names_resolve_through_the_profile_and_ids_as_they_are() {
         let s = Tops::new(&options(
             "[options]\nlocations = { \"Head Office\" = 3, \"Denver Field Office\" = \"4\" }",
@@ -900,55 +852,35 @@ mod tests {
     }
 
     #[test]
-    fn photos_are_checked_by_content_beside_the_spreadsheet() {
-        let dir = tempfile::tempdir().unwrap();
-        let w = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
-        w("a.png", b"\x89PNG\r\n\x1a\n....");
-        w("b.JPEG", b"\xFF\xD8\xFF\xE0....");
-        w("c.gif", b"GIF87a..");
-        w("jpeg-inside.png", b"\xFF\xD8\xFF\xE0....");
-        w("text.jpg", b"hello there");
-        w("empty.gif", b"");
-        std::fs::create_dir(dir.path().join("folder.png")).unwrap();
-        let mut o = options("[options]\nphoto_encoding = \"data_uri\"\nphoto_max_kb = 1");
-        o.0.insert(INPUT_DIR.into(), toml::Value::String(dir.path().to_str().unwrap().into()));
-        let s = Tops::new(&o);
-        let check = |cell: &str| photo(&s.cfg, cell, true).map(|(k, _)| k);
-        assert_eq!(check("a.png"), Ok(Image::Png));
-        assert_eq!(check("b.JPEG"), Ok(Image::Jpeg));
-        assert_eq!(check(dir.path().join("c.gif").to_str().unwrap()), Ok(Image::Gif));
+    fn photos_are_checked_by_name_size_and_content() {
+        let file =
+            |name: &'static str, bytes: &[u8]| FileCell { name: B(name), bytes: bytes.to_vec() };
+        let s = Tops::new(&options("[options]\nphoto_encoding = \"data_uri\"\nphoto_max_kb = 1"));
+        let check = |name: &'static str, bytes: &[u8]| photo(&s.cfg, &file(name, bytes));
+        assert_eq!(check("a.png", b"\x89PNG\r\n\x1a\n...."), Ok(Image::Png));
+        assert_eq!(check("b.JPEG", b"\xFF\xD8\xFF\xE0...."), Ok(Image::Jpeg));
+        assert_eq!(check("/photos/c.gif", b"GIF87a.."), Ok(Image::Gif));
         assert_eq!(
-            check("jpeg-inside.png").unwrap_err(),
+            check("jpeg-inside.png", b"\xFF\xD8\xFF\xE0....").unwrap_err(),
             "\"jpeg-inside.png\": the extension says .png but the content is JPEG"
         );
         assert_eq!(
-            check("text.jpg").unwrap_err(),
+            check("text.jpg", b"hello there").unwrap_err(),
             "\"text.jpg\" is not an image: its content is not JPEG, GIF or PNG"
         );
-        assert_eq!(check("empty.gif").unwrap_err(), "\"empty.gif\" is empty");
+        assert_eq!(check("empty.gif", b"").unwrap_err(), "\"empty.gif\" is empty");
         assert_eq!(
-            check("folder.png").unwrap_err(),
-            "\"folder.png\" is a folder, not an image file"
-        );
-        assert_eq!(
-            check("notes.txt").unwrap_err(),
+            check("notes.txt", b"GIF87a..").unwrap_err(),
             "\"notes.txt\" is not a .jpg, .gif or .png file"
         );
+        let big = [&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 1100]].concat();
         assert_eq!(
-            check("missing.png").unwrap_err(),
-            format!(
-                "\"missing.png\" does not exist (looked for {})",
-                dir.path().join("missing.png").display()
-            )
-        );
-        w("big.png", &[&b"\x89PNG\r\n\x1a\n"[..], &[0u8; 1100]].concat());
-        assert_eq!(
-            check("big.png").unwrap_err(),
+            check("big.png", &big).unwrap_err(),
             "\"big.png\" is 2 KiB; the limit is 1 KiB ([options] photo_max_kb)"
         );
 
         let mut values = vec![Value::Empty; FIELDS.len()];
-        values[PHOTO] = Value::Text(B("c.gif"));
+        values[PHOTO] = Value::File(file("c.gif", b"GIF87a.."));
         let body = s.body(&values).unwrap();
         assert_eq!(body, json!({"photo": "data:image/gif;base64,R0lGODdhLi4="}));
     }

@@ -17,9 +17,11 @@ use super::{
     TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
+use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::transport::auth::OAuth2Password;
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+use crate::transport::errors::{ErrorReader, generic_message};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request, Response};
 
 pub struct TrackTik;
 
@@ -74,25 +76,27 @@ static FIELDS: &[FieldSpec] = &[
         .help("yes: the employee must choose a new password at first sign-in."),
 ];
 
-// Indexes into FIELDS; `tests::field_indexes` keeps them honest.
-const EMPLOYEE_ID: usize = 0;
-const USERNAME: usize = 4;
-const EMAIL: usize = 5;
-const REGION: usize = 12;
-const ROLE: usize = 13;
-const TAGS: usize = 14;
-const HOURS_TARGET: usize = 26;
-const HOURS_MIN: usize = 27;
-const HOURS_MAX: usize = 28;
-const PASSWORD: usize = 29;
-const FORCE_PASSWORD_CHANGE: usize = 30;
+// Indexes into FIELDS, found at compile time: a wrong name fails the build.
+const EMPLOYEE_ID: usize = field_index(FIELDS, "Employee ID");
+const USERNAME: usize = field_index(FIELDS, "Username");
+const EMAIL: usize = field_index(FIELDS, "Email");
+const REGION: usize = field_index(FIELDS, "Region");
+const ROLE: usize = field_index(FIELDS, "Role");
+const TAGS: usize = field_index(FIELDS, "Tags");
+const HOURS_TARGET: usize = field_index(FIELDS, "Weekly Hours Target");
+const HOURS_MIN: usize = field_index(FIELDS, "Weekly Hours Minimum");
+const HOURS_MAX: usize = field_index(FIELDS, "Weekly Hours Maximum");
+const PASSWORD: usize = field_index(FIELDS, "Temporary Password");
+const FORCE_PASSWORD_CHANGE: usize = field_index(FIELDS, "Force Password Change");
 
 static INFO: TargetInfo = TargetInfo {
-    name: "tracktik",
-    title: "TrackTik (Guarding Suite REST v1)",
-    fields: FIELDS,
-    one_of: &[&["Username", "Email"]],
-    unique: &["Employee ID", "Email", "Username"],
+    template: Template {
+        name: "tracktik",
+        title: "TrackTik (Guarding Suite REST v1)",
+        fields: FIELDS,
+        one_of: &[&["Username", "Email"]],
+        unique: &["Employee ID", "Email", "Username"],
+    },
     credentials: &[
         CredentialSpec { field: "client_id", help: "OAuth client id of the API Service Account" },
         CredentialSpec { field: "client_secret", help: "OAuth client secret" },
@@ -115,6 +119,21 @@ static INFO: TargetInfo = TargetInfo {
     ],
 };
 
+/// TrackTik sits behind AWS ELB, whose firewall answers some calls itself
+/// with 403 and `Server: awselb/2.0` (vendor-apis.md §1.5). Saying so spares
+/// the user a hunt for an API permission that is not missing.
+struct TrackTikErrors;
+
+impl ErrorReader for TrackTikErrors {
+    fn message(&self, r: &Response) -> String {
+        let message = generic_message(&r.body);
+        if r.status == 403 && r.server.as_deref().is_some_and(|s| s.starts_with("awselb")) {
+            return format!("refused by the vendor's firewall, not the API: {message}");
+        }
+        message
+    }
+}
+
 const API: &str = "/rest/v1";
 const PAGE: usize = 1000;
 
@@ -129,6 +148,10 @@ impl Target for TrackTik {
             creds,
             INFO.env_vars().join(", "),
         ))
+    }
+
+    fn errors(&self) -> Box<dyn ErrorReader> {
+        Box::new(TrackTikErrors)
     }
 
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
@@ -490,26 +513,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn field_indexes() {
-        for (i, name) in [
-            (EMPLOYEE_ID, "Employee ID"),
-            (USERNAME, "Username"),
-            (EMAIL, "Email"),
-            (REGION, "Region"),
-            (ROLE, "Role"),
-            (TAGS, "Tags"),
-            (HOURS_TARGET, "Weekly Hours Target"),
-            (HOURS_MIN, "Weekly Hours Minimum"),
-            (HOURS_MAX, "Weekly Hours Maximum"),
-            (PASSWORD, "Temporary Password"),
-            (FORCE_PASSWORD_CHANGE, "Force Password Change"),
-        ] {
-            assert_eq!(FIELDS[i].column, name);
-            assert_eq!(INFO.field(name), i);
-        }
-        for u in INFO.unique.iter().chain(INFO.one_of.iter().flat_map(|g| g.iter())) {
-            INFO.field(u);
-        }
+    fn a_403_from_the_aws_firewall_says_so() {
+        let answer = |status, server: Option<&str>| Response {
+            status,
+            body: json!({"message": "Forbidden"}),
+            retry_after: None,
+            server: server.map(str::to_string),
+        };
+        assert_eq!(
+            TrackTikErrors.message(&answer(403, Some("awselb/2.0"))),
+            "refused by the vendor's firewall, not the API: Forbidden"
+        );
+        assert_eq!(TrackTikErrors.message(&answer(403, Some("nginx"))), "Forbidden");
+        assert_eq!(TrackTikErrors.message(&answer(403, None)), "Forbidden");
+        assert_eq!(TrackTikErrors.message(&answer(400, Some("awselb/2.0"))), "Forbidden");
     }
 
     #[test]

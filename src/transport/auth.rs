@@ -128,7 +128,7 @@ impl TokenLogin {
                 message: format!(
                     "sign-in refused (HTTP {}): {}",
                     r.status,
-                    super::error_message(&r.body)
+                    super::errors::generic_message(&r.body)
                 ),
                 hint: Some(format!(
                     "check {}; hrport does not retry a refused sign-in",
@@ -283,7 +283,7 @@ impl OAuth2Password {
         if r.ok() && self.store(st, &r.body) {
             return Ok(());
         }
-        let detail = super::error_message(&r.body);
+        let detail = super::errors::generic_message(&r.body);
         let hint = if matches!(r.status, 403 | 429) {
             "the target may be blocking sign-ins from this address after too many failures \
              (TrackTik: 40 in 2 minutes blocks for 2 hours); wait before trying again"

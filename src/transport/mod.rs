@@ -5,9 +5,13 @@
 //! limit to every attempt, retries what is safe to retry, renews credentials
 //! through the target's `Auth`, and returns the final answer. A create that
 //! may have reached the server without an answer is never re-sent blindly:
-//! `Api::create` asks the target to look the record up first.
+//! `Api::create` asks the target to look the record up first. What to do
+//! after each attempt is decided by `retry::Retry`; the loops here only carry
+//! it out (send, sleep, look up, count). Nothing here knows a vendor: how a
+//! vendor words its errors comes with the target's `ErrorReader`.
 
 pub mod auth;
+pub mod errors;
 pub mod ratelimit;
 pub mod retry;
 
@@ -20,8 +24,9 @@ use serde_json::Value;
 
 use crate::secret::Secret;
 pub use auth::{Auth, Credentials};
+pub use errors::{ErrorReader, GenericErrors};
 use ratelimit::Limiter;
-use retry::Policy;
+use retry::{Event, Policy, Retry, Step};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Method {
@@ -159,15 +164,6 @@ pub struct Stats {
     pub recovered: AtomicU64,
 }
 
-/// The result of one attempt, before retry decisions.
-enum Attempt {
-    Answer(Response),
-    /// The request did not reach the server (refused connection, DNS).
-    NotSent(String),
-    /// It may have reached the server: timeout, reset, broken answer.
-    Lost(String),
-}
-
 /// Everything needed to put bytes on the wire, without authentication.
 pub struct Transport {
     client: Client,
@@ -217,13 +213,13 @@ impl Transport {
     /// One attempt: waits for the rate limit, sends, reads the answer.
     /// Also returns when the request left, which the limiter needs to read
     /// a 429.
-    fn attempt(&self, req: &Request, auth_headers: &[(String, Secret)]) -> (Instant, Attempt) {
+    fn attempt(&self, req: &Request, auth_headers: &[(String, Secret)]) -> (Instant, Event) {
         let sent = self.limiter.acquire();
         (sent, self.send_once(req, auth_headers))
     }
 
     /// Sends and reads the answer, once, rate limit already granted.
-    fn send_once(&self, req: &Request, auth_headers: &[(String, Secret)]) -> Attempt {
+    fn send_once(&self, req: &Request, auth_headers: &[(String, Secret)]) -> Event {
         self.stats.requests.fetch_add(1, Ordering::Relaxed);
         let url = format!("{}{}", self.base, req.path);
         let method = match req.method {
@@ -264,8 +260,8 @@ impl Transport {
         };
         let resp = match rb.send() {
             Ok(r) => r,
-            Err(e) if e.is_connect() => return Attempt::NotSent(describe(&e)),
-            Err(e) => return Attempt::Lost(describe(&e)),
+            Err(e) if e.is_connect() => return Event::NotSent(describe(&e)),
+            Err(e) => return Event::Lost(describe(&e)),
         };
         let status = resp.status().as_u16();
         let header =
@@ -275,9 +271,9 @@ impl Transport {
         let server = header("server");
         match resp.bytes() {
             Ok(bytes) => {
-                Attempt::Answer(Response { status, body: parse_body(&bytes), retry_after, server })
+                Event::Answer(Response { status, body: parse_body(&bytes), retry_after, server })
             }
-            Err(e) => Attempt::Lost(format!("the answer was cut off: {}", describe(&e))),
+            Err(e) => Event::Lost(format!("the answer was cut off: {}", describe(&e))),
         }
     }
 
@@ -293,7 +289,7 @@ impl Transport {
         req: &Request,
         headers: &[(String, Secret)],
     ) -> Result<Response, ApiError> {
-        match self.send_with(req, headers) {
+        match self.send_with(req, headers, &GenericErrors) {
             Ok(r) => Ok(r),
             Err(Fail::Final(e)) => Err(e),
             Err(Fail::Uncertain(m)) => Err(ApiError::Unavailable(m)),
@@ -307,60 +303,49 @@ impl Transport {
         &self,
         req: &Request,
         auth_headers: &[(String, Secret)],
+        errors: &dyn ErrorReader,
     ) -> Result<Response, Fail> {
-        let repeatable = req.is_repeatable();
-        let mut retry = 0;
+        let mut retry = Retry::send(&self.policy, req.is_repeatable(), errors);
+        let mut step = retry.first();
+        // When the last attempt left, which the limiter needs to read a 429.
+        let mut sent = Instant::now();
         loop {
-            if self.stop.load(Ordering::Relaxed) {
-                return Err(Fail::Final(ApiError::Abort {
-                    message: "the run was stopped".into(),
-                    hint: None,
-                }));
-            }
-            let (sent, attempt) = self.attempt(req, auth_headers);
-            let (what, retry_after) = match attempt {
-                Attempt::Answer(r) if r.status == 429 => {
-                    // Refused before processing: always safe to send again.
+            step = match step {
+                Step::Send => {
+                    self.check_stopped().map_err(Fail::Final)?;
+                    let (at, outcome) = self.attempt(req, auth_headers);
+                    sent = at;
+                    retry.next(outcome)
+                }
+                Step::SlowDown(retry_after) => {
                     self.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    self.limiter.throttled(
-                        sent,
-                        r.retry_after.map(|ra| ra.min(self.policy.retry_after_cap)),
-                    );
-                    (format!("HTTP 429: {}", error_message(&r.body)), r.retry_after)
+                    self.limiter.throttled(sent, retry_after);
+                    retry.next(Event::SlowedDown)
                 }
-                Attempt::Answer(r) if retry::is_transient(r.status) => {
-                    if !repeatable {
-                        return Err(Fail::Uncertain(format!(
-                            "HTTP {}: {}",
-                            r.status,
-                            error_message(&r.body)
-                        )));
-                    }
-                    (format!("HTTP {}: {}", r.status, error_message(&r.body)), r.retry_after)
-                }
-                Attempt::Answer(r) => {
+                Step::Wait(delay) => self.pause(delay),
+                Step::Return(r) => {
                     self.limiter.succeeded();
                     return Ok(r);
                 }
-                Attempt::NotSent(m) => (m, None),
-                Attempt::Lost(m) if repeatable => (m, None),
-                Attempt::Lost(m) => return Err(Fail::Uncertain(m)),
-            };
-            if retry >= self.policy.max_retries {
-                return Err(Fail::Final(ApiError::Unavailable(format!(
-                    "{what} (gave up after {retry} retries)"
-                ))));
+                Step::Uncertain(m) => return Err(Fail::Uncertain(m)),
+                Step::GiveUp(e) => return Err(Fail::Final(e)),
+                Step::LookUp | Step::Recovered(_) => unreachable!("a send loop never looks up"),
             }
-            self.stats.retries.fetch_add(1, Ordering::Relaxed);
-            std::thread::sleep(self.policy.delay(retry, retry_after));
-            retry += 1;
         }
     }
 
-    /// Waits as the retry policy says before retry number `retry`.
-    fn backoff(&self, retry: u32) {
+    fn check_stopped(&self) -> Result<(), ApiError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Err(ApiError::Abort { message: "the run was stopped".into(), hint: None });
+        }
+        Ok(())
+    }
+
+    /// Waits before a retry, and counts it; then the request goes again.
+    fn pause(&self, delay: Duration) -> Step {
         self.stats.retries.fetch_add(1, Ordering::Relaxed);
-        std::thread::sleep(self.policy.delay(retry, None));
+        std::thread::sleep(delay);
+        Step::Send
     }
 }
 
@@ -384,11 +369,13 @@ pub enum Created {
 pub struct Api {
     pub transport: Transport,
     auth: Box<dyn Auth>,
+    errors: Box<dyn ErrorReader>,
 }
 
 impl Api {
-    pub fn new(transport: Transport, auth: Box<dyn Auth>) -> Api {
-        Api { transport, auth }
+    /// `errors` words the target's error answers (see `errors`).
+    pub fn new(transport: Transport, auth: Box<dyn Auth>, errors: Box<dyn ErrorReader>) -> Api {
+        Api { transport, auth, errors }
     }
 
     pub fn stats(&self) -> &Stats {
@@ -404,7 +391,7 @@ impl Api {
         let mut renewed = false;
         loop {
             let (generation, headers) = self.auth.headers(&self.transport).map_err(Fail::Final)?;
-            let r = self.transport.send_with(req, &headers)?;
+            let r = self.transport.send_with(req, &headers, self.errors.as_ref())?;
             if r.status != 401 {
                 return Ok(r);
             }
@@ -429,7 +416,7 @@ impl Api {
     pub fn send(&self, req: &Request) -> Result<Response, ApiError> {
         match self.send_authed(req) {
             Ok(r) if r.ok() => Ok(r),
-            Ok(r) => Err(status_error(&r)),
+            Ok(r) => Err(self.status_error(&r)),
             Err(Fail::Final(e)) => Err(e),
             Err(Fail::Uncertain(m)) => Err(ApiError::Unavailable(format!(
                 "no answer ({m}); the change may or may not have been applied"
@@ -454,7 +441,7 @@ impl Api {
         req: &Request,
         lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
     ) -> Result<Created, ApiError> {
-        self.create_from(req, lookup, false)
+        self.create_with(Retry::create(&self.transport.policy), req, lookup)
     }
 
     /// Creates a record that an earlier request may already have created
@@ -466,63 +453,43 @@ impl Api {
         req: &Request,
         lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
     ) -> Result<Created, ApiError> {
-        if let Some(id) = lookup(self)? {
-            self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
-            return Ok(Created::Recovered(id));
-        }
-        self.create_from(req, lookup, true)
+        self.create_with(Retry::create_after_uncertain(&self.transport.policy), req, lookup)
     }
 
-    fn create_from(
+    /// The create loop: sends, looks up and waits as `retry` says.
+    fn create_with(
         &self,
+        mut retry: Retry,
         req: &Request,
         lookup: &dyn Fn(&Api) -> Result<Option<String>, ApiError>,
-        mut uncertain: bool,
     ) -> Result<Created, ApiError> {
-        let mut retry = 0;
+        let mut step = retry.first();
         loop {
-            match self.send_authed(req) {
-                Ok(r) if r.ok() => return Ok(Created::Answer(r)),
-                // Refused after an earlier attempt may have gone through: a
-                // slow first attempt can commit after the look-up found
-                // nothing, and then the retry clashes with it ("already
-                // taken"). Look once more before calling the row failed.
-                Ok(r) if uncertain && (400..500).contains(&r.status) => {
-                    if let Some(id) = lookup(self)? {
-                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Created::Recovered(id));
-                    }
-                    return Err(status_error(&r));
+            step = match step {
+                Step::Send => retry.next(match self.send_authed(req) {
+                    Ok(r) => Event::Answer(r),
+                    Err(Fail::Final(e)) => Event::Failed(e),
+                    Err(Fail::Uncertain(m)) => Event::Lost(m),
+                }),
+                Step::LookUp => retry.next(Event::LookedUp(lookup(self))),
+                Step::Wait(delay) => self.transport.pause(delay),
+                Step::Recovered(id) => {
+                    self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
+                    return Ok(Created::Recovered(id));
                 }
-                Ok(r) => return Err(status_error(&r)),
-                // Retries ran out (429s, 5xx) after an attempt that may have
-                // gone through: the record may exist, so look before saying
-                // the row failed with nothing created. A look-up that fails
-                // too leaves the original error, which is the truer one.
-                Err(Fail::Final(e @ ApiError::Unavailable(_))) if uncertain => {
-                    if let Ok(Some(id)) = lookup(self) {
-                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Created::Recovered(id));
-                    }
-                    return Err(e);
-                }
-                Err(Fail::Final(e)) => return Err(e),
-                Err(Fail::Uncertain(m)) => {
-                    uncertain = true;
-                    if let Some(id) = lookup(self)? {
-                        self.transport.stats.recovered.fetch_add(1, Ordering::Relaxed);
-                        return Ok(Created::Recovered(id));
-                    }
-                    if retry >= self.transport.policy.max_retries {
-                        return Err(ApiError::Unavailable(format!(
-                            "{m} (gave up after {retry} retries)"
-                        )));
-                    }
-                    self.transport.backoff(retry);
-                    retry += 1;
+                Step::Return(r) if r.ok() => return Ok(Created::Answer(r)),
+                Step::Return(r) => return Err(self.status_error(&r)),
+                Step::GiveUp(e) => return Err(e),
+                Step::SlowDown(_) | Step::Uncertain(_) => {
+                    unreachable!("a create gets only whole sends' results")
                 }
             }
         }
+    }
+
+    /// An error answer as an error, worded by the target's reader.
+    fn status_error(&self, r: &Response) -> ApiError {
+        ApiError::Status { status: r.status, message: self.errors.message(r) }
     }
 }
 
@@ -554,14 +521,6 @@ fn method_name(m: Method) -> &'static str {
     }
 }
 
-fn status_error(r: &Response) -> ApiError {
-    let mut message = error_message(&r.body);
-    if r.status == 403 && r.server.as_deref().is_some_and(|s| s.starts_with("awselb")) {
-        message = format!("refused by the vendor's firewall, not the API: {message}");
-    }
-    ApiError::Status { status: r.status, message }
-}
-
 fn describe(e: &reqwest::Error) -> String {
     use std::error::Error as _;
     let kind = if e.is_timeout() {
@@ -586,58 +545,6 @@ fn parse_body(bytes: &[u8]) -> Value {
     }
     serde_json::from_slice(bytes)
         .unwrap_or_else(|_| Value::String(crate::text::clip(&String::from_utf8_lossy(bytes), 300)))
-}
-
-/// A person-readable message from an error body of any common shape:
-/// `{message}`, `{error_description}`, `{detail}`, plus `errors` given as a
-/// map of field to messages or a list of `{detail}` objects.
-pub fn error_message(body: &Value) -> String {
-    let pick = |v: &Value, keys: &[&str]| {
-        keys.iter().find_map(|k| v.get(k).and_then(Value::as_str)).map(str::to_string)
-    };
-    let mut parts = Vec::new();
-    if let Some(m) = pick(body, &["message", "error_description", "detail", "title", "error"]) {
-        // SCIM says what kind of error in one word (RFC 7644 §3.12).
-        match body.get("scimType").and_then(Value::as_str) {
-            Some(t) => parts.push(format!("{m} ({t})")),
-            None => parts.push(m),
-        }
-    }
-    match body.get("errors") {
-        Some(Value::Object(map)) => {
-            for (field, msgs) in map {
-                let text = match msgs {
-                    Value::Array(a) => a.iter().map(value_text).collect::<Vec<_>>().join(", "),
-                    other => value_text(other),
-                };
-                parts.push(format!("{field}: {text}"));
-            }
-        }
-        Some(Value::Array(list)) => {
-            for e in list {
-                parts.push(
-                    pick(e, &["detail", "message", "title"]).unwrap_or_else(|| value_text(e)),
-                );
-            }
-        }
-        _ => {}
-    }
-    if parts.is_empty() {
-        match body {
-            Value::Null => "no details given".into(),
-            Value::String(s) => s.clone(),
-            other => crate::text::clip(&other.to_string(), 300),
-        }
-    } else {
-        parts.join("; ")
-    }
-}
-
-fn value_text(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
 }
 
 #[cfg(test)]
@@ -686,6 +593,7 @@ mod tests {
         let api = Api::new(
             Transport::new(&cfg, Arc::new(AtomicBool::new(false))).unwrap(),
             Box::new(auth::StaticHeaders { headers: Vec::new(), hint: String::new() }),
+            Box::new(GenericErrors),
         );
         // The first look-up (after the timeout) finds nothing; by the time
         // the retries have run out the slow first attempt has committed.
@@ -716,6 +624,7 @@ mod tests {
             )
             .unwrap(),
             Box::new(auth::StaticHeaders { headers: Vec::new(), hint: String::new() }),
+            Box::new(GenericErrors),
         );
         // Burn the slow first connection on a GET, which is simply retried.
         let _ = api2.get("/warm", &[]);
@@ -737,23 +646,5 @@ mod tests {
         assert!(e.contains("plain http to another machine"), "{e}");
         assert!(check_base_url("ftp://x").unwrap_err().contains("https://"));
         assert!(check_base_url("acme.staffr.us").unwrap_err().contains("not a URL"));
-    }
-
-    #[test]
-    fn error_messages_from_common_shapes() {
-        assert_eq!(
-            error_message(
-                &json!({"message": "Validation failed", "errors": {"email": ["already taken"]}})
-            ),
-            "Validation failed; email: already taken"
-        );
-        assert_eq!(
-            error_message(
-                &json!({"name": "BadRequest", "message": "Bad", "errors": [{"code": 1, "detail": "username taken"}]})
-            ),
-            "Bad; username taken"
-        );
-        assert_eq!(error_message(&Value::Null), "no details given");
-        assert_eq!(error_message(&json!("plain text")), "plain text");
     }
 }
