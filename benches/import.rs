@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hrport::sandbox::{Sandbox, SandboxConfig};
+use hrport_sandbox::{Sandbox, SandboxConfig};
 
 const REGIONS: [&str; 6] = ["Head Office", "NA-East", "NA-West", "EMEA", "APAC", "LATAM"];
 const HEADER: [&str; 16] = [

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use hrport::sandbox::{Sandbox, SandboxConfig, scim};
+use hrport_sandbox::{Sandbox, SandboxConfig, scim};
 
 /// What `scim2 test` reported on this sandbox when the test was written:
 /// 135 checks, all SUCCESS (the same set scim2-server's own run gives).

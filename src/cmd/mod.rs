@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use crate::cli::TargetArgs;
 use crate::error::{Error, Result};
-use crate::sandbox::{Sandbox, SandboxConfig};
-use crate::targets::{Options, Target};
+use crate::secret::Secret;
+use crate::targets::{Options, Target, TargetInfo};
+use crate::transport::auth::Credentials;
 use crate::transport::retry::Policy;
 use crate::transport::{Api, ApiError, Transport, TransportConfig};
+use hrport_sandbox::{Sandbox, SandboxConfig, VendorAccess};
 
 pub fn warn(msg: &str) {
     eprintln!("hrport: warning: {}", crate::text::printable(msg));
@@ -55,9 +57,14 @@ pub fn connect(
     let (base, creds, sandbox) = if a.sandbox {
         let sb = Sandbox::start(SandboxConfig::default())
             .map_err(|e| Error::config(format!("cannot start the sandbox: {e}")))?;
-        let base = format!("{}{}", sb.url(), info.sandbox_prefix);
+        let access = sandbox_access(info)?;
+        let base = format!("{}{}", sb.url(), access.prefix);
         eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
-        (base, info.sandbox_creds(), Some(sb))
+        let mut creds = Credentials::default();
+        for (field, value) in access.credentials {
+            creds.0.insert(field, Secret::new(*value));
+        }
+        (base, creds, Some(sb))
     } else if let Some(url) = &a.base_url {
         target.check_base_url(url).map_err(Error::config)?;
         (url.clone(), info.credentials_from_env()?, None)
@@ -74,6 +81,16 @@ pub fn connect(
     let api = Api::new(transport, target.auth(&creds, options));
     api.authenticate().map_err(api_abort)?;
     Ok(Some(Connection { api, _sandbox: sandbox }))
+}
+
+/// Where the sandbox serves a target and what it accepts. The sandbox crate
+/// holds these, next to the checks that use them; every target has an entry
+/// (tests/it/commands.rs signs in to each), so only a new target without a
+/// sandbox module would get this error.
+pub fn sandbox_access(info: &TargetInfo) -> Result<&'static VendorAccess> {
+    hrport_sandbox::access(info.name).ok_or_else(|| {
+        Error::config(format!("the sandbox does not imitate {}; use --base-url", info.name))
+    })
 }
 
 /// An API failure that ends the command: exit 3.

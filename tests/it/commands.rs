@@ -146,3 +146,70 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_read_or_written()
     assert!(r.stderr.contains("plain http to another machine: use https://"), "{}", r.stderr);
     assert!(!out.exists(), "no empty output folder is left behind");
 }
+
+/// Every target against the sandbox, with the URL prefix and credentials the
+/// sandbox crate publishes for it (the only place they are written): signing
+/// in and listing work there, and through `--sandbox`; changed credentials
+/// are refused, so the published ones are the ones the imitation checks.
+#[test]
+fn every_target_signs_in_to_the_sandbox_with_the_access_it_publishes() {
+    let sb = sandbox();
+    let w = Work::new();
+    // The sandbox imitates every target, and nothing else.
+    let mut targets: Vec<&str> = hrport::targets::TARGETS.iter().map(|t| t.info().name).collect();
+    let mut imitated: Vec<&str> = hrport_sandbox::VENDORS.iter().map(|a| a.vendor).collect();
+    targets.sort();
+    imitated.sort();
+    assert_eq!(targets, imitated);
+    assert_eq!(targets.len(), 6);
+    for t in hrport::targets::TARGETS {
+        let info = t.info();
+        let name = info.name;
+        let access = access(name);
+        // `--sandbox` hands the target every credential it reads, no other.
+        let mut given: Vec<&str> = access.credentials.iter().map(|(k, _)| *k).collect();
+        let mut read: Vec<&str> = info.credentials.iter().map(|c| c.field).collect();
+        given.sort();
+        read.sort();
+        assert_eq!(given, read, "{name}");
+        let columns: Vec<&str> = info.fields.iter().map(|f| f.column).collect();
+
+        let out = w.path(&format!("{name}.csv"));
+        let r = export_from(&sb, name, &out, &[]);
+        assert_eq!(r.code, 0, "{name}: {r:?}");
+        assert_eq!(read_csv(&out)[0], columns, "{name}");
+
+        let url = format!("{}{}", sb.url(), access.prefix);
+        let wrong: Vec<(String, String)> =
+            sandbox_env(name).into_iter().map(|(k, v)| (k, format!("{v}-changed"))).collect();
+        let wrong: Vec<(&str, &str)> =
+            wrong.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let refused = w.path(&format!("{name}-refused.csv"));
+        let r = hrport(
+            &[
+                "export",
+                "--target",
+                name,
+                "--base-url",
+                &url,
+                "--output",
+                refused.to_str().unwrap(),
+            ],
+            &wrong,
+        );
+        assert_eq!(r.code, 3, "{name}: {r:?}");
+
+        let own = w.path(&format!("{name}-own.csv"));
+        let r = hrport(
+            &["export", "--target", name, "--sandbox", "--output", own.to_str().unwrap()],
+            &[],
+        );
+        assert_eq!(r.code, 0, "{name}: {r:?}");
+        assert!(
+            r.stderr.contains(&format!("{}\u{20}(demo data", access.prefix)),
+            "{name}: {}",
+            r.stderr
+        );
+        assert_eq!(read_csv(&own)[0], columns, "{name}");
+    }
+}

@@ -3,7 +3,7 @@
 //! Tests assert exact results/errors cells, exit codes and what the sandbox
 //! holds afterwards; they never reach a real Guardian server or a fixed port.
 
-use hrport::sandbox::guardian::{Password, Sim as Gs, Sso};
+use hrport_sandbox::guardian::{Password, Sim as Gs, Sso};
 
 use crate::util::*;
 

@@ -1,4 +1,4 @@
-use hrport::sandbox::intellihr::Sim as Ih;
+use hrport_sandbox::intellihr::Sim as Ih;
 
 use crate::util::*;
 

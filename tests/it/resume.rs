@@ -2,7 +2,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hrport::sandbox::tracktik::Sim;
+use hrport_sandbox::tracktik::Sim;
 
 use crate::util::*;
 

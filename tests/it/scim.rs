@@ -1,4 +1,4 @@
-use hrport::sandbox::scim::Sim as Scim;
+use hrport_sandbox::scim::Sim as Scim;
 
 use crate::util::*;
 

@@ -1,4 +1,4 @@
-use hrport::sandbox::securitytrax::Sim as St;
+use hrport_sandbox::securitytrax::Sim as St;
 
 use crate::util::*;
 

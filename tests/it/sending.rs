@@ -1,6 +1,6 @@
 use std::path::{Path, PathBuf};
 
-use hrport::sandbox::tracktik::Sim;
+use hrport_sandbox::tracktik::Sim;
 
 use crate::util::*;
 

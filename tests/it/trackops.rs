@@ -2,7 +2,7 @@
 //! `/trackops`, with photos written by the tests.
 
 use crate::util::*;
-use hrport::sandbox::trackops::Sim as Tops;
+use hrport_sandbox::trackops::Sim as Tops;
 
 /// A real 1x1 PNG (RGBA), 70 bytes.
 const PNG: &[u8] = &[

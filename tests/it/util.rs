@@ -1,8 +1,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use hrport::sandbox::tracktik::Sim;
-pub use hrport::sandbox::{Faults, Sandbox, SandboxConfig};
+pub use hrport_sandbox::tracktik::Sim;
+pub use hrport_sandbox::{Faults, Sandbox, SandboxConfig};
 pub use serde_json::{Value, json};
 
 pub struct Work {
@@ -142,11 +142,17 @@ pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
+/// Where the sandbox serves a target and the credentials it accepts.
+pub fn access(target: &str) -> &'static hrport_sandbox::VendorAccess {
+    hrport_sandbox::access(target).expect("the sandbox imitates every target")
+}
+
 /// The sandbox's credentials for a target, as the environment variables
-/// hrport reads (from the target's own description).
+/// hrport reads (names from the target's description, values from the
+/// sandbox's).
 pub fn sandbox_env(target: &str) -> Vec<(String, String)> {
     let info = hrport::targets::find(target).expect("known target").info();
-    info.sandbox_credentials.iter().map(|(k, v)| (info.env_var(k), v.to_string())).collect()
+    access(target).credentials.iter().map(|(k, v)| (info.env_var(k), v.to_string())).collect()
 }
 
 /// `hrport import FILE --target TARGET` into the sandbox, fast settings,
@@ -159,8 +165,7 @@ pub fn import_to(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let info = hrport::targets::find(target).expect("known target").info();
-    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
+    let url = format!("{}{}", sb.url(), access(target).prefix);
     let mut args = vec![
         "import",
         file.to_str().unwrap(),
@@ -188,8 +193,7 @@ pub fn import_to(
 
 /// `hrport export --target TARGET` from the sandbox into `file`.
 pub fn export_from(sb: &Sandbox, target: &str, file: &Path, extra: &[&str]) -> Run {
-    let info = hrport::targets::find(target).expect("known target").info();
-    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
+    let url = format!("{}{}", sb.url(), access(target).prefix);
     let mut args = vec![
         "export",
         "--target",
