@@ -35,6 +35,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Profile(a) => cmd::profile::run(a),
         Command::Targets(a) => cmd::targets::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::man::run(a),
     };
     match result {
         Ok(code) => code,

@@ -1,8 +1,10 @@
 //! One file per subcommand; this file holds what several of them share:
 //! connecting to a target (or starting the sandbox) and printing warnings.
 
+pub mod completions;
 pub mod export;
 pub mod import;
+pub mod man;
 pub mod profile;
 pub mod sandbox;
 pub mod targets;

@@ -213,3 +213,58 @@ fn every_target_signs_in_to_the_sandbox_with_the_access_it_publishes() {
         assert_eq!(read_csv(&own)[0], columns, "{name}");
     }
 }
+
+#[test]
+fn completions_cover_every_subcommand_and_flag_for_each_shell() {
+    for (shell, marker) in [
+        ("bash", "complete -F _hrport"),
+        ("zsh", "#compdef hrport"),
+        ("fish", "complete -c hrport"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let r = hrport(&["completions", shell], &[]);
+        assert_eq!(r.code, 0, "{shell}: {r:?}");
+        assert!(r.stdout.contains(marker), "{shell}: {}", r.stdout);
+        for word in ["import", "export", "profile", "max-retries", "dry-run", "fault-seed"] {
+            assert!(r.stdout.contains(word), "{shell} lacks {word}");
+        }
+        assert_eq!(r.stderr, "", "{shell}");
+    }
+    // The bash script is one bash accepts.
+    let w = Work::new();
+    let script = w.write("hrport.bash", hrport(&["completions", "bash"], &[]).stdout);
+    let check = Command::new("bash").arg("-n").arg(&script).output().expect("run bash -n");
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
+
+    let r = hrport(&["completions", "tcsh"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.contains("invalid value 'tcsh'"), "{}", r.stderr);
+}
+
+#[test]
+fn man_prints_hrport_1_and_a_page_per_subcommand() {
+    let r = hrport(&["man"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("\n.TH hrport 1 "), "{}", r.stdout);
+    assert!(r.stdout.contains("hrport 0.1.0"), "{}", r.stdout);
+    for sub in ["import", "export", "sandbox", "profile", "targets", "completions", "man"] {
+        assert!(r.stdout.contains(&format!("hrport\\-{sub}(1)")), "{sub}: {}", r.stdout);
+    }
+
+    let r = hrport(&["man", "import"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("\n.TH hrport-import 1 "), "{}", r.stdout);
+    assert!(r.stdout.contains("hrport 0.1.0"), "{}", r.stdout);
+    for flag in ["\\-\\-max\\-retries", "\\-\\-dry\\-run", "\\-\\-sandbox", "\\-\\-base\\-url"] {
+        assert!(r.stdout.contains(flag), "{flag}: {}", r.stdout);
+    }
+    let r = hrport(&["man", "profile", "init"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("\n.TH hrport-profile-init 1 "), "{}", r.stdout);
+
+    let r = hrport(&["man", "imprt"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stdout, "");
+    assert!(r.stderr.contains("hrport has no subcommand \"imprt\""), "{}", r.stderr);
+}
