@@ -1,3 +1,7 @@
+//! The `sandbox`, `targets`, `completions` and `man` subcommands as a user
+//! runs them, and signing in to the sandbox as every target with the access
+//! the sandbox crate publishes. Servers are this test's own, on 127.0.0.1.
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
@@ -43,42 +47,29 @@ fn the_sandbox_command_prints_its_url_first_and_serves_an_import() {
         ]),
     );
     let base = format!("{url}/tracktik");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &base,
-            "--out",
-            w.path("o").to_str().unwrap(),
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(&base)
+        .out(w.path("o"))
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
-    let r = hrport(
-        &[
-            "export",
-            "--target",
-            "tracktik",
-            "--base-url",
-            &base,
-            "--output",
-            w.path("e.csv").to_str().unwrap(),
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::export()
+        .target("tracktik")
+        .base_url(&base)
+        .output(w.path("e.csv"))
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(rows_by_name(&w.path("e.csv"))[0]["Email"], "ana@example.com");
 }
 
 #[test]
 fn targets_lists_the_targets_and_their_template_columns() {
-    let r = hrport(&["targets"], &[]);
+    let r = Hrport::new(&["targets"]).run();
     assert_eq!(r.code, 0);
     assert!(r.stdout.contains("tracktik       TrackTik (Guarding Suite REST v1)"), "{}", r.stdout);
-    let r = hrport(&["targets", "tracktik"], &[]);
+    let r = Hrport::new(&["targets", "tracktik"]).run();
     assert_eq!(r.code, 0);
     assert!(
         r.stdout.contains("| Employee ID | Employee Number, Custom ID | `customId` |  | text |"),
@@ -106,19 +97,16 @@ fn usage_errors_exit_2() {
         &["import", "x.csv", "--target", "tracktik", "--sandbox", "--base-url", "http://x"],
         &["frobnicate"],
     ] {
-        let r = hrport(args, &[]);
+        let r = Hrport::new(args).run();
         assert_eq!(r.code, 2, "{args:?}: {r:?}");
     }
     let w = Work::new();
     let f =
         w.write("h.csv", "First Name,Last Name,Email,Region,Role\nA,B,a@example.com,EMEA,Guard\n");
-    let r = hrport(&["import", f.to_str().unwrap(), "--target", "tracktik"], &[]);
+    let r = Hrport::import(&f).target("tracktik").run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("say where to import: --base-url URL"), "{}", r.stderr);
-    let r = hrport(
-        &["import", f.to_str().unwrap(), "--target", "tracktik", "--sandbox", "--rate", "0"],
-        &[],
-    );
+    let r = Hrport::import(&f).target("tracktik").flag("--sandbox").arg("--rate", "0").run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--rate must be"), "{}", r.stderr);
 }
@@ -129,19 +117,12 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_read_or_written()
     let f =
         w.write("h.csv", "First Name,Last Name,Email,Region,Role\nA,B,a@example.com,EMEA,Guard\n");
     let out = w.path("out");
-    let r = hrport(
-        &[
-            "import",
-            f.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            "http://acme.staffr.us",
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&f)
+        .target("tracktik")
+        .base_url("http://acme.staffr.us")
+        .out(&out)
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("plain http to another machine: use https://"), "{}", r.stderr);
     assert!(!out.exists(), "no empty output folder is left behind");
@@ -185,25 +166,11 @@ fn every_target_signs_in_to_the_sandbox_with_the_access_it_publishes() {
         let wrong: Vec<(&str, &str)> =
             wrong.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let refused = w.path(&format!("{name}-refused.csv"));
-        let r = hrport(
-            &[
-                "export",
-                "--target",
-                name,
-                "--base-url",
-                &url,
-                "--output",
-                refused.to_str().unwrap(),
-            ],
-            &wrong,
-        );
+        let r = Hrport::export().target(name).base_url(&url).output(&refused).envs(&wrong).run();
         assert_eq!(r.code, 3, "{name}: {r:?}");
 
         let own = w.path(&format!("{name}-own.csv"));
-        let r = hrport(
-            &["export", "--target", name, "--sandbox", "--output", own.to_str().unwrap()],
-            &[],
-        );
+        let r = Hrport::export().target(name).flag("--sandbox").output(&own).run();
         assert_eq!(r.code, 0, "{name}: {r:?}");
         assert!(
             r.stderr.contains(&format!("{}\u{20}(demo data", access.prefix)),
@@ -222,7 +189,7 @@ fn completions_cover_every_subcommand_and_flag_for_each_shell() {
         ("fish", "complete -c hrport"),
         ("powershell", "Register-ArgumentCompleter"),
     ] {
-        let r = hrport(&["completions", shell], &[]);
+        let r = Hrport::new(&["completions", shell]).run();
         assert_eq!(r.code, 0, "{shell}: {r:?}");
         assert!(r.stdout.contains(marker), "{shell}: {}", r.stdout);
         for word in ["import", "export", "profile", "max-retries", "dry-run", "fault-seed"] {
@@ -232,11 +199,11 @@ fn completions_cover_every_subcommand_and_flag_for_each_shell() {
     }
     // The bash script is one bash accepts.
     let w = Work::new();
-    let script = w.write("hrport.bash", hrport(&["completions", "bash"], &[]).stdout);
+    let script = w.write("hrport.bash", Hrport::new(&["completions", "bash"]).run().stdout);
     let check = Command::new("bash").arg("-n").arg(&script).output().expect("run bash -n");
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stderr));
 
-    let r = hrport(&["completions", "tcsh"], &[]);
+    let r = Hrport::new(&["completions", "tcsh"]).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(r.stdout, "");
     assert!(r.stderr.contains("invalid value 'tcsh'"), "{}", r.stderr);
@@ -244,7 +211,7 @@ fn completions_cover_every_subcommand_and_flag_for_each_shell() {
 
 #[test]
 fn man_prints_hrport_1_and_a_page_per_subcommand() {
-    let r = hrport(&["man"], &[]);
+    let r = Hrport::new(&["man"]).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("\n.TH hrport 1 "), "{}", r.stdout);
     assert!(r.stdout.contains("hrport 0.1.0"), "{}", r.stdout);
@@ -252,18 +219,18 @@ fn man_prints_hrport_1_and_a_page_per_subcommand() {
         assert!(r.stdout.contains(&format!("hrport\\-{sub}(1)")), "{sub}: {}", r.stdout);
     }
 
-    let r = hrport(&["man", "import"], &[]);
+    let r = Hrport::new(&["man", "import"]).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("\n.TH hrport-import 1 "), "{}", r.stdout);
     assert!(r.stdout.contains("hrport 0.1.0"), "{}", r.stdout);
     for flag in ["\\-\\-max\\-retries", "\\-\\-dry\\-run", "\\-\\-sandbox", "\\-\\-base\\-url"] {
         assert!(r.stdout.contains(flag), "{flag}: {}", r.stdout);
     }
-    let r = hrport(&["man", "profile", "init"], &[]);
+    let r = Hrport::new(&["man", "profile", "init"]).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains("\n.TH hrport-profile-init 1 "), "{}", r.stdout);
 
-    let r = hrport(&["man", "imprt"], &[]);
+    let r = Hrport::new(&["man", "imprt"]).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert_eq!(r.stdout, "");
     assert!(r.stderr.contains("hrport has no subcommand \"imprt\""), "{}", r.stderr);

@@ -506,13 +506,15 @@ fn the_sandbox_command_lists_its_faults_after_the_url() {
          1% processed and answered after 3000 ms, 1% start a burst of 4 429s with Retry-After: 2"
     );
 
-    let r = hrport(&["sandbox", "--listen", "127.0.0.1:0", "--fault-reset", "5"], &[]);
+    let r =
+        Hrport::new(&["sandbox"]).arg("--listen", "127.0.0.1:0").arg("--fault-reset", "5").run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("\"5\" is not a share of requests from 0 to 1"), "{}", r.stderr);
-    let r = hrport(
-        &["sandbox", "--listen", "127.0.0.1:0", "--fault-lost", "0.6", "--fault-slow", "0.6"],
-        &[],
-    );
+    let r = Hrport::new(&["sandbox"])
+        .arg("--listen", "127.0.0.1:0")
+        .arg("--fault-lost", "0.6")
+        .arg("--fault-slow", "0.6")
+        .run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("the --fault-* shares add up to 1.2"), "{}", r.stderr);
 }

@@ -1,3 +1,6 @@
+//! intelliHR end to end: people with user accounts, permission groups, vendor
+//! schemas; the binary against the in-process sandbox only.
+
 use hrport_sandbox::intellihr::Sim as Ih;
 
 use crate::util::*;

@@ -1,3 +1,6 @@
+//! Interruptions: Ctrl-C, kill -9 and --resume; secrets in outputs. Only the
+//! in-process sandbox is ever contacted.
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -134,7 +137,7 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     let created = st.iter().filter(|s| s.1 == "created").count();
     sb.with(|s: &mut Sim| assert_eq!((s.employees.len(), s.user_roles.len()), (created, created)));
 
-    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "200"], &TT_ENV);
+    let r = Hrport::resume(&out).arg("--rate", "200").envs(&TT_ENV).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains(&format!("resuming {}: {created} rows finished", out.display())),
@@ -156,7 +159,7 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("R99999,New,Row,new@example.com,EMEA,Guard,no\r\n");
     std::fs::write(&file, &text).unwrap();
-    let r = hrport(&["import", "--resume", out.to_str().unwrap()], &TT_ENV);
+    let r = Hrport::resume(&out).envs(&TT_ENV).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("changed since the run in"), "{}", r.stderr);
     // Same file again, different settings: refused; speed flags are fine.
@@ -165,16 +168,10 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
         text.lines().take(6).map(|l| format!("{l}\n")).collect::<String>().replace('\n', "\r\n"),
     )
     .unwrap();
-    let r = hrport(
-        &["import", "--resume", out.to_str().unwrap(), "--date-format", "%d/%m/%Y"],
-        &TT_ENV,
-    );
+    let r = Hrport::resume(&out).arg("--date-format", "%d/%m/%Y").envs(&TT_ENV).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("the settings differ from the run in"), "{}", r.stderr);
-    let r = hrport(
-        &["import", "--resume", out.to_str().unwrap(), "--rate", "3", "--concurrency", "1"],
-        &TT_ENV,
-    );
+    let r = Hrport::resume(&out).arg("--rate", "3").arg("--concurrency", "1").envs(&TT_ENV).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout.contains("5 rows: 5 created"),
@@ -183,23 +180,12 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     );
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 5, "nothing sent twice");
 
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--sandbox",
-            "--out",
-            w.path("sb").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let r = Hrport::import(&file).target("tracktik").flag("--sandbox").out(w.path("sb")).run();
     assert_eq!(r.code, 0, "{r:?}");
-    let r = hrport(&["import", "--resume", w.path("sb").to_str().unwrap()], &[]);
+    let r = Hrport::resume(w.path("sb")).run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("a run against --sandbox cannot be resumed"), "{}", r.stderr);
-    let r = hrport(&["import", "--resume", w.path("nowhere").to_str().unwrap()], &[]);
+    let r = Hrport::resume(w.path("nowhere")).run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cannot read the journal of the run to resume"), "{}", r.stderr);
 }
@@ -355,19 +341,7 @@ fn secrets_never_reach_an_output_a_log_or_the_journal() {
     );
     let out = w.path("out");
     let url = tt_url(&sb);
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &env,
-    );
+    let r = Hrport::import(&file).target("tracktik").base_url(&url).out(&out).envs(&env).run();
     assert_eq!(r.code, 1, "{r:?}");
     let generated = sb.with(|s: &mut Sim| {
         let bob = s.employees.values().find(|e| e["email"] == "bob@example.com").unwrap()["id"]
@@ -407,19 +381,12 @@ fn secrets_never_reach_an_output_a_log_or_the_journal() {
     // A refused sign-in does not echo them either.
     let mut wrong = env.clone();
     wrong[3] = ("HRPORT_TRACKTIK_PASSWORD", "Mk-Wrong-7777");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--out",
-            w.path("o2").to_str().unwrap(),
-        ],
-        &wrong,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(&url)
+        .out(w.path("o2"))
+        .envs(&wrong)
+        .run();
     assert_eq!(r.code, 3);
     for s in markers.iter().chain(&["Mk-Wrong-7777"]) {
         assert!(!r.stderr.contains(s) && !r.stdout.contains(s), "{s}");

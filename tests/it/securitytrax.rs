@@ -1,3 +1,6 @@
+//! SecurityTrax end to end: JSON:API, expiring tokens, managers and
+//! recruiters, against the in-process sandbox only.
+
 use hrport_sandbox::securitytrax::Sim as St;
 
 use crate::util::*;
