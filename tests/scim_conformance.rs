@@ -43,7 +43,7 @@ fn run_suite(setup: impl FnOnce(&mut scim::Sim)) {
     );
     let sb = Sandbox::start(SandboxConfig::default()).expect("start the sandbox");
     sb.with::<scim::Sim, _>(setup);
-    let url = format!("{}/scim/v2", sb.url());
+    let url = format!("{}{}", sb.url(), scim::ACCESS.prefix);
     // The token goes in the environment, never on the command line, where
     // other users of the machine could read it.
     let out = Command::new(&scim2)

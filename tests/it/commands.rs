@@ -19,9 +19,10 @@ impl Drop for Child {
 #[test]
 fn the_sandbox_command_prints_its_url_first_and_serves_an_import() {
     let mut child = Child(
-        Command::new(env!("CARGO_BIN_EXE_hrport"))
-            .args(["sandbox", "--listen", "127.0.0.1:0", "--rate-limit", "6000"])
-            .stdin(Stdio::null())
+        Hrport::new(&["sandbox"])
+            .arg("--listen", "127.0.0.1:0")
+            .arg("--rate-limit", "6000")
+            .command()
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()

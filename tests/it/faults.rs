@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hrport_sandbox::Injected;
@@ -482,12 +482,11 @@ fn the_same_seed_gives_the_same_faults_over_http() {
 
 #[test]
 fn the_sandbox_command_lists_its_faults_after_the_url() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hrport"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--fault-seed", "9"])
-        .args(["--fault-server-error", "0.05", "--fault-reset", "0.02", "--fault-slow", "0.01"])
-        .args(["--fault-slow-ms", "3000", "--fault-throttle", "0.01", "--fault-burst", "4"])
-        .args(["--fault-retry-after", "2"])
-        .stdin(Stdio::null())
+    let mut child = Hrport::new(&["sandbox", "--listen", "127.0.0.1:0", "--fault-seed", "9"])
+        .args(&["--fault-server-error", "0.05", "--fault-reset", "0.02", "--fault-slow", "0.01"])
+        .args(&["--fault-slow-ms", "3000", "--fault-throttle", "0.01", "--fault-burst", "4"])
+        .args(&["--fault-retry-after", "2"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()

@@ -433,7 +433,7 @@ fn a_refused_token_aborts_with_exit_3_and_nothing_is_created() {
     assert!(users(&sb).is_empty());
     assert_eq!(sb.with(|s: &mut Gs| s.counters.unauthorized), 1, "a 401 is not retried");
 
-    let url = format!("{}/guardian", sb.url());
+    let url = format!("{}{}", sb.url(), access("guardian").prefix);
     let r = Hrport::import(&file).target("guardian").base_url(&url).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("credentials missing: set HRPORT_GUARDIAN_TOKEN"), "{}", r.stderr);

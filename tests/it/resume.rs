@@ -2,7 +2,7 @@
 //! in-process sandbox is ever contacted.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use hrport_sandbox::tracktik::Sim;
@@ -27,13 +27,9 @@ fn team(w: &Work, n: usize, bad: usize) -> std::path::PathBuf {
     w.write("team.csv", csv_text(&refs))
 }
 
-fn spawn(args: &[&str]) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrport"));
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, v) in TT_ENV {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
+/// Starts `cmd` with the sandbox's TrackTik credentials, output captured.
+fn spawn(cmd: Hrport) -> std::process::Child {
+    cmd.envs(&TT_ENV).command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// Lines of the journal that record a finished row.
@@ -102,19 +98,14 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     let file = team(&w, 80, 0);
     let out = w.path("out");
     let url = tt_url(&sb);
-    let child = spawn(&[
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        "tracktik",
-        "--base-url",
-        &url,
-        "--out",
-        out.to_str().unwrap(),
-        "--rate",
-        "40",
-        "-q",
-    ]);
+    let child = spawn(
+        Hrport::import(&file)
+            .target("tracktik")
+            .base_url(&url)
+            .out(&out)
+            .arg("--rate", "40")
+            .flag("-q"),
+    );
     let t = Instant::now();
     while finished(&out) < 10 {
         assert!(t.elapsed() < Duration::from_secs(20), "the import never got going");
@@ -237,24 +228,12 @@ fn chaos(seed: u64, n: usize, kills: usize) -> Chaos {
     ];
     loop {
         c.runs += 1;
-        let mut args: Vec<&str> = Vec::new();
-        let out_s = out.to_str().unwrap().to_string();
-        if out.join("journal.jsonl").exists() {
-            args.extend(["import", "--resume", &out_s]);
+        let cmd = if out.join("journal.jsonl").exists() {
+            Hrport::resume(&out)
         } else {
-            args.extend([
-                "import",
-                file.to_str().unwrap(),
-                "--target",
-                "tracktik",
-                "--base-url",
-                &url,
-                "--out",
-                &out_s,
-            ]);
-        }
-        args.extend(speed);
-        let mut child = spawn(&args);
+            Hrport::import(&file).target("tracktik").base_url(&url).out(&out)
+        };
+        let mut child = spawn(cmd.args(&speed));
         // Anywhere from start-up to well into the sending.
         let deadline =
             (c.kills < kills).then(|| Instant::now() + Duration::from_millis(rng.u64(50..2500)));

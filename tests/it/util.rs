@@ -107,8 +107,9 @@ impl Hrport {
     pub fn envs(self, vars: &[(&str, &str)]) -> Hrport {
         vars.iter().fold(self, |c, (k, v)| c.env(k, v))
     }
-    /// Runs it to the end, stdin closed.
-    pub fn run(&self) -> Run {
+    /// The process to start, stdin closed, for a test that must watch or
+    /// stop it while it runs (it sets stdout and stderr as it needs them).
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrport"));
         cmd.args(&self.args).stdin(Stdio::null());
         for (k, _) in std::env::vars() {
@@ -119,7 +120,11 @@ impl Hrport {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
-        let out = cmd.output().expect("run hrport");
+        cmd
+    }
+    /// Runs it to the end, stdin closed.
+    pub fn run(&self) -> Run {
+        let out = self.command().output().expect("run hrport");
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -128,12 +133,17 @@ impl Hrport {
     }
 }
 
-pub const TT_ENV: [(&str, &str); 4] = [
-    ("HRPORT_TRACKTIK_CLIENT_ID", "sandbox"),
-    ("HRPORT_TRACKTIK_CLIENT_SECRET", "sandbox"),
-    ("HRPORT_TRACKTIK_USERNAME", "api"),
-    ("HRPORT_TRACKTIK_PASSWORD", "sandbox"),
-];
+/// The sandbox's TrackTik credentials as hrport reads them (values from the
+/// sandbox crate; `sandbox_env` does the same for any target).
+pub const TT_ENV: [(&str, &str); 4] = {
+    use hrport_sandbox::tracktik::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+    [
+        ("HRPORT_TRACKTIK_CLIENT_ID", CLIENT_ID),
+        ("HRPORT_TRACKTIK_CLIENT_SECRET", CLIENT_SECRET),
+        ("HRPORT_TRACKTIK_USERNAME", USERNAME),
+        ("HRPORT_TRACKTIK_PASSWORD", PASSWORD),
+    ]
+};
 
 pub fn sandbox() -> Sandbox {
     sandbox_with(SandboxConfig::default())
@@ -144,7 +154,7 @@ pub fn sandbox_with(cfg: SandboxConfig) -> Sandbox {
 }
 
 pub fn tt_url(sb: &Sandbox) -> String {
-    format!("{}/tracktik", sb.url())
+    format!("{}{}", sb.url(), hrport_sandbox::tracktik::ACCESS.prefix)
 }
 
 /// `--rate 500 --concurrency 4` unless `extra` sets them, then `extra`: the
