@@ -70,7 +70,7 @@ fn a_429_storm_is_absorbed_by_slowing_down() {
         let out = w.path("out");
         let r = Hrport::import(&file)
             .target("tracktik")
-            .base_url(&tt_url(&sb))
+            .base_url(tt_url(&sb))
             .out(&out)
             .arg("--rate", "60")
             .arg("--concurrency", "8")
@@ -96,7 +96,7 @@ fn a_token_expiring_mid_run_is_renewed_with_the_refresh_token() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
-        .base_url(&tt_url(&sb))
+        .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "25")
         .arg("--concurrency", "4")
@@ -123,7 +123,7 @@ fn a_token_refused_before_its_announced_expiry_is_renewed_on_401() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
-        .base_url(&tt_url(&sb))
+        .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "25")
         .arg("--concurrency", "4")
@@ -153,7 +153,7 @@ fn lost_answers_are_settled_by_looking_up_never_by_sending_twice() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
-        .base_url(&tt_url(&sb))
+        .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "200")
         .arg("--concurrency", "8")
@@ -177,7 +177,7 @@ fn unprocessed_5xx_answers_are_retried_until_created_once() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
-        .base_url(&tt_url(&sb))
+        .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "200")
         .arg("--concurrency", "8")
