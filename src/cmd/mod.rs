@@ -57,9 +57,9 @@ pub fn connect(
 ) -> Result<Option<Connection>> {
     let info = target.info();
     let (base, creds, sandbox) = if a.sandbox {
+        let access = sandbox_access(info)?;
         let sb = Sandbox::start(SandboxConfig::default())
             .map_err(|e| Error::config(format!("cannot start the sandbox: {e}")))?;
-        let access = sandbox_access(info)?;
         let base = format!("{}{}", sb.url(), access.prefix);
         eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
         let mut creds = Credentials::default();
