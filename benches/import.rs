@@ -14,7 +14,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hrport::sandbox::{Sandbox, SandboxConfig};
+use hrport_sandbox::{Sandbox, SandboxConfig};
 
 const REGIONS: [&str; 6] = ["Head Office", "NA-East", "NA-West", "EMEA", "APAC", "LATAM"];
 const HEADER: [&str; 16] = [
@@ -223,7 +223,8 @@ fn main() {
     let send_path = dir.path().join("send.csv");
     write_csv(&send_path, n);
     let out = dir.path().join("out-send");
-    let url = format!("{}/tracktik", sb.url());
+    let access = hrport_sandbox::tracktik::ACCESS;
+    let url = format!("{}{}", sb.url(), access.prefix);
     let rate = limit.to_string();
     let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
         .args([
@@ -241,12 +242,12 @@ fn main() {
             "--out",
             out.to_str().unwrap(),
         ])
-        .envs([
-            ("HRPORT_TRACKTIK_CLIENT_ID", "sandbox"),
-            ("HRPORT_TRACKTIK_CLIENT_SECRET", "sandbox"),
-            ("HRPORT_TRACKTIK_USERNAME", "api"),
-            ("HRPORT_TRACKTIK_PASSWORD", "sandbox"),
-        ])
+        .envs(
+            access
+                .credentials
+                .iter()
+                .map(|(k, v)| (format!("HRPORT_TRACKTIK_{}", k.to_uppercase()), v)),
+        )
         .stdout(Stdio::null())
         .status()
         .unwrap();

@@ -69,6 +69,11 @@ pub enum Command {
     Profile(ProfileArgs),
     /// List the targets, or the template columns of one target.
     Targets(TargetsArgs),
+    /// Print a shell completion script to standard output.
+    Completions(CompletionsArgs),
+    /// Print a manual page (roff) to standard output: hrport(1), or a
+    /// subcommand's, e.g. `hrport man import` for hrport-import(1).
+    Man(ManArgs),
 }
 
 /// Where to send: a real tenant (`--base-url`) or the built-in sandbox.
@@ -358,6 +363,21 @@ pub enum ProfileCommand {
         #[arg(long, value_name = "FILE.toml")]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete hrport's subcommands and flags in.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// The subcommand whose page to print (`import`, `profile init`);
+    /// without it, hrport(1).
+    #[arg(value_name = "SUBCOMMAND")]
+    pub subcommand: Vec<String>,
 }
 
 #[derive(Debug, Args)]

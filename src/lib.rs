@@ -9,7 +9,9 @@
 //! - `targets`: one module per vendor, translating rows and answers only.
 //! - `transport`: the only code that sends HTTP (rate limit, retry, auth).
 //! - `output`: results/errors/export files for people.
-//! - `sandbox`: the local imitation of every vendor's API.
+//!
+//! The local imitation of every vendor's API is the `hrport-sandbox` crate
+//! (`sandbox/`); `cmd` starts it for `hrport sandbox` and `--sandbox`.
 
 pub mod cli;
 pub mod cmd;
@@ -18,7 +20,6 @@ pub mod error;
 pub mod input;
 pub mod mapping;
 pub mod output;
-pub mod sandbox;
 pub mod secret;
 pub mod targets;
 pub mod text;
@@ -34,6 +35,8 @@ pub fn run(cli: Cli) -> u8 {
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Profile(a) => cmd::profile::run(a),
         Command::Targets(a) => cmd::targets::run(a),
+        Command::Completions(a) => cmd::completions::run(a),
+        Command::Man(a) => cmd::man::run(a),
     };
     match result {
         Ok(code) => code,

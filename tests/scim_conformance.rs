@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use hrport::sandbox::{Sandbox, SandboxConfig, scim};
+use hrport_sandbox::{Sandbox, SandboxConfig, scim};
 
 /// What `scim2 test` reported on this sandbox when the test was written:
 /// 135 checks, all SUCCESS (the same set scim2-server's own run gives).
@@ -43,7 +43,7 @@ fn run_suite(setup: impl FnOnce(&mut scim::Sim)) {
     );
     let sb = Sandbox::start(SandboxConfig::default()).expect("start the sandbox");
     sb.with::<scim::Sim, _>(setup);
-    let url = format!("{}/scim/v2", sb.url());
+    let url = format!("{}{}", sb.url(), scim::ACCESS.prefix);
     // The token goes in the environment, never on the command line, where
     // other users of the machine could read it.
     let out = Command::new(&scim2)

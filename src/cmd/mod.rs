@@ -1,8 +1,10 @@
 //! One file per subcommand; this file holds what several of them share:
 //! connecting to a target (or starting the sandbox) and printing warnings.
 
+pub mod completions;
 pub mod export;
 pub mod import;
+pub mod man;
 pub mod profile;
 pub mod sandbox;
 pub mod targets;
@@ -14,10 +16,12 @@ use std::time::Duration;
 use crate::cli::{Endpoint, Speed};
 use crate::error::{Error, Result};
 use crate::mapping::profile::Profile;
-use crate::sandbox::{Sandbox, SandboxConfig};
+use crate::secret::Secret;
 use crate::targets::{Options, Target, TargetInfo};
+use crate::transport::auth::Credentials;
 use crate::transport::retry::Policy;
 use crate::transport::{Api, ApiError, Transport, TransportConfig};
+use hrport_sandbox::{Sandbox, SandboxConfig, VendorAccess};
 
 pub fn warn(msg: &str) {
     eprintln!("hrport: warning: {}", crate::text::printable(msg));
@@ -73,11 +77,16 @@ pub fn connect(
 ) -> Result<Option<Connection>> {
     let info = target.info();
     let (base, creds, sandbox) = if endpoint.sandbox {
+        let access = sandbox_access(info)?;
         let sb = Sandbox::start(SandboxConfig::default())
             .map_err(|e| Error::config(format!("cannot start the sandbox: {e}")))?;
-        let base = format!("{}{}", sb.url(), info.sandbox_prefix);
+        let base = format!("{}{}", sb.url(), access.prefix);
         eprintln!("hrport: sandbox running at {base} (demo data; it stops when hrport ends)");
-        (base, info.sandbox_creds(), Some(sb))
+        let mut creds = Credentials::default();
+        for (field, value) in access.credentials {
+            creds.0.insert(field, Secret::new(*value));
+        }
+        (base, creds, Some(sb))
     } else if let Some(url) = &endpoint.base_url {
         target.check_base_url(url).map_err(Error::config)?;
         (url.clone(), info.credentials_from_env()?, None)
@@ -94,6 +103,19 @@ pub fn connect(
     let api = Api::new(transport, target.auth(&creds, options), target.errors());
     api.authenticate().map_err(api_abort)?;
     Ok(Some(Connection { api, _sandbox: sandbox }))
+}
+
+/// Where the sandbox serves a target and what it accepts. The sandbox crate
+/// holds these, next to the checks that use them; every target has an entry
+/// (tests/it/commands.rs signs in to each), so only a new target without a
+/// sandbox module would get this error.
+pub fn sandbox_access(info: &TargetInfo) -> Result<&'static VendorAccess> {
+    hrport_sandbox::access(info.template.name).ok_or_else(|| {
+        Error::config(format!(
+            "the sandbox does not imitate {}; use --base-url",
+            info.template.name
+        ))
+    })
 }
 
 /// An API failure that ends the command: exit 3.

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use crate::cli::SandboxArgs;
 use crate::error::{Error, Result, exit};
-use crate::sandbox::{Faults, Sandbox, SandboxConfig};
 use crate::targets::TARGETS;
+use hrport_sandbox::{Faults, Sandbox, SandboxConfig};
 
 pub fn run(args: SandboxArgs) -> Result<u8> {
     let faults = Faults {
@@ -45,17 +45,15 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
     let _ = writeln!(out, "hrport sandbox listening on {}", sb.url());
     for t in TARGETS {
         let info = t.info();
-        let creds: Vec<String> = info
-            .sandbox_credentials
-            .iter()
-            .map(|(k, v)| format!("{}={v}", info.env_var(k)))
-            .collect();
+        let access = super::sandbox_access(info)?;
+        let creds: Vec<String> =
+            access.credentials.iter().map(|(k, v)| format!("{}={v}", info.env_var(k))).collect();
         let _ = writeln!(
             out,
             "  {:<12} --base-url {}{}   {}",
             info.template.name,
             sb.url(),
-            info.sandbox_prefix,
+            access.prefix,
             creds.join(" ")
         );
     }

@@ -111,8 +111,6 @@ static INFO: TargetInfo = TargetInfo {
                    Guardian refuses those IDs while that sign-on is off.",
         },
     ],
-    sandbox_prefix: "/guardian",
-    sandbox_credentials: &[("token", "sandbox-guardian")],
 };
 
 const USERS: &str = "/v1/users";
@@ -605,8 +603,7 @@ mod tests {
     }
 
     #[test]
-    fn the_sandbox_accepts_the_listed_token() {
-        assert_eq!(INFO.sandbox_credentials, [("token", crate::sandbox::guardian::TOKEN)]);
+    fn the_token_is_read_from_its_variable() {
         assert_eq!(INFO.env_var("token"), "HRPORT_GUARDIAN_TOKEN");
     }
 

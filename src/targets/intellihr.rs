@@ -107,8 +107,6 @@ static INFO: TargetInfo = TargetInfo {
                    it). intelliHR e-mails an enabled account at once.",
         },
     ],
-    sandbox_prefix: "/intellihr",
-    sandbox_credentials: &[("api_key", "sandbox-intellihr"), ("tenant", "sandbox")],
 };
 
 const API: &str = "/v1";

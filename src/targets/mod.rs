@@ -3,8 +3,9 @@
 //! A target module only translates: template rows into vendor requests, and
 //! vendor answers into outcomes. It never sleeps, retries or owns an HTTP
 //! client (that is `transport`), and never reads files (that is `input`).
-//! Adding a vendor means one module here, one line in `TARGETS`, one sandbox
-//! module, its tests and its doc page.
+//! Adding a vendor means one module here, one line in `TARGETS`, one module in
+//! the sandbox crate (with its `ACCESS`: URL prefix and credentials), its
+//! tests and its doc page. What the sandbox accepts is not written here.
 
 pub mod guardian;
 pub mod intellihr;
@@ -46,10 +47,6 @@ pub struct TargetInfo {
     pub template: Template,
     pub credentials: &'static [CredentialSpec],
     pub options: &'static [OptionSpec],
-    /// Where the sandbox serves this vendor, below its root URL.
-    pub sandbox_prefix: &'static str,
-    /// The sandbox's credentials, by credential field.
-    pub sandbox_credentials: &'static [(&'static str, &'static str)],
 }
 
 pub struct CredentialSpec {
@@ -149,14 +146,6 @@ impl TargetInfo {
             )));
         }
         Ok(creds)
-    }
-
-    pub fn sandbox_creds(&self) -> Credentials {
-        let mut creds = Credentials::default();
-        for (k, v) in self.sandbox_credentials {
-            creds.0.insert(k, Secret::new(*v));
-        }
-        creds
     }
 }
 

@@ -123,8 +123,6 @@ static INFO: TargetInfo = TargetInfo {
             help: "Users per page when listing (count), capped by the service's filter.maxResults.",
         },
     ],
-    sandbox_prefix: "/scim/v2",
-    sandbox_credentials: &[("token", "sandbox-scim")],
 };
 
 impl Target for Scim {

@@ -122,12 +122,6 @@ static INFO: TargetInfo = TargetInfo {
             help: "How long a token lasts; hrport signs in again before then (documented: 10 minutes).",
         },
     ],
-    sandbox_prefix: "/securitytrax/sandbox",
-    sandbox_credentials: &[
-        ("integrator_key", "sandbox-integrator"),
-        ("username", "api"),
-        ("password", "sandbox"),
-    ],
 };
 
 const JSONAPI: &str = "application/vnd.api+json";

@@ -161,8 +161,6 @@ static INFO: TargetInfo = TargetInfo {
         },
         OptionSpec { name: "first_page", default: "1", help: "Number of the first page." },
     ],
-    sandbox_prefix: "/trackops",
-    sandbox_credentials: &[("username", "api"), ("api_token", "sandbox-trackops")],
 };
 
 const API: &str = "/api/v1";

@@ -110,13 +110,6 @@ static INFO: TargetInfo = TargetInfo {
                employee with the same Employee ID or e-mail, and are left out of exports \
                (TrackTik does not publish its status values).",
     }],
-    sandbox_prefix: "/tracktik",
-    sandbox_credentials: &[
-        ("client_id", "sandbox"),
-        ("client_secret", "sandbox"),
-        ("username", "api"),
-        ("password", "sandbox"),
-    ],
 };
 
 /// TrackTik sits behind AWS ELB, whose firewall answers some calls itself

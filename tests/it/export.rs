@@ -1,20 +1,17 @@
+//! Export and the export -> import round trip, against the in-process
+//! sandbox only.
+
 use crate::util::*;
 
 fn export(sb: &Sandbox, file: &std::path::Path, extra: &[&str]) -> Run {
-    let url = tt_url(sb);
-    let mut args = vec![
-        "export",
-        "--target",
-        "tracktik",
-        "--base-url",
-        &url,
-        "--output",
-        file.to_str().unwrap(),
-        "--rate",
-        "500",
-    ];
-    args.extend_from_slice(extra);
-    hrport(&args, &TT_ENV)
+    Hrport::export()
+        .target("tracktik")
+        .base_url(tt_url(sb))
+        .output(file)
+        .arg("--rate", "500")
+        .args(extra)
+        .envs(&TT_ENV)
+        .run()
 }
 
 fn import_sample(sb: &Sandbox, w: &Work) {
@@ -77,18 +74,7 @@ fn an_xlsx_export_keeps_ids_as_text_and_reimports_as_nothing_to_do() {
     let r = export(&sb, &file, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     // Read it back as the import does and look at the cells.
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--dry-run",
-            "--out",
-            w.path("dry").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let r = Hrport::import(&file).target("tracktik").flag("--dry-run").out(w.path("dry")).run();
     assert_eq!(r.code, 0, "{r:?}");
     let rows = rows_by_name(&w.path("dry").join("results.csv"));
     assert_eq!(rows.len(), 45);

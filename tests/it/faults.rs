@@ -7,10 +7,10 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use hrport::sandbox::Injected;
+use hrport_sandbox::Injected;
 
 use crate::util::*;
 
@@ -300,7 +300,7 @@ const CASES: [Case; 5] = [
         row: |i| format!("E{i},P{i},Fault,p{i}@example.com,pu{i}"),
         // A person counts only with the user account made in the same call.
         count: |sb, i| {
-            sb.with(|s: &mut hrport::sandbox::intellihr::Sim| {
+            sb.with(|s: &mut hrport_sandbox::intellihr::Sim| {
                 s.people
                     .iter()
                     .filter(|p| p["primaryEmailAddress"] == format!("p{i}@example.com").as_str())
@@ -308,46 +308,46 @@ const CASES: [Case; 5] = [
                     .count()
             })
         },
-        total: |sb| sb.with(|s: &mut hrport::sandbox::intellihr::Sim| s.people.len()),
+        total: |sb| sb.with(|s: &mut hrport_sandbox::intellihr::Sim| s.people.len()),
     },
     Case {
         target: "guardian",
         header: "First Name,Last Name,Email,Role,Username",
         row: |i| format!("P{i},Fault,p{i}@example.com,2,pu{i}"),
         count: |sb, i| {
-            sb.with(|s: &mut hrport::sandbox::guardian::Sim| {
+            sb.with(|s: &mut hrport_sandbox::guardian::Sim| {
                 s.users.values().filter(|u| u["login"] == format!("pu{i}").as_str()).count()
             })
         },
-        total: |sb| sb.with(|s: &mut hrport::sandbox::guardian::Sim| s.users.len()),
+        total: |sb| sb.with(|s: &mut hrport_sandbox::guardian::Sim| s.users.len()),
     },
     Case {
         target: "trackops",
         header: "First Name,Last Name,Email,Location,Role",
         row: |i| format!("P{i},Fault,p{i}@example.com,3,7"),
         count: |sb, i| {
-            sb.with(|s: &mut hrport::sandbox::trackops::Sim| {
+            sb.with(|s: &mut hrport_sandbox::trackops::Sim| {
                 s.staff
                     .values()
                     .filter(|u| u["email"] == format!("p{i}@example.com").as_str())
                     .count()
             })
         },
-        total: |sb| sb.with(|s: &mut hrport::sandbox::trackops::Sim| s.staff.len()),
+        total: |sb| sb.with(|s: &mut hrport_sandbox::trackops::Sim| s.staff.len()),
     },
     Case {
         target: "securitytrax",
         header: "First Name,Last Name,Username,Email",
         row: |i| format!("P{i},Fault,pu{i},p{i}@example.com"),
         count: |sb, i| {
-            sb.with(|s: &mut hrport::sandbox::securitytrax::Sim| {
+            sb.with(|s: &mut hrport_sandbox::securitytrax::Sim| {
                 s.users
                     .iter()
                     .filter(|u| u["attributes"]["username"] == format!("pu{i}").as_str())
                     .count()
             })
         },
-        total: |sb| sb.with(|s: &mut hrport::sandbox::securitytrax::Sim| s.users.len()),
+        total: |sb| sb.with(|s: &mut hrport_sandbox::securitytrax::Sim| s.users.len()),
     },
     Case {
         target: "scim",
@@ -356,11 +356,11 @@ const CASES: [Case; 5] = [
         // The SCIM sandbox refuses a second userName, as RFC 7643 asks; the
         // total below is what shows nothing else was created.
         count: |sb, i| {
-            sb.with(|s: &mut hrport::sandbox::scim::Sim| {
+            sb.with(|s: &mut hrport_sandbox::scim::Sim| {
                 s.users().iter().filter(|u| u["userName"] == format!("pu{i}").as_str()).count()
             })
         },
-        total: |sb| sb.with(|s: &mut hrport::sandbox::scim::Sim| s.users().len()),
+        total: |sb| sb.with(|s: &mut hrport_sandbox::scim::Sim| s.users().len()),
     },
 ];
 
@@ -482,12 +482,11 @@ fn the_same_seed_gives_the_same_faults_over_http() {
 
 #[test]
 fn the_sandbox_command_lists_its_faults_after_the_url() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_hrport"))
-        .args(["sandbox", "--listen", "127.0.0.1:0", "--fault-seed", "9"])
-        .args(["--fault-server-error", "0.05", "--fault-reset", "0.02", "--fault-slow", "0.01"])
-        .args(["--fault-slow-ms", "3000", "--fault-throttle", "0.01", "--fault-burst", "4"])
-        .args(["--fault-retry-after", "2"])
-        .stdin(Stdio::null())
+    let mut child = Hrport::new(&["sandbox", "--listen", "127.0.0.1:0", "--fault-seed", "9"])
+        .args(&["--fault-server-error", "0.05", "--fault-reset", "0.02", "--fault-slow", "0.01"])
+        .args(&["--fault-slow-ms", "3000", "--fault-throttle", "0.01", "--fault-burst", "4"])
+        .args(&["--fault-retry-after", "2"])
+        .command()
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -506,13 +505,15 @@ fn the_sandbox_command_lists_its_faults_after_the_url() {
          1% processed and answered after 3000 ms, 1% start a burst of 4 429s with Retry-After: 2"
     );
 
-    let r = hrport(&["sandbox", "--listen", "127.0.0.1:0", "--fault-reset", "5"], &[]);
+    let r =
+        Hrport::new(&["sandbox"]).arg("--listen", "127.0.0.1:0").arg("--fault-reset", "5").run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("\"5\" is not a share of requests from 0 to 1"), "{}", r.stderr);
-    let r = hrport(
-        &["sandbox", "--listen", "127.0.0.1:0", "--fault-lost", "0.6", "--fault-slow", "0.6"],
-        &[],
-    );
+    let r = Hrport::new(&["sandbox"])
+        .arg("--listen", "127.0.0.1:0")
+        .arg("--fault-lost", "0.6")
+        .arg("--fault-slow", "0.6")
+        .run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("the --fault-* shares add up to 1.2"), "{}", r.stderr);
 }

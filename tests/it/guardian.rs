@@ -3,7 +3,7 @@
 //! Tests assert exact results/errors cells, exit codes and what the sandbox
 //! holds afterwards; they never reach a real Guardian server or a fixed port.
 
-use hrport::sandbox::guardian::{Password, Sim as Gs, Sso};
+use hrport_sandbox::guardian::{Password, Sim as Gs, Sso};
 
 use crate::util::*;
 
@@ -433,11 +433,8 @@ fn a_refused_token_aborts_with_exit_3_and_nothing_is_created() {
     assert!(users(&sb).is_empty());
     assert_eq!(sb.with(|s: &mut Gs| s.counters.unauthorized), 1, "a 401 is not retried");
 
-    let url = format!("{}/guardian", sb.url());
-    let r = hrport(
-        &["import", file.to_str().unwrap(), "--target", "guardian", "--base-url", &url],
-        &[],
-    );
+    let url = format!("{}{}", sb.url(), access("guardian").prefix);
+    let r = Hrport::import(&file).target("guardian").base_url(&url).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("credentials missing: set HRPORT_GUARDIAN_TOKEN"), "{}", r.stderr);
     assert!(users(&sb).is_empty());

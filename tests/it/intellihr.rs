@@ -1,4 +1,7 @@
-use hrport::sandbox::intellihr::Sim as Ih;
+//! intelliHR end to end: people with user accounts, permission groups, vendor
+//! schemas; the binary against the in-process sandbox only.
+
+use hrport_sandbox::intellihr::Sim as Ih;
 
 use crate::util::*;
 

@@ -45,5 +45,6 @@ mod export;
 /// Mapping profiles and `hrport profile init`.
 mod profiles;
 
-/// The `sandbox` and `targets` subcommands as a user runs them.
+/// The `sandbox`, `targets`, `completions` and `man` subcommands as a user
+/// runs them, and signing in to the sandbox as every target.
 mod commands;

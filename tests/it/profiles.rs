@@ -1,3 +1,6 @@
+//! Mapping profiles and `hrport profile init`; no test here reaches further
+//! than the in-process sandbox.
+
 use crate::util::*;
 
 const THEIRS: &str = "Emp No;Given;Surname;Mail;Contract;Start;Rate;Team\r\n\
@@ -104,8 +107,7 @@ fn profile_mistakes_are_reported_before_anything_is_read_or_sent() {
 fn profile_init_writes_a_starter_that_imports_as_it_is() {
     let w = Work::new();
     let p = w.path("starter.toml");
-    let r =
-        hrport(&["profile", "init", "--target", "tracktik", "--output", p.to_str().unwrap()], &[]);
+    let r = Hrport::new(&["profile", "init"]).target("tracktik").output(&p).run();
     assert_eq!(r.code, 0, "{r:?}");
     let text = std::fs::read_to_string(&p).unwrap();
     assert!(text.contains("target = \"tracktik\""));
@@ -129,11 +131,10 @@ fn profile_init_writes_a_starter_that_imports_as_it_is() {
     let r = import(&sb, &file, &w.path("o"), &["--profile", p.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     // It never overwrites a file.
-    let r =
-        hrport(&["profile", "init", "--target", "tracktik", "--output", p.to_str().unwrap()], &[]);
+    let r = Hrport::new(&["profile", "init"]).target("tracktik").output(&p).run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("exists already"), "{}", r.stderr);
-    let r = hrport(&["profile", "init", "--target", "tracktik"], &[]);
+    let r = Hrport::new(&["profile", "init"]).target("tracktik").run();
     assert_eq!(r.code, 0);
     assert_eq!(r.stdout, text, "without --output it goes to stdout");
 }

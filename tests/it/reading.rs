@@ -1,17 +1,11 @@
+//! Reading files: encodings, delimiters, quoting, workbooks and cell types.
+//! Mostly `--dry-run`, which sends nothing; the rest goes to the in-process
+//! sandbox.
+
 use crate::util::*;
 
 fn dry_run(file: &std::path::Path, out: &std::path::Path, extra: &[&str]) -> Run {
-    let mut args = vec![
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        "tracktik",
-        "--dry-run",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    args.extend_from_slice(extra);
-    hrport(&args, &[])
+    Hrport::import(file).target("tracktik").flag("--dry-run").out(out).args(extra).run()
 }
 
 /// Column `name` of every row of a results file.

@@ -1,8 +1,11 @@
+//! Interruptions: Ctrl-C, kill -9 and --resume; secrets in outputs. Only the
+//! in-process sandbox is ever contacted.
+
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use hrport::sandbox::tracktik::Sim;
+use hrport_sandbox::tracktik::Sim;
 
 use crate::util::*;
 
@@ -24,13 +27,9 @@ fn team(w: &Work, n: usize, bad: usize) -> std::path::PathBuf {
     w.write("team.csv", csv_text(&refs))
 }
 
-fn spawn(args: &[&str]) -> std::process::Child {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrport"));
-    cmd.args(args).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    for (k, v) in TT_ENV {
-        cmd.env(k, v);
-    }
-    cmd.spawn().unwrap()
+/// Starts `cmd` with the sandbox's TrackTik credentials, output captured.
+fn spawn(cmd: Hrport) -> std::process::Child {
+    cmd.envs(&TT_ENV).command().stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap()
 }
 
 /// Lines of the journal that record a finished row.
@@ -99,19 +98,14 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     let file = team(&w, 80, 0);
     let out = w.path("out");
     let url = tt_url(&sb);
-    let child = spawn(&[
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        "tracktik",
-        "--base-url",
-        &url,
-        "--out",
-        out.to_str().unwrap(),
-        "--rate",
-        "40",
-        "-q",
-    ]);
+    let child = spawn(
+        Hrport::import(&file)
+            .target("tracktik")
+            .base_url(&url)
+            .out(&out)
+            .arg("--rate", "40")
+            .flag("-q"),
+    );
     let t = Instant::now();
     while finished(&out) < 10 {
         assert!(t.elapsed() < Duration::from_secs(20), "the import never got going");
@@ -134,7 +128,7 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     let created = st.iter().filter(|s| s.1 == "created").count();
     sb.with(|s: &mut Sim| assert_eq!((s.employees.len(), s.user_roles.len()), (created, created)));
 
-    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "200"], &TT_ENV);
+    let r = Hrport::resume(&out).arg("--rate", "200").envs(&TT_ENV).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stderr.contains(&format!("resuming {}: {created} rows finished", out.display())),
@@ -192,7 +186,7 @@ fn an_output_file_that_fills_up_while_sending_is_exit_3_and_the_run_resumes() {
     let sent = sb.with(|s: &mut Sim| s.employees.len());
     assert!(sent > 0 && sent < n, "stopped part-way: {sent} of {n} created");
 
-    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "1000"], &TT_ENV);
+    let r = Hrport::resume(&out).arg("--rate", "1000").envs(&TT_ENV).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stdout.contains(&format!("{n} rows: {n} created")), "{}", r.stdout);
     assert_eq!(assert_final_state(&sb, &out, n, 0), (0, 0));
@@ -209,7 +203,7 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     let mut text = std::fs::read_to_string(&file).unwrap();
     text.push_str("R99999,New,Row,new@example.com,EMEA,Guard,no\r\n");
     std::fs::write(&file, &text).unwrap();
-    let r = hrport(&["import", "--resume", out.to_str().unwrap()], &TT_ENV);
+    let r = Hrport::resume(&out).envs(&TT_ENV).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("changed since the run in"), "{}", r.stderr);
     // Same file again, different settings: refused; speed flags are fine.
@@ -218,17 +212,11 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
         text.lines().take(6).map(|l| format!("{l}\n")).collect::<String>().replace('\n', "\r\n"),
     )
     .unwrap();
-    let r = hrport(
-        &["import", "--resume", out.to_str().unwrap(), "--date-format", "%d/%m/%Y"],
-        &TT_ENV,
-    );
+    let r = Hrport::resume(&out).arg("--date-format", "%d/%m/%Y").envs(&TT_ENV).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("the settings differ from the run in"), "{}", r.stderr);
     assert!(r.stderr.contains("(--date-format given)"), "names the flag: {}", r.stderr);
-    let r = hrport(
-        &["import", "--resume", out.to_str().unwrap(), "--rate", "3", "--concurrency", "1"],
-        &TT_ENV,
-    );
+    let r = Hrport::resume(&out).arg("--rate", "3").arg("--concurrency", "1").envs(&TT_ENV).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(
         r.stdout.contains("5 rows: 5 created"),
@@ -237,23 +225,12 @@ fn a_resume_refuses_a_changed_file_or_changed_settings_and_a_sandbox_run() {
     );
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 5, "nothing sent twice");
 
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--sandbox",
-            "--out",
-            w.path("sb").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let r = Hrport::import(&file).target("tracktik").flag("--sandbox").out(w.path("sb")).run();
     assert_eq!(r.code, 0, "{r:?}");
-    let r = hrport(&["import", "--resume", w.path("sb").to_str().unwrap()], &[]);
+    let r = Hrport::resume(w.path("sb")).run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("a run against --sandbox cannot be resumed"), "{}", r.stderr);
-    let r = hrport(&["import", "--resume", w.path("nowhere").to_str().unwrap()], &[]);
+    let r = Hrport::resume(w.path("nowhere")).run();
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("cannot read the journal of the run to resume"), "{}", r.stderr);
 }
@@ -285,17 +262,8 @@ fn a_kill_while_rows_are_checked_resumes_as_a_fresh_run() {
     std::fs::write(&file, text).unwrap();
     let out = w.path("out");
     let url = tt_url(&sb);
-    let mut child = spawn(&[
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        "tracktik",
-        "--base-url",
-        &url,
-        "--out",
-        out.to_str().unwrap(),
-        "-q",
-    ]);
+    let mut child =
+        spawn(Hrport::import(&file).target("tracktik").base_url(&url).out(&out).flag("-q"));
     let t = Instant::now();
     while !out.join("journal.jsonl").exists() {
         assert!(t.elapsed() < Duration::from_secs(20), "no journal appeared");
@@ -304,7 +272,7 @@ fn a_kill_while_rows_are_checked_resumes_as_a_fresh_run() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
 
-    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--rate", "500"], &TT_ENV);
+    let r = Hrport::resume(&out).arg("--rate", "500").envs(&TT_ENV).run();
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains(&format!("{n} rows: 20 created")), "{}", r.stdout);
     let created: Vec<_> =
@@ -315,7 +283,7 @@ fn a_kill_while_rows_are_checked_resumes_as_a_fresh_run() {
     // The folder without a journal: what to do instead.
     let bare = w.path("bare");
     std::fs::create_dir(&bare).unwrap();
-    let r = hrport(&["import", "--resume", bare.to_str().unwrap()], &TT_ENV);
+    let r = Hrport::resume(&bare).envs(&TT_ENV).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr.contains("has no journal: the run stopped before its first row was checked, so nothing was sent; run the same import command again"),
@@ -371,24 +339,12 @@ fn chaos(seed: u64, n: usize, kills: usize) -> Chaos {
     ];
     loop {
         c.runs += 1;
-        let mut args: Vec<&str> = Vec::new();
-        let out_s = out.to_str().unwrap().to_string();
-        if out.join("journal.jsonl").exists() {
-            args.extend(["import", "--resume", &out_s]);
+        let cmd = if out.join("journal.jsonl").exists() {
+            Hrport::resume(&out)
         } else {
-            args.extend([
-                "import",
-                file.to_str().unwrap(),
-                "--target",
-                "tracktik",
-                "--base-url",
-                &url,
-                "--out",
-                &out_s,
-            ]);
-        }
-        args.extend(speed);
-        let mut child = spawn(&args);
+            Hrport::import(&file).target("tracktik").base_url(&url).out(&out)
+        };
+        let mut child = spawn(cmd.args(&speed));
         // Anywhere from start-up to well into the sending.
         let deadline =
             (c.kills < kills).then(|| Instant::now() + Duration::from_millis(rng.u64(50..2500)));
@@ -475,19 +431,7 @@ fn secrets_never_reach_an_output_a_log_or_the_journal() {
     );
     let out = w.path("out");
     let url = tt_url(&sb);
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &env,
-    );
+    let r = Hrport::import(&file).target("tracktik").base_url(&url).out(&out).envs(&env).run();
     assert_eq!(r.code, 1, "{r:?}");
     let generated = sb.with(|s: &mut Sim| {
         let bob = s.employees.values().find(|e| e["email"] == "bob@example.com").unwrap()["id"]
@@ -527,19 +471,12 @@ fn secrets_never_reach_an_output_a_log_or_the_journal() {
     // A refused sign-in does not echo them either.
     let mut wrong = env.clone();
     wrong[3] = ("HRPORT_TRACKTIK_PASSWORD", "Mk-Wrong-7777");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--out",
-            w.path("o2").to_str().unwrap(),
-        ],
-        &wrong,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(&url)
+        .out(w.path("o2"))
+        .envs(&wrong)
+        .run();
     assert_eq!(r.code, 3);
     for s in markers.iter().chain(&["Mk-Wrong-7777"]) {
         assert!(!r.stderr.contains(s) && !r.stdout.contains(s), "{s}");

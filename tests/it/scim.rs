@@ -1,4 +1,8 @@
-use hrport::sandbox::scim::Sim as Scim;
+//! SCIM 2.0 end to end against the sandbox's service provider: bulk and
+//! per-row paths, managers, groups, paging, PATCH updates. Nothing leaves
+//! 127.0.0.1.
+
+use hrport_sandbox::scim::Sim as Scim;
 
 use crate::util::*;
 

@@ -1,4 +1,7 @@
-use hrport::sandbox::securitytrax::Sim as St;
+//! SecurityTrax end to end: JSON:API, expiring tokens, managers and
+//! recruiters, against the in-process sandbox only.
+
+use hrport_sandbox::securitytrax::Sim as St;
 
 use crate::util::*;
 

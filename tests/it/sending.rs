@@ -1,6 +1,9 @@
+//! Sending under stress (429 storms, expiring tokens, lost answers): the
+//! binary against the in-process sandbox, set up to misbehave.
+
 use std::path::{Path, PathBuf};
 
-use hrport::sandbox::tracktik::Sim;
+use hrport_sandbox::tracktik::Sim;
 
 use crate::util::*;
 
@@ -65,25 +68,15 @@ fn a_429_storm_is_absorbed_by_slowing_down() {
         });
         let file = hires(&w, "h.csv", 15);
         let out = w.path("out");
-        let r = hrport(
-            &[
-                "import",
-                file.to_str().unwrap(),
-                "--target",
-                "tracktik",
-                "--base-url",
-                &tt_url(&sb),
-                "--out",
-                out.to_str().unwrap(),
-                "--rate",
-                "60",
-                "--concurrency",
-                "8",
-                "--max-retries",
-                "10",
-            ],
-            &TT_ENV,
-        );
+        let r = Hrport::import(&file)
+            .target("tracktik")
+            .base_url(tt_url(&sb))
+            .out(&out)
+            .arg("--rate", "60")
+            .arg("--concurrency", "8")
+            .arg("--max-retries", "10")
+            .envs(&TT_ENV)
+            .run();
         assert_eq!(r.code, 0, "retry_after={retry_after}: {r:?}");
         assert_all_created_once(&sb, &out, 15);
         let s = summary(&out);
@@ -101,23 +94,14 @@ fn a_token_expiring_mid_run_is_renewed_with_the_refresh_token() {
     });
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &tt_url(&sb),
-            "--out",
-            out.to_str().unwrap(),
-            "--rate",
-            "25",
-            "--concurrency",
-            "4",
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(tt_url(&sb))
+        .out(&out)
+        .arg("--rate", "25")
+        .arg("--concurrency", "4")
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 30);
     let c = sb.with(|s: &mut Sim| s.counters.clone());
@@ -137,23 +121,14 @@ fn a_token_refused_before_its_announced_expiry_is_renewed_on_401() {
     sb.with(|s: &mut Sim| s.announced_ttl = Some(3600));
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &tt_url(&sb),
-            "--out",
-            out.to_str().unwrap(),
-            "--rate",
-            "25",
-            "--concurrency",
-            "4",
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(tt_url(&sb))
+        .out(&out)
+        .arg("--rate", "25")
+        .arg("--concurrency", "4")
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 30);
     let c = sb.with(|s: &mut Sim| s.counters.clone());
@@ -176,27 +151,16 @@ fn lost_answers_are_settled_by_looking_up_never_by_sending_twice() {
     });
     let file = hires(&w, "h.csv", 20);
     let out = w.path("out");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &tt_url(&sb),
-            "--out",
-            out.to_str().unwrap(),
-            "--rate",
-            "200",
-            "--concurrency",
-            "8",
-            "--timeout",
-            "0.5",
-            "--max-retries",
-            "8",
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(tt_url(&sb))
+        .out(&out)
+        .arg("--rate", "200")
+        .arg("--concurrency", "8")
+        .arg("--timeout", "0.5")
+        .arg("--max-retries", "8")
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 20);
     assert!(summary(&out)["recovered_lost_answers"].as_u64().unwrap() > 0, "{}", summary(&out));
@@ -211,25 +175,15 @@ fn unprocessed_5xx_answers_are_retried_until_created_once() {
     });
     let file = hires(&w, "h.csv", 20);
     let out = w.path("out");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &tt_url(&sb),
-            "--out",
-            out.to_str().unwrap(),
-            "--rate",
-            "200",
-            "--concurrency",
-            "8",
-            "--max-retries",
-            "10",
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(tt_url(&sb))
+        .out(&out)
+        .arg("--rate", "200")
+        .arg("--concurrency", "8")
+        .arg("--max-retries", "10")
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 20);
     assert!(summary(&out)["retries"].as_u64().unwrap() > 0);
@@ -335,14 +289,14 @@ fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
     sb.with(|s: &mut Sim| s.refuse.clear());
     let env = sandbox_env("tracktik");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let r = hrport(&["import", "--resume", out.to_str().unwrap()], &env);
+    let r = Hrport::resume(&out).envs(&env).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 8);
     assert!(statuses(&out.join("errors.csv")).is_empty());
 
     // A finished run resumed again sends nothing, and a resume cannot turn
     // into a dry run over the real results.
-    let r = hrport(&["import", "--resume", out.to_str().unwrap(), "--dry-run"], &env);
+    let r = Hrport::resume(&out).flag("--dry-run").envs(&env).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("--dry-run cannot be added"), "{}", r.stderr);
     assert_all_created_once(&sb, &out, 8);

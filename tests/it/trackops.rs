@@ -2,7 +2,7 @@
 //! `/trackops`, with photos written by the tests.
 
 use crate::util::*;
-use hrport::sandbox::trackops::Sim as Tops;
+use hrport_sandbox::trackops::Sim as Tops;
 
 /// A real 1x1 PNG (RGBA), 70 bytes.
 const PNG: &[u8] = &[
@@ -401,10 +401,7 @@ fn a_wrong_token_aborts_with_exit_3_at_the_first_request() {
     let c = sb.with(|s: &mut Tops| s.counters.clone());
     assert_eq!((c.requests, c.refused, c.creates), (1, 1, 0), "refused once, never retried");
 
-    let r = hrport(
-        &["import", file.to_str().unwrap(), "--target", "trackops", "--base-url", sb.url()],
-        &[],
-    );
+    let r = Hrport::import(&file).target("trackops").base_url(sb.url()).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(
         r.stderr.contains("set HRPORT_TRACKOPS_USERNAME, HRPORT_TRACKOPS_API_TOKEN"),
@@ -527,20 +524,12 @@ fn a_dry_run_without_a_target_checks_photos_and_profile_names() {
         ]),
     );
     let profile = w.write("trackops.toml", PROFILE);
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "trackops",
-            "--dry-run",
-            "--profile",
-            profile.to_str().unwrap(),
-            "--out",
-            w.path("out").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let r = Hrport::import(&file)
+        .target("trackops")
+        .flag("--dry-run")
+        .profile(&profile)
+        .out(w.path("out"))
+        .run();
     assert_eq!(r.code, 1, "{r:?}");
     assert_eq!(
         statuses(&w.path("out/results.csv")),
@@ -569,11 +558,7 @@ fn a_base_url_with_api_v1_is_a_usage_error_before_anything_is_read() {
     let out = w.path("out");
     let env = sandbox_env("trackops");
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let args =
-        ["import", file.to_str().unwrap(), "--target", "trackops", "--base-url", &url, "--out"];
-    let mut args = args.to_vec();
-    args.push(out.to_str().unwrap());
-    let r = hrport(&args, &env);
+    let r = Hrport::import(&file).target("trackops").base_url(&url).out(&out).envs(&env).run();
     assert_eq!(r.code, 2, "{r:?}");
     let want =
         format!("ends in /api/v1, which hrport adds itself: use --base-url {}/trackops", sb.url());

@@ -1,3 +1,7 @@
+//! TrackTik import end to end: created records, exact results and errors
+//! cells, existing records, re-imports, exit codes; the in-process sandbox,
+//! or a 127.0.0.1 port nothing listens on, only.
+
 use crate::util::*;
 
 const FULL_HEADER: &str = "Employee ID,First Name,Middle Name,Last Name,Username,Email,Phone,Job Title,Birthday,Region,Role,Tags,Address Line 1,City,Province,Zip,Country,Employee Type,Hire Date,Hourly Rate,Overtime Exempt,Weekly Hours Target,Temporary Password,Force Password Change";
@@ -336,18 +340,7 @@ fn dry_run_checks_everything_against_the_target_and_creates_nothing() {
     );
 
     // Without a target, a dry run still checks the file itself.
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--dry-run",
-            "--out",
-            w.path("o2").to_str().unwrap(),
-        ],
-        &[],
-    );
+    let r = Hrport::import(&file).target("tracktik").flag("--dry-run").out(w.path("o2")).run();
     assert_eq!(r.code, 0, "{r:?}");
     assert!(r.stderr.contains("no target given"), "{}", r.stderr);
 }
@@ -414,19 +407,8 @@ fn bad_credentials_abort_at_once_without_retrying() {
     let url = tt_url(&sb);
     let mut env = TT_ENV.to_vec();
     env[3] = ("HRPORT_TRACKTIK_PASSWORD", "wrong-password-123");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--out",
-            w.path("o").to_str().unwrap(),
-        ],
-        &env,
-    );
+    let r =
+        Hrport::import(&file).target("tracktik").base_url(&url).out(w.path("o")).envs(&env).run();
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("run aborted: sign-in refused (HTTP 401)"), "{}", r.stderr);
     assert!(r.stderr.contains("hint: check HRPORT_TRACKTIK_CLIENT_ID"), "{}", r.stderr);
@@ -437,10 +419,7 @@ fn bad_credentials_abort_at_once_without_retrying() {
         "a refused sign-in is never retried"
     );
 
-    let r = hrport(
-        &["import", file.to_str().unwrap(), "--target", "tracktik", "--base-url", &url],
-        &[],
-    );
+    let r = Hrport::import(&file).target("tracktik").base_url(&url).run();
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("set HRPORT_TRACKTIK_CLIENT_ID, HRPORT_TRACKTIK_CLIENT_SECRET, HRPORT_TRACKTIK_USERNAME, HRPORT_TRACKTIK_PASSWORD"), "{}", r.stderr);
 }
@@ -457,21 +436,13 @@ fn an_unreachable_target_aborts_with_exit_3() {
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let url = format!("http://127.0.0.1:{port}/tracktik");
-    let r = hrport(
-        &[
-            "import",
-            file.to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--base-url",
-            &url,
-            "--max-retries",
-            "1",
-            "--out",
-            w.path("o").to_str().unwrap(),
-        ],
-        &TT_ENV,
-    );
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(&url)
+        .arg("--max-retries", "1")
+        .out(w.path("o"))
+        .envs(&TT_ENV)
+        .run();
     assert_eq!(r.code, 3, "{r:?}");
     assert!(r.stderr.contains("cannot reach the sign-in endpoint"), "{}", r.stderr);
 }
@@ -480,20 +451,12 @@ fn an_unreachable_target_aborts_with_exit_3() {
 fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
     let w = Work::new();
     let out = w.path("demo");
-    let r = hrport(
-        &[
-            "import",
-            samples().join("tracktik-new-hires.xlsx").to_str().unwrap(),
-            "--target",
-            "tracktik",
-            "--sandbox",
-            "--out",
-            out.to_str().unwrap(),
-            "--rate",
-            "200",
-        ],
-        &[],
-    );
+    let r = Hrport::import(samples().join("tracktik-new-hires.xlsx"))
+        .target("tracktik")
+        .flag("--sandbox")
+        .out(&out)
+        .arg("--rate", "200")
+        .run();
     assert_eq!(r.code, 1, "{r:?}");
     assert!(
         r.stdout.contains("tracktik: 50 rows: 45 created, 5 invalid, 0 failed"),

@@ -1,8 +1,14 @@
+//! What the integration tests share: a work directory, the `Hrport` command
+//! builder that runs the binary, sandbox helpers, reading output files. It
+//! asserts nothing about hrport itself (except that an output CSV starts with
+//! its BOM), so a test's checks stay in the test.
+
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-pub use hrport::sandbox::tracktik::Sim;
-pub use hrport::sandbox::{Faults, Sandbox, SandboxConfig};
+pub use hrport_sandbox::tracktik::Sim;
+pub use hrport_sandbox::{Faults, Sandbox, SandboxConfig};
 pub use serde_json::{Value, json};
 
 pub struct Work {
@@ -30,32 +36,114 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// Runs the binary with a clean environment plus `env`.
-pub fn hrport(args: &[&str], env: &[(&str, &str)]) -> Run {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrport"));
-    cmd.args(args).stdin(Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HRPORT_") {
-            cmd.env_remove(k);
+/// One command line for the hrport binary, said flag by flag so a test
+/// reads as what a user types: `Hrport::import(&file).target("tracktik")
+/// .base_url(&url).out(w.path("o")).flag("--dry-run").envs(&TT_ENV).run()`.
+/// Arguments keep the order they are given in; nothing is added, so a test
+/// sends exactly the flags it names. The environment is cleared of every
+/// `HRPORT_` variable the test process has, then given `env`.
+#[must_use = "nothing runs until .run()"]
+pub struct Hrport {
+    args: Vec<OsString>,
+    env: Vec<(OsString, OsString)>,
+}
+
+impl Hrport {
+    /// The words that open the command line: `&["targets", "tracktik"]`.
+    pub fn new(words: &[&str]) -> Hrport {
+        Hrport { args: words.iter().map(OsString::from).collect(), env: Vec::new() }
+    }
+    /// `hrport import FILE`
+    pub fn import(file: impl AsRef<OsStr>) -> Hrport {
+        Hrport::new(&["import"]).word(file)
+    }
+    /// `hrport import --resume DIR`
+    pub fn resume(dir: impl AsRef<OsStr>) -> Hrport {
+        Hrport::new(&["import"]).arg("--resume", dir)
+    }
+    /// `hrport export`
+    pub fn export() -> Hrport {
+        Hrport::new(&["export"])
+    }
+    pub fn target(self, name: &str) -> Hrport {
+        self.arg("--target", name)
+    }
+    pub fn base_url(self, url: impl AsRef<OsStr>) -> Hrport {
+        self.arg("--base-url", url)
+    }
+    /// `--out DIR`, import's results directory.
+    pub fn out(self, dir: impl AsRef<OsStr>) -> Hrport {
+        self.arg("--out", dir)
+    }
+    /// `--output FILE`, export's and `profile init`'s file.
+    pub fn output(self, file: impl AsRef<OsStr>) -> Hrport {
+        self.arg("--output", file)
+    }
+    pub fn profile(self, file: impl AsRef<OsStr>) -> Hrport {
+        self.arg("--profile", file)
+    }
+    /// A flag without a value: `.flag("--dry-run")`.
+    pub fn flag(self, flag: &str) -> Hrport {
+        self.word(flag)
+    }
+    /// A flag and its value: `.arg("--rate", "50")`.
+    pub fn arg(self, flag: &str, value: impl AsRef<OsStr>) -> Hrport {
+        self.word(flag).word(value)
+    }
+    /// Words as they come (a list a test builds, or a positional value).
+    pub fn args(mut self, words: &[&str]) -> Hrport {
+        self.args.extend(words.iter().map(OsString::from));
+        self
+    }
+    fn word(mut self, word: impl AsRef<OsStr>) -> Hrport {
+        self.args.push(word.as_ref().to_owned());
+        self
+    }
+    /// One environment variable; a later one of the same name wins.
+    pub fn env(mut self, name: &str, value: &str) -> Hrport {
+        self.env.push((name.into(), value.into()));
+        self
+    }
+    pub fn envs(self, vars: &[(&str, &str)]) -> Hrport {
+        vars.iter().fold(self, |c, (k, v)| c.env(k, v))
+    }
+    /// The process to start, stdin closed, for a test that must watch or
+    /// stop it while it runs (it sets stdout and stderr as it needs them).
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hrport"));
+        cmd.args(&self.args).stdin(Stdio::null());
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HRPORT_") {
+                cmd.env_remove(k);
+            }
         }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
     }
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run hrport");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    /// Runs it to the end, stdin closed.
+    pub fn run(&self) -> Run {
+        let out = self.command().output().expect("run hrport");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
-pub const TT_ENV: [(&str, &str); 4] = [
-    ("HRPORT_TRACKTIK_CLIENT_ID", "sandbox"),
-    ("HRPORT_TRACKTIK_CLIENT_SECRET", "sandbox"),
-    ("HRPORT_TRACKTIK_USERNAME", "api"),
-    ("HRPORT_TRACKTIK_PASSWORD", "sandbox"),
-];
+/// The sandbox's TrackTik credentials as hrport reads them (values from the
+/// sandbox crate; `sandbox_env` does the same for any target).
+pub const TT_ENV: [(&str, &str); 4] = {
+    use hrport_sandbox::tracktik::{CLIENT_ID, CLIENT_SECRET, PASSWORD, USERNAME};
+    [
+        ("HRPORT_TRACKTIK_CLIENT_ID", CLIENT_ID),
+        ("HRPORT_TRACKTIK_CLIENT_SECRET", CLIENT_SECRET),
+        ("HRPORT_TRACKTIK_USERNAME", USERNAME),
+        ("HRPORT_TRACKTIK_PASSWORD", PASSWORD),
+    ]
+};
 
 pub fn sandbox() -> Sandbox {
     sandbox_with(SandboxConfig::default())
@@ -66,29 +154,24 @@ pub fn sandbox_with(cfg: SandboxConfig) -> Sandbox {
 }
 
 pub fn tt_url(sb: &Sandbox) -> String {
-    format!("{}/tracktik", sb.url())
+    format!("{}{}", sb.url(), hrport_sandbox::tracktik::ACCESS.prefix)
+}
+
+/// `--rate 500 --concurrency 4` unless `extra` sets them, then `extra`: the
+/// fast settings of the import helpers.
+fn fast(mut cmd: Hrport, extra: &[&str]) -> Hrport {
+    for (flag, default) in [("--rate", "500"), ("--concurrency", "4")] {
+        if !extra.contains(&flag) {
+            cmd = cmd.arg(flag, default);
+        }
+    }
+    cmd.args(extra)
 }
 
 /// `hrport import FILE --target tracktik` into the sandbox, fast settings.
 pub fn import(sb: &Sandbox, file: &Path, out: &Path, extra: &[&str]) -> Run {
-    let url = tt_url(sb);
-    let mut args = vec![
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        "tracktik",
-        "--base-url",
-        &url,
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    for (flag, default) in [("--rate", "500"), ("--concurrency", "4")] {
-        if !extra.contains(&flag) {
-            args.extend([flag, default]);
-        }
-    }
-    args.extend_from_slice(extra);
-    hrport(&args, &TT_ENV)
+    let cmd = Hrport::import(file).target("tracktik").base_url(tt_url(sb)).out(out);
+    fast(cmd, extra).envs(&TT_ENV).run()
 }
 
 /// A CSV hrport wrote: checks the BOM, returns header + rows.
@@ -142,11 +225,17 @@ pub fn samples() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
+/// Where the sandbox serves a target and the credentials it accepts.
+pub fn access(target: &str) -> &'static hrport_sandbox::VendorAccess {
+    hrport_sandbox::access(target).expect("the sandbox imitates every target")
+}
+
 /// The sandbox's credentials for a target, as the environment variables
-/// hrport reads (from the target's own description).
+/// hrport reads (names from the target's description, values from the
+/// sandbox's).
 pub fn sandbox_env(target: &str) -> Vec<(String, String)> {
     let info = hrport::targets::find(target).expect("known target").info();
-    info.sandbox_credentials.iter().map(|(k, v)| (info.env_var(k), v.to_string())).collect()
+    access(target).credentials.iter().map(|(k, v)| (info.env_var(k), v.to_string())).collect()
 }
 
 /// `hrport import FILE --target TARGET` into the sandbox, fast settings,
@@ -159,50 +248,25 @@ pub fn import_to(
     extra: &[&str],
     env: &[(&str, &str)],
 ) -> Run {
-    let info = hrport::targets::find(target).expect("known target").info();
-    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
-    let mut args = vec![
-        "import",
-        file.to_str().unwrap(),
-        "--target",
-        target,
-        "--base-url",
-        &url,
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    for (flag, default) in [("--rate", "500"), ("--concurrency", "4")] {
-        if !extra.contains(&flag) {
-            args.extend([flag, default]);
-        }
-    }
-    args.extend_from_slice(extra);
-    let mut vars = sandbox_env(target);
-    for (k, v) in env {
-        vars.retain(|(name, _)| name != k);
-        vars.push((k.to_string(), v.to_string()));
-    }
+    let url = format!("{}{}", sb.url(), access(target).prefix);
+    let cmd = Hrport::import(file).target(target).base_url(url).out(out);
+    let vars = sandbox_env(target);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    hrport(&args, &vars)
+    // `env` after the sandbox's: a variable named in both takes `env`'s value.
+    fast(cmd, extra).envs(&vars).envs(env).run()
 }
 
 /// `hrport export --target TARGET` from the sandbox into `file`.
 pub fn export_from(sb: &Sandbox, target: &str, file: &Path, extra: &[&str]) -> Run {
-    let info = hrport::targets::find(target).expect("known target").info();
-    let url = format!("{}{}", sb.url(), info.sandbox_prefix);
-    let mut args = vec![
-        "export",
-        "--target",
-        target,
-        "--base-url",
-        &url,
-        "--output",
-        file.to_str().unwrap(),
-        "--rate",
-        "500",
-    ];
-    args.extend_from_slice(extra);
+    let url = format!("{}{}", sb.url(), access(target).prefix);
     let vars = sandbox_env(target);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    hrport(&args, &vars)
+    Hrport::export()
+        .target(target)
+        .base_url(url)
+        .output(file)
+        .arg("--rate", "500")
+        .args(extra)
+        .envs(&vars)
+        .run()
 }

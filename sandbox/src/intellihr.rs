@@ -14,10 +14,17 @@ use std::any::Any;
 use axum::http::Method;
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
 pub const API_KEY: &str = "sandbox-intellihr";
 pub const TENANT: &str = "sandbox";
+
+/// Where the sandbox serves intelliHR and the key and tenant it accepts.
+pub const ACCESS: VendorAccess = VendorAccess {
+    vendor: "intellihr",
+    prefix: "/intellihr",
+    credentials: &[("api_key", API_KEY), ("tenant", TENANT)],
+};
 
 const GROUPS: &[&str] = &["Staff Member", "Manager", "Payroll Officer", "System Administrator"];
 const GENDERS: &[&str] = &["Female", "Male", "Non-binary", "Other", "Undisclosed"];

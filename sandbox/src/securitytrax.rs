@@ -16,14 +16,28 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
 pub const INTEGRATOR_KEY: &str = "sandbox-integrator";
 pub const PROFILE: &str = "sandbox";
 pub const USERNAME: &str = "api";
 pub const PASSWORD: &str = "sandbox";
 
-const ACCESS: &[&str] = &["None", "All", "Shared Locations", "Hierarchy"];
+/// Where the sandbox serves SecurityTrax (the profile is part of the base
+/// URL, as on a real server) and what it accepts.
+pub const ACCESS: VendorAccess = VendorAccess {
+    vendor: "securitytrax",
+    // "/securitytrax/" + PROFILE; a unit test holds them together.
+    prefix: "/securitytrax/sandbox",
+    credentials: &[
+        ("integrator_key", INTEGRATOR_KEY),
+        ("username", USERNAME),
+        ("password", PASSWORD),
+    ],
+};
+
+/// The values of `employee_directory_access`.
+const DIRECTORY_ACCESS: &[&str] = &["None", "All", "Shared Locations", "Hierarchy"];
 const JSONAPI: &str = "application/vnd.api+json";
 
 #[derive(Debug, Default, Clone)]
@@ -158,11 +172,11 @@ impl Sim {
             }
         }
         if let Some(a) = attrs.get("employee_directory_access")
-            && !a.as_str().is_some_and(|a| ACCESS.contains(&a))
+            && !a.as_str().is_some_and(|a| DIRECTORY_ACCESS.contains(&a))
         {
             return invalid(
                 "employee_directory_access",
-                &format!("must be one of {}", ACCESS.join(", ")),
+                &format!("must be one of {}", DIRECTORY_ACCESS.join(", ")),
             );
         }
         for f in ["hire_date", "start_date", "last_day", "transfer_date"] {

@@ -18,7 +18,7 @@ use axum::http::Method;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 use filter::{Bound, bind, eval, parse_filter, sort_cmp};
 use schema::{Attr, ENTERPRISE, ResourceType, Type, Uniqueness, get_ci, project};
 
@@ -26,6 +26,11 @@ use schema::{Attr, ENTERPRISE, ResourceType, Type, Uniqueness, get_ci, project};
 pub const TOKEN: &str = "sandbox-scim";
 /// Where `vendors()` mounts this simulator.
 const PREFIX: &str = "/scim";
+
+/// Where the sandbox serves SCIM (its base URL, `{PREFIX}/v2`) and the token
+/// it accepts.
+pub const ACCESS: VendorAccess =
+    VendorAccess { vendor: "scim", prefix: "/scim/v2", credentials: &[("token", TOKEN)] };
 const SCIM_JSON: &str = "application/scim+json";
 const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

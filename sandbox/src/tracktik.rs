@@ -15,12 +15,25 @@ use std::time::{Duration, Instant};
 use axum::http::Method;
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
 pub const CLIENT_ID: &str = "sandbox";
 pub const CLIENT_SECRET: &str = "sandbox";
 pub const USERNAME: &str = "api";
 pub const PASSWORD: &str = "sandbox";
+
+/// Where the sandbox serves TrackTik and what it accepts: the sign-in checks
+/// `Sim::credentials`, which starts as these same constants.
+pub const ACCESS: VendorAccess = VendorAccess {
+    vendor: "tracktik",
+    prefix: "/tracktik",
+    credentials: &[
+        ("client_id", CLIENT_ID),
+        ("client_secret", CLIENT_SECRET),
+        ("username", USERNAME),
+        ("password", PASSWORD),
+    ],
+};
 
 /// Status given by the terminate action (the real value is not published).
 pub const TERMINATED: &str = "TERMINATED";

@@ -1,9 +1,14 @@
-//! The sandbox: a local imitation of every vendor's API, for tests and demos.
+//! The sandbox (crate `hrport-sandbox`): a local imitation of every vendor's
+//! API, for hrport's tests, benchmarks and demos (`hrport sandbox`,
+//! `--sandbox`).
 //!
 //! One axum server in its own thread serves each vendor under its prefix
 //! (`/tracktik/...`), with what all share: rate limits answered 429, latency,
 //! seeded fault injection. Each vendor module is an I/O-free state machine
-//! from request to response; a new vendor is one module and one `vendors()` line.
+//! from request to response, and publishes its `ACCESS` (URL prefix and
+//! credentials); a new vendor is one module and one line each in `VENDORS`
+//! and `vendors()`. It must not depend on hrport: an imitation built from the
+//! client's own idea of an API would agree with every bug in it.
 
 pub mod guardian;
 pub mod intellihr;
@@ -26,6 +31,40 @@ use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http_body::Frame;
 use serde_json::{Value as Json, json};
+
+/// How a client reaches one vendor in a running sandbox: where its API is
+/// below the sandbox's root URL, and the credentials it accepts. Written once
+/// per vendor module (`tracktik::ACCESS`, ...) from the constants its own
+/// checks use; hrport's `--sandbox`, `hrport sandbox` and the tests read them
+/// here, so what a client is told and what the imitation accepts cannot part.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VendorAccess {
+    /// The vendor's name: hrport's `--target` value, and the first segment
+    /// of every path the sandbox serves it under.
+    pub vendor: &'static str,
+    /// The API's base path below the root URL (`/tracktik`, `/scim/v2`):
+    /// what follows `http://127.0.0.1:PORT` in a `--base-url`.
+    pub prefix: &'static str,
+    /// What the sandbox accepts, by hrport's credential field names (the
+    /// `FIELD` of `HRPORT_<TARGET>_<FIELD>`).
+    pub credentials: &'static [(&'static str, &'static str)],
+}
+
+/// Every vendor the sandbox serves, in the order `vendors()` mounts them.
+pub const VENDORS: &[VendorAccess] = &[
+    tracktik::ACCESS,
+    guardian::ACCESS,
+    intellihr::ACCESS,
+    securitytrax::ACCESS,
+    trackops::ACCESS,
+    scim::ACCESS,
+];
+
+/// How to reach `vendor` (a `--target` value); `None` when the sandbox does
+/// not imitate it.
+pub fn access(vendor: &str) -> Option<&'static VendorAccess> {
+    VENDORS.iter().find(|a| a.vendor == vendor)
+}
 
 #[derive(Debug, Clone)]
 pub struct SandboxConfig {
@@ -323,12 +362,12 @@ impl Injector {
 /// Every vendor the sandbox serves.
 fn vendors(cfg: &SandboxConfig) -> Vec<(&'static str, Box<dyn VendorSim>)> {
     vec![
-        ("tracktik", Box::new(tracktik::Sim::new(cfg))),
-        ("guardian", Box::new(guardian::Sim::new(cfg))),
-        ("intellihr", Box::new(intellihr::Sim::new(cfg))),
-        ("securitytrax", Box::new(securitytrax::Sim::new(cfg))),
-        ("trackops", Box::new(trackops::Sim::new(cfg))),
-        ("scim", Box::new(scim::Sim::new(cfg))),
+        (tracktik::ACCESS.vendor, Box::new(tracktik::Sim::new(cfg))),
+        (guardian::ACCESS.vendor, Box::new(guardian::Sim::new(cfg))),
+        (intellihr::ACCESS.vendor, Box::new(intellihr::Sim::new(cfg))),
+        (securitytrax::ACCESS.vendor, Box::new(securitytrax::Sim::new(cfg))),
+        (trackops::ACCESS.vendor, Box::new(trackops::Sim::new(cfg))),
+        (scim::ACCESS.vendor, Box::new(scim::Sim::new(cfg))),
     ]
 }
 
@@ -635,6 +674,23 @@ mod tests {
         for run in a.split(|f| *f != Fault::Throttled).filter(|r| !r.is_empty()) {
             assert_eq!(run.len() % 3, 0, "a burst of {}", run.len());
         }
+    }
+
+    #[test]
+    fn every_mounted_vendor_has_one_access_entry_below_its_mount() {
+        let mounted: Vec<&str> =
+            vendors(&SandboxConfig::default()).into_iter().map(|(m, _)| m).collect();
+        let listed: Vec<&str> = VENDORS.iter().map(|a| a.vendor).collect();
+        assert_eq!(mounted, listed);
+        for a in VENDORS {
+            let below = a.prefix.strip_prefix(&format!("/{}", a.vendor));
+            assert!(below.is_some_and(|r| r.is_empty() || r.starts_with('/')), "{a:?}");
+            assert!(!a.credentials.is_empty(), "{a:?}");
+            assert_eq!(access(a.vendor), Some(a));
+        }
+        assert_eq!(access("nobody"), None);
+        // The parts of a prefix that a vendor module checks itself.
+        assert_eq!(securitytrax::ACCESS.prefix, format!("/securitytrax/{}", securitytrax::PROFILE));
     }
 
     #[test]

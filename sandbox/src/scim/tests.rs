@@ -92,6 +92,12 @@ fn get(s: &mut Sim, target: &str) -> Json {
 }
 
 #[test]
+fn the_published_base_url_is_where_this_module_answers() {
+    assert_eq!(ACCESS.prefix, format!("{PREFIX}/v2"));
+    assert_eq!(PREFIX, format!("/{}", ACCESS.vendor));
+}
+
+#[test]
 fn auth_is_a_bearer_token_and_failures_are_scim_errors() {
     let mut s = sim();
     let none = s.handle(&request("GET", "/v2/Users", None, &[("authorization", "")]));

@@ -153,7 +153,7 @@ pub struct Schema {
 /// The schemas in `schemas.json`, in file order.
 pub fn load() -> Vec<Schema> {
     let all: Json = serde_json::from_str(include_str!("schemas.json"))
-        .expect("src/sandbox/scim/schemas.json is valid JSON");
+        .expect("sandbox/src/scim/schemas.json is valid JSON");
     all.as_array()
         .expect("schemas.json holds a list of schemas")
         .iter()

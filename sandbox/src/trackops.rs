@@ -15,12 +15,19 @@ use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
 /// The API employee's username (hrport sends `api/token`).
 pub const USERNAME: &str = "api";
 /// The company API token.
 pub const API_TOKEN: &str = "sandbox-trackops";
+
+/// Where the sandbox serves Trackops and the API user and token it accepts.
+pub const ACCESS: VendorAccess = VendorAccess {
+    vendor: "trackops",
+    prefix: "/trackops",
+    credentials: &[("username", USERNAME), ("api_token", API_TOKEN)],
+};
 /// An active employee with Limited Access: the API refuses them.
 pub const LIMITED_USERNAME: &str = "limited";
 /// A client contact: the API refuses them.

@@ -11,10 +11,14 @@ use std::collections::{BTreeMap, HashMap};
 use axum::http::Method;
 use serde_json::{Map, Value as Json, json};
 
-use super::{SandboxConfig, SimRequest, SimResponse, VendorSim};
+use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
 /// The only token the sandbox accepts.
 pub const TOKEN: &str = "sandbox-guardian";
+
+/// Where the sandbox serves Guardian and the token it accepts.
+pub const ACCESS: VendorAccess =
+    VendorAccess { vendor: "guardian", prefix: "/guardian", credentials: &[("token", TOKEN)] };
 
 /// Demo roles (Guardian calls them permission groups); ids are what rows send.
 pub const ROLES: &[(u64, &str)] = &[
