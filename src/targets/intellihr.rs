@@ -493,10 +493,13 @@ impl Session for Ih {
         self.notes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
+    // Disabled accounts are exported whatever `--include-terminated` says
+    // (Login Enabled = no): intelliHR has no "terminated" status on people
+    // or users.
     fn export(
         &self,
         api: &Api,
-        include_terminated: bool,
+        _include_terminated: bool,
         emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let mut accounts: HashMap<String, Json> = HashMap::new();
@@ -510,9 +513,6 @@ impl Session for Ih {
             // A row is a person with an account; people without one are not
             // something this import creates, so they are not exported.
             let Some(user) = accounts.get(&id) else { continue };
-            // Disabled accounts are exported too (Login Enabled = no):
-            // intelliHR has no "terminated" status on people or users.
-            let _ = include_terminated;
             let enabled = user.get("isEnabled").and_then(Json::as_bool).unwrap_or(false);
             let row = FIELDS
                 .iter()

@@ -410,14 +410,7 @@ impl Sc {
         };
         // Check the match ourselves: a service that ignored the filter must
         // not make us adopt someone else's user.
-        Ok(found
-            .iter()
-            .find(|u| {
-                u.get("userName")
-                    .and_then(Json::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(name))
-            })
-            .and_then(|u| u.get("id").and_then(id_text)))
+        Ok(id_named(&found, "userName", name))
     }
 
     /// The user a row describes, as a new SCIM resource.
@@ -578,14 +571,7 @@ impl Sc {
                 "/Groups",
                 self.f.filter.then(|| format!("displayName eq {}", quoted(name))).as_deref(),
             )?;
-            Ok(found
-                .iter()
-                .find(|x| {
-                    x.get("displayName")
-                        .and_then(Json::as_str)
-                        .is_some_and(|n| n.eq_ignore_ascii_case(name))
-                })
-                .and_then(|x| x.get("id").and_then(id_text)))
+            Ok(id_named(&found, "displayName", name))
         };
         let id = match api.create(&req, &lookup)? {
             Created::Recovered(id) => id,
@@ -1124,6 +1110,18 @@ impl Session for Sc {
         }
         Ok(())
     }
+}
+
+/// The id of the resource whose `attribute` is `name` (ignoring case):
+/// checked here, since a service that ignored a filter must not make us
+/// adopt someone else's record.
+fn id_named(found: &[Json], attribute: &str, name: &str) -> Option<String> {
+    found
+        .iter()
+        .find(|x| {
+            x.get(attribute).and_then(Json::as_str).is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })
+        .and_then(|x| x.get("id").and_then(id_text))
 }
 
 #[cfg(test)]

@@ -110,17 +110,7 @@ impl TokenLogin {
             headers: self.login_headers.clone(),
             repeatable: Some(true),
         };
-        let r = t.send_with_headers(&req, &self.fixed).map_err(|e| match e {
-            ApiError::Abort { .. } => e,
-            other => ApiError::Abort {
-                message: format!(
-                    "cannot reach the sign-in endpoint {}{}: {other}",
-                    t.base(),
-                    self.path
-                ),
-                hint: Some("check --base-url and the network".into()),
-            },
-        })?;
+        let r = t.send_with_headers(&req, &self.fixed).map_err(unreachable(t, &self.path))?;
         let token = r.body.pointer(self.token_pointer).and_then(Value::as_str).filter(|_| r.ok());
         let Some(token) = token else {
             st.failures += 1;
@@ -269,17 +259,7 @@ impl OAuth2Password {
             ("username", self.username.clone()),
             ("password", self.password.clone()),
         ]);
-        let r = t.send_unauthenticated(&req).map_err(|e| match e {
-            ApiError::Abort { .. } => e,
-            other => ApiError::Abort {
-                message: format!(
-                    "cannot reach the sign-in endpoint {}{}: {other}",
-                    t.base(),
-                    self.token_path
-                ),
-                hint: Some("check --base-url and the network".into()),
-            },
-        })?;
+        let r = t.send_unauthenticated(&req).map_err(unreachable(t, &self.token_path))?;
         if r.ok() && self.store(st, &r.body) {
             return Ok(());
         }
@@ -335,5 +315,16 @@ impl Auth for OAuth2Password {
             self.renew(t, &mut st)?;
         }
         Ok(())
+    }
+}
+
+/// A sign-in request that got no usable answer: the run cannot start.
+fn unreachable<'a>(t: &'a Transport, path: &'a str) -> impl Fn(ApiError) -> ApiError + 'a {
+    move |e| match e {
+        ApiError::Abort { .. } => e,
+        other => ApiError::Abort {
+            message: format!("cannot reach the sign-in endpoint {}{path}: {other}", t.base()),
+            hint: Some("check --base-url and the network".into()),
+        },
     }
 }
