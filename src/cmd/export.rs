@@ -37,7 +37,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
     let mut n = 0u64;
     let result = session.export(&conn.api, args.include_terminated, &mut |row| {
         n += 1;
-        file.write(&row)
+        file.write(&row.id, &row.cells)
     });
     match result {
         Ok(()) => {}

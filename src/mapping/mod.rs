@@ -205,6 +205,8 @@ pub struct Mapping {
     pub secret_columns: Vec<usize>,
     /// Input columns the template does not know.
     pub unknown: Vec<usize>,
+    /// The `ID` column, naming records by the target's own id.
+    pub id_column: Option<usize>,
     formats: DateFormats,
     today: NaiveDate,
     /// Where relative file names in cells are looked for: the input's folder.
@@ -226,6 +228,10 @@ pub fn header_list(headers: &[String]) -> String {
     let names: Vec<String> = headers.iter().map(|h| text::clip(h, 60)).collect();
     text::capped_list(&names, 30)
 }
+
+/// The column that names a record by the target's own id: the first
+/// column of every export. Not a template field: it is never sent.
+pub const ID_COLUMN: &str = "ID";
 
 /// Input columns hrport itself wrote (`hrport_row`, `hrport_status`, ...).
 pub fn is_hrport_column(header: &str) -> bool {
@@ -379,6 +385,12 @@ impl Mapping {
             )));
         }
 
+        let id_norm = text::normalize(ID_COLUMN);
+        let id_column =
+            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == id_norm);
+        if let Some(i) = id_column {
+            used[i] = true;
+        }
         let carried: Vec<usize> = (0..headers.len()).filter(|&i| !ignored[i]).collect();
         let unknown: Vec<usize> = carried.iter().copied().filter(|&i| !used[i]).collect();
         let secret_columns = fields
@@ -395,6 +407,7 @@ impl Mapping {
             carried,
             secret_columns,
             unknown,
+            id_column,
             formats: DateFormats(date_formats),
             today: chrono::Local::now().date_naive(),
             folder: None,

@@ -12,6 +12,7 @@ use rust_xlsxwriter::{ExcelDateTime, Format, Workbook, Worksheet};
 
 use super::ExcelCsv;
 use crate::error::{Error, Result};
+use crate::mapping::ID_COLUMN;
 use crate::mapping::field::{FieldSpec, Kind};
 
 // One of these exists per export, so the variants' sizes do not matter.
@@ -31,7 +32,9 @@ pub enum ExportFile {
 impl ExportFile {
     pub fn create(path: &Path, fields: &'static [FieldSpec]) -> Result<ExportFile> {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
-        let header = fields.iter().map(|f| f.column);
+        // The record's own id first: an import of the file names exactly
+        // that record with it.
+        let header = std::iter::once(ID_COLUMN).chain(fields.iter().map(|f| f.column));
         match ext.as_str() {
             "csv" => {
                 let mut c = ExcelCsv::create(path)?;
@@ -65,15 +68,19 @@ impl ExportFile {
         }
     }
 
-    pub fn write(&mut self, cells: &[String]) -> Result<()> {
+    pub fn write(&mut self, id: &str, cells: &[String]) -> Result<()> {
         match self {
-            ExportFile::Csv(c) => c.write(cells.iter().map(String::as_str)),
+            ExportFile::Csv(c) => {
+                c.write(std::iter::once(id).chain(cells.iter().map(String::as_str)))
+            }
             ExportFile::Xlsx { sheet, path, row, date, fields, .. } => {
                 let xerr = |e: rust_xlsxwriter::XlsxError| {
                     Error::config(format!("{}: {e}", path.display()))
                 };
+                // Ids are text, whatever they look like.
+                sheet.write_string(*row, 0, id).map_err(xerr)?;
                 for (c, (v, f)) in cells.iter().zip(fields.iter()).enumerate() {
-                    let col = c as u16;
+                    let col = c as u16 + 1;
                     if v.is_empty() {
                         continue;
                     }

@@ -12,8 +12,8 @@ use std::sync::Mutex;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, json_cell, payload,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Target, TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -562,7 +562,7 @@ impl Session for Gd {
         &self,
         api: &Api,
         include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         for u in list_all(api, &[])? {
             if !include_terminated && u.get("retired") == Some(&Json::Bool(true)) {
@@ -587,7 +587,9 @@ impl Session for Gd {
                     _ => json_cell(u.get(f.payload)),
                 })
                 .collect();
-            emit(row).map_err(ExportError::Output)?;
+            let id = u.get("id").and_then(id_text).unwrap_or_default();
+            let active = u.get("retired") != Some(&Json::Bool(true));
+            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }

@@ -15,8 +15,8 @@ use std::sync::Mutex;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Switch,
-    Target, TargetInfo, id_text, payload,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Switch, Target, TargetInfo, id_text, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -500,7 +500,7 @@ impl Session for Ih {
         &self,
         api: &Api,
         _include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let mut accounts: HashMap<String, Json> = HashMap::new();
         for u in list_all(api, "/users")? {
@@ -534,7 +534,7 @@ impl Session for Ih {
                     _ => cell(p.get(f.payload)),
                 })
                 .collect();
-            emit(row).map_err(ExportError::Output)?;
+            emit(Exported { id, active: enabled, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }

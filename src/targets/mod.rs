@@ -247,6 +247,16 @@ pub trait Target: Sync {
     fn offline(&self, options: &Options) -> Box<dyn Session>;
 }
 
+/// A record as `export` writes it, and as an import compares a row with
+/// it: the target's id, whether it is active, and its cells in template
+/// column order (references as names, dates as `YYYY-MM-DD`, yes/no).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exported {
+    pub id: String,
+    pub active: bool,
+    pub cells: Vec<String>,
+}
+
 /// A record the target already holds that a row matches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Existing {
@@ -350,6 +360,41 @@ pub trait Session: Send + Sync {
     fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
         rows.iter().map(|r| self.provision(api, r)).collect()
     }
+    /// The fields of an existing record that `update` can change. A field
+    /// that differs but is not listed is reported in `hrport_changes` as
+    /// not changed, never sent.
+    fn updatable(&self) -> &[usize] {
+        &[]
+    }
+    /// Changes the `changed` fields (all of them in `updatable`) of record
+    /// `id` to the row's values, and nothing else, with the vendor's own
+    /// update calls. `Outcome::Updated` when done.
+    fn update(&self, _api: &Api, id: &str, _row: &RowInput, _changed: &[usize]) -> Outcome {
+        Outcome::Failed {
+            id: Some(id.to_string()),
+            message: "hrport cannot change existing records of this target yet".into(),
+            unavailable: false,
+        }
+    }
+    /// What the row's own lifecycle column (Active, Retired, Login
+    /// Enabled, ...) asks for: `Some(false)` deactivate, `Some(true)` active,
+    /// `None` when it says nothing. The common `Status` column is read by
+    /// the engine, not here.
+    fn wants_active(&self, _values: &[Value]) -> Option<bool> {
+        None
+    }
+    /// Deactivates (`active` false) or reactivates the record `id` with the
+    /// vendor's documented switch. `Outcome::Updated` when done.
+    fn set_active(&self, _api: &Api, id: &str, active: bool, _row: &RowInput) -> Outcome {
+        Outcome::Failed {
+            id: Some(id.to_string()),
+            message: format!(
+                "hrport cannot {} records of this target yet",
+                if active { "reactivate" } else { "deactivate" }
+            ),
+            unavailable: false,
+        }
+    }
     /// Lines for the end of the run and summary.json (for example every
     /// elevated permission that was granted).
     fn notes(&self) -> Vec<String> {
@@ -360,7 +405,7 @@ pub trait Session: Send + Sync {
         &self,
         api: &Api,
         include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> Result<()>,
+        emit: &mut dyn FnMut(Exported) -> Result<()>,
     ) -> std::result::Result<(), ExportError>;
 }
 

@@ -14,8 +14,8 @@ use std::sync::Mutex;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Switch,
-    Target, TargetInfo, id_text,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Switch, Target, TargetInfo, id_text,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -1053,7 +1053,7 @@ impl Session for Sc {
         &self,
         api: &Api,
         include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let users = self.list(api, "/Users", None)?;
         let mut groups = Groups::default();
@@ -1106,7 +1106,8 @@ impl Session for Sc {
                 },
                 member_of.join("; "),
             ];
-            emit(row).map_err(ExportError::Output)?;
+            let active = u.get("active") != Some(&Json::Bool(false));
+            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }

@@ -15,8 +15,8 @@ use std::time::Duration;
 use serde_json::{Map, Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, json_cell, value_json,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Target, TargetInfo, id_text, json_cell, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -405,7 +405,7 @@ impl Session for St {
         &self,
         api: &Api,
         include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let users = self.list_users(api, None)?;
         let username_attr = self.attribute(USERNAME).to_string();
@@ -438,7 +438,9 @@ impl Session for St {
                     _ => json_cell(attr(i)),
                 })
                 .collect();
-            emit(row).map_err(ExportError::Output)?;
+            let id = u.get("id").and_then(id_text).unwrap_or_default();
+            let active = attr(ACTIVE) != Some(&Json::Bool(false));
+            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }

@@ -15,8 +15,8 @@ use base64::Engine as _;
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_json, id_text, json_cell, payload,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Target, TargetInfo, id_json, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::files::FileCell;
@@ -733,7 +733,7 @@ impl Session for Tops {
         &self,
         api: &Api,
         _include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let name_or_id = |table: &RefTable, id: Option<String>| {
             let id = id.unwrap_or_default();
@@ -759,7 +759,9 @@ impl Session for Tops {
                     _ => json_cell(e.get(self.cfg.name(f.payload))),
                 })
                 .collect();
-            emit(row).map_err(ExportError::Output)?;
+            let id = e.get("id").and_then(id_text).unwrap_or_default();
+            // Staff have no inactive state this import reads (yet).
+            emit(Exported { id, active: true, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }

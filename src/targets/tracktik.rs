@@ -13,8 +13,8 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Value as Json, json};
 
 use super::{
-    CredentialSpec, Existing, ExportError, OptionSpec, Options, Outcome, RowInput, Session, Target,
-    TargetInfo, id_text, json_cell, payload,
+    CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
+    Session, Target, TargetInfo, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -451,7 +451,7 @@ impl Session for Tt {
         &self,
         api: &Api,
         include_terminated: bool,
-        emit: &mut dyn FnMut(Vec<String>) -> crate::error::Result<()>,
+        emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
         let regions = ref_table("region", &list_all(api, "/regions", &[])?);
         let roles = ref_table("role", &list_all(api, "/roles", &[])?);
@@ -493,7 +493,8 @@ impl Session for Tt {
                     _ => json_cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
                 })
                 .collect();
-            emit(row).map_err(ExportError::Output)?;
+            let active = !self.terminated.contains(&status);
+            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }
