@@ -175,6 +175,22 @@ pub struct ImportArgs {
     pub resume: Option<PathBuf>,
 }
 
+/// What an import does with the records the target already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Create rows that match no record; update the fields that differ in
+    /// records rows match; deactivate or reactivate as their lifecycle
+    /// column says.
+    #[default]
+    Upsert,
+    /// Only create: a matched record is `exists` and is not changed (its
+    /// differences are listed).
+    Create,
+    /// Only change matched records: a row that matches none is invalid.
+    Update,
+}
+
 /// What defines an import: kept in its journal as data and fingerprinted,
 /// and read back by `--resume`. A flag added here is kept by a resumed run
 /// with no further code; one that must not be, is a speed flag or belongs
@@ -220,6 +236,10 @@ pub struct RunArgs {
     /// Mapping profile (TOML) for files that do not use the template headers.
     #[arg(long, value_name = "FILE.toml")]
     pub profile: Option<PathBuf>,
+
+    /// What rows do to the records the target holds [default: upsert].
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub mode: Option<Mode>,
 
     /// Length of the passwords hrport generates when a row needs one [default: 16].
     #[arg(long, value_name = "N")]

@@ -11,9 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::{Connection, api_abort, check_speed, connect, load_profile, warn};
-use crate::cli::{ImportArgs, RunArgs, Speed};
+use crate::cli::{ImportArgs, Mode, RunArgs, Speed};
 use crate::engine::journal::{Header, Journal, Replay};
-use crate::engine::{self, Bookkeeping, Context, Report, SendSettings, Validation, resume};
+use crate::engine::{self, Bookkeeping, Context, Report, SendSettings, Tenant, Validation, resume};
 use crate::error::{Error, Result, exit};
 use crate::input::{self, ReadOptions, Source};
 use crate::mapping::Mapping;
@@ -34,6 +34,27 @@ struct Job {
     quiet: bool,
     /// The interrupted run's folder and journal header, when resuming.
     resuming: Option<(PathBuf, Header)>,
+}
+
+/// What every pass works with, apart from the input.
+struct Base<'a> {
+    info: &'static targets::TargetInfo,
+    session: &'a dyn Session,
+    tenant: Option<&'a Tenant>,
+    mode: Mode,
+}
+
+impl<'a> Base<'a> {
+    fn context(&'a self, input: &'a Input) -> Context<'a> {
+        Context {
+            source: &input.source,
+            mapping: &input.mapping,
+            info: self.info,
+            session: self.session,
+            tenant: self.tenant,
+            mode: self.mode,
+        }
+    }
 }
 
 /// The input, read and bound to the target's template.
@@ -66,6 +87,12 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let halt = Arc::new(AtomicBool::new(false));
     let conn = connect(&job.run.endpoint, &job.speed, target, &options, halt.clone())?;
     let session = open_session(target, conn.as_ref(), &options)?;
+    // Every record as export writes it, to compare rows with.
+    let tenant = match &conn {
+        Some(c) => Some(Tenant::load(session.as_ref(), &c.api).map_err(api_abort)?),
+        None => None,
+    };
+    let mode = job.run.mode.unwrap_or_default();
 
     // Only now: a refused URL or sign-in leaves no empty folder behind.
     std::fs::create_dir_all(&job.out_dir)
@@ -75,7 +102,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     // was sent yet, simply runs it).
     let (journal, replay) = open_journal(&job)?;
     let validated_at = Instant::now();
-    let (validation, early) = validate(&job, &mut input, info, &profile, session.as_ref())?;
+    let base = Base { info, session: session.as_ref(), tenant: tenant.as_ref(), mode };
+    let (validation, early) = validate(&job, &mut input, &base, &profile)?;
     let validate_secs = validated_at.elapsed().as_secs_f64();
     report_invalid(&job, &validation);
 
@@ -94,8 +122,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     if !job.dry_run {
         handle_signals(&stop, &job.out_dir);
     }
-    let ctx =
-        Context { source: &input.source, mapping: &input.mapping, info, session: session.as_ref() };
+    let ctx = base.context(&input);
     let report = send_all(&job, &ctx, &validation, early, api, &books, &stop)?;
     let notes = session.notes();
     let send_secs = sending_at.elapsed().as_secs_f64();
@@ -376,12 +403,12 @@ fn open_session(
 fn validate(
     job: &Job,
     input: &mut Input,
-    info: &'static targets::TargetInfo,
+    base: &Base,
     profile: &Profile,
-    session: &dyn Session,
 ) -> Result<(Validation, Option<Report>)> {
+    let info = base.info;
     loop {
-        let ctx = Context { source: &input.source, mapping: &input.mapping, info, session };
+        let ctx = base.context(input);
         // A dry run writes its results while it validates (see engine::validate).
         let draft = if job.dry_run {
             Some(ResultFiles::create(&job.out_dir, &input.mapping)?)

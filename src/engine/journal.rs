@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::output::Status;
+use crate::output::{Action, Status};
 
 pub const FILE: &str = "journal.jsonl";
 /// The longest a written line waits to be synced to disk.
@@ -48,6 +48,10 @@ enum Event {
     Sending {
         seq: u32,
         row: u32,
+        /// What the row was sent to do, so a resume that finds nothing left
+        /// to do knows what was done.
+        #[serde(default)]
+        action: Action,
     },
     Done {
         seq: u32,
@@ -73,6 +77,8 @@ pub struct Replay {
     /// Rows whose first request went out, with no outcome recorded: they
     /// may or may not have reached the target.
     pub in_flight: HashSet<u32>,
+    /// What each row that went out was sent to do.
+    pub sent_as: HashMap<u32, Action>,
 }
 
 pub struct Journal {
@@ -173,8 +179,11 @@ impl Journal {
             // A line cut short by a kill is not an event.
             let Ok(event) = serde_json::from_str::<Event>(&line) else { continue };
             match event {
-                Event::Sending { seq, .. } => {
+                Event::Sending { seq, action, .. } => {
                     replay.in_flight.insert(seq);
+                    // The first is what the row set out to do: a row whose
+                    // create went out and was finished later was created.
+                    replay.sent_as.entry(seq).or_insert(action);
                 }
                 // Left for a resume to finish, like a row in flight: it
                 // may be half done (created, follow-up steps not).
@@ -205,8 +214,8 @@ impl Journal {
     }
 
     /// A row's first request is about to go out.
-    pub fn sending(&self, seq: u32, row: u32) -> Result<()> {
-        self.event(&Event::Sending { seq, row })
+    pub fn sending(&self, seq: u32, row: u32, action: Action) -> Result<()> {
+        self.event(&Event::Sending { seq, row, action })
     }
 
     /// A row is finished; `retry`: it failed only because the target did
@@ -285,13 +294,13 @@ mod tests {
     fn replay_keeps_outcomes_and_rows_left_in_flight_and_skips_a_torn_line() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::create(dir.path(), &header()).unwrap();
-        j.sending(0, 2).unwrap();
+        j.sending(0, 2, Action::Create).unwrap();
         j.done(0, 2, Status::Created, "1001", "", false).unwrap();
-        j.sending(1, 3).unwrap();
-        j.sending(2, 4).unwrap();
+        j.sending(1, 3, Action::Create).unwrap();
+        j.sending(2, 4, Action::Create).unwrap();
         j.done(2, 4, Status::Failed, "", "HTTP 400", false).unwrap();
         // Created, then the target stopped answering: to be finished.
-        j.sending(3, 5).unwrap();
+        j.sending(3, 5, Action::Create).unwrap();
         j.done(3, 5, Status::Failed, "1003", "assign role: timed out", true).unwrap();
         drop(j);
         // A kill in the middle of a write.

@@ -10,13 +10,16 @@
 //! files in input order. Only verdicts that are not "send" are kept between
 //! passes, so a streamed CSV keeps memory flat apart from the key index.
 
+pub mod diff;
 pub mod journal;
 mod keys;
 mod links;
+mod plan;
 pub mod progress;
 pub mod resume;
 mod send;
 mod sink;
+pub mod tenant;
 mod worker;
 
 use std::collections::HashMap;
@@ -24,12 +27,16 @@ use std::sync::mpsc;
 
 use rayon::prelude::*;
 
+use crate::cli::Mode;
 use crate::error::{Error, Result};
 use crate::input::{Record, Source};
 use crate::mapping::field::Kind;
 use crate::mapping::{Mapping, Problem, Value, join_problems, recycle};
-use crate::output::{ResultFiles, Status};
-use crate::targets::{Existing, Session, TargetInfo};
+use crate::output::{Action, ResultFiles, Status};
+use crate::targets::{Session, TargetInfo};
+
+pub use plan::Match;
+pub use tenant::Tenant;
 
 pub use send::{Bookkeeping, SendSettings, send};
 pub use sink::{Done, Report, Sink};
@@ -40,13 +47,20 @@ pub struct Context<'a> {
     pub mapping: &'a Mapping,
     pub info: &'static TargetInfo,
     pub session: &'a dyn Session,
+    /// What the target holds (none for a dry run without a target).
+    pub tenant: Option<&'a Tenant>,
+    pub mode: Mode,
 }
 
 /// Pass 1's decision about a row that is not simply "send it".
 #[derive(Debug, Clone)]
 pub enum Verdict {
-    Invalid { row: u32, message: String },
-    Exists(Existing),
+    Invalid {
+        row: u32,
+        message: String,
+    },
+    /// The row matches a record the target holds; the plan for it.
+    Matched(Match),
 }
 
 /// Whom a person-reference cell of a row means.
@@ -66,9 +80,10 @@ pub struct Validation {
     /// By row sequence number (0 = first data row); absent means "send".
     pub verdicts: HashMap<u32, Verdict>,
     pub invalid: u64,
-    pub exists: u64,
-    /// Existing records whose follow-up steps are missing.
-    pub incomplete: u64,
+    /// Rows that match a record the target holds.
+    pub matched: u64,
+    /// Of those, the rows pass 2 sends (changes, lifecycle, missing steps).
+    pub matched_sent: u64,
     /// Person references of rows that have them: (field, whom).
     pub links: HashMap<u32, Vec<(usize, Link)>>,
     /// Send order of rows that refer to other rows (absent: level 0).
@@ -76,9 +91,9 @@ pub struct Validation {
 }
 
 impl Validation {
-    /// Rows pass 2 will send (new rows and incomplete existing ones).
+    /// Rows pass 2 will send (new rows and matched rows with work to do).
     pub fn to_send(&self) -> u64 {
-        self.rows - self.invalid - (self.exists - self.incomplete)
+        self.rows - self.invalid - (self.matched - self.matched_sent)
     }
 
     /// The first `n` invalid rows, for the console.
@@ -134,7 +149,7 @@ struct PersonRef {
 /// What pass 1 learns about one row, apart from its order.
 struct Check {
     problems: Vec<Problem>,
-    existing: Option<Existing>,
+    matched: Option<Match>,
     hashes: [u128; keys::MAX_KEYS],
     refs: Vec<PersonRef>,
 }
@@ -151,10 +166,20 @@ fn check_row(
     let mut values = recycle(std::mem::take(spare));
     ctx.mapping.map_row(rec, ctx.session.refs(), &mut values, &mut problems);
     ctx.session.check(&values, ctx.mapping, &mut problems);
-    let mut existing = None;
+    if let Some(c) = ctx.mapping.status_column
+        && let Some(cell) = rec.fields.get(c).map(str::trim).filter(|c| !c.is_empty())
+        && plan::status_word(cell).is_none()
+    {
+        problems.push(Problem::new(
+            ctx.mapping.headers[c].clone(),
+            format!("{cell:?} is not Active or Inactive (nor Terminated, Retired, Disabled)"),
+        ));
+    }
+    let mut matched = None;
     if problems.is_empty() {
-        match ctx.session.existing(&values, ctx.mapping) {
-            Ok(e) => existing = e,
+        let found = ctx.session.existing(&values, ctx.mapping);
+        match found.and_then(|e| plan::plan(ctx, rec, &values, e)) {
+            Ok(m) => matched = m,
             Err(p) => problems.push(p),
         }
     }
@@ -171,15 +196,23 @@ fn check_row(
         })
         .collect();
     *spare = recycle(values);
-    Check { problems, existing, hashes: keys.hashes(rec, ctx.mapping), refs }
+    Check { problems, matched, hashes: keys.hashes(rec, ctx.mapping), refs }
 }
 
-/// What a row that is not sent gets in the results file.
-fn row_status(verdict: Option<&Verdict>) -> (Status, &str, &str) {
+/// What a row that is not sent gets in the results file: in a dry run, the
+/// plan (`skipped` with the action it will take); otherwise its verdict.
+fn known(verdict: Option<&Verdict>, seq: u32, dry_run: bool) -> Done {
     match verdict {
-        Some(Verdict::Invalid { message, .. }) => (Status::Invalid, "", message.as_str()),
-        Some(Verdict::Exists(ex)) => (Status::Exists, ex.id.as_str(), ""),
-        None => (Status::Skipped, "", ""),
+        Some(Verdict::Invalid { message, .. }) => Done::new(seq, Status::Invalid, "", message),
+        Some(Verdict::Matched(m)) => {
+            let status = match m.action {
+                _ if dry_run => Status::Skipped,
+                Action::None => Status::Exists,
+                _ => Status::Unchanged,
+            };
+            Done::planned(seq, status, m)
+        }
+        None => Done::new(seq, Status::Skipped, "", "").action(Action::Create),
     }
 }
 
@@ -262,15 +295,14 @@ pub fn validate(
                 if !check.problems.is_empty() {
                     let message = join_problems(&check.problems);
                     v.verdicts.insert(seq, Verdict::Invalid { row: rec.row, message });
-                } else if let Some(ex) = check.existing {
-                    v.verdicts.insert(seq, Verdict::Exists(ex));
+                } else if let Some(m) = check.matched {
+                    v.verdicts.insert(seq, Verdict::Matched(m));
                 }
                 if !check.refs.is_empty() {
                     refs.push((seq, rec.row, check.refs));
                 }
                 if writer.is_some() {
-                    let (status, id, error) = row_status(v.verdicts.get(&seq));
-                    dones.push(Done::new(seq, status, id, error));
+                    dones.push(known(v.verdicts.get(&seq), seq, true));
                 }
                 seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
             }
@@ -307,9 +339,9 @@ pub fn validate(
     for verdict in v.verdicts.values() {
         match verdict {
             Verdict::Invalid { .. } => v.invalid += 1,
-            Verdict::Exists(ex) => {
-                v.exists += 1;
-                v.incomplete += ex.incomplete as u64;
+            Verdict::Matched(m) => {
+                v.matched += 1;
+                v.matched_sent += m.sends() as u64;
             }
         }
     }
@@ -339,7 +371,7 @@ fn resolve_links(
                 // The row itself or another row of the file: settled below,
                 // once every row's verdict is known.
                 Some((target, target_row)) => match v.verdicts.get(&target) {
-                    Some(Verdict::Exists(ex)) => Link::Existing(ex.id.clone()),
+                    Some(Verdict::Matched(m)) => Link::Existing(m.existing.id.clone()),
                     _ => {
                         deps.entry(seq).or_default().push(target);
                         first_label.entry((seq, target)).or_insert(r.field);

@@ -19,11 +19,11 @@ use std::sync::{Arc, Condvar, Mutex, OnceLock, mpsc};
 use super::journal::{Journal, Replay};
 use super::sink::{Done, Report, Sink};
 use super::worker::{Job, Run};
-use super::{Context, Link, Validation, Verdict, changed, progress, row_status};
+use super::{Context, Link, Match, Validation, Verdict, changed, known, progress};
 use crate::error::{Error, Result};
 use crate::input::Record;
+use crate::output::Action;
 use crate::output::{CredentialsFile, ResultFiles, Status};
-use crate::targets::Existing;
 use crate::transport::Api;
 
 pub struct SendSettings {
@@ -49,8 +49,8 @@ pub struct Bookkeeping<'a> {
     pub halt: Option<&'a AtomicBool>,
 }
 
-/// A row waiting for its level: (seq, record, existing, resumed).
-type Deferred = (u32, Record, Option<Existing>, bool);
+/// A row waiting for its level: (seq, record, the record it matches, resumed).
+type Deferred = (u32, Record, Option<Match>, bool);
 
 /// Pass 2: writes every row's outcome, sending the valid rows unless this is
 /// a dry run. `api` is `None` only for dry runs.
@@ -112,30 +112,27 @@ enum Plan {
     /// finished by the run being resumed).
     Known(Done),
     Send {
-        existing: Option<Existing>,
+        matched: Option<Match>,
         resumed: bool,
     },
 }
 
 fn plan(validation: &Validation, replay: &Replay, seq: u32) -> Plan {
     if let Some((status, id, error)) = replay.done.get(&seq) {
-        return Plan::Known(Done::new(seq, *status, id, error));
+        let action = replay.sent_as.get(&seq).copied().unwrap_or_default();
+        return Plan::Known(Done::new(seq, *status, id, error).action(action));
     }
     let resumed = replay.in_flight.contains(&seq);
     match validation.verdicts.get(&seq) {
-        Some(v @ Verdict::Invalid { .. }) => {
-            let (s, id, e) = row_status(Some(v));
-            Plan::Known(Done::new(seq, s, id, e))
+        // Sent by the interrupted run, and now nothing is left to do: that
+        // run did it (created the record, or applied the changes).
+        Some(Verdict::Matched(m)) if !m.sends() && resumed => {
+            let action = replay.sent_as.get(&seq).copied().unwrap_or(Action::Create);
+            Plan::Known(Done::new(seq, action.done_status(), &m.existing.id, "").action(action))
         }
-        // Sent by the interrupted run and found now: that run created it.
-        Some(Verdict::Exists(ex)) if !ex.incomplete && resumed => {
-            Plan::Known(Done::new(seq, Status::Created, &ex.id, ""))
-        }
-        Some(Verdict::Exists(ex)) if !ex.incomplete => {
-            Plan::Known(Done::new(seq, Status::Exists, &ex.id, ""))
-        }
-        Some(Verdict::Exists(ex)) => Plan::Send { existing: Some(ex.clone()), resumed },
-        None => Plan::Send { existing: None, resumed },
+        Some(Verdict::Matched(m)) if m.sends() => Plan::Send { matched: Some(m.clone()), resumed },
+        Some(v) => Plan::Known(known(Some(v), seq, false)),
+        None => Plan::Send { matched: None, resumed },
     }
 }
 
@@ -275,10 +272,10 @@ fn streaming(run: &Run, validation: &Validation, sink: Sink<'_>) -> Result<Repor
                     Plan::Send { .. } if run.stopped() => {
                         done_tx.send((run.not_sent(seq), rec)).ok();
                     }
-                    Plan::Send { existing, resumed } => {
+                    Plan::Send { matched, resumed } => {
                         // Without levels every reference is to the tenant.
                         let people = people(validation, seq, &no_outcomes).unwrap_or_default();
-                        batcher.push(Job { seq, rec, existing, people, resumed });
+                        batcher.push(Job { seq, rec, matched, people, resumed });
                     }
                 }
                 seq += 1;
@@ -336,14 +333,14 @@ fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<R
                 }
                 match plan(validation, run.books.replay, seq) {
                     Plan::Known(_) => sink.tick(1),
-                    Plan::Send { existing, resumed } => match validation.levels.get(&seq) {
+                    Plan::Send { matched, resumed } => match validation.levels.get(&seq) {
                         Some(&level) if level > 0 => {
-                            deferred.entry(level).or_default().push((seq, rec, existing, resumed))
+                            deferred.entry(level).or_default().push((seq, rec, matched, resumed))
                         }
                         _ => {
                             let people =
                                 people(validation, seq, &HashMap::new()).unwrap_or_default();
-                            batcher.push(Job { seq, rec, existing, people, resumed });
+                            batcher.push(Job { seq, rec, matched, people, resumed });
                             sent += 1;
                         }
                     },
@@ -364,10 +361,10 @@ fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<R
         }
         for (_, rows) in deferred {
             let mut n = 0;
-            for (seq, rec, existing, resumed) in rows {
+            for (seq, rec, matched, resumed) in rows {
                 match people(validation, seq, &outcomes) {
                     Ok(people) => {
-                        batcher.push(Job { seq, rec, existing, people, resumed });
+                        batcher.push(Job { seq, rec, matched, people, resumed });
                         n += 1;
                     }
                     Err((field, row)) => {
@@ -425,8 +422,7 @@ fn write_without_sending(
     let mut rec = Record::default();
     let mut seq = 0u32;
     while rows.next_into(&mut rec)? {
-        let (status, id, error) = row_status(validation.verdicts.get(&seq));
-        sink.put_next(&Done::new(seq, status, id, error), &rec);
+        sink.put_next(&known(validation.verdicts.get(&seq), seq, true), &rec);
         seq += 1;
     }
     if seq as u64 != validation.rows {

@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 
 use indicatif::ProgressBar;
 
+use super::Match;
 use crate::error::{Error, Result};
 use crate::input::Record;
-use crate::output::{ResultFiles, RowResult, Status};
+use crate::output::{Action, ResultFiles, RowResult, Status};
 
 /// One row's outcome, on its way to the sink.
 #[derive(Debug, Clone)]
@@ -30,12 +31,26 @@ impl Done {
     pub fn new(seq: u32, status: Status, id: &str, error: &str) -> Done {
         Done { seq, line: RowResult::new(status, id, error), completed: false, retry: false }
     }
+
+    /// A matched row's line: its record, action and changes.
+    pub fn planned(seq: u32, status: Status, m: &Match) -> Done {
+        let mut d = Done::new(seq, status, &m.existing.id, "").action(m.action);
+        d.line.changes = m.changes.clone();
+        d
+    }
+
+    pub fn action(mut self, action: Action) -> Done {
+        self.line.action = action;
+        self
+    }
 }
 
 /// What the sink counted.
 #[derive(Debug, Default)]
 pub struct Report {
     pub counts: BTreeMap<Status, u64>,
+    /// Rows per action: the plan, in a dry run.
+    pub actions: BTreeMap<&'static str, u64>,
     /// Existing records whose missing follow-up steps were done.
     pub completed: u64,
     /// Why the run stopped early, and a hint.
@@ -107,6 +122,7 @@ impl<'m> Sink<'m> {
             self.failure = Some(e);
         }
         *self.report.counts.entry(d.line.status).or_default() += 1;
+        *self.report.actions.entry(d.line.action.as_str()).or_default() += 1;
         self.report.completed += d.completed as u64;
         if self.tick_on_write {
             self.bar.inc(1);

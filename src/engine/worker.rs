@@ -9,25 +9,35 @@
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
-use super::Context;
 use super::send::{Bookkeeping, SendSettings};
 use super::sink::Done;
+use super::{Context, Match};
 use crate::error::{Error, Result};
 use crate::input::Record;
 use crate::mapping::{Problem, join_problems};
-use crate::output::Status;
-use crate::targets::{Existing, Outcome, RowInput};
+use crate::output::{Action, RowResult, Status};
+use crate::targets::{Outcome, RowInput};
 use crate::transport::Api;
 
 /// One row for a worker.
 pub(super) struct Job {
     pub seq: u32,
     pub rec: Record,
-    pub existing: Option<Existing>,
+    /// The record the row matches, and the plan for it.
+    pub matched: Option<Match>,
     pub people: Vec<(usize, String)>,
     /// An interrupted run sent this row without recording an outcome: if it
     /// turns out to exist now, this run created it.
     pub resumed: bool,
+}
+
+impl Job {
+    /// What a matched row does. A record the interrupted run created, whose
+    /// missing steps are all this row still needs, is being created.
+    fn action(&self, m: &Match) -> Action {
+        let finishing = self.resumed && m.changed.is_empty() && m.activate.is_none();
+        if finishing && m.action == Action::Update { Action::Create } else { m.action }
+    }
 }
 
 /// State every worker of a run shares.
@@ -90,7 +100,7 @@ impl Run<'_> {
             // A person the target already has keeps the password they have:
             // one generated now would be sent nowhere, and handing it over
             // from credentials.csv would lock them out.
-            if jobs[i].existing.is_some() {
+            if jobs[i].matched.is_some() {
                 continue;
             }
             let Some(field) = ctx.session.needs_password(&values[i]) else { continue };
@@ -104,33 +114,45 @@ impl Run<'_> {
         }
         if let Some(j) = self.books.journal {
             for &i in &ready {
-                if let Err(e) = j.sending(jobs[i].seq, jobs[i].rec.row) {
+                let action = jobs[i].matched.as_ref().map_or(Action::Create, |m| jobs[i].action(m));
+                if let Err(e) = j.sending(jobs[i].seq, jobs[i].rec.row, action) {
                     self.abort(e.to_string(), None);
                     return jobs.iter().map(|j| self.not_sent(j.seq)).collect();
                 }
             }
         }
-        let inputs: Vec<RowInput> = ready
-            .iter()
-            .map(|&i| RowInput {
-                row: jobs[i].rec.row,
-                values: &values[i],
-                existing: jobs[i].existing.as_ref(),
-                people: &jobs[i].people,
-            })
-            .collect();
-        let outcomes = if inputs.len() == 1 {
-            vec![ctx.session.provision(self.api, &inputs[0])]
-        } else {
-            ctx.session.provision_batch(self.api, &inputs)
+        let input = |i: usize| RowInput {
+            row: jobs[i].rec.row,
+            values: &values[i],
+            existing: jobs[i].matched.as_ref().map(|m| &m.existing),
+            people: &jobs[i].people,
         };
-        for (&i, outcome) in ready.iter().zip(outcomes) {
+        // Rows that change a record go one by one; creates (and, with
+        // `--mode create`, the missing steps of records found) as a batch.
+        let (changing, creating): (Vec<usize>, Vec<usize>) = ready
+            .iter()
+            .partition(|&&i| jobs[i].matched.as_ref().is_some_and(|m| m.action != Action::None));
+        for i in changing {
+            let m = jobs[i].matched.as_ref().expect("partitioned on it");
+            out[i] = Some(self.change(&jobs[i], m, &input(i)));
+        }
+        let inputs: Vec<RowInput> = creating.iter().map(|&i| input(i)).collect();
+        let outcomes = match inputs.len() {
+            0 => Vec::new(),
+            1 => vec![ctx.session.provision(self.api, &inputs[0])],
+            _ => ctx.session.provision_batch(self.api, &inputs),
+        };
+        for (&i, outcome) in creating.iter().zip(outcomes) {
             // Finished now, though the interrupted run may have started it.
             let outcome = match outcome {
                 Outcome::Completed { id } if jobs[i].resumed => Outcome::Created { id },
                 o => o,
             };
-            out[i] = Some(self.settle(jobs[i].seq, outcome));
+            let d = self.settle(jobs[i].seq, outcome);
+            out[i] = Some(match &jobs[i].matched {
+                Some(m) => Done { line: RowResult { changes: m.changes.clone(), ..d.line }, ..d },
+                None => d.action(Action::Create),
+            });
         }
         let dones: Vec<Done> = out
             .into_iter()
@@ -155,6 +177,46 @@ impl Run<'_> {
             }
         }
         dones
+    }
+
+    /// Carries out a matched row's plan: the lifecycle switch, then the
+    /// changed fields, then any missing follow-up step. Stops at the first
+    /// step that fails; the row's line says which.
+    fn change(&self, job: &Job, m: &Match, row: &RowInput) -> Done {
+        let (s, api, id) = (self.ctx.session, self.api, &m.existing.id);
+        let ok = |o: &Outcome| matches!(o, Outcome::Updated { .. });
+        let outcome = 'steps: {
+            if let Some(active) = m.activate {
+                let o = s.set_active(api, id, active, row);
+                // A record being deactivated keeps its other fields.
+                if !ok(&o) || !active {
+                    break 'steps o;
+                }
+            }
+            if !m.changed.is_empty() {
+                let o = s.update(api, id, row, &m.changed);
+                if !ok(&o) {
+                    break 'steps o;
+                }
+            }
+            if m.existing.incomplete {
+                break 'steps match s.provision(api, row) {
+                    Outcome::Completed { id } => Outcome::Updated { id },
+                    o => o,
+                };
+            }
+            Outcome::Updated { id: id.clone() }
+        };
+        let mut d = self.settle(job.seq, outcome);
+        // A record the interrupted run created, whose missing steps are all
+        // this row still needed: this import created it.
+        let action = job.action(m);
+        if d.line.status == Status::Updated {
+            d.line.status = action.done_status();
+        }
+        d.line.action = action;
+        d.line.changes = m.changes.clone();
+        d
     }
 
     fn password_for(

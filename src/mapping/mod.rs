@@ -207,6 +207,9 @@ pub struct Mapping {
     pub unknown: Vec<usize>,
     /// The `ID` column, naming records by the target's own id.
     pub id_column: Option<usize>,
+    /// The common `Status` column (Active / Inactive), when the template
+    /// has no column of that name itself.
+    pub status_column: Option<usize>,
     formats: DateFormats,
     today: NaiveDate,
     /// Where relative file names in cells are looked for: the input's folder.
@@ -232,6 +235,11 @@ pub fn header_list(headers: &[String]) -> String {
 /// The column that names a record by the target's own id: the first
 /// column of every export. Not a template field: it is never sent.
 pub const ID_COLUMN: &str = "ID";
+
+/// The lifecycle column every target reads (Active / Inactive, and the
+/// vendors' words: Terminated, Retired, Disabled), unless its template has
+/// a column of that name.
+pub const STATUS_COLUMN: &str = "Status";
 
 /// Input columns hrport itself wrote (`hrport_row`, `hrport_status`, ...).
 pub fn is_hrport_column(header: &str) -> bool {
@@ -391,6 +399,12 @@ impl Mapping {
         if let Some(i) = id_column {
             used[i] = true;
         }
+        let status_norm = text::normalize(STATUS_COLUMN);
+        let status_column =
+            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == status_norm);
+        if let Some(i) = status_column {
+            used[i] = true;
+        }
         let carried: Vec<usize> = (0..headers.len()).filter(|&i| !ignored[i]).collect();
         let unknown: Vec<usize> = carried.iter().copied().filter(|&i| !used[i]).collect();
         let secret_columns = fields
@@ -408,6 +422,7 @@ impl Mapping {
             secret_columns,
             unknown,
             id_column,
+            status_column,
             formats: DateFormats(date_formats),
             today: chrono::Local::now().date_naive(),
             folder: None,

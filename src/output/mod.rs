@@ -26,6 +26,11 @@ pub enum Status {
     Created,
     /// An existing record was changed to match the row.
     Updated,
+    /// An existing record already matches the row.
+    Unchanged,
+    Deactivated,
+    Reactivated,
+    /// `--mode create`: a record with the row's key was there, not changed.
     Exists,
     Invalid,
     Failed,
@@ -40,6 +45,9 @@ impl Status {
         match self {
             Status::Created => "created",
             Status::Updated => "updated",
+            Status::Unchanged => "unchanged",
+            Status::Deactivated => "deactivated",
+            Status::Reactivated => "reactivated",
             Status::Exists => "exists",
             Status::Invalid => "invalid",
             Status::Failed => "failed",
@@ -53,27 +61,77 @@ impl Status {
     }
 }
 
-pub const RESULT_COLUMNS: [&str; 4] = ["hrport_row", "hrport_status", "hrport_id", "hrport_error"];
+pub const RESULT_COLUMNS: [&str; 6] =
+    ["hrport_row", "hrport_status", "hrport_action", "hrport_id", "hrport_changes", "hrport_error"];
+
+/// What a row does (or, in a dry run, will do) to the target: the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Create,
+    Update,
+    Unchanged,
+    Deactivate,
+    Reactivate,
+    /// Nothing: the row is invalid, or the record is left as it is
+    /// (`--mode create`).
+    #[default]
+    None,
+}
+
+impl Action {
+    /// The status of a row whose action was carried out.
+    pub fn done_status(self) -> Status {
+        match self {
+            Action::Create => Status::Created,
+            Action::Update => Status::Updated,
+            Action::Deactivate => Status::Deactivated,
+            Action::Reactivate => Status::Reactivated,
+            Action::Unchanged => Status::Unchanged,
+            Action::None => Status::Exists,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Deactivate => "deactivate",
+            Action::Reactivate => "reactivate",
+            Action::None => "none",
+        }
+    }
+}
 
 /// hrport's own cells of one row of the results files, after the row's
 /// number: a new result column is a field here and a cell in `cells`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RowResult {
     pub status: Status,
+    pub action: Action,
     /// The record's id in the target, when there is one.
     pub id: String,
+    /// What the row changes (or would change) in the record, field by field.
+    pub changes: String,
     /// Why the row needs a person, or empty.
     pub error: String,
 }
 
 impl RowResult {
     pub fn new(status: Status, id: &str, error: &str) -> RowResult {
-        RowResult { status, id: id.to_string(), error: error.to_string() }
+        RowResult {
+            status,
+            action: Action::None,
+            id: id.to_string(),
+            changes: String::new(),
+            error: error.to_string(),
+        }
     }
 
     /// The cells after `hrport_row`, in `RESULT_COLUMNS` order.
-    fn cells(&self) -> [&str; 3] {
-        [self.status.as_str(), &self.id, &self.error]
+    fn cells(&self) -> [&str; 5] {
+        [self.status.as_str(), self.action.as_str(), &self.id, &self.changes, &self.error]
     }
 }
 
@@ -152,8 +210,8 @@ impl<'m> ResultFiles<'m> {
 
     pub fn write(&mut self, rec: &Record, result: &RowResult) -> Result<()> {
         let row = rec.row.to_string();
-        let [status, id, error] = result.cells();
-        let cells = [row.as_str(), status, id, error];
+        let [status, action, id, changes, error] = result.cells();
+        let cells = [row.as_str(), status, action, id, changes, error];
         write_row(&mut self.results, self.mapping, rec, &cells)?;
         if result.status.needs_attention() {
             write_row(&mut self.errors, self.mapping, rec, &cells)?;

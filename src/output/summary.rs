@@ -45,9 +45,12 @@ pub struct Seconds {
 }
 
 /// The statuses in the order the console lists them.
-const ORDER: [Status; 7] = [
+const ORDER: [Status; 10] = [
     Status::Created,
     Status::Updated,
+    Status::Unchanged,
+    Status::Deactivated,
+    Status::Reactivated,
     Status::Exists,
     Status::Skipped,
     Status::Invalid,
@@ -73,7 +76,14 @@ impl Summary<'_> {
             "dry_run": self.dry_run,
             "rows": self.rows,
         });
-        for s in [Status::Created, Status::Updated, Status::Exists] {
+        for s in [
+            Status::Created,
+            Status::Updated,
+            Status::Unchanged,
+            Status::Deactivated,
+            Status::Reactivated,
+            Status::Exists,
+        ] {
             v[s.as_str()] = json!(self.count(s));
         }
         v["exists_completed"] = json!(self.completed);

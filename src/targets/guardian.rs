@@ -84,6 +84,8 @@ const SAML_ID: usize = field_index(FIELDS, "SAML ID");
 const SEND_LOGIN_EMAIL: usize = field_index(FIELDS, "Send Login Email");
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &["Employee ID"],
+    lifecycle: None,
     template: Template {
         name: "guardian",
         title: "Guardian (LawLogix I-9) REST v1",

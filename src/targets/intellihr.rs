@@ -72,6 +72,8 @@ const GROUPS: usize = field_index(FIELDS, "Permission Groups");
 const ENABLED: usize = field_index(FIELDS, "Login Enabled");
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &["Employee Number"],
+    lifecycle: Some("Login Enabled"),
     template: Template {
         name: "intellihr",
         title: "intelliHR (Humanforce) Public API v1",

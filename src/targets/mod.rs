@@ -43,6 +43,14 @@ pub fn find(name: &str) -> Option<&'static dyn Target> {
 
 /// What a target is, as data: drives CLI values, docs, env and templates.
 pub struct TargetInfo {
+    /// Key columns that identify a person for sure (the HR system's employee
+    /// number, the vendor's external id): a row matched through one of them
+    /// may change the record's other keys. The template's other `unique`
+    /// columns are secondary keys.
+    pub primary: &'static [&'static str],
+    /// The column that says whether a record is active (Active, Retired,
+    /// Login Enabled, Status), if the template has one.
+    pub lifecycle: Option<&'static str>,
     /// Its name, columns and the rules between them: all `mapping` sees.
     pub template: Template,
     pub credentials: &'static [CredentialSpec],

@@ -95,6 +95,8 @@ const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
 ];
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &["External ID", "Employee Number"],
+    lifecycle: Some("Active"),
     template: Template {
         name: "scim",
         title: "SCIM 2.0 service provider (RFC 7643/7644)",

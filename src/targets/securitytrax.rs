@@ -79,6 +79,8 @@ const FORCE: usize = field_index(FIELDS, "Force Password Change");
 const PASSWORD: usize = field_index(FIELDS, "Password");
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &["Payroll Identifier"],
+    lifecycle: Some("Active"),
     template: Template {
         name: "securitytrax",
         title: "SecurityTrax (JSON:API)",

@@ -86,6 +86,8 @@ const RENAMABLE: &[&str] = &[
 ];
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &[],
+    lifecycle: None,
     template: Template {
         name: "trackops",
         title: "Trackops (case management Developer API v1)",

@@ -89,6 +89,8 @@ const PASSWORD: usize = field_index(FIELDS, "Temporary Password");
 const FORCE_PASSWORD_CHANGE: usize = field_index(FIELDS, "Force Password Change");
 
 static INFO: TargetInfo = TargetInfo {
+    primary: &["Employee ID"],
+    lifecycle: None,
     template: Template {
         name: "tracktik",
         title: "TrackTik (Guarding Suite REST v1)",

@@ -32,8 +32,8 @@ fn an_export_holds_every_employee_in_the_import_columns_and_reimports_as_nothing
     let table = read_csv(&file);
     let header: Vec<&str> = table[0].iter().map(String::as_str).collect();
     assert_eq!(
-        header[..6],
-        ["Employee ID", "First Name", "Middle Name", "Last Name", "Username", "Email"]
+        header[..7],
+        ["ID", "Employee ID", "First Name", "Middle Name", "Last Name", "Username", "Email"]
     );
     assert!(
         header.contains(&"Region")
@@ -56,7 +56,7 @@ fn an_export_holds_every_employee_in_the_import_columns_and_reimports_as_nothing
     let creates_before = sb.with(|s: &mut Sim| s.counters.creates);
     let r = import(&sb, &file, &w.path("again"), &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("45 rows: 45 exists, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert!(r.stdout.contains("45 rows: 45 unchanged, 0 invalid, 0 failed"), "{}", r.stdout);
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), creates_before, "nothing created");
     assert!(
         !r.stderr.contains("warning"),
@@ -86,7 +86,7 @@ fn an_xlsx_export_keeps_ids_as_text_and_reimports_as_nothing_to_do() {
 
     let r = import(&sb, &file, &w.path("again"), &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("45 exists"), "{}", r.stdout);
+    assert!(r.stdout.contains("45 unchanged"), "{}", r.stdout);
     assert_eq!(employees(&sb).len(), 45);
 }
 
@@ -118,7 +118,10 @@ fn export_pages_through_thousands_and_leaves_out_terminated_unless_asked() {
     );
     let r = import(&sb, &f, &w.path("o"), &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(statuses(&w.path("o/results.csv"))[0].1, "exists");
+    // Found by its Employee ID; its name and e-mail are the row's now.
+    let rows = rows_by_name(&w.path("o/results.csv"));
+    assert_eq!(rows[0]["hrport_status"], "updated");
+    assert!(rows[0]["hrport_changes"].starts_with("First Name: "), "{:?}", rows[0]);
 }
 
 #[test]

@@ -302,12 +302,12 @@ fn existing_users_are_found_by_login_email_or_employee_id_on_any_page() {
     assert_eq!(
         got,
         [
-            ("exists", alice.to_string().as_str(), ""),
-            ("exists", bruno.to_string().as_str(), ""),
-            ("exists", chen.to_string().as_str(), ""),
+            ("unchanged", alice.to_string().as_str(), ""),
+            ("unchanged", bruno.to_string().as_str(), ""),
+            ("unchanged", chen.to_string().as_str(), ""),
             ("invalid", "", conflict.as_str()),
             ("created", dana.to_string().as_str(), ""),
-            ("exists", seeds[119].to_string().as_str(), ""),
+            ("unchanged", seeds[119].to_string().as_str(), ""),
         ]
     );
     assert_eq!(users(&sb).len(), 124, "only Dana was created");
@@ -375,7 +375,8 @@ fn an_export_imports_back_as_nothing_to_do_with_role_ids_or_profile_names() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout.trim(), format!("guardian: exported 3 people to {}", plain.display()));
     let table = read_csv(&plain);
-    assert_eq!(table[0], TEMPLATE, "the import's own columns");
+    assert_eq!(table[0][0], "ID", "the record's own id first");
+    assert_eq!(table[0][1..], TEMPLATE, "the import's own columns");
     let rows = rows_by_name(&plain);
     // Ordered as Guardian lists users: by "Last, First".
     let names: Vec<&str> = rows.iter().map(|r| r["Last Name"].as_str()).collect();
@@ -404,12 +405,12 @@ fn an_export_imports_back_as_nothing_to_do_with_role_ids_or_profile_names() {
     let creates = sb.with(|s: &mut Gs| s.counters.creates);
     let r = import_to(&sb, "guardian", &plain, &w.path("again"), &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("3 rows: 3 exists, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert!(r.stdout.contains("3 rows: 3 unchanged, 0 invalid, 0 failed"), "{}", r.stdout);
     assert!(!r.stderr.contains("warning"), "every export column is an import column: {}", r.stderr);
     let profile_arg = ["--profile", profile.to_str().unwrap()];
     let r = import_to(&sb, "guardian", &named, &w.path("again2"), &profile_arg, &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("3 rows: 3 exists, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert!(r.stdout.contains("3 rows: 3 unchanged, 0 invalid, 0 failed"), "{}", r.stdout);
     assert_eq!(sb.with(|s: &mut Gs| s.counters.creates), creates, "nothing created");
 }
 

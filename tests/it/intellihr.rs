@@ -111,7 +111,7 @@ fn people_who_exist_get_an_account_or_are_reported_as_existing() {
     assert_eq!(r.code, 1, "{r:?}");
     let st = statuses(&out.join("results.csv"));
     assert_eq!(st[0], ("2".into(), "created".into(), "".into()));
-    assert_eq!(st[1], ("3".into(), "exists".into(), "".into()));
+    assert_eq!(st[1], ("3".into(), "unchanged".into(), "".into()));
     assert_eq!(st[2].1, "invalid");
     assert_eq!(
         st[2].2,
@@ -294,7 +294,7 @@ fn an_export_reimports_as_nothing_to_do() {
     let again = w.path("again");
     let r = import_to(&sb, "intellihr", &export, &again, &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("2 rows: 2 exists"), "{}", r.stdout);
+    assert!(r.stdout.contains("2 rows: 2 unchanged"), "{}", r.stdout);
     let rows = rows_by_name(&again.join("results.csv"));
     let ana = rows.iter().find(|r| r["Email"] == "ana@example.com").unwrap();
     assert_eq!(ana["Employee Number"], "E1");

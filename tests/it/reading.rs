@@ -226,7 +226,9 @@ fn header_matching_ignores_case_spacing_and_punctuation_and_knows_aliases() {
             "Favourite Colour",
             "hrport_row",
             "hrport_status",
+            "hrport_action",
             "hrport_id",
+            "hrport_changes",
             "hrport_error"
         ]
         .map(String::from)

@@ -86,7 +86,7 @@ fn a_team_goes_in_by_bulk_with_managers_and_groups_and_a_rerun_sends_nothing() {
     assert_eq!(r.code, 0, "{r:?}");
     let st: Vec<String> =
         statuses(&w.path("o3/results.csv")).into_iter().map(|(_, s, _)| s).collect();
-    assert_eq!(st, ["exists"; 5]);
+    assert_eq!(st, ["unchanged"; 5]);
     let requests = sb.with(|s: &mut Scim| s.requests.clone());
     assert!(requests.iter().all(|r| r.starts_with("GET ")), "a rerun only reads: {requests:?}");
 }
@@ -117,7 +117,7 @@ fn without_bulk_etags_or_patch_bodies_each_row_is_its_own_request_and_changes_ar
     assert_eq!(r.code, 0, "{r:?}");
     let st: Vec<String> =
         statuses(&w.path("o2/results.csv")).into_iter().map(|(_, s, _)| s).collect();
-    assert_eq!(st, ["exists", "exists", "updated", "exists", "exists"]);
+    assert_eq!(st, ["unchanged", "unchanged", "updated", "unchanged", "unchanged"]);
     assert_eq!(user(&sb, "cy.diaz")[ENTERPRISE]["department"], "Nights");
     let requests = sb.with(|s: &mut Scim| s.requests.clone());
     let cy = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();

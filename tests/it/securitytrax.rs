@@ -175,8 +175,20 @@ fn existing_users_are_found_by_any_key() {
     let r = import_to(&sb, "securitytrax", &file, &out, &[], &[]);
     assert_eq!(r.code, 1, "{r:?}");
     let st = statuses(&out.join("results.csv"));
-    assert_eq!(st[0].1, "exists");
-    assert_eq!(st[1].1, "exists");
+    assert_eq!(st[0].1, "unchanged");
+    // Found by e-mail alone, with another person's name and username: not
+    // taken for Maria (the one a new hire with a reused address would be).
+    assert_eq!(
+        st[1],
+        (
+            "3".into(),
+            "invalid".into(),
+            "matches SecurityTrax record 2 (Maria Garcia) by another key, but Username \"newann\" \
+             (the record has \"mgarcia\") disagrees: if this is that person, give its ID; if not, \
+             fix the row"
+                .into()
+        )
+    );
     assert_eq!(
         st[2],
         (
@@ -287,7 +299,7 @@ fn an_export_reimports_as_nothing_to_do_and_leaves_inactive_users_out_unless_ask
     assert_eq!(rows_by_name(&w.path("with.csv")).len(), 4);
     let r = import_to(&sb, "securitytrax", &w.path("with.csv"), &w.path("again"), &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("4 rows: 4 exists"), "{}", r.stdout);
+    assert!(r.stdout.contains("4 rows: 4 unchanged"), "{}", r.stdout);
     sb.with(|s: &mut St| assert_eq!(s.users.len(), 4));
 }
 

@@ -218,12 +218,9 @@ fn a_failed_follow_up_step_keeps_the_id_and_a_reimport_finishes_the_row() {
     let r = import(&sb, &out.join("errors.csv"), &again, &[]);
     assert_eq!(r.code, 0, "{r:?}");
     let st = statuses(&again.join("results.csv"));
-    assert!(st.iter().all(|s| s.1 == "exists"), "{st:?}");
-    assert!(
-        r.stdout.contains("3 exists, 0 invalid, 0 failed (3 existing finished)"),
-        "{}",
-        r.stdout
-    );
+    // Found, and their missing step done: an update of each.
+    assert!(st.iter().all(|s| s.1 == "updated"), "{st:?}");
+    assert!(r.stdout.contains("3 updated, 0 invalid, 0 failed"), "{}", r.stdout);
     assert_eq!(employees(&sb).len(), 3, "nothing created twice");
     for e in employees(&sb) {
         assert_eq!(role_name_of(&sb, e["id"].as_u64().unwrap()).as_deref(), Some("Guard"));

@@ -277,14 +277,14 @@ fn existing_staff_are_found_by_email_on_every_page_and_never_created_again() {
     assert_eq!(
         got,
         [
-            ("exists", p140.as_str(), ""),
+            ("unchanged", p140.as_str(), ""),
             (
                 "invalid",
                 "",
                 "Email: belongs to vendor 102 in Trackops; hrport creates employees only"
             ),
             ("created", new.as_str(), ""),
-            ("exists", "100", ""),
+            ("unchanged", "100", ""),
             ("created", noemail.as_str(), ""),
         ]
     );
@@ -302,7 +302,7 @@ fn existing_staff_are_found_by_email_on_every_page_and_never_created_again() {
     );
     assert_eq!(r.code, 1, "{r:?}");
     let st: Vec<String> = statuses(&w.path("again/results.csv")).into_iter().map(|s| s.1).collect();
-    assert_eq!(st, ["exists", "invalid", "exists", "exists", "created"]);
+    assert_eq!(st, ["unchanged", "invalid", "unchanged", "unchanged", "created"]);
 }
 
 #[test]
@@ -328,6 +328,7 @@ fn an_export_reimports_as_nothing_to_do() {
     assert_eq!(
         table[0],
         [
+            "ID",
             "First Name",
             "Last Name",
             "Email",
@@ -376,7 +377,7 @@ fn an_export_reimports_as_nothing_to_do() {
     let before = creates(&sb);
     let r = import_to(&sb, "trackops", &out, &w.path("again"), &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("4 rows: 4 exists, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert!(r.stdout.contains("4 rows: 4 unchanged, 0 invalid, 0 failed"), "{}", r.stdout);
     assert_eq!(creates(&sb), before, "nothing created");
     assert!(!r.stderr.contains("warning"), "{}", r.stderr);
 }
@@ -495,7 +496,7 @@ fn paging_follows_the_profile_and_a_server_ignoring_it_stops_the_run() {
     let r =
         import_to(&sb, "trackops", &file, &w.path("o1"), &["--profile", p.to_str().unwrap()], &[]);
     assert_eq!(r.code, 0, "{r:?}");
-    assert_eq!(statuses(&w.path("o1/results.csv"))[0].1, "exists", "found on page 4 of 4");
+    assert_eq!(statuses(&w.path("o1/results.csv"))[0].1, "unchanged", "found on page 4 of 4");
 
     let p = profile("per_page_param = \"limit\"\npage_size = 10");
     let r =

@@ -73,8 +73,15 @@ fn clean_file_creates_employees_with_roles_and_follow_up_steps() {
     let header = &read_csv(&out.join("results.csv"))[0];
     assert_eq!(header.last().unwrap(), "hrport_error");
     assert_eq!(
-        &header[header.len() - 4..],
-        ["hrport_row", "hrport_status", "hrport_id", "hrport_error"]
+        &header[header.len() - 6..],
+        [
+            "hrport_row",
+            "hrport_status",
+            "hrport_action",
+            "hrport_id",
+            "hrport_changes",
+            "hrport_error"
+        ]
     );
     assert_eq!(rows[0]["hrport_row"], "2");
     assert_eq!(rows[0]["hrport_status"], "created");
@@ -245,7 +252,7 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
         csv_text(&[
             "Employee ID,First Name,Last Name,Email,Region,Role,Force Password Change",
             "000123,Ana,Silva,someone.else@example.com,EMEA,Guard,",
-            "201,Bob,Stone,BOB@example.com,EMEA,Supervisor,yes",
+            "200,Bob,Stone,BOB@example.com,EMEA,Supervisor,yes",
             "202,Cleo,Ray,cleo@example.com,EMEA,Guard,yes",
             "000123,Di,Ray,bob@example.com,EMEA,Guard,",
         ]),
@@ -256,11 +263,12 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
     let rows = rows_by_name(&out.join("results.csv"));
     assert_eq!(
         (rows[0]["hrport_status"].as_str(), rows[0]["hrport_id"].clone()),
-        ("exists", ana.to_string())
+        ("unchanged", ana.to_string())
     );
+    // Bob lacked his role: finishing him is an update.
     assert_eq!(
         (rows[1]["hrport_status"].as_str(), rows[1]["hrport_id"].clone()),
-        ("exists", bob.to_string())
+        ("updated", bob.to_string())
     );
     assert_eq!(rows[2]["hrport_status"], "created");
     assert_eq!(rows[3]["hrport_status"], "invalid");
@@ -278,7 +286,7 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
         "Bob's missing role was assigned"
     );
     assert_eq!(role_name_of(&sb, ana).as_deref(), Some("Guard"), "Ana untouched");
-    assert!(r.stdout.contains("(1 existing finished)"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 updated, 1 unchanged"), "{}", r.stdout);
     // Both must change their password; only Cleo, created now, got one from
     // hrport. Bob keeps the one he has, so none is handed over for him.
     let creds = read_csv(&out.join("credentials.csv"));
@@ -389,7 +397,7 @@ fn a_fixed_errors_file_imports_as_it_is_and_creates_exactly_the_fixed_rows() {
     assert_eq!(sb.with(|s: &mut Sim| s.counters.creates), 50, "nothing was sent twice");
     // The old hrport_ columns were ignored, not carried twice.
     let header2 = &read_csv(&second.join("results.csv"))[0];
-    assert_eq!(header2.iter().filter(|h| h.starts_with("hrport_")).count(), 4);
+    assert_eq!(header2.iter().filter(|h| h.starts_with("hrport_")).count(), 6);
     assert!(!r.stderr.contains("hrport_status"), "{}", r.stderr);
 }
 
