@@ -189,6 +189,9 @@ pub enum Mode {
     Create,
     /// Only change matched records: a row that matches none is invalid.
     Update,
+    /// As upsert, then deactivate every active record within --scope that
+    /// no row matched (within the --max-deactivations safeguard).
+    Sync,
 }
 
 /// What defines an import: kept in its journal as data and fingerprinted,
@@ -240,6 +243,17 @@ pub struct RunArgs {
     /// What rows do to the records the target holds [default: upsert].
     #[arg(long, value_enum, value_name = "MODE")]
     pub mode: Option<Mode>,
+
+    /// With --mode sync: only records whose exported COLUMN is VALUE are
+    /// deactivated when the file leaves them out (e.g. Region=EMEA);
+    /// repeatable, all must hold.
+    #[arg(long, value_name = "COLUMN=VALUE")]
+    pub scope: Vec<String>,
+
+    /// With --mode sync: the most records a run may deactivate [default:
+    /// 10% of the active records in scope, at most 100].
+    #[arg(long, value_name = "N")]
+    pub max_deactivations: Option<u64>,
 
     /// Length of the passwords hrport generates when a row needs one [default: 16].
     #[arg(long, value_name = "N")]

@@ -13,7 +13,9 @@ use std::time::Instant;
 use super::{Connection, api_abort, check_speed, connect, load_profile, warn};
 use crate::cli::{ImportArgs, Mode, RunArgs, Speed};
 use crate::engine::journal::{Header, Journal, Replay};
-use crate::engine::{self, Bookkeeping, Context, Report, SendSettings, Tenant, Validation, resume};
+use crate::engine::{
+    self, Bookkeeping, Context, Report, SendSettings, Tenant, Validation, resume, sync,
+};
 use crate::error::{Error, Result, exit};
 use crate::input::{self, ReadOptions, Source};
 use crate::mapping::Mapping;
@@ -106,6 +108,19 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let (validation, early) = validate(&job, &mut input, &base, &profile)?;
     let validate_secs = validated_at.elapsed().as_secs_f64();
     report_invalid(&job, &validation);
+    // `--mode sync`: who the file leaves out, refused past the safeguard
+    // before anything is sent.
+    let gone = match (&tenant, mode) {
+        (Some(t), Mode::Sync) => Some(sync::plan(
+            &base.context(&input),
+            t,
+            &validation,
+            &sync::Scope::parse(info.template.fields, &job.run.scope)?,
+            job.run.max_deactivations,
+            conn.as_ref().and_then(|c| c.login.as_deref()),
+        )?),
+        _ => None,
+    };
 
     let sending_at = Instant::now();
     let api = conn.as_ref().map(|c| &c.api);
@@ -124,6 +139,16 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let ctx = base.context(&input);
     let report = send_all(&job, &ctx, &validation, early, api, &books, &stop)?;
+    let deactivations =
+        match &gone {
+            Some(gone) if report.aborted.is_none() => {
+                let send = if job.dry_run { None } else { api };
+                Some(sync::deactivate(&ctx, send, gone, &job.out_dir).map_err(|e| {
+                    if job.dry_run { e } else { e.while_sending(&continue_with(&job)) }
+                })?)
+            }
+            _ => None,
+        };
     let notes = session.notes();
     let send_secs = sending_at.elapsed().as_secs_f64();
     let [requests, retries, throttled, recovered] = counters(api);
@@ -134,6 +159,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         dry_run: job.dry_run,
         rows: validation.rows,
         counts: &report.counts,
+        actions: &report.actions,
         completed: report.completed,
         requests,
         retries,
@@ -156,6 +182,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         notes: &notes,
         credentials: credentials.as_ref().is_some_and(|c| c.written()),
         journal: journal.is_some(),
+        deactivations,
     };
     summary.write_json(&job.out_dir.join("summary.json"))?;
     summary.print(&job.out_dir);
@@ -451,6 +478,16 @@ fn report_invalid(job: &Job, validation: &Validation) {
             "hrport: ... and {} more invalid rows (all in errors.csv)",
             validation.invalid as usize - examples.len()
         );
+    }
+    // What the run changes in records the target holds (the plan's heart).
+    if job.dry_run {
+        for (row, action, changes) in validation.first_changes(10) {
+            let what = if changes.is_empty() { String::new() } else { format!(": {changes}") };
+            eprintln!(
+                "hrport: {}",
+                crate::text::printable(&format!("{file} row {row}: {action}{what}"))
+            );
+        }
     }
 }
 

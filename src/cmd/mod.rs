@@ -31,6 +31,9 @@ pub fn warn(msg: &str) {
 /// (it lives as long as the connection).
 pub struct Connection {
     pub api: Api,
+    /// The user name hrport signs in as, when the target has one: `--mode
+    /// sync` never deactivates that account.
+    pub login: Option<String>,
     pub _sandbox: Option<Sandbox>,
 }
 
@@ -102,7 +105,9 @@ pub fn connect(
     let transport = Transport::new(&cfg, stop).map_err(Error::config)?;
     let api = Api::new(transport, target.auth(&creds, options), target.errors());
     api.authenticate().map_err(api_abort)?;
-    Ok(Some(Connection { api, _sandbox: sandbox }))
+    // A user name is no secret; it names the API account in the tenant.
+    let login = creds.0.get("username").map(|u| u.expose().to_string());
+    Ok(Some(Connection { api, login, _sandbox: sandbox }))
 }
 
 /// Where the sandbox serves a target and what it accepts. The sandbox crate

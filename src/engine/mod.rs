@@ -19,6 +19,7 @@ pub mod progress;
 pub mod resume;
 mod send;
 mod sink;
+pub mod sync;
 pub mod tenant;
 mod worker;
 
@@ -94,6 +95,23 @@ impl Validation {
     /// Rows pass 2 will send (new rows and matched rows with work to do).
     pub fn to_send(&self) -> u64 {
         self.rows - self.invalid - (self.matched - self.matched_sent)
+    }
+
+    /// The first `n` rows that change a record, with their changes.
+    pub fn first_changes(&self, n: usize) -> Vec<(u32, &'static str, String)> {
+        let mut v: Vec<(u32, &'static str, String)> = self
+            .verdicts
+            .values()
+            .filter_map(|v| match v {
+                Verdict::Matched(m) if m.sends() || !m.changes.is_empty() => {
+                    Some((m.row, m.action.as_str(), m.changes.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        v.sort_unstable_by_key(|(r, _, _)| *r);
+        v.truncate(n);
+        v
     }
 
     /// The first `n` invalid rows, for the console.

@@ -23,6 +23,8 @@ use crate::targets::Existing;
 /// A row that matches a record the target holds, and what it does to it.
 #[derive(Debug, Clone)]
 pub struct Match {
+    /// The row's number in the spreadsheet, for the console.
+    pub row: u32,
     pub existing: Existing,
     pub action: Action,
     /// The fields `Session::update` changes (they differ and are updatable).
@@ -55,7 +57,7 @@ pub fn plan(
         .filter(|s| !s.is_empty());
     let Some(tenant) = ctx.tenant else {
         // A dry run without a target checks the file alone.
-        return Ok(existing.map(unchanged));
+        return Ok(existing.map(|e| unchanged(rec.row, e)));
     };
     let vendor = ctx.info.template.title.split(' ').next().unwrap_or(ctx.info.template.name);
     let existing = match (id_cell, existing) {
@@ -93,7 +95,7 @@ pub fn plan(
     let Some(snap) = tenant.get(&existing.id) else {
         // Found by the target's own look-up but not listed (a record the
         // export leaves out): nothing to compare with.
-        return Ok(Some(unchanged(existing)));
+        return Ok(Some(unchanged(rec.row, existing)));
     };
     let session = ctx.session;
     let all = diff::changes(
@@ -134,6 +136,7 @@ pub fn plan(
     };
     let changes = diff::describe(&|f| ctx.mapping.label(f).to_string(), &described);
     Ok(Some(Match {
+        row: rec.row,
         existing,
         action,
         changed: if action == Action::Deactivate { Vec::new() } else { changed },
@@ -142,8 +145,9 @@ pub fn plan(
     }))
 }
 
-fn unchanged(existing: Existing) -> Match {
+fn unchanged(row: u32, existing: Existing) -> Match {
     Match {
+        row,
         existing,
         action: Action::Unchanged,
         changed: Vec::new(),

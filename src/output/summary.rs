@@ -20,6 +20,8 @@ pub struct Summary<'a> {
     pub dry_run: bool,
     pub rows: u64,
     pub counts: &'a BTreeMap<Status, u64>,
+    /// Rows per action (the plan, in a dry run).
+    pub actions: &'a BTreeMap<&'static str, u64>,
     /// Existing records whose missing follow-up steps were done.
     pub completed: u64,
     pub requests: u64,
@@ -36,6 +38,8 @@ pub struct Summary<'a> {
     /// Whether credentials.csv holds passwords.
     pub credentials: bool,
     pub journal: bool,
+    /// `--mode sync`: records the file left out, (deactivated, failed).
+    pub deactivations: Option<(u64, u64)>,
 }
 
 pub struct Seconds {
@@ -63,9 +67,11 @@ impl Summary<'_> {
         self.counts.get(&s).copied().unwrap_or(0)
     }
 
-    /// Rows a person must look at (errors.csv).
+    /// Rows a person must look at (errors.csv), and deactivations that
+    /// failed (deactivations.csv).
     pub fn attention(&self) -> u64 {
-        ORDER.iter().filter(|s| s.needs_attention()).map(|&s| self.count(s)).sum()
+        let failed = self.deactivations.map_or(0, |(_, f)| f);
+        ORDER.iter().filter(|s| s.needs_attention()).map(|&s| self.count(s)).sum::<u64>() + failed
     }
 
     pub fn write_json(&self, path: &Path) -> Result<()> {
@@ -87,6 +93,10 @@ impl Summary<'_> {
             v[s.as_str()] = json!(self.count(s));
         }
         v["exists_completed"] = json!(self.completed);
+        v["actions"] = json!(self.actions);
+        if let Some((done, failed)) = self.deactivations {
+            v["sync"] = json!({"deactivated": done, "failed": failed, "file": "deactivations.csv"});
+        }
         for s in [Status::Invalid, Status::Failed, Status::Skipped, Status::Pending] {
             v[s.as_str()] = json!(self.count(s));
         }
@@ -141,8 +151,25 @@ impl Summary<'_> {
             self.requests,
             self.retries,
         );
+        if self.dry_run {
+            let plan: Vec<String> = ["create", "update", "deactivate", "reactivate", "unchanged"]
+                .iter()
+                .filter_map(|a| Some(format!("{} {a}", self.actions.get(a).filter(|&&n| n > 0)?)))
+                .collect();
+            if !plan.is_empty() {
+                println!("plan: {} (a real run does exactly this)", plan.join(", "));
+            }
+        }
         for n in self.notes {
             println!("note: {n}");
+        }
+        if let Some((done, failed)) = self.deactivations {
+            let what = if self.dry_run { "to deactivate" } else { "deactivated" };
+            println!(
+                "sync: records the file leaves out {what}: {} ({failed} failed): {}",
+                if self.dry_run { done + failed } else { done },
+                out_dir.join("deactivations.csv").display()
+            );
         }
         println!("results: {}", out_dir.join("results.csv").display());
         if self.credentials {
