@@ -48,3 +48,6 @@ mod profiles;
 /// The `sandbox`, `targets`, `completions` and `man` subcommands as a user
 /// runs them, and signing in to the sandbox as every target.
 mod commands;
+
+// Sync: round trips per target, plan = run, matching rules, modes, safeguard.
+mod sync;

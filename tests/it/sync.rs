@@ -1,0 +1,314 @@
+//! Sync: an edited export imports back as exactly its edits (the round trip
+//! on each target), the plan a dry run shows is what the run does, the
+//! matching rules, `--mode create|update|sync` and the sync safeguard.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use hrport_sandbox::guardian::Sim as GuardianSim;
+
+use crate::util::*;
+
+/// One target's round trip: what to import first, which cells to edit in
+/// its export (found by a key column), who leaves, and who joins.
+struct Case {
+    target: &'static str,
+    first: &'static [&'static str],
+    /// (key column, key, column, new value)
+    edits: &'static [(&'static str, &'static str, &'static str, &'static str)],
+    /// (key column, key, lifecycle column, value that means "leaves")
+    leaver: (&'static str, &'static str, &'static str, &'static str),
+    /// Column = value of a new row.
+    joiner: &'static [(&'static str, &'static str)],
+    /// Columns the target fills in itself (left out of the cell-for-cell check).
+    derived: &'static [&'static str],
+}
+
+type Row = BTreeMap<String, String>;
+
+fn write_rows(w: &Work, name: &str, header: &[String], rows: &[Row]) -> std::path::PathBuf {
+    let mut out = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    out.write_record(header).unwrap();
+    for r in rows {
+        out.write_record(header.iter().map(|h| r.get(h).map(String::as_str).unwrap_or("")))
+            .unwrap();
+    }
+    w.write(name, out.into_inner().unwrap())
+}
+
+fn find<'a>(rows: &'a mut [Row], col: &str, key: &str) -> &'a mut Row {
+    rows.iter_mut().find(|r| r[col].eq_ignore_ascii_case(key)).unwrap_or_else(|| panic!("no {key}"))
+}
+
+/// (status, action, changes) of every row of a results file.
+fn outcomes(out: &Path) -> Vec<(String, String, String)> {
+    rows_by_name(&out.join("results.csv"))
+        .into_iter()
+        .map(|r| {
+            (r["hrport_status"].clone(), r["hrport_action"].clone(), r["hrport_changes"].clone())
+        })
+        .collect()
+}
+
+fn round_trip(c: &Case) {
+    let w = Work::new();
+    let sb = sandbox();
+    let first = w.write("first.csv", csv_text(c.first));
+    let r = import_to(&sb, c.target, &first, &w.path("o1"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ex = w.path("export.csv");
+    assert_eq!(export_from(&sb, c.target, &ex, &["--include-terminated"]).code, 0);
+    let header = read_csv(&ex)[0].clone();
+    let mut rows = rows_by_name(&ex);
+    let before = rows.clone();
+
+    for (kc, key, col, value) in c.edits {
+        find(&mut rows, kc, key).insert(col.to_string(), value.to_string());
+    }
+    let (kc, key, col, value) = c.leaver;
+    find(&mut rows, kc, key).insert(col.to_string(), value.to_string());
+    let mut joiner: Row = header.iter().map(|h| (h.clone(), String::new())).collect();
+    for (col, value) in c.joiner {
+        joiner.insert(col.to_string(), value.to_string());
+    }
+    rows.push(joiner);
+    let edited = write_rows(&w, "edited.csv", &header, &rows);
+
+    // The plan.
+    let r = import_to(&sb, c.target, &edited, &w.path("plan"), &["--dry-run"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let plan = outcomes(&w.path("plan"));
+    // The run keeps to it, row by row.
+    let r = import_to(&sb, c.target, &edited, &w.path("run"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let run = outcomes(&w.path("run"));
+    assert_eq!(plan.len(), run.len());
+    for (i, (p, d)) in plan.iter().zip(&run).enumerate() {
+        assert_eq!((&p.1, &p.2), (&d.1, &d.2), "row {}: the run did what the plan said", i + 2);
+        assert_eq!(p.0, "skipped");
+    }
+    let count = |s: &str| run.iter().filter(|r| r.0 == s).count();
+    let edited_rows: std::collections::BTreeSet<&str> = c.edits.iter().map(|e| e.1).collect();
+    assert_eq!(count("updated"), edited_rows.len(), "{run:?}");
+    assert_eq!((count("deactivated"), count("created")), (1, 1), "{run:?}");
+    assert_eq!(count("unchanged"), rows.len() - edited_rows.len() - 2, "{run:?}");
+    // Each updated row lists exactly its edited columns.
+    for (status, _, changes) in run.iter().filter(|r| r.0 == "updated") {
+        let cols: Vec<&str> = changes.split("; ").map(|c| c.split(':').next().unwrap()).collect();
+        assert!(cols.iter().all(|col| c.edits.iter().any(|e| e.2 == *col)), "{status}: {changes}");
+    }
+    for (kc, key, col, value) in c.edits {
+        let i = before.iter().position(|r| r[*kc].eq_ignore_ascii_case(key)).unwrap();
+        let old = &before[i][*col];
+        assert!(
+            run[i].2.contains(&format!("{col}: {old:?} → {value:?}")),
+            "row {}: {:?}",
+            i + 2,
+            run[i]
+        );
+    }
+
+    // The target now holds the edited file, cell for cell.
+    let again = w.path("again.csv");
+    assert_eq!(export_from(&sb, c.target, &again, &["--include-terminated"]).code, 0);
+    let now = rows_by_name(&again);
+    assert_eq!(now.len(), rows.len());
+    for want in &rows {
+        let got = now
+            .iter()
+            .find(|g| {
+                c.edits.first().map(|e| e.0).is_some_and(|kc| g[kc].eq_ignore_ascii_case(&want[kc]))
+            })
+            .unwrap_or_else(|| panic!("{want:?} is not in the new export"));
+        for h in header.iter().filter(|h| h.as_str() != "ID" && !c.derived.contains(&h.as_str())) {
+            assert_eq!(got[h], want[h], "{h} of {want:?}");
+        }
+    }
+    // And a third import changes nothing.
+    let r = import_to(&sb, c.target, &again, &w.path("third"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(outcomes(&w.path("third")).iter().all(|o| o.0 == "unchanged"), "{}", r.stdout);
+}
+
+#[test]
+fn securitytrax_round_trip() {
+    round_trip(&Case {
+        target: "securitytrax",
+        first: &[
+            "First Name,Last Name,Username,Email,Payroll Identifier,Title,Phone",
+            "Ana,Silva,asilva,ana@example.com,P-10,Technician,555-0100",
+            "Bo,Li,bli,bo@example.com,P-11,Technician,555-0101",
+            "Cy,Do,cdo,cy@example.com,P-12,Sales Rep,555-0102",
+            "Di,Ray,dray,di@example.com,P-13,Sales Rep,555-0103",
+        ],
+        edits: &[
+            ("Username", "asilva", "Title", "Senior Technician"),
+            ("Username", "asilva", "Phone", "555-0199"),
+            ("Username", "bli", "Email", "bo.li@example.com"),
+        ],
+        leaver: ("Username", "cdo", "Active", "no"),
+        joiner: &[
+            ("First Name", "Eve"),
+            ("Last Name", "Moss"),
+            ("Username", "emoss"),
+            ("Email", "eve@example.com"),
+            ("Payroll Identifier", "P-14"),
+            ("Active", "yes"),
+        ],
+        derived: &[],
+    });
+}
+
+/// Kate Farrell holds login `kfarrell` in Guardian; a new hire Kathy
+/// Farrell's row gives the same login with her own e-mail. Matched through
+/// the login alone, with an e-mail that disagrees, the row is refused,
+/// naming the record: never taken for Kate, never a silent "exists".
+#[test]
+fn a_match_through_a_secondary_key_whose_other_keys_disagree_is_refused() {
+    let w = Work::new();
+    let sb = sandbox();
+    let kate = sb.with(|s: &mut GuardianSim| {
+        s.seed_user(json!({"firstName": "Kate", "lastName": "Farrell", "role": 5,
+            "login": "kfarrell", "emailAddress": "kate.farrell@example.com", "profileId": "E1"}))
+    });
+    let file = w.write(
+        "hires.csv",
+        csv_text(&[
+            "Login,First Name,Last Name,Email,Employee ID,Role",
+            "kfarrell,Kathy,Farrell,kathy.farrell@example.com,,5",
+            // Matched by Employee ID, the primary key: a new e-mail is a change.
+            "kfarrell,Kate,Farrell,kate@example.com,E1,5",
+        ]),
+    );
+    let r = import_to(&sb, "guardian", &file, &w.path("o"), &["--dry-run"], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&w.path("o/results.csv"));
+    assert_eq!(rows[0]["hrport_status"], "invalid");
+    assert_eq!(
+        rows[0]["hrport_error"],
+        format!(
+            "matches Guardian record {kate} (Kate Farrell) by another key, but Email \
+             \"kathy.farrell@example.com\" (the record has \"kate.farrell@example.com\") \
+             disagrees: if this is that person, give its ID; if not, fix the row"
+        )
+    );
+    assert_eq!(rows[1]["hrport_id"], kate.to_string());
+    assert!(
+        rows[1]["hrport_changes"]
+            .starts_with("Email: \"kate.farrell@example.com\" → \"kate@example.com\""),
+        "{:?}",
+        rows[1]
+    );
+}
+
+#[test]
+fn an_id_names_exactly_one_record_and_must_agree_with_the_keys() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (kate, lee) = sb.with(|s: &mut Sim| {
+        let k = s
+            .seed_employee(json!({"customId": "E1", "firstName": "Kate", "lastName": "Farrell",
+            "email": "kate@example.com", "region": 4}));
+        let l = s.seed_employee(json!({"customId": "E2", "firstName": "Lee", "lastName": "Moss",
+            "email": "lee@example.com", "region": 4}));
+        (k, l)
+    });
+    let file = w.write(
+        "ids.csv",
+        csv_text(&[
+            "ID,Employee ID,First Name,Last Name,Email,Region,Role",
+            "999999,E9,New,Person,new@example.com,EMEA,Guard",
+            &format!("{kate},E2,Kate,Farrell,,EMEA,Guard"),
+            &format!("{lee},,Lee,Moss,,EMEA,"),
+        ]),
+    );
+    let r = import(&sb, &file, &w.path("o"), &["--dry-run"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&w.path("o/results.csv"));
+    assert_eq!(rows[0]["hrport_error"], "ID: no TrackTik record has ID \"999999\"");
+    assert_eq!(
+        rows[1]["hrport_error"],
+        format!(
+            "ID {kate} is Kate Farrell, but the row's keys find TrackTik record {lee} (Lee Moss): \
+             fix the ID or the keys"
+        )
+    );
+    // The ID alone is enough to name a record.
+    assert_eq!(
+        (rows[2]["hrport_status"].as_str(), rows[2]["hrport_id"].clone()),
+        ("skipped", lee.to_string())
+    );
+    assert_eq!(rows[2]["hrport_action"], "unchanged");
+}
+
+#[test]
+fn mode_update_refuses_new_rows_and_mode_create_changes_nothing_but_lists_the_differences() {
+    let w = Work::new();
+    let sb = sandbox();
+    let kate = sb.with(|s: &mut Sim| {
+        let k = s
+            .seed_employee(json!({"customId": "E1", "firstName": "Kate", "lastName": "Farrell",
+            "email": "kate@example.com", "jobTitle": "Guard", "region": 4}));
+        s.user_roles.push(json!({"id": 990, "user": k, "role": 8}));
+        k
+    });
+    let file = w.write(
+        "f.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Email,Job Title,Region,Role",
+            "E1,Kate,Farrell,kate@example.com,Senior Guard,EMEA,Guard",
+            "E9,New,Person,new@example.com,Guard,EMEA,Guard",
+        ]),
+    );
+    let r = import(&sb, &file, &w.path("u"), &["--mode", "update"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&w.path("u/results.csv"));
+    assert_eq!(
+        rows[1]["hrport_error"],
+        "no TrackTik record with Employee ID \"E9\" or Email \"new@example.com\" (--mode update \
+         changes existing records only)"
+    );
+    assert_eq!(employees(&sb).len(), 1, "nothing created");
+
+    let r = import(&sb, &file, &w.path("c"), &["--mode", "create"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let rows = rows_by_name(&w.path("c/results.csv"));
+    assert_eq!(
+        (rows[0]["hrport_status"].as_str(), rows[0]["hrport_action"].as_str()),
+        ("exists", "none")
+    );
+    assert_eq!(rows[0]["hrport_changes"], "Job Title: \"Guard\" → \"Senior Guard\"");
+    assert_eq!(rows[1]["hrport_status"], "created");
+    let kate = employees(&sb).into_iter().find(|e| e["id"] == json!(kate)).unwrap();
+    assert_eq!(kate["jobTitle"], "Guard", "--mode create changes no record");
+}
+
+#[test]
+fn a_status_cell_must_say_active_or_inactive_and_a_scope_must_name_a_column() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "s.csv",
+        csv_text(&["First Name,Last Name,Username,Status", "Ana,Silva,asilva,Gone fishing"]),
+    );
+    let r = import_to(&sb, "securitytrax", &file, &w.path("o"), &["--dry-run"], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&w.path("o/results.csv"))[0].2,
+        "Status: \"Gone fishing\" is not Active or Inactive (nor Terminated, Retired, Disabled)"
+    );
+    let r = import_to(
+        &sb,
+        "securitytrax",
+        &file,
+        &w.path("o2"),
+        &["--mode", "sync", "--scope", "Shoe Size=42"],
+        &[],
+    );
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("--scope \"Shoe Size=42\": \"Shoe Size\" is not a column of this target"),
+        "{}",
+        r.stderr
+    );
+}
