@@ -742,10 +742,12 @@ impl Sc {
             .or_else(|| found.as_ref().and_then(|u| u.get("id").and_then(id_text)));
         let existed = known.is_some();
         let (id, updated) = match known {
-            Some(id) => match self.bring_in_line(api, &id, row.values, row.person(MANAGER), found) {
-                Ok(changed) => (id, changed),
-                Err(e) => return Outcome::failed(Some(id), "update user", e),
-            },
+            Some(id) => {
+                match self.bring_in_line(api, &id, row.values, row.person(MANAGER), found) {
+                    Ok(changed) => (id, changed),
+                    Err(e) => return Outcome::failed(Some(id), "update user", e),
+                }
+            }
             None => match self.create(api, row, false) {
                 Ok(id) => (id, false),
                 Err(e) => return Outcome::failed(None, "create user", e),
@@ -1198,11 +1200,7 @@ impl Session for Sc {
 
 /// A row's values with every field `take` refuses emptied.
 fn only<'a>(values: &[Value<'a>], take: &dyn Fn(usize) -> bool) -> Vec<Value<'a>> {
-    values
-        .iter()
-        .enumerate()
-        .map(|(i, v)| if take(i) { v.clone() } else { Value::Empty })
-        .collect()
+    values.iter().enumerate().map(|(i, v)| if take(i) { v.clone() } else { Value::Empty }).collect()
 }
 
 /// The id of the resource whose `attribute` is `name` (ignoring case):
