@@ -557,7 +557,17 @@ impl Sc {
         if let Some(id) = manager
             && differs(current.pointer(&format!("/{ENTERPRISE}/manager/value")), id)
         {
-            ops.push(op("replace", &format!("{ENTERPRISE}:manager"), json!({"value": id})));
+            let path = format!("{ENTERPRISE}:manager");
+            // `replace` of a complex attribute keeps the sub-attributes it
+            // does not name (RFC 7644 §3.5.2.3), so the old manager's `$ref`
+            // and `displayName` would stay beside the new value: remove the
+            // old manager first, in the same request.
+            if current.pointer(&format!("/{ENTERPRISE}/manager")).is_some_and(|m| !m.is_null()) {
+                ops.push(json!({"op": "remove", "path": path}));
+                ops.push(op("add", &path, json!({"value": id})));
+            } else {
+                ops.push(op("replace", &path, json!({"value": id})));
+            }
         }
         ops
     }
@@ -1265,6 +1275,13 @@ mod tests {
                 op("replace", "active", json!(false)),
             ]
         );
-        assert_eq!(sc.changes(&v, &current, Some("m2")).len(), 3, "a new manager");
+        assert_eq!(
+            sc.changes(&v, &current, Some("m2"))[2..],
+            [
+                json!({"op": "remove", "path": format!("{ENTERPRISE}:manager")}),
+                op("add", &format!("{ENTERPRISE}:manager"), json!({"value": "m2"})),
+            ],
+            "a new manager replaces the old one whole"
+        );
     }
 }
