@@ -691,7 +691,25 @@ impl Sc {
                 ))
             } else {
                 let mut full = current.clone();
-                merge(&mut full, &self.resource(values, manager));
+                let wanted = self.resource(values, manager);
+                merge(&mut full, &wanted);
+                // The user keeps every schema it had (the merge would leave
+                // only those of the changes, dropping the extension of a
+                // user whose row changes no enterprise attribute).
+                let mut schemas =
+                    current.get("schemas").and_then(Json::as_array).cloned().unwrap_or_default();
+                for s in wanted.get("schemas").and_then(Json::as_array).into_iter().flatten() {
+                    if !schemas.contains(s) {
+                        schemas.push(s.clone());
+                    }
+                }
+                full["schemas"] = Json::Array(schemas);
+                // A new manager replaces the old one whole, `$ref` and all.
+                if let Some(m) = manager
+                    && let Some(ext) = full.get_mut(ENTERPRISE).and_then(Json::as_object_mut)
+                {
+                    ext.insert("manager".into(), json!({"value": m}));
+                }
                 if let Some(u) = full.as_object_mut() {
                     u.remove("meta");
                     u.remove("groups");

@@ -394,3 +394,43 @@ fn set_active_deactivates_and_reactivates_with_one_patch_each() {
     assert_eq!(state(&sb, "ed.fox"), want);
     assert_eq!(sb.with(|s: &mut Scim| s.users().len()), 5, "nothing created or deleted");
 }
+
+#[test]
+fn without_patch_an_update_puts_the_user_back_whole_with_only_the_changes() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = {
+        let r = import_to(&sb, "scim", &team(&w), &w.path("o"), &["--create-groups"], &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        sb.with(|s: &mut Scim| s.patch_supported = false);
+        connect(&sb, "scim")
+    };
+    let id = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();
+    let before = state(&sb, "cy.diaz");
+    let sheet = Sheet::new("scim", HEADER, &["cy.diaz,,,,,Night Lead,E3,,di.eze,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let manager = sheet.field("Manager");
+    let people = vec![(manager, c.session.person("di.eze").unwrap())];
+    let row = RowInput { row: 2, values: &values, existing: None, people: &people };
+    let changed = [sheet.field("Title"), manager];
+    sb.with(|s: &mut Scim| s.requests.clear());
+    assert_eq!(c.session.update(&c.api, &id, &row, &changed), Outcome::Updated { id: id.clone() });
+    let requests = sb.with(|s: &mut Scim| s.requests.clone());
+    assert_eq!(requests, [format!("PUT /v2/Users/{id}")]);
+    let mut want = before.clone();
+    want["title"] = json!("Night Lead");
+    let (old, di) = (&before[ENTERPRISE]["manager"], user(&sb, "di.eze")["id"].clone());
+    let new_ref =
+        old["$ref"].as_str().unwrap().replace(old["value"].as_str().unwrap(), di.as_str().unwrap());
+    want[ENTERPRISE]["manager"] = json!({"value": di, "$ref": new_ref});
+    assert_eq!(state(&sb, "cy.diaz"), want, "nothing else changed");
+    // A change of a core attribute alone keeps the enterprise extension.
+    let sheet = Sheet::new("scim", HEADER, &["cy.diaz,,,,,Night Lead 2,E3,,,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let row = RowInput { row: 2, values: &values, existing: None, people: &[] };
+    let outcome = c.session.update(&c.api, &id, &row, &[sheet.field("Title")]);
+    assert_eq!(outcome, Outcome::Updated { id: id.clone() });
+    want["title"] = json!("Night Lead 2");
+    assert_eq!(state(&sb, "cy.diaz"), want, "the extension kept");
+}
