@@ -39,6 +39,32 @@ pub const ACCESS: VendorAccess = VendorAccess {
 /// The values of `employee_directory_access`.
 const DIRECTORY_ACCESS: &[&str] = &["None", "All", "Shared Locations", "Hierarchy"];
 const JSONAPI: &str = "application/vnd.api+json";
+/// Every attribute a user has (the sandbox's guess, matching hrport's
+/// defaults; `password` is write-only and never stored with the user).
+const ATTRIBUTES: &[&str] = &[
+    "fname",
+    "lname",
+    "username",
+    "email",
+    "payroll_identifier",
+    "phone",
+    "title",
+    "title_designation",
+    "hire_date",
+    "start_date",
+    "last_day",
+    "transfer_date",
+    "employee_directory_access",
+    "can_sms_users",
+    "active",
+    "can_login",
+    "generate_random_password",
+    "notification_email",
+    "force_password_change",
+];
+/// The attributes that are true or false.
+const BOOLEANS: &[&str] =
+    &["can_sms_users", "active", "can_login", "generate_random_password", "force_password_change"];
 
 #[derive(Debug, Default, Clone)]
 pub struct Counters {
@@ -54,6 +80,8 @@ pub struct Sim {
     pub passwords: HashMap<String, String>,
     /// Documents received by `POST .../users`, for tests.
     pub received: Vec<Json>,
+    /// (user id, document) of every `PATCH .../users/{id}`, for tests.
+    pub patches: Vec<(String, Json)>,
     tokens: HashMap<String, Instant>,
     token_ttl: Duration,
     next: u64,
@@ -66,6 +94,7 @@ impl Sim {
             users: Vec::new(),
             passwords: HashMap::new(),
             received: Vec::new(),
+            patches: Vec::new(),
             tokens: HashMap::new(),
             // Documented: 10 minutes. A shorter sandbox setting wins, so
             // tests can watch tokens run out.
@@ -156,36 +185,12 @@ impl Sim {
         };
         let mut attrs = attrs.clone();
         for f in ["fname", "lname", "username"] {
-            if attrs.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty()) {
+            if !attrs.contains_key(f) {
                 return invalid(f, &format!("{f} is required"));
             }
         }
-        let username = attrs["username"].as_str().unwrap_or_default().to_string();
-        if self.by_username(&username).is_some() {
-            return invalid("username", &format!("the username {username:?} is already taken"));
-        }
-        for f in ["email", "notification_email"] {
-            if let Some(e) = attrs.get(f).and_then(Json::as_str)
-                && (!e.contains('@') || e.contains(' '))
-            {
-                return invalid(f, &format!("{e:?} is not a valid e-mail address"));
-            }
-        }
-        if let Some(a) = attrs.get("employee_directory_access")
-            && !a.as_str().is_some_and(|a| DIRECTORY_ACCESS.contains(&a))
-        {
-            return invalid(
-                "employee_directory_access",
-                &format!("must be one of {}", DIRECTORY_ACCESS.join(", ")),
-            );
-        }
-        for f in ["hire_date", "start_date", "last_day", "transfer_date"] {
-            if let Some(d) = attrs.get(f)
-                && d.as_str()
-                    .is_none_or(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
-            {
-                return invalid(f, "must be a date YYYY-MM-DD");
-            }
+        if let Err(e) = self.check_attributes(&attrs, None) {
+            return e;
         }
         if attrs.get("generate_random_password") == Some(&Json::Bool(true)) {
             if attrs.get("notification_email").is_none() {
@@ -196,24 +201,11 @@ impl Sim {
             }
             attrs.insert("force_password_change".into(), Json::Bool(true));
         }
-        let mut relationships = Map::new();
-        if let Some(rels) = data["relationships"].as_object() {
-            for (name, rel) in rels {
-                if !matches!(name.as_str(), "reports_to" | "recruited_by") {
-                    return invalid(name, "unknown relationship");
-                }
-                let id = rel["data"]["id"].as_str().unwrap_or_default();
-                if rel["data"]["type"] != "users" || !self.users.iter().any(|u| u["id"] == id) {
-                    return error(
-                        422,
-                        "Unprocessable Entity",
-                        &format!("{name}: no user {id}"),
-                        Some(&format!("/data/relationships/{name}")),
-                    );
-                }
-                relationships.insert(name.clone(), rel.clone());
-            }
-        }
+        let mut relationships = match self.check_relationships(data, None) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        relationships.retain(|_, r| !r.is_null());
         let password = attrs.remove("password").and_then(|p| p.as_str().map(str::to_string));
         attrs.entry("active").or_insert(Json::Bool(true));
         let id = self.next.to_string();
@@ -227,19 +219,179 @@ impl Sim {
         SimResponse::json(201, json!({ "data": user }))
     }
 
+    /// Checks attribute values as create and PATCH both do: required names
+    /// not blank, e-mails, dates, the directory access choice, booleans, and
+    /// username, e-mail and payroll identifier unique among the other users
+    /// (`except`: the user being changed).
+    fn check_attributes(
+        &self,
+        attrs: &Map<String, Json>,
+        except: Option<&str>,
+    ) -> Result<(), SimResponse> {
+        for f in ["fname", "lname", "username"] {
+            if let Some(v) = attrs.get(f)
+                && v.as_str().is_none_or(|s| s.trim().is_empty())
+            {
+                return Err(invalid(f, &format!("{f} is required")));
+            }
+        }
+        for (f, what) in [
+            ("username", "username"),
+            ("email", "email"),
+            ("payroll_identifier", "payroll identifier"),
+        ] {
+            let Some(v) = attrs.get(f).and_then(Json::as_str) else { continue };
+            let taken = self.users.iter().any(|u| {
+                Some(u["id"].as_str().unwrap_or_default()) != except
+                    && u["attributes"][f].as_str().is_some_and(|x| x.eq_ignore_ascii_case(v))
+            });
+            if taken {
+                return Err(invalid(f, &format!("the {what} {v:?} is already taken")));
+            }
+        }
+        for f in ["email", "notification_email"] {
+            if let Some(e) = attrs.get(f).and_then(Json::as_str)
+                && (!e.contains('@') || e.contains(' '))
+            {
+                return Err(invalid(f, &format!("{e:?} is not a valid e-mail address")));
+            }
+        }
+        if let Some(a) = attrs.get("employee_directory_access")
+            && !a.as_str().is_some_and(|a| DIRECTORY_ACCESS.contains(&a))
+        {
+            return Err(invalid(
+                "employee_directory_access",
+                &format!("must be one of {}", DIRECTORY_ACCESS.join(", ")),
+            ));
+        }
+        for f in ["hire_date", "start_date", "last_day", "transfer_date"] {
+            if let Some(d) = attrs.get(f)
+                && d.as_str()
+                    .is_none_or(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err())
+            {
+                return Err(invalid(f, "must be a date YYYY-MM-DD"));
+            }
+        }
+        for f in BOOLEANS {
+            if let Some(b) = attrs.get(*f)
+                && !b.is_boolean()
+            {
+                return Err(invalid(f, "must be true or false"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The relationships of a document, each to a user that exists (and,
+    /// when changing `except`, not to that user itself); `data: null`
+    /// removes one.
+    fn check_relationships(
+        &self,
+        data: &Json,
+        except: Option<&str>,
+    ) -> Result<Map<String, Json>, SimResponse> {
+        let mut relationships = Map::new();
+        let Some(rels) = data["relationships"].as_object() else { return Ok(relationships) };
+        for (name, rel) in rels {
+            let pointer = format!("/data/relationships/{name}");
+            if !matches!(name.as_str(), "reports_to" | "recruited_by") {
+                return Err(error(
+                    422,
+                    "Unprocessable Entity",
+                    &format!("{name}: unknown relationship"),
+                    Some(&pointer),
+                ));
+            }
+            if rel["data"].is_null() && rel.get("data").is_some() {
+                relationships.insert(name.clone(), Json::Null);
+                continue;
+            }
+            let id = rel["data"]["id"].as_str().unwrap_or_default();
+            if rel["data"]["type"] != "users" || !self.users.iter().any(|u| u["id"] == id) {
+                return Err(error(
+                    422,
+                    "Unprocessable Entity",
+                    &format!("{name}: no user {id}"),
+                    Some(&pointer),
+                ));
+            }
+            if Some(id) == except {
+                return Err(error(
+                    422,
+                    "Unprocessable Entity",
+                    &format!("{name}: a user cannot relate to themselves"),
+                    Some(&pointer),
+                ));
+            }
+            relationships.insert(name.clone(), rel.clone());
+        }
+        Ok(relationships)
+    }
+
+    /// JSON:API update (`PATCH /users/{id}`): only the attributes and
+    /// relationships the document gives change. The sandbox's choice where
+    /// the vendor says nothing: an unknown attribute is 422, and a password
+    /// (or a generated one) cannot be set this way, since it is not state
+    /// a PATCH can read back.
     fn patch(&mut self, req: &SimRequest, id: &str) -> SimResponse {
         let doc = match req.json() {
             Ok(d) => d,
             Err(e) => return e,
         };
-        let Some(u) = self.users.iter_mut().find(|u| u["id"] == id) else {
+        self.patches.push((id.to_string(), doc.clone()));
+        let Some(at) = self.users.iter().position(|u| u["id"] == id) else {
             return error(404, "Not Found", &format!("no user {id}"), None);
         };
-        if let Some(a) = doc["data"]["attributes"].as_object() {
-            for (k, v) in a {
-                if k != "password" {
-                    u["attributes"][k] = v.clone();
+        let data = &doc["data"];
+        // JSON:API: the type and id must be those of the URL (409).
+        if data["type"] != "users" {
+            return error(409, "Conflict", "data.type must be \"users\"", Some("/data/type"));
+        }
+        if data["id"].as_str() != Some(id) {
+            return error(
+                409,
+                "Conflict",
+                &format!("data.id must be {id:?}, the user of the URL"),
+                Some("/data/id"),
+            );
+        }
+        let attrs = match data.get("attributes") {
+            None => Map::new(),
+            Some(Json::Object(a)) => a.clone(),
+            Some(_) => {
+                return error(
+                    400,
+                    "Bad Request",
+                    "data.attributes must be an object",
+                    Some("/data/attributes"),
+                );
+            }
+        };
+        for k in attrs.keys() {
+            if ["password", "generate_random_password"].contains(&k.as_str()) {
+                return invalid(k, &format!("{k} cannot be changed on an existing user"));
+            }
+            if !ATTRIBUTES.contains(&k.as_str()) {
+                return invalid(k, &format!("{k} is not an attribute of users"));
+            }
+        }
+        if let Err(e) = self.check_attributes(&attrs, Some(id)) {
+            return e;
+        }
+        let relationships = match self.check_relationships(data, Some(id)) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let u = &mut self.users[at];
+        for (k, v) in attrs {
+            u["attributes"][k] = v;
+        }
+        for (k, v) in relationships {
+            match (v.is_null(), u["relationships"].as_object_mut()) {
+                (true, Some(r)) => {
+                    r.remove(&k);
                 }
+                _ => u["relationships"][k] = v,
             }
         }
         SimResponse::json(200, json!({ "data": u }))
@@ -611,5 +763,168 @@ mod tests {
             .headers
             .insert("x-securitytrax-integratorkey", "SANDBOX-INTEGRATOR".parse().unwrap());
         assert_eq!(s.handle(&no_key).status, 401, "the key is case-sensitive");
+    }
+
+    fn signed_in() -> (Sim, String) {
+        let mut s = Sim::new(&SandboxConfig::default());
+        let r = s.handle(&req(
+            Method::POST,
+            "/sandbox/user/v1/authenticate",
+            json!({"username": "api", "password": "sandbox"}),
+            None,
+        ));
+        let t = r.body["token"].as_str().unwrap().to_string();
+        (s, t)
+    }
+
+    fn patch_user(s: &mut Sim, t: &str, id: &str, data: Json) -> SimResponse {
+        let path = format!("/sandbox/user/v1/users/{id}");
+        s.handle(&req(Method::PATCH, &path, json!({ "data": data }), Some(t)))
+    }
+
+    #[test]
+    fn patch_changes_only_the_given_attributes_and_relationships() {
+        let (mut s, t) = signed_in();
+        let before = s.by_username("mgarcia").unwrap().clone();
+        let r = patch_user(
+            &mut s,
+            &t,
+            "2",
+            json!({"type": "users", "id": "2",
+                   "attributes": {"title": "Regional Manager", "can_login": false},
+                   "relationships": {"reports_to": {"data": {"type": "users", "id": "1"}}}}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["attributes"]["title"], "Regional Manager");
+        let after = s.by_username("mgarcia").unwrap().clone();
+        let mut want = before["attributes"].clone();
+        want["title"] = json!("Regional Manager");
+        want["can_login"] = json!(false);
+        assert_eq!(after["attributes"], want, "nothing else changed");
+        assert_eq!(s.related(&after, "reports_to").as_deref(), Some("1"));
+        // `data: null` removes a relationship.
+        let r = patch_user(
+            &mut s,
+            &t,
+            "2",
+            json!({"type": "users", "id": "2", "relationships": {"reports_to": {"data": null}}}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(s.related(s.by_username("mgarcia").unwrap(), "reports_to"), None);
+        // The same values again are no conflict with the user itself.
+        let r = patch_user(
+            &mut s,
+            &t,
+            "2",
+            json!({"type": "users", "id": "2", "attributes": {"username": "MGarcia", "email": "maria.garcia@example.com", "payroll_identifier": "P-0001"}}),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+
+    #[test]
+    fn patch_refuses_what_the_vendor_would_and_changes_nothing() {
+        let (mut s, t) = signed_in();
+        let before = s.users.clone();
+        let user = |attributes: Json| json!({"type": "users", "id": "2", "attributes": attributes});
+        for (data, status, pointer, detail) in [
+            (
+                user(json!({"username": "API"})),
+                422,
+                "/data/attributes/username",
+                "the username \"API\" is already taken",
+            ),
+            (
+                user(json!({"email": "x"})),
+                422,
+                "/data/attributes/email",
+                "\"x\" is not a valid e-mail address",
+            ),
+            (
+                user(json!({"nickname": "M"})),
+                422,
+                "/data/attributes/nickname",
+                "nickname is not an attribute of users",
+            ),
+            (
+                user(json!({"password": "p-1"})),
+                422,
+                "/data/attributes/password",
+                "password cannot be changed on an existing user",
+            ),
+            (
+                user(json!({"hire_date": "2026-02-30"})),
+                422,
+                "/data/attributes/hire_date",
+                "must be a date YYYY-MM-DD",
+            ),
+            (
+                user(json!({"active": "no"})),
+                422,
+                "/data/attributes/active",
+                "must be true or false",
+            ),
+            (
+                user(json!({"employee_directory_access": "Everyone"})),
+                422,
+                "/data/attributes/employee_directory_access",
+                "must be one of None, All, Shared Locations, Hierarchy",
+            ),
+            (user(json!({"lname": " "})), 422, "/data/attributes/lname", "lname is required"),
+            (user(json!("x")), 400, "/data/attributes", "data.attributes must be an object"),
+            (
+                json!({"type": "users", "id": "1", "attributes": {}}),
+                409,
+                "/data/id",
+                "data.id must be \"2\", the user of the URL",
+            ),
+            (
+                json!({"type": "people", "id": "2"}),
+                409,
+                "/data/type",
+                "data.type must be \"users\"",
+            ),
+            (
+                json!({"type": "users", "id": "2", "relationships": {"reports_to": {"data": {"type": "users", "id": "2"}}}}),
+                422,
+                "/data/relationships/reports_to",
+                "reports_to: a user cannot relate to themselves",
+            ),
+            (
+                json!({"type": "users", "id": "2", "relationships": {"recruited_by": {"data": {"type": "users", "id": "99"}}}}),
+                422,
+                "/data/relationships/recruited_by",
+                "recruited_by: no user 99",
+            ),
+        ] {
+            let r = patch_user(&mut s, &t, "2", data.clone());
+            assert_eq!(r.status, status, "{data}: {}", r.body);
+            let e = &r.body["errors"][0];
+            assert_eq!(e["status"], status.to_string(), "{data}");
+            assert_eq!(e["source"]["pointer"], pointer, "{data}");
+            assert_eq!(e["detail"], detail, "{data}");
+        }
+        let r = patch_user(
+            &mut s,
+            &t,
+            "99",
+            json!({"type": "users", "id": "99", "attributes": {"title": "X"}}),
+        );
+        assert_eq!(r.status, 404);
+        assert_eq!(r.body["errors"][0]["detail"], "no user 99");
+        assert_eq!(s.users, before, "nothing changed");
+        // Payroll identifiers and e-mails are unique among users too.
+        let doc = json!({"data": {"type": "users", "attributes": {"fname": "A", "lname": "B", "username": "ab", "email": "ab@example.com", "payroll_identifier": "P-9"}}});
+        assert_eq!(
+            s.handle(&req(Method::POST, "/sandbox/user/v1/users", doc, Some(&t))).status,
+            201
+        );
+        for attributes in [json!({"payroll_identifier": "p-9"}), json!({"email": "AB@example.com"})]
+        {
+            assert_eq!(
+                patch_user(&mut s, &t, "2", user(attributes.clone())).status,
+                422,
+                "{attributes}"
+            );
+        }
     }
 }

@@ -6,7 +6,9 @@
 //! user once), `/Bulk` for creates within its limits (else one request per
 //! row), `startIndex`/`count` paging. A row is a User of the core schema
 //! plus the enterprise extension; existing users are updated to match the
-//! row, and group membership is added. This module translates only.
+//! row, and group membership is added. For sync, `update` PATCHes only the
+//! fields the engine found changed and `set_active` replaces `active`, with
+//! the same If-Match handling. This module translates only.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
@@ -82,16 +84,41 @@ const EMAIL: usize = field_index(FIELDS, "Email");
 const PHONE: usize = field_index(FIELDS, "Phone");
 const TITLE: usize = field_index(FIELDS, "Title");
 const EMPLOYEE_NUMBER: usize = field_index(FIELDS, "Employee Number");
+const COST_CENTER: usize = field_index(FIELDS, "Cost Center");
+const ORGANIZATION: usize = field_index(FIELDS, "Organization");
+const DIVISION: usize = field_index(FIELDS, "Division");
+const DEPARTMENT: usize = field_index(FIELDS, "Department");
 const MANAGER: usize = field_index(FIELDS, "Manager");
 const ACTIVE: usize = field_index(FIELDS, "Active");
 const GROUPS: usize = field_index(FIELDS, "Groups");
+/// What `update` can change: every attribute the PATCH (or PUT) path sets.
+/// Not Active (the lifecycle column: `set_active`), nor Groups: membership
+/// is an attribute of the group, not of the user (RFC 7643 §4.1.2 makes the
+/// user's `groups` read-only), added by `provision` as a follow-up step and
+/// never removed.
+static UPDATABLE: &[usize] = &[
+    USER_NAME,
+    EXTERNAL_ID,
+    GIVEN,
+    FAMILY,
+    DISPLAY,
+    EMAIL,
+    PHONE,
+    TITLE,
+    EMPLOYEE_NUMBER,
+    COST_CENTER,
+    ORGANIZATION,
+    DIVISION,
+    DEPARTMENT,
+    MANAGER,
+];
 /// Enterprise attributes with their template fields.
 const ENTERPRISE_FIELDS: [(usize, &str); 5] = [
-    (8, "employeeNumber"),
-    (9, "costCenter"),
-    (10, "organization"),
-    (11, "division"),
-    (12, "department"),
+    (EMPLOYEE_NUMBER, "employeeNumber"),
+    (COST_CENTER, "costCenter"),
+    (ORGANIZATION, "organization"),
+    (DIVISION, "division"),
+    (DEPARTMENT, "department"),
 ];
 
 static INFO: TargetInfo = TargetInfo {
@@ -415,9 +442,9 @@ impl Sc {
         Ok(id_named(&found, "userName", name))
     }
 
-    /// The user a row describes, as a new SCIM resource.
-    fn resource(&self, row: &RowInput) -> Json {
-        let v = row.values;
+    /// The user a row describes, as a new SCIM resource; `manager` is the id
+    /// the Manager cell names.
+    fn resource(&self, v: &[Value], manager: Option<&str>) -> Json {
         let mut u = Map::new();
         let mut schemas = vec![json!(USER)];
         let text = |i: usize| v[i].text().map(|s| json!(s));
@@ -458,7 +485,7 @@ impl Sc {
                 ext.insert(attr.into(), x);
             }
         }
-        if let Some(id) = row.person(MANAGER) {
+        if let Some(id) = manager {
             ext.insert("manager".into(), json!({"value": id}));
         }
         if !ext.is_empty() {
@@ -532,7 +559,17 @@ impl Sc {
         if let Some(id) = manager
             && differs(current.pointer(&format!("/{ENTERPRISE}/manager/value")), id)
         {
-            ops.push(op("replace", &format!("{ENTERPRISE}:manager"), json!({"value": id})));
+            let path = format!("{ENTERPRISE}:manager");
+            // `replace` of a complex attribute keeps the sub-attributes it
+            // does not name (RFC 7644 §3.5.2.3), so the old manager's `$ref`
+            // and `displayName` would stay beside the new value: remove the
+            // old manager first, in the same request.
+            if current.pointer(&format!("/{ENTERPRISE}/manager")).is_some_and(|m| !m.is_null()) {
+                ops.push(json!({"op": "remove", "path": path}));
+                ops.push(op("add", &path, json!({"value": id})));
+            } else {
+                ops.push(op("replace", &path, json!({"value": id})));
+            }
         }
         ops
     }
@@ -629,22 +666,23 @@ impl Sc {
         Ok(())
     }
 
-    /// Changes an existing user to match the row: PATCH (else PUT), with
-    /// If-Match when the service has ETags; a 412 re-reads the user once.
-    /// Brings an existing user in line with the row; `current` is the user
-    /// as last read (the start's listing when `None`). Whether anything changed.
-    fn update(
+    /// Brings an existing user in line with `values` (empty cells left as
+    /// they are) and `manager` (the id the Manager cell names): PATCH, else
+    /// PUT, with If-Match when the service has ETags; a 412 re-reads the
+    /// user once and sends what still differs. `current` is the user as last
+    /// read (the start's listing when `None`). Whether anything was sent.
+    fn bring_in_line(
         &self,
         api: &Api,
-        row: &RowInput,
         id: &str,
+        values: &[Value],
+        manager: Option<&str>,
         current: Option<Json>,
     ) -> Result<bool, ApiError> {
         let mut current =
             current.unwrap_or_else(|| self.users.get(id).cloned().unwrap_or(Json::Null));
-        let manager = row.person(MANAGER);
         for attempt in 0..2 {
-            let ops = self.changes(row.values, &current, manager);
+            let ops = self.changes(values, &current, manager);
             if ops.is_empty() {
                 return Ok(false);
             }
@@ -655,7 +693,25 @@ impl Sc {
                 ))
             } else {
                 let mut full = current.clone();
-                merge(&mut full, &self.resource(row));
+                let wanted = self.resource(values, manager);
+                merge(&mut full, &wanted);
+                // The user keeps every schema it had (the merge would leave
+                // only those of the changes, dropping the extension of a
+                // user whose row changes no enterprise attribute).
+                let mut schemas =
+                    current.get("schemas").and_then(Json::as_array).cloned().unwrap_or_default();
+                for s in wanted.get("schemas").and_then(Json::as_array).into_iter().flatten() {
+                    if !schemas.contains(s) {
+                        schemas.push(s.clone());
+                    }
+                }
+                full["schemas"] = Json::Array(schemas);
+                // A new manager replaces the old one whole, `$ref` and all.
+                if let Some(m) = manager
+                    && let Some(ext) = full.get_mut(ENTERPRISE).and_then(Json::as_object_mut)
+                {
+                    ext.insert("manager".into(), json!({"value": m}));
+                }
                 if let Some(u) = full.as_object_mut() {
                     u.remove("meta");
                     u.remove("groups");
@@ -688,7 +744,7 @@ impl Sc {
     /// Creates one user. `maybe_sent`: a bulk request holding it may have
     /// been applied without an answer, so it is looked up first.
     fn create(&self, api: &Api, row: &RowInput, maybe_sent: bool) -> Result<String, ApiError> {
-        let req = scim(Request::post("/Users", self.resource(row)));
+        let req = scim(Request::post("/Users", self.resource(row.values, row.person(MANAGER))));
         let lookup = |api: &Api| self.lookup(api, row.values);
         let created = if maybe_sent {
             api.create_after_uncertain(&req, &lookup)?
@@ -716,10 +772,12 @@ impl Sc {
             .or_else(|| found.as_ref().and_then(|u| u.get("id").and_then(id_text)));
         let existed = known.is_some();
         let (id, updated) = match known {
-            Some(id) => match self.update(api, row, &id, found) {
-                Ok(changed) => (id, changed),
-                Err(e) => return Outcome::failed(Some(id), "update user", e),
-            },
+            Some(id) => {
+                match self.bring_in_line(api, &id, row.values, row.person(MANAGER), found) {
+                    Ok(changed) => (id, changed),
+                    Err(e) => return Outcome::failed(Some(id), "update user", e),
+                }
+            }
             None => match self.create(api, row, false) {
                 Ok(id) => (id, false),
                 Err(e) => return Outcome::failed(None, "create user", e),
@@ -755,7 +813,7 @@ impl Sc {
         let ops: Vec<Json> = rows
             .iter()
             .enumerate()
-            .map(|(i, r)| json!({"method": "POST", "path": "/Users", "bulkId": format!("row{i}"), "data": self.resource(r)}))
+            .map(|(i, r)| json!({"method": "POST", "path": "/Users", "bulkId": format!("row{i}"), "data": self.resource(r.values, r.person(MANAGER))}))
             .collect();
         // Chunks within maxOperations and, with a margin for the envelope,
         // maxPayloadSize.
@@ -1032,6 +1090,61 @@ impl Session for Sc {
             .collect()
     }
 
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        // Only the changed fields' cells: `changes` turns each non-empty
+        // one that differs into its operation, so nothing else is sent.
+        let take = |i: usize| changed.contains(&i) && UPDATABLE.contains(&i);
+        let values = only(row.values, &take);
+        let manager = if take(MANAGER) {
+            // A person the engine did not resolve would silently stay as it is.
+            match row.person(MANAGER) {
+                Some(m) => Some(m),
+                None => {
+                    return Outcome::Failed {
+                        id: Some(id.to_string()),
+                        message: format!(
+                            "update user: {} names nobody the SCIM service holds",
+                            FIELDS[MANAGER].column
+                        ),
+                        unavailable: false,
+                    };
+                }
+            }
+        } else {
+            None
+        };
+        match self.bring_in_line(api, id, &values, manager, None) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), "update user", e),
+        }
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        match values[ACTIVE] {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, row: &RowInput) -> Outcome {
+        // RFC 7643 §4.1.1: `active` is the user's administrative state;
+        // hrport never deletes a user.
+        let mut values = only(row.values, &|_| false);
+        values[ACTIVE] = Value::Bool(active);
+        match self.bring_in_line(api, id, &values, None, None) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(
+                Some(id.to_string()),
+                if active { "reactivate user" } else { "deactivate user" },
+                e,
+            ),
+        }
+    }
+
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         let (requests, users) = *self.bulk_sent.lock().unwrap_or_else(|e| e.into_inner());
@@ -1115,6 +1228,11 @@ impl Session for Sc {
     }
 }
 
+/// A row's values with every field `take` refuses emptied.
+fn only<'a>(values: &[Value<'a>], take: &dyn Fn(usize) -> bool) -> Vec<Value<'a>> {
+    values.iter().enumerate().map(|(i, v)| if take(i) { v.clone() } else { Value::Empty }).collect()
+}
+
 /// The id of the resource whose `attribute` is `name` (ignoring case):
 /// checked here, since a service that ignored a filter must not make us
 /// adopt someone else's record.
@@ -1167,7 +1285,7 @@ mod tests {
         v[USER_NAME] = Value::Text(B("bjensen"));
         v[GIVEN] = Value::Text(B("Barbara"));
         v[EMAIL] = Value::Text(B("new@example.com"));
-        v[12] = Value::Text(B("Tour"));
+        v[DEPARTMENT] = Value::Text(B("Tour"));
         v[ACTIVE] = Value::Bool(false);
         let ops = sc.changes(&v, &current, Some("m1"));
         assert_eq!(
@@ -1177,6 +1295,13 @@ mod tests {
                 op("replace", "active", json!(false)),
             ]
         );
-        assert_eq!(sc.changes(&v, &current, Some("m2")).len(), 3, "a new manager");
+        assert_eq!(
+            sc.changes(&v, &current, Some("m2"))[2..],
+            [
+                json!({"op": "remove", "path": format!("{ENTERPRISE}:manager")}),
+                op("add", &format!("{ENTERPRISE}:manager"), json!({"value": "m2"})),
+            ],
+            "a new manager replaces the old one whole"
+        );
     }
 }

@@ -7,9 +7,11 @@
 //! lists filter with `filter=field = 'value'`. The users resource is not
 //! publicly documented: its path, type, attribute and relationship names are
 //! options, and their defaults are assumptions listed in the docs. Users are
-//! never deleted by hrport. This module translates only.
+//! never deleted by hrport: leavers are made inactive (`set_active`), and an
+//! existing user's attributes and relationships change with one JSON:API
+//! `PATCH` of only what differs (`update`). This module translates only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Duration;
 
 use serde_json::{Map, Value as Json, json};
@@ -77,6 +79,33 @@ const GENERATE: usize = field_index(FIELDS, "Generate Random Password");
 const NOTIFY: usize = field_index(FIELDS, "Notification Email");
 const FORCE: usize = field_index(FIELDS, "Force Password Change");
 const PASSWORD: usize = field_index(FIELDS, "Password");
+
+/// What `update` can change: every attribute and relationship, except the
+/// lifecycle column (Active, changed by `set_active`) and the password
+/// columns, which are instructions for creating a user rather than state a
+/// user has: a password is never read back (an export leaves it empty, so
+/// it would "differ" on every import and reset the user's password each
+/// time), and a generated password, its notification e-mail and the forced
+/// change happen once, when the user is created.
+static UPDATABLE: &[usize] = &[
+    field_index(FIELDS, "First Name"),
+    field_index(FIELDS, "Last Name"),
+    USERNAME,
+    EMAIL,
+    PAYROLL,
+    field_index(FIELDS, "Phone"),
+    field_index(FIELDS, "Title"),
+    field_index(FIELDS, "Title Designation"),
+    field_index(FIELDS, "Hire Date"),
+    START,
+    LAST_DAY,
+    field_index(FIELDS, "Transfer Date"),
+    field_index(FIELDS, "Reports To"),
+    field_index(FIELDS, "Recruited By"),
+    field_index(FIELDS, "Employee Directory Access"),
+    field_index(FIELDS, "Can SMS Users"),
+    field_index(FIELDS, "Can Login"),
+];
 
 static INFO: TargetInfo = TargetInfo {
     primary: &["Payroll Identifier"],
@@ -151,10 +180,6 @@ impl Target for SecurityTrax {
         let mut s = St::new(options);
         for u in s.list_users(api, None)? {
             let Some(id) = u.get("id").and_then(id_text) else { continue };
-            let active = u.pointer(&format!("/attributes/{}", s.attribute(ACTIVE)));
-            if active == Some(&Json::Bool(false)) {
-                s.inactive.insert(id.clone());
-            }
             for field in [USERNAME, EMAIL, PAYROLL] {
                 if let Some(k) =
                     u.pointer(&format!("/attributes/{}", s.attribute(field))).and_then(id_text)
@@ -180,8 +205,6 @@ struct St {
     relationships: HashMap<String, String>,
     /// Lower-cased username, e-mail or payroll identifier -> user id.
     keys: HashMap<String, String>,
-    /// Ids of the users that are inactive.
-    inactive: HashSet<String>,
 }
 
 impl St {
@@ -209,7 +232,6 @@ impl St {
             attributes: table("attributes"),
             relationships: table("relationships"),
             keys: HashMap::new(),
-            inactive: HashSet::new(),
         }
     }
 
@@ -268,9 +290,32 @@ impl St {
 
     /// The JSON:API document that creates a row's user.
     fn document(&self, row: &RowInput) -> Json {
+        let (attributes, relationships) = self.members(row, &|_| true);
+        let mut attributes = attributes;
+        // A generated password must be changed at first sign-in.
+        if row.values[GENERATE] == Value::Bool(true) {
+            attributes.insert(self.attribute(FORCE).to_string(), Json::Bool(true));
+        }
+        let mut data = json!({"type": self.kind, "attributes": attributes});
+        if !relationships.is_empty() {
+            data["relationships"] = Json::Object(relationships);
+        }
+        json!({ "data": data })
+    }
+
+    /// The attributes and relationships of the row's non-empty cells, of
+    /// the fields `take` accepts.
+    fn members(
+        &self,
+        row: &RowInput,
+        take: &dyn Fn(usize) -> bool,
+    ) -> (Map<String, Json>, Map<String, Json>) {
         let mut attributes = Map::new();
         let mut relationships = Map::new();
         for (i, (f, v)) in FIELDS.iter().zip(row.values).enumerate() {
+            if !take(i) {
+                continue;
+            }
             if f.kind == Kind::Person {
                 if let Some(id) = row.person(i) {
                     relationships.insert(
@@ -284,15 +329,29 @@ impl St {
                 attributes.insert(self.attribute(i).to_string(), j);
             }
         }
-        // A generated password must be changed at first sign-in.
-        if row.values[GENERATE] == Value::Bool(true) {
-            attributes.insert(self.attribute(FORCE).to_string(), Json::Bool(true));
+        (attributes, relationships)
+    }
+
+    /// Sends one JSON:API `PATCH {path}/{id}` with these members.
+    fn patch(
+        &self,
+        api: &Api,
+        id: &str,
+        attributes: Map<String, Json>,
+        relationships: Map<String, Json>,
+    ) -> Result<(), ApiError> {
+        let mut data = json!({"type": self.kind, "id": id});
+        if !attributes.is_empty() {
+            data["attributes"] = Json::Object(attributes);
         }
-        let mut data = json!({"type": self.kind, "attributes": attributes});
         if !relationships.is_empty() {
             data["relationships"] = Json::Object(relationships);
         }
-        json!({ "data": data })
+        let path = format!("{}/{id}", self.path);
+        // The same document gives the same user however often it arrives,
+        // so a lost answer may be sent again.
+        api.send(&St::jsonapi(Request::patch(&path, json!({ "data": data }))).repeatable())
+            .map(|_| ())
     }
 }
 
@@ -346,13 +405,10 @@ impl Session for St {
         found.dedup_by(|a, b| a.1 == b.1);
         match found.as_slice() {
             [] => Ok(None),
-            // An Active cell that differs from the user's state is the one
-            // change made to an existing user: SecurityTrax users are never
-            // deleted, people who leave are made inactive (and back).
-            [(_, id)] => Ok(Some(Existing {
-                id: (*id).clone(),
-                incomplete: matches!(values[ACTIVE], Value::Bool(a) if a == self.inactive.contains(*id)),
-            })),
+            // Nothing is ever left to complete: a user is one request. An
+            // Active cell that differs is lifecycle, which the engine asks of
+            // `wants_active`/`set_active`; other differences are `update`'s.
+            [(_, id)] => Ok(Some(Existing { id: (*id).clone(), incomplete: false })),
             [(fa, a), (fb, b), ..] => Err(Problem::row(format!(
                 "{} matches user {a} but {} matches user {b} in SecurityTrax",
                 m.label(*fa),
@@ -367,24 +423,9 @@ impl Session for St {
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
         if let Some(ex) = row.existing {
-            // Only reached when the Active cell differs (see `existing`).
-            let Value::Bool(active) = row.values[ACTIVE] else {
-                return Outcome::Completed { id: ex.id.clone() };
-            };
-            let doc = json!({"data": {
-                "type": self.kind,
-                "id": ex.id,
-                "attributes": { self.attribute(ACTIVE): active },
-            }});
-            let path = format!("{}/{}", self.path, ex.id);
-            return match api.send(&St::jsonapi(Request::patch(&path, doc))) {
-                Ok(_) => Outcome::Updated { id: ex.id.clone() },
-                Err(e) => Outcome::failed(
-                    Some(ex.id.clone()),
-                    if active { "make the user active" } else { "make the user inactive" },
-                    e,
-                ),
-            };
+            // A user has no follow-up steps, so an existing one has nothing
+            // missing; changes go through `update` and `set_active`.
+            return Outcome::Completed { id: ex.id.clone() };
         }
         let req = St::jsonapi(Request::post(&self.path, self.document(row)));
         let lookup = |api: &Api| self.lookup(api, row.values);
@@ -400,6 +441,57 @@ impl Session for St {
                 },
             },
             Err(e) => fail(e),
+        }
+    }
+
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let take = |i: usize| changed.contains(&i) && UPDATABLE.contains(&i);
+        let (attributes, relationships) = self.members(row, &take);
+        // A person the engine did not resolve would silently stay as it is.
+        if let Some(&f) =
+            changed.iter().find(|&&f| FIELDS[f].kind == Kind::Person && row.person(f).is_none())
+        {
+            return Outcome::Failed {
+                id: Some(id.to_string()),
+                message: format!(
+                    "update user: {} names nobody SecurityTrax holds",
+                    FIELDS[f].column
+                ),
+                unavailable: false,
+            };
+        }
+        if attributes.is_empty() && relationships.is_empty() {
+            return Outcome::Updated { id: id.to_string() };
+        }
+        match self.patch(api, id, attributes, relationships) {
+            Ok(()) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), "update user", e),
+        }
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        match values[ACTIVE] {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, _row: &RowInput) -> Outcome {
+        // SecurityTrax users are never deleted: people who leave are made
+        // inactive, and back.
+        let mut attributes = Map::new();
+        attributes.insert(self.attribute(ACTIVE).to_string(), Json::Bool(active));
+        match self.patch(api, id, attributes, Map::new()) {
+            Ok(()) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(
+                Some(id.to_string()),
+                if active { "make the user active" } else { "make the user inactive" },
+                e,
+            ),
         }
     }
 

@@ -241,3 +241,196 @@ fn without_resource_types_the_schemas_say_whether_enterprise_fields_can_go() {
         }
     }
 }
+
+/// The team, created by a normal import, and a session connected to the
+/// sandbox as an import connects it.
+fn team_in(w: &Work, sb: &Sandbox) -> Connected {
+    let r = import_to(sb, "scim", &team(w), &w.path("o"), &["--create-groups"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    connect(sb, "scim")
+}
+
+/// A user without `meta` (its version and time move with every change).
+fn state(sb: &Sandbox, name: &str) -> Value {
+    let mut u = user(sb, name);
+    u.as_object_mut().unwrap().remove("meta");
+    u
+}
+
+fn patches(sb: &Sandbox, id: &str) -> usize {
+    let wanted = format!("PATCH /v2/Users/{id}");
+    sb.with(|s: &mut Scim| s.requests.iter().filter(|r| **r == wanted).count())
+}
+
+const HEADER: &str = "User Name,Given Name,Family Name,Email,Phone,Title,Employee Number,Department,Manager,Active,Groups";
+
+#[test]
+fn update_patches_exactly_the_changed_attributes_with_if_match() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = team_in(&w, &sb);
+    let bo = user(&sb, "bo.chen");
+    let id = bo["id"].as_str().unwrap().to_string();
+    let before = state(&sb, "bo.chen");
+    // New e-mail, title, department and manager; the phone differs too and
+    // the row names another group, but neither is among the changed fields.
+    let sheet = Sheet::new(
+        "scim",
+        HEADER,
+        &["bo.chen,Bo,Chen,bo.chen@example.com,+1 555 0101,Lead,E2,Nights,di.eze,,Night Shift"],
+    );
+    let values = sheet.values(0, c.session.as_ref());
+    let manager = sheet.field("Manager");
+    let people = vec![(manager, c.session.person("di.eze").expect("Di is known"))];
+    let row = RowInput { row: 2, values: &values, existing: None, people: &people };
+    let changed = [sheet.field("Email"), sheet.field("Title"), sheet.field("Department"), manager];
+    assert!(changed.iter().all(|f| c.session.updatable().contains(f)));
+    for not in ["Active", "Groups"] {
+        assert!(!c.session.updatable().contains(&sheet.field(not)), "{not}");
+    }
+    assert_eq!(c.session.update(&c.api, &id, &row, &changed), Outcome::Updated { id: id.clone() });
+    assert_eq!(patches(&sb, &id), 1, "one PATCH");
+    let mut want = before.clone();
+    want["emails"][0]["value"] = json!("bo.chen@example.com");
+    want["title"] = json!("Lead");
+    want[ENTERPRISE]["department"] = json!("Nights");
+    let (old, di) = (&before[ENTERPRISE]["manager"], user(&sb, "di.eze")["id"].clone());
+    let old_ref = old["$ref"].as_str().unwrap();
+    let new_ref = old_ref.replace(old["value"].as_str().unwrap(), di.as_str().unwrap());
+    want[ENTERPRISE]["manager"] = json!({"value": di, "$ref": new_ref});
+    assert_eq!(state(&sb, "bo.chen"), want, "nothing else changed");
+    assert_eq!(members(&sb, "Night Shift"), ids(&sb, &["ana.silva", "cy.diaz"]), "no group added");
+
+    // Someone changes Bo after hrport read him: the PATCH carries the
+    // version read at the start, the service answers 412, and hrport reads
+    // him again and sends only what still differs, keeping their change.
+    use hrport::transport::Request;
+    let theirs = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{"op": "replace", "path": "displayName", "value": "Bo C."}]});
+    c.api
+        .send(
+            &Request::patch(format!("/Users/{id}"), theirs)
+                .header("Content-Type", "application/scim+json"),
+        )
+        .expect("their change");
+    let sheet = Sheet::new("scim", HEADER, &["bo.chen,Bo,Chen,,,Lead Guard,E2,,,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let row = RowInput { row: 2, values: &values, existing: None, people: &[] };
+    assert_eq!(
+        c.session.update(&c.api, &id, &row, &[sheet.field("Title")]),
+        Outcome::Updated { id: id.clone() }
+    );
+    let bo = user(&sb, "bo.chen");
+    assert_eq!(
+        (bo["title"].as_str(), bo["displayName"].as_str()),
+        (Some("Lead Guard"), Some("Bo C."))
+    );
+    assert_eq!(patches(&sb, &id), 4, "theirs, and hrport's twice: refused (412), then sent again");
+    assert!(
+        c.session
+            .notes()
+            .iter()
+            .any(|n| n.contains("1 user was changed on the service during the run (HTTP 412)")),
+        "{:?}",
+        c.session.notes()
+    );
+}
+
+#[test]
+fn a_patch_the_service_refuses_fails_the_row_with_its_message() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = team_in(&w, &sb);
+    let id = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();
+    let before = sb.with(|s: &mut Scim| s.users());
+    // Cy renamed to Bo's user name.
+    let sheet = Sheet::new("scim", HEADER, &["bo.chen,,,,,,E3,,,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let row = RowInput { row: 2, values: &values, existing: None, people: &[] };
+    let outcome = c.session.update(&c.api, &id, &row, &[sheet.field("User Name")]);
+    let Outcome::Failed { id: Some(failed), message, unavailable: false } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(failed, &id);
+    assert!(
+        message.starts_with("update user: ") && message.ends_with("(uniqueness) (HTTP 409)"),
+        "{message}"
+    );
+    let after = sb.with(|s: &mut Scim| s.users());
+    assert_eq!(after, before, "nothing changed");
+}
+
+#[test]
+fn set_active_deactivates_and_reactivates_with_one_patch_each() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = team_in(&w, &sb);
+    let id = user(&sb, "ed.fox")["id"].as_str().unwrap().to_string();
+    let before = state(&sb, "ed.fox");
+    let sheet = Sheet::new("scim", "User Name,Active", &["ed.fox,no", "ed.fox,", "ed.fox,yes"]);
+    let (leaver, blank, back) = (
+        sheet.values(0, c.session.as_ref()),
+        sheet.values(1, c.session.as_ref()),
+        sheet.values(2, c.session.as_ref()),
+    );
+    assert_eq!(c.session.wants_active(&leaver), Some(false));
+    assert_eq!(c.session.wants_active(&blank), None, "a blank cell leaves the state alone");
+    assert_eq!(c.session.wants_active(&back), Some(true));
+    let row = RowInput { row: 2, values: &leaver, existing: None, people: &[] };
+    assert_eq!(c.session.set_active(&c.api, &id, false, &row), Outcome::Updated { id: id.clone() });
+    assert_eq!(user(&sb, "ed.fox")["active"], json!(false));
+    let mut want = before.clone();
+    want["active"] = json!(false);
+    assert_eq!(state(&sb, "ed.fox"), want, "only active changed");
+    // The session read Ed as active at the start; the re-read after the
+    // 412 sees him inactive and sends the way back.
+    let row = RowInput { row: 4, values: &back, existing: None, people: &[] };
+    assert_eq!(c.session.set_active(&c.api, &id, true, &row), Outcome::Updated { id: id.clone() });
+    // Created without an `active` value, he now says true outright.
+    want["active"] = json!(true);
+    assert_eq!(state(&sb, "ed.fox"), want);
+    assert_eq!(sb.with(|s: &mut Scim| s.users().len()), 5, "nothing created or deleted");
+}
+
+#[test]
+fn without_patch_an_update_puts_the_user_back_whole_with_only_the_changes() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = {
+        let r = import_to(&sb, "scim", &team(&w), &w.path("o"), &["--create-groups"], &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        sb.with(|s: &mut Scim| s.patch_supported = false);
+        connect(&sb, "scim")
+    };
+    let id = user(&sb, "cy.diaz")["id"].as_str().unwrap().to_string();
+    let before = state(&sb, "cy.diaz");
+    let sheet = Sheet::new("scim", HEADER, &["cy.diaz,,,,,Night Lead,E3,,di.eze,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let manager = sheet.field("Manager");
+    let people = vec![(manager, c.session.person("di.eze").unwrap())];
+    let row = RowInput { row: 2, values: &values, existing: None, people: &people };
+    let changed = [sheet.field("Title"), manager];
+    sb.with(|s: &mut Scim| s.requests.clear());
+    assert_eq!(c.session.update(&c.api, &id, &row, &changed), Outcome::Updated { id: id.clone() });
+    let requests = sb.with(|s: &mut Scim| s.requests.clone());
+    assert_eq!(requests, [format!("PUT /v2/Users/{id}")]);
+    let mut want = before.clone();
+    want["title"] = json!("Night Lead");
+    let (old, di) = (&before[ENTERPRISE]["manager"], user(&sb, "di.eze")["id"].clone());
+    let new_ref =
+        old["$ref"].as_str().unwrap().replace(old["value"].as_str().unwrap(), di.as_str().unwrap());
+    want[ENTERPRISE]["manager"] = json!({"value": di, "$ref": new_ref});
+    assert_eq!(state(&sb, "cy.diaz"), want, "nothing else changed");
+    // A change of a core attribute alone keeps the enterprise extension.
+    let sheet = Sheet::new("scim", HEADER, &["cy.diaz,,,,,Night Lead 2,E3,,,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let row = RowInput { row: 2, values: &values, existing: None, people: &[] };
+    let outcome = c.session.update(&c.api, &id, &row, &[sheet.field("Title")]);
+    assert_eq!(outcome, Outcome::Updated { id: id.clone() });
+    want["title"] = json!("Night Lead 2");
+    assert_eq!(state(&sb, "cy.diaz"), want, "the extension kept");
+}

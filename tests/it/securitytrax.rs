@@ -226,47 +226,198 @@ fn a_token_expiring_mid_run_is_renewed_without_a_pause() {
     assert_eq!(statuses(&out.join("results.csv")).iter().filter(|s| s.1 == "created").count(), 40);
 }
 
+/// Ana (reports to mgarcia) and Bob, created by a normal import; then a
+/// session connected to the sandbox as an import connects it.
+fn ana_and_bob(w: &Work, sb: &Sandbox) -> Connected {
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            "First Name,Last Name,Username,Email,Payroll Identifier,Phone,Title,Reports To,Recruited By,Hire Date,Can Login",
+            "Ana,Silva,asilva,ana@example.com,P-10,+1 555 0100,Technician,mgarcia,mgarcia,2026-12-01,yes",
+            "Bob,Stone,bstone,bob@example.com,P-11,,Installer,,,,",
+        ]),
+    );
+    let r = import_to(sb, "securitytrax", &file, &w.path("o"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    connect(sb, "securitytrax")
+}
+
+const HEADER: &str = "First Name,Last Name,Username,Email,Payroll Identifier,Phone,Title,Reports To,Recruited By,Hire Date,Can Login,Active,Password";
+
+/// The row's people as the engine gives them: each person field's key,
+/// looked up by the session.
+fn people(sheet: &Sheet, c: &Connected, values: &[hrport::mapping::Value]) -> Vec<(usize, String)> {
+    ["Reports To", "Recruited By"]
+        .iter()
+        .map(|n| sheet.field(n))
+        .filter_map(|f| Some((f, c.session.person(values[f].text()?)?)))
+        .collect()
+}
+
 #[test]
-fn a_leaver_is_made_inactive_not_deleted_and_can_come_back() {
+fn update_patches_exactly_the_changed_attributes_and_relationships_once() {
+    use hrport::targets::{Outcome, RowInput};
     let w = Work::new();
     let sb = sandbox();
-    let active = |sb: &Sandbox| {
-        sb.with(|s: &mut St| s.by_username("mgarcia").unwrap()["attributes"]["active"].clone())
-    };
-    let leaver = w.write(
-        "leaver.csv",
-        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,no"]),
+    let c = ana_and_bob(&w, &sb);
+    let ana = id_of(&sb, "asilva");
+    let before = sb.with(|s: &mut St| s.by_username("asilva").unwrap().clone());
+    // New e-mail, title and manager; the phone differs too, and the
+    // password is given, but neither is among the changed fields.
+    let sheet = Sheet::new(
+        "securitytrax",
+        HEADER,
+        &[
+            "Ana,Silva,asilva,ana.silva@example.com,P-10,+1 555 0199,Senior Technician,bstone,mgarcia,2026-12-01,yes,,Secret-1",
+        ],
     );
-    let r = import_to(&sb, "securitytrax", &leaver, &w.path("o1"), &[], &[]);
-    assert_eq!(r.code, 0, "{r:?}");
-    let rows = rows_by_name(&w.path("o1/results.csv"));
+    let values = sheet.values(0, c.session.as_ref());
+    let people = people(&sheet, &c, &values);
+    let row = RowInput { row: 2, values: &values, existing: None, people: &people };
+    let existing = c.session.existing(&values, &sheet.mapping).unwrap().expect("found");
+    assert_eq!((existing.id.as_str(), existing.incomplete), (ana.as_str(), false));
+    let changed = [sheet.field("Email"), sheet.field("Title"), sheet.field("Reports To")];
+    assert!(changed.iter().all(|f| c.session.updatable().contains(f)));
+    for never in [
+        "Password",
+        "Generate Random Password",
+        "Force Password Change",
+        "Notification Email",
+        "Active",
+    ] {
+        assert!(!c.session.updatable().contains(&sheet.field(never)), "{never}");
+    }
     assert_eq!(
-        (rows[0]["hrport_status"].as_str(), rows[0]["hrport_id"].as_str()),
-        ("updated", "2")
+        c.session.update(&c.api, &ana, &row, &changed),
+        Outcome::Updated { id: ana.clone() }
+    );
+    sb.with(|s: &mut St| {
+        assert_eq!(s.patches.len(), 1, "one PATCH");
+        let (id, doc) = &s.patches[0];
+        assert_eq!(id, &ana);
+        assert_eq!(
+            doc,
+            &json!({"data": {"type": "users", "id": ana,
+                "attributes": {"email": "ana.silva@example.com", "title": "Senior Technician"},
+                "relationships": {"reports_to": {"data": {"type": "users", "id": id_of_in(s, "bstone")}}}}})
+        );
+        let after = s.by_username("asilva").unwrap();
+        let mut want = before["attributes"].clone();
+        want["email"] = json!("ana.silva@example.com");
+        want["title"] = json!("Senior Technician");
+        assert_eq!(after["attributes"], want, "nothing else changed");
+        assert_eq!(s.related(after, "reports_to"), Some(id_of_in(s, "bstone")));
+        assert_eq!(s.related(after, "recruited_by"), s.related(&before, "recruited_by"));
+        assert!(!s.passwords.contains_key(&ana), "the password is never sent");
+    });
+    // The record now exports as the row reads for the changed columns:
+    // a re-import finds no difference there.
+    let mut exported = Vec::new();
+    c.session
+        .export(&c.api, true, &mut |e| {
+            exported.push(e);
+            Ok(())
+        })
+        .unwrap();
+    let e = exported.iter().find(|e| e.id == ana).expect("exported");
+    let cells = &sheet.records[0].fields;
+    for f in changed {
+        let column = sheet.mapping.column_of(f).unwrap();
+        assert_eq!(e.cells[f], cells[column], "{}", sheet.mapping.label(f));
+    }
+    assert_eq!(e.cells[sheet.field("Phone")], "+1 555 0100", "not among the changed fields");
+}
+
+fn id_of_in(s: &St, username: &str) -> String {
+    s.by_username(username).unwrap()["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_patch_the_vendor_refuses_fails_the_row_with_its_message() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = ana_and_bob(&w, &sb);
+    let ana = id_of(&sb, "asilva");
+    let before = sb.with(|s: &mut St| s.users.clone());
+    // Ana (found by her payroll identifier) renamed to Bob's username.
+    let sheet = Sheet::new("securitytrax", HEADER, &["Ana,Silva,BSTONE,,P-10,,,,,,,,"]);
+    let values = sheet.values(0, c.session.as_ref());
+    let row = RowInput { row: 2, values: &values, existing: None, people: &[] };
+    assert_eq!(
+        c.session.update(&c.api, &ana, &row, &[sheet.field("Username")]),
+        Outcome::Failed {
+            id: Some(ana.clone()),
+            message: "update user: the username \"BSTONE\" is already taken (HTTP 422)".into(),
+            unavailable: false,
+        }
+    );
+    // A user that is gone: the vendor's 404, nothing else touched.
+    assert_eq!(
+        c.session.update(&c.api, "99", &row, &[sheet.field("Username")]),
+        Outcome::Failed {
+            id: Some("99".into()),
+            message: "update user: no user 99 (HTTP 404)".into(),
+            unavailable: false,
+        }
+    );
+    sb.with(|s: &mut St| assert_eq!(s.users, before, "nothing changed"));
+}
+
+#[test]
+fn a_leaver_is_made_inactive_not_deleted_and_can_come_back() {
+    use hrport::targets::{Outcome, RowInput};
+    let w = Work::new();
+    let sb = sandbox();
+    let c = ana_and_bob(&w, &sb);
+    let active = |sb: &Sandbox| {
+        sb.with(|s: &mut St| s.by_username("asilva").unwrap()["attributes"]["active"].clone())
+    };
+    let ana = id_of(&sb, "asilva");
+    let before = sb.with(|s: &mut St| s.by_username("asilva").unwrap().clone());
+    let sheet = Sheet::new(
+        "securitytrax",
+        "First Name,Last Name,Username,Active",
+        &["Ana,Silva,asilva,no", "Ana,Silva,asilva,", "Ana,Silva,asilva,yes"],
+    );
+    let (leaver, blank, back) = (
+        sheet.values(0, c.session.as_ref()),
+        sheet.values(1, c.session.as_ref()),
+        sheet.values(2, c.session.as_ref()),
+    );
+    // The Active column is the lifecycle, asked of `wants_active`; the
+    // match itself has nothing left to complete.
+    assert_eq!(c.session.wants_active(&leaver), Some(false));
+    assert_eq!(c.session.wants_active(&blank), None, "a blank cell leaves the state alone");
+    assert_eq!(c.session.wants_active(&back), Some(true));
+    let ex = c.session.existing(&leaver, &sheet.mapping).unwrap().expect("found");
+    assert_eq!((ex.id.as_str(), ex.incomplete), (ana.as_str(), false));
+
+    let row = RowInput { row: 2, values: &leaver, existing: None, people: &[] };
+    assert_eq!(
+        c.session.set_active(&c.api, &ana, false, &row),
+        Outcome::Updated { id: ana.clone() }
     );
     assert_eq!(active(&sb), json!(false));
-    // The same file again changes nothing; a blank Active cell leaves the
-    // state alone; "yes" brings her back.
-    let r = import_to(&sb, "securitytrax", &leaver, &w.path("o2"), &[], &[]);
-    assert!(
-        r.stdout.contains("1 rows: 1 exists") || r.stdout.contains("1 row: 1 exists"),
-        "{}",
-        r.stdout
+    let row = RowInput { row: 4, values: &back, existing: None, people: &[] };
+    assert_eq!(
+        c.session.set_active(&c.api, &ana, true, &row),
+        Outcome::Updated { id: ana.clone() }
     );
-    let blank = w.write(
-        "blank.csv",
-        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,"]),
-    );
-    assert_eq!(import_to(&sb, "securitytrax", &blank, &w.path("o3"), &[], &[]).code, 0);
-    assert_eq!(active(&sb), json!(false));
-    let back = w.write(
-        "back.csv",
-        csv_text(&["First Name,Last Name,Username,Active", "Maria,Garcia,mgarcia,yes"]),
-    );
-    assert_eq!(import_to(&sb, "securitytrax", &back, &w.path("o4"), &[], &[]).code, 0);
-    assert_eq!(statuses(&w.path("o4/results.csv"))[0].1, "updated");
     assert_eq!(active(&sb), json!(true));
-    sb.with(|s: &mut St| assert_eq!(s.users.len(), 2, "nothing created or deleted"));
+    sb.with(|s: &mut St| {
+        let docs: Vec<&Value> = s.patches.iter().map(|(_, d)| d).collect();
+        assert_eq!(
+            docs,
+            [
+                &json!({"data": {"type": "users", "id": ana, "attributes": {"active": false}}}),
+                &json!({"data": {"type": "users", "id": ana, "attributes": {"active": true}}}),
+            ],
+            "one PATCH each, the active attribute only"
+        );
+        assert_eq!(s.by_username("asilva").unwrap(), &before, "back as she was");
+        assert_eq!(s.users.len(), 4, "nothing created or deleted");
+    });
 }
 
 #[test]

@@ -270,3 +270,88 @@ pub fn export_from(sb: &Sandbox, target: &str, file: &Path, extra: &[&str]) -> R
         .envs(&vars)
         .run()
 }
+
+/// A target signed in to the sandbox through the library, as `import`
+/// connects it: for tests that call a session's methods (`update`,
+/// `set_active`) directly, before the engine calls them.
+pub struct Connected {
+    pub api: hrport::transport::Api,
+    pub session: Box<dyn hrport::targets::Session>,
+}
+
+/// Connects `target` (default options) to the sandbox, fast settings.
+pub fn connect(sb: &Sandbox, target: &str) -> Connected {
+    use hrport::transport::{Api, Transport, TransportConfig};
+    let t = hrport::targets::find(target).expect("known target");
+    let options = hrport::targets::options(t, &toml::Table::new(), &[]).expect("default options");
+    let cfg = TransportConfig {
+        base_url: format!("{}{}", sb.url(), access(target).prefix),
+        rate: 500.0,
+        timeout: std::time::Duration::from_secs(10),
+        policy: hrport::transport::retry::Policy::default(),
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let transport = Transport::new(&cfg, stop).expect("transport");
+    let mut creds = hrport::transport::Credentials::default();
+    for (field, value) in access(target).credentials {
+        creds.0.insert(field, hrport::secret::Secret::new(*value));
+    }
+    let api = Api::new(transport, t.auth(&creds, &options), t.errors());
+    api.authenticate().expect("sign in to the sandbox");
+    let session = t.connect(&api, &options).expect("connect");
+    Connected { api, session }
+}
+
+/// One spreadsheet bound to a target's template, as `import` reads it:
+/// `header` and `rows` are CSV lines.
+pub struct Sheet {
+    pub mapping: hrport::mapping::Mapping,
+    pub records: Vec<hrport::input::Record>,
+}
+
+impl Sheet {
+    pub fn new(target: &str, header: &str, rows: &[&str]) -> Sheet {
+        let line = |l: &str| {
+            let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(l.as_bytes());
+            r.records().next().expect("a line").expect("CSV")
+        };
+        let headers: Vec<String> = line(header).iter().map(str::to_string).collect();
+        let template = &hrport::targets::find(target).expect("known target").info().template;
+        let mapping = hrport::mapping::Mapping::resolve(
+            template,
+            "sheet.csv",
+            &headers,
+            &hrport::mapping::profile::Profile::default(),
+            Vec::new(),
+        )
+        .expect("the header binds");
+        let records = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| hrport::input::Record {
+                row: i as u32 + 2,
+                fields: line(r),
+                shape_error: None,
+            })
+            .collect();
+        Sheet { mapping, records }
+    }
+
+    /// Row `i`'s values, mapped against the session's reference tables.
+    pub fn values<'s>(
+        &'s self,
+        i: usize,
+        session: &dyn hrport::targets::Session,
+    ) -> Vec<hrport::mapping::Value<'s>> {
+        let (mut values, mut problems) = (Vec::new(), Vec::new());
+        self.mapping.map_row(&self.records[i], session.refs(), &mut values, &mut problems);
+        assert!(problems.is_empty(), "row {i}: {problems:?}");
+        values
+    }
+
+    /// The template field a column name means.
+    pub fn field(&self, name: &str) -> usize {
+        hrport::mapping::find_field(self.mapping.fields, name)
+            .unwrap_or_else(|| panic!("no column {name}"))
+    }
+}
