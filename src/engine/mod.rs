@@ -182,7 +182,7 @@ fn check_row(
 ) -> Check {
     let mut problems = Vec::new();
     let mut values = recycle(std::mem::take(spare));
-    ctx.mapping.map_row(rec, ctx.session.refs(), &mut values, &mut problems);
+    ctx.mapping.map_values(rec, ctx.session.refs(), &mut values, &mut problems);
     ctx.session.check(&values, ctx.mapping, &mut problems);
     if let Some(c) = ctx.mapping.status_column
         && let Some(cell) = rec.fields.get(c).map(str::trim).filter(|c| !c.is_empty())
@@ -200,6 +200,10 @@ fn check_row(
             Ok(m) => matched = m,
             Err(p) => problems.push(p),
         }
+    }
+    // What a new record needs is asked only of rows that create one.
+    if matched.is_none() {
+        problems.extend(ctx.mapping.missing(rec));
     }
     let refs = person_fields
         .iter()

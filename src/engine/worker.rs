@@ -84,7 +84,11 @@ impl Run<'_> {
         for (i, job) in jobs.iter().enumerate() {
             let mut v = Vec::with_capacity(ctx.mapping.fields.len());
             let mut problems: Vec<Problem> = Vec::new();
-            ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut v, &mut problems);
+            if job.matched.is_some() {
+                ctx.mapping.map_values(&job.rec, ctx.session.refs(), &mut v, &mut problems);
+            } else {
+                ctx.mapping.map_row(&job.rec, ctx.session.refs(), &mut v, &mut problems);
+            }
             if problems.is_empty() {
                 ready.push(i);
             } else {

@@ -357,7 +357,22 @@ impl Mapping {
             return Err(Error::config(errors.join("\n")));
         }
 
-        // 4. Required columns.
+        // 4. Required columns. A file with an `ID` or a `Status` column may
+        // only change or end records (a leavers file: a key and Status), so
+        // what a new record needs is asked of each row that creates one.
+        let id_norm = text::normalize(ID_COLUMN);
+        let id_column =
+            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == id_norm);
+        if let Some(i) = id_column {
+            used[i] = true;
+        }
+        let status_norm = text::normalize(STATUS_COLUMN);
+        let status_column =
+            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == status_norm);
+        if let Some(i) = status_column {
+            used[i] = true;
+        }
+        let changes_only = id_column.is_some() || status_column.is_some();
         let present =
             |b: &Binding| b.column.is_some() || b.constant.is_some() || b.default.is_some();
         let missing: Vec<&str> = fields
@@ -375,7 +390,7 @@ impl Mapping {
             }
             one_of.push(idx);
         }
-        if !missing.is_empty() || !missing_groups.is_empty() {
+        if (!missing.is_empty() || !missing_groups.is_empty()) && !changes_only {
             let mut what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
             what.extend(missing_groups.iter().map(|g| format!("one of {g}")));
             let expected = fields
@@ -393,18 +408,6 @@ impl Mapping {
             )));
         }
 
-        let id_norm = text::normalize(ID_COLUMN);
-        let id_column =
-            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == id_norm);
-        if let Some(i) = id_column {
-            used[i] = true;
-        }
-        let status_norm = text::normalize(STATUS_COLUMN);
-        let status_column =
-            (0..headers.len()).find(|&i| !ignored[i] && !used[i] && normalized[i] == status_norm);
-        if let Some(i) = status_column {
-            used[i] = true;
-        }
         let carried: Vec<usize> = (0..headers.len()).filter(|&i| !ignored[i]).collect();
         let unknown: Vec<usize> = carried.iter().copied().filter(|&i| !used[i]).collect();
         let secret_columns = fields
@@ -485,6 +488,20 @@ impl Mapping {
         out: &mut Vec<Value<'r>>,
         problems: &mut Vec<Problem>,
     ) {
+        self.map_values(rec, refs, out, problems);
+        problems.extend(self.missing(rec));
+    }
+
+    /// `map_row` without the required values: a row that only changes or
+    /// ends a record needs its key and what changes, not everything a new
+    /// record needs (see `missing`).
+    pub fn map_values<'r>(
+        &'r self,
+        rec: &'r Record,
+        refs: &RefTables,
+        out: &mut Vec<Value<'r>>,
+        problems: &mut Vec<Problem>,
+    ) {
         out.clear();
         if let Some(e) = &rec.shape_error {
             problems.push(Problem::row(e.clone()));
@@ -492,9 +509,6 @@ impl Mapping {
         for (fi, f) in self.fields.iter().enumerate() {
             let s = self.raw(rec, fi);
             let v = if s.is_empty() {
-                if f.required {
-                    problems.push(Problem::new(self.label(fi), "is required"));
-                }
                 Value::Empty
             } else if let Some(err) = excel_error(s) {
                 // What a broken formula leaves behind, in a workbook or in a
@@ -515,12 +529,22 @@ impl Mapping {
             };
             out.push(v);
         }
+    }
+
+    /// What a row lacks to create a record: required values, and one of
+    /// each group of columns of which the template needs one.
+    pub fn missing(&self, rec: &Record) -> Vec<Problem> {
+        let mut problems: Vec<Problem> = (0..self.fields.len())
+            .filter(|&fi| self.fields[fi].required && self.raw(rec, fi).is_empty())
+            .map(|fi| Problem::new(self.label(fi), "is required"))
+            .collect();
         for group in &self.one_of {
             if group.iter().all(|&i| self.raw(rec, i).is_empty()) {
                 let names: Vec<String> = group.iter().map(|&i| self.label(i).to_string()).collect();
                 problems.push(Problem::row(format!("give at least one of {}", names.join(" or "))));
             }
         }
+        problems
     }
 
     fn parse<'r>(&self, f: &FieldSpec, s: &'r str, refs: &RefTables) -> Result<Value<'r>, String> {

@@ -177,7 +177,7 @@ fn a_match_through_a_secondary_key_whose_other_keys_disagree_is_refused() {
             "Login,First Name,Last Name,Email,Employee ID,Role",
             "kfarrell,Kathy,Farrell,kathy.farrell@example.com,,5",
             // Matched by Employee ID, the primary key: a new e-mail is a change.
-            "kfarrell,Kate,Farrell,kate@example.com,E1,5",
+            ",Kate,Farrell,kate@example.com,E1,5",
         ]),
     );
     let r = import_to(&sb, "guardian", &file, &w.path("o"), &["--dry-run"], &[]);
@@ -218,7 +218,7 @@ fn an_id_names_exactly_one_record_and_must_agree_with_the_keys() {
         csv_text(&[
             "ID,Employee ID,First Name,Last Name,Email,Region,Role",
             "999999,E9,New,Person,new@example.com,EMEA,Guard",
-            &format!("{kate},E2,Kate,Farrell,,EMEA,Guard"),
+            &format!("{kate},E2,Kate,Farrell,kf@example.com,EMEA,Guard"),
             &format!("{lee},,Lee,Moss,,EMEA,"),
         ]),
     );
