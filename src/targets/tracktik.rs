@@ -594,6 +594,21 @@ impl Session for Tt {
         if let Some(&f) = changed.iter().find(|f| !UPDATABLE.contains(f)) {
             return fail(format!("{} cannot be changed through TrackTik's API", FIELDS[f].column));
         }
+        // A step that fails after others succeeded says which ones did: the
+        // record is partly changed, and importing the row again finishes it.
+        let mut done: Vec<&str> = Vec::new();
+        let failed = |step: &str, e: ApiError, done: &[&str]| match Outcome::failed(
+            Some(id.to_string()),
+            step,
+            e,
+        ) {
+            Outcome::Failed { id, message, unavailable } if !done.is_empty() => Outcome::Failed {
+                id,
+                message: format!("{message}; already done: {}", done.join(", ")),
+                unavailable,
+            },
+            other => other,
+        };
         let mut fields = vec![Value::Empty; FIELDS.len()];
         for &f in changed.iter().filter(|&&f| f != REGION && f != ROLE) {
             fields[f] = row.values[f].clone();
@@ -608,8 +623,9 @@ impl Session for Tt {
             // Absolute values: sending them twice is harmless.
             let req = Request { method, ..Request::patch(path, body) }.repeatable();
             if let Err(e) = api.send(&req) {
-                return Outcome::failed(Some(id.to_string()), "update employee", e);
+                return failed("update employee", e, &done);
             }
+            done.push("update employee");
         }
         if changed.contains(&REGION) {
             let Some(region) = self.ref_id("region", &row.values[REGION]) else {
@@ -621,15 +637,16 @@ impl Session for Tt {
             )
             .repeatable();
             if let Err(e) = api.send(&req) {
-                return Outcome::failed(Some(id.to_string()), "move to region", e);
+                return failed("move to region", e, &done);
             }
+            done.push("move to region");
         }
         if changed.contains(&ROLE) {
             let Some(role) = self.ref_id("role", &row.values[ROLE]) else {
                 return fail("Role: not a role of this TrackTik".into());
             };
             if let Err(e) = self.change_role(api, id, &role) {
-                return Outcome::failed(Some(id.to_string()), "change role", e);
+                return failed("change role", e, &done);
             }
         }
         Outcome::Updated { id: id.to_string() }

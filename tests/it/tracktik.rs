@@ -729,6 +729,26 @@ mod sync {
         );
         assert_eq!(employee_by_email(&sb, "ana@example.com").unwrap()["jobTitle"], "Dispatcher");
 
+        // A later step that fails says what was already done.
+        let moves = format!("/employees/{ana}/actions/move-to-region");
+        sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, moves, 400)));
+        let row =
+            Row::of(&[("Email", "ana@example.com"), ("Job Title", "Patrol"), ("Region", "APAC")]);
+        let values = row.values(session.as_ref());
+        match session.update(&api, &ana, &input(&values), &[field("Job Title"), field("Region")]) {
+            Outcome::Failed { id, message, unavailable: false } => {
+                assert_eq!(id.as_deref(), Some(ana.as_str()));
+                assert_eq!(
+                    message,
+                    "move to region: refused by the sandbox's test settings (HTTP 400); already done: update employee"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = employee_by_email(&sb, "ana@example.com").unwrap();
+        assert_eq!(e["jobTitle"], "Patrol");
+        assert_eq!(e["region"], json!(sb.with(|s: &mut Sim| s.region_id("EMEA"))));
+
         let (api, session) = connect(&sb, "update_method = \"POST\"");
         match session.update(&api, &ana, &input(&values), &changed) {
             Outcome::Failed { message, .. } => assert_eq!(
