@@ -494,14 +494,19 @@ mod sync {
     /// A signed-in TrackTik API and a connected session, with these
     /// `[options]` (TOML) over the defaults.
     fn connect(sb: &Sandbox, options: &str) -> (Api, Box<dyn Session>) {
+        connect_with(sb, options, Duration::from_secs(10))
+    }
+
+    /// `connect`, giving up on an answer after `timeout` (and retrying).
+    fn connect_with(sb: &Sandbox, options: &str, timeout: Duration) -> (Api, Box<dyn Session>) {
         let target = targets::find("tracktik").unwrap();
         let table: toml::Table = toml::from_str(options).unwrap();
         let options = Options::resolve(target.info(), &table).unwrap();
         let cfg = TransportConfig {
             base_url: tt_url(sb),
             rate: 500.0,
-            timeout: Duration::from_secs(10),
-            policy: Policy { max_retries: 1, base: Duration::from_millis(10), ..Policy::default() },
+            timeout,
+            policy: Policy { max_retries: 4, base: Duration::from_millis(10), ..Policy::default() },
         };
         let transport = Transport::new(&cfg, Arc::new(AtomicBool::new(false))).unwrap();
         let mut creds = Credentials::default();
@@ -889,5 +894,41 @@ mod sync {
             states,
             [("Active".to_string(), Some(true)), ("Terminated".to_string(), Some(false))]
         );
+    }
+
+    #[test]
+    fn a_terminate_whose_answer_is_lost_is_not_sent_twice() {
+        let sb = sandbox_with(SandboxConfig {
+            faults: Faults {
+                seed: 7,
+                lost: 0.3,
+                lost_delay: Duration::from_millis(800),
+                ..Faults::default()
+            },
+            ..SandboxConfig::default()
+        });
+        let ids: Vec<u64> = sb.with(|s: &mut Sim| {
+            (0..8)
+                .map(|i| {
+                    s.seed_employee(json!({"firstName": format!("P{i}"), "lastName": "X", "email": format!("p{i}@example.com"), "region": 4}))
+                })
+                .collect()
+        });
+        let (api, session) =
+            connect_with(&sb, "termination_reason = \"Other\"", Duration::from_millis(300));
+        let row = Row::of(&[("Email", "p0@example.com"), ("Status", "Terminated")]);
+        let values = row.values(session.as_ref());
+        for id in &ids {
+            let id = id.to_string();
+            assert_eq!(
+                session.set_active(&api, &id, false, &input(&values)),
+                Outcome::Updated { id: id.clone() }
+            );
+        }
+        assert!(api.stats().recovered.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        sb.with(|s: &mut Sim| {
+            assert_eq!(s.terminations.len(), ids.len(), "each employee terminated once");
+            assert!(ids.iter().all(|id| s.employees[id]["status"] == "TERMINATED"));
+        });
     }
 }
