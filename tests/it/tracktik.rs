@@ -880,19 +880,30 @@ mod sync {
         let header = table[0].join(",");
         let (_, session) = connect(&sb, "");
         let status = table[0].iter().position(|h| h == "Status").expect("a Status column");
+        let email = table[0].iter().position(|h| h == "Email").unwrap();
         let mut states = Vec::new();
         for cells in &table[1..] {
             let row = Row::new(&header, &cells.join(","));
             let values = row.values(session.as_ref());
-            states.push((cells[status].clone(), session.wants_active(&values)));
+            states.push((
+                cells[email].clone(),
+                cells[status].clone(),
+                session.wants_active(&values),
+            ));
             for f in ["Termination Date", "Termination Reason"] {
                 let i = table[0].iter().position(|h| h == f).unwrap();
                 assert_eq!(cells[i], "", "{f} is left empty");
             }
         }
+        // The rows' order is the ids', and the import created them in parallel.
+        states.sort();
+        let state = |m: &str, s: &str, a| (m.to_string(), s.to_string(), a);
         assert_eq!(
             states,
-            [("Active".to_string(), Some(true)), ("Terminated".to_string(), Some(false))]
+            [
+                state("ana@example.com", "Active", Some(true)),
+                state("bob@example.com", "Terminated", Some(false))
+            ]
         );
     }
 
