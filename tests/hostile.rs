@@ -212,7 +212,8 @@ fn escape_sequences_in_a_file_never_reach_the_terminal() {
          Job Title, Gender, Birthday, Language, Region*, Role*, Tags, Address Line 1, Address \
          Line 2, City, State, Postal Code, Country, Employee Type, Employment Date, Pay Rate \
          Type, Hourly Rate, Overtime Exempt, Weekly Hours Target, Weekly Hours Minimum, Weekly \
-         Hours Maximum, Temporary Password, Force Password Change. Found: First Name, \
+         Hours Maximum, Temporary Password, Force Password Change, Status, Termination Date, \
+         Termination Reason. Found: First Name, \
          \\u{1b}]0;owned\\u{7}\\u{1b}[2JLast Name, Email, Region, Role. Rename the columns, or \
          map them with --profile (see `hrport profile init --target tracktik`).",
     ));

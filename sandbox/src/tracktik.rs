@@ -5,8 +5,12 @@
 //! envelopes, `limit` (default 100, at most 1000) and `offset`, filters
 //! `key=value`, `:contains`, `:in`, `:gt/gte/lt/lte/after/before`, `fields`
 //! and `include`. Employees are unique by e-mail and customId among those not
-//! terminated; each gets exactly one role. Where the vendor's behaviour is
-//! unknown (the 400 body, the terminated status), the choice is noted.
+//! terminated; each gets exactly one role, which can change but never go.
+//! Updates (`PATCH /employees/{id}`, fields as the create nests them),
+//! `move-to-region` and `terminate` (with a reason from
+//! `/employment-termination-reasons`) validate as creates do. Where the
+//! vendor's behaviour is unknown (the 400 body, the terminated status, the
+//! update verb, how a role changes), the choice is noted.
 
 use std::any::Any;
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
@@ -41,7 +45,68 @@ pub const TERMINATED: &str = "TERMINATED";
 const REGIONS: &[&str] = &["Head Office", "NA-East", "NA-West", "EMEA", "APAC", "LATAM"];
 const ROLES: &[&str] =
     &["Administrator", "Guard", "Supervisor", "Site Manager", "Dispatcher", "Mobile Patrol"];
-const TERMINATION_REASONS: &[&str] = &["Resigned", "Dismissed", "End of contract"];
+const TERMINATION_REASONS: &[&str] =
+    &["Resignation", "Dismissal", "End of Contract", "Retirement", "Other"];
+
+/// Employee fields that must be strings when sent (vendor-apis.md §1.6).
+const TEXT_FIELDS: &[&str] = &[
+    "customId",
+    "username",
+    "email",
+    "firstName",
+    "middleName",
+    "lastName",
+    "primaryPhone",
+    "secondaryPhone",
+    "jobTitle",
+    "gender",
+    "language",
+    "fax",
+    "password",
+];
+const ADDRESS_FIELDS: &[&str] = &[
+    "addressLine1",
+    "addressLine2",
+    "city",
+    "country",
+    "state",
+    "postalCode",
+    "latitude",
+    "longitude",
+];
+const PROFILE_FIELDS: &[&str] = &[
+    "employeeType",
+    "employmentDate",
+    "payRateType",
+    "hourlyRateType",
+    "hourlyRate",
+    "overtimeExempt",
+    "weeklyHoursTarget",
+    "weeklyHoursMaximum",
+    "weeklyHoursMinimum",
+];
+/// What an update of an employee may carry: the create's fields, except the
+/// region (changed by the move-to-region action), the password and the
+/// status (changed by actions). The vendor publishes no such list; refusing
+/// the rest makes a client that sends a field it should not fail loudly.
+const UPDATE_FIELDS: &[&str] = &[
+    "customId",
+    "username",
+    "email",
+    "firstName",
+    "middleName",
+    "lastName",
+    "primaryPhone",
+    "secondaryPhone",
+    "jobTitle",
+    "gender",
+    "birthday",
+    "language",
+    "fax",
+    "tags",
+    "address",
+    "employmentProfile",
+];
 
 /// Counters tests and demos look at.
 #[derive(Debug, Default, Clone)]
@@ -51,6 +116,12 @@ pub struct Counters {
     pub refreshes: u64,
     pub creates: u64,
     pub requests: u64,
+    /// Employee updates (`PATCH` or `PUT /employees/{id}`) that changed one.
+    pub updates: u64,
+    pub region_moves: u64,
+    /// Roles changed on an existing user-role.
+    pub role_changes: u64,
+    pub terminations: u64,
 }
 
 pub struct Sim {
@@ -62,7 +133,9 @@ pub struct Sim {
     /// `{id, user, role}` rows.
     pub user_roles: Vec<Json>,
     role_permissions: Vec<Json>,
-    termination_reasons: Vec<Json>,
+    pub termination_reasons: Vec<Json>,
+    /// `{id, employee, date, reason, comment}` of each terminate action.
+    pub terminations: Vec<Json>,
     pub force_password_change: HashSet<u64>,
     /// Passwords received with creates, for tests to check; never shown by
     /// the API.
@@ -99,6 +172,7 @@ impl Sim {
             user_roles: Vec::new(),
             role_permissions: Vec::new(),
             termination_reasons: Vec::new(),
+            terminations: Vec::new(),
             force_password_change: HashSet::new(),
             passwords: HashMap::new(),
             next_id: 1,
@@ -151,6 +225,21 @@ impl Sim {
 
     pub fn role_name(&self, role: u64) -> Option<&str> {
         self.roles.iter().find(|r| r["id"] == json!(role)).and_then(|r| r["name"].as_str())
+    }
+
+    /// The id of the termination reason with this name.
+    pub fn termination_reason(&self, name: &str) -> Option<u64> {
+        self.termination_reasons.iter().find(|r| r["name"] == name).and_then(|r| r["id"].as_u64())
+    }
+
+    /// The id of the region with this name.
+    pub fn region_id(&self, name: &str) -> Option<u64> {
+        self.regions.iter().find(|r| r["name"] == name).and_then(|r| r["id"].as_u64())
+    }
+
+    /// The id of the role with this name.
+    pub fn role_id(&self, name: &str) -> Option<u64> {
+        self.roles.iter().find(|r| r["name"] == name).and_then(|r| r["id"].as_u64())
     }
 
     pub fn region_name(&self, region: u64) -> Option<&str> {
@@ -286,6 +375,11 @@ impl Sim {
                 Some(e) => single(self.employee_view(e, req)),
                 None => SimResponse::error(404, "cannot find entity"),
             },
+            // The verb of partial updates is not published (vendor-apis.md
+            // §1.8): both are accepted, and both change only what is sent.
+            ["employees", id] if m == Method::PATCH || m == Method::PUT => {
+                self.update_employee(req, id)
+            }
             ["employees", id, "actions", action] if m == Method::POST => {
                 self.action(req, id, action)
             }
@@ -308,6 +402,16 @@ impl Sim {
                 listing(req, "user-roles", self.user_roles.clone())
             }
             ["user-roles"] if m == Method::POST => self.assign_role(req),
+            // How a role changes is not published; the one rule is exactly
+            // one role, so the sandbox changes the user-role in place and
+            // never removes one.
+            ["user-roles", id] if m == Method::PATCH || m == Method::PUT => {
+                self.change_role(req, id)
+            }
+            ["user-roles", _] if m == Method::DELETE => validation(
+                "role",
+                "an employee keeps exactly one role: change it instead of removing it",
+            ),
             ["role-permissions"] if m == Method::POST => {
                 let body = match req.json() {
                     Ok(b) => b,
@@ -356,10 +460,11 @@ impl Sim {
         v
     }
 
-    fn active_with(&self, field: &str, value: &str) -> Option<u64> {
+    /// A non-terminated employee other than `except` whose `field` is `value`.
+    fn active_with(&self, field: &str, value: &str, except: Option<u64>) -> Option<u64> {
         self.employees
             .values()
-            .filter(|e| e["status"] != TERMINATED)
+            .filter(|e| e["status"] != TERMINATED && e["id"].as_u64() != except)
             .find(|e| e[field].as_str().is_some_and(|v| v.eq_ignore_ascii_case(value)))
             .and_then(|e| e["id"].as_u64())
     }
@@ -386,71 +491,8 @@ impl Sim {
             }
             _ => {}
         }
-        for f in [
-            "customId",
-            "username",
-            "email",
-            "firstName",
-            "middleName",
-            "lastName",
-            "primaryPhone",
-            "secondaryPhone",
-            "jobTitle",
-            "gender",
-            "language",
-            "password",
-        ] {
-            if body.get(f).is_some_and(|v| !v.is_string()) {
-                err(f, "must be a string");
-            }
-        }
-        if let Some(email) = body.get("email").and_then(Json::as_str) {
-            if !email.contains('@') || email.contains(' ') {
-                err("email", "The email must be a valid email address.");
-            } else if self.active_with("email", email).is_some() {
-                err("email", "The email has already been taken.");
-            }
-        }
-        if let Some(c) = body.get("customId").and_then(Json::as_str)
-            && self.active_with("customId", c).is_some()
-        {
-            err("customId", "The employee ID has already been taken.");
-        }
-        if let Some(u) = body.get("username").and_then(Json::as_str)
-            && self
-                .employees
-                .values()
-                .any(|e| e["username"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(u)))
-        {
-            err("username", "The username has already been taken.");
-        }
-        if let Some(b) = body.get("birthday")
-            && !b.as_str().is_some_and(is_date)
-        {
-            err("birthday", "The birthday is not a valid date (YYYY-MM-DD).");
-        }
-        if let Some(t) = body.get("tags")
-            && !t.as_array().is_some_and(|a| a.iter().all(Json::is_string))
-        {
-            err("tags", "must be an array of strings");
-        }
+        self.check_fields(&body, None, &mut err);
         let profile = body.get("employmentProfile").cloned();
-        if let Some(p) = &profile {
-            if let Some(d) = p.get("employmentDate")
-                && !d.as_str().is_some_and(is_date)
-            {
-                err("employmentProfile.employmentDate", "not a valid date (YYYY-MM-DD)");
-            }
-            for f in ["hourlyRate", "weeklyHoursTarget", "weeklyHoursMinimum", "weeklyHoursMaximum"]
-            {
-                if p.get(f).is_some_and(|v| !v.is_number()) {
-                    err(&format!("employmentProfile.{f}"), "must be a number");
-                }
-            }
-            if p.get("overtimeExempt").is_some_and(|v| !v.is_boolean()) {
-                err("employmentProfile.overtimeExempt", "must be true or false");
-            }
-        }
         if !errors.is_empty() {
             // The real 400 body is not published; this shape is Laravel's.
             return SimResponse::json(
@@ -528,6 +570,182 @@ impl Sim {
         created(e)
     }
 
+    /// The checks a create and an update share: types, formats, and e-mail,
+    /// customId and username unique among employees other than `except`.
+    fn check_fields(
+        &self,
+        body: &Map<String, Json>,
+        except: Option<u64>,
+        err: &mut dyn FnMut(&str, &str),
+    ) {
+        for f in TEXT_FIELDS {
+            if body.get(*f).is_some_and(|v| !v.is_string()) {
+                err(f, "must be a string");
+            }
+        }
+        if let Some(email) = body.get("email").and_then(Json::as_str) {
+            if !email.contains('@') || email.contains(' ') {
+                err("email", "The email must be a valid email address.");
+            } else if self.active_with("email", email, except).is_some() {
+                err("email", "The email has already been taken.");
+            }
+        }
+        if let Some(c) = body.get("customId").and_then(Json::as_str)
+            && self.active_with("customId", c, except).is_some()
+        {
+            err("customId", "The employee ID has already been taken.");
+        }
+        if let Some(u) = body.get("username").and_then(Json::as_str)
+            && self.employees.values().any(|e| {
+                e["id"].as_u64() != except
+                    && e["username"].as_str().is_some_and(|x| x.eq_ignore_ascii_case(u))
+            })
+        {
+            err("username", "The username has already been taken.");
+        }
+        if let Some(b) = body.get("birthday")
+            && !b.as_str().is_some_and(is_date)
+        {
+            err("birthday", "The birthday is not a valid date (YYYY-MM-DD).");
+        }
+        if let Some(t) = body.get("tags")
+            && !t.as_array().is_some_and(|a| a.iter().all(Json::is_string))
+        {
+            err("tags", "must be an array of strings");
+        }
+        if let Some(p) = body.get("employmentProfile") {
+            if let Some(d) = p.get("employmentDate")
+                && !d.as_str().is_some_and(is_date)
+            {
+                err("employmentProfile.employmentDate", "not a valid date (YYYY-MM-DD)");
+            }
+            for f in ["hourlyRate", "weeklyHoursTarget", "weeklyHoursMinimum", "weeklyHoursMaximum"]
+            {
+                if p.get(f).is_some_and(|v| !v.is_number()) {
+                    err(&format!("employmentProfile.{f}"), "must be a number");
+                }
+            }
+            if p.get("overtimeExempt").is_some_and(|v| !v.is_boolean()) {
+                err("employmentProfile.overtimeExempt", "must be true or false");
+            }
+        }
+    }
+
+    /// `PATCH` (or `PUT`) `/employees/{id}`: changes exactly the fields sent;
+    /// `address` and `employmentProfile` merge into the employee's records.
+    fn update_employee(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let Some(eid) = self.find(id).and_then(|e| e["id"].as_u64()) else {
+            return SimResponse::error(404, "cannot find entity");
+        };
+        let body = match req.json() {
+            Ok(Json::Object(b)) => b,
+            Ok(_) => return SimResponse::error(400, "the request body must be a JSON object"),
+            Err(e) => return e,
+        };
+        let mut errors = Map::new();
+        let mut err = |f: &str, m: &str| {
+            errors.insert(f.to_string(), json!([m]));
+        };
+        for (k, v) in &body {
+            let nested = match k.as_str() {
+                "address" => Some(ADDRESS_FIELDS),
+                "employmentProfile" => Some(PROFILE_FIELDS),
+                _ => None,
+            };
+            if k == "region" {
+                err(k, "the region changes with POST /employees/{id}/actions/move-to-region");
+            } else if !UPDATE_FIELDS.contains(&k.as_str()) {
+                err(k, "is not a field an update can change");
+            } else if let Some(known) = nested {
+                match v.as_object() {
+                    Some(o) => {
+                        for key in o.keys().filter(|key| !known.contains(&key.as_str())) {
+                            err(&format!("{k}.{key}"), "is not a field of this record");
+                        }
+                    }
+                    None => err(k, "must be an object"),
+                }
+            }
+        }
+        for f in ["firstName", "lastName"] {
+            if body.get(f).is_some_and(|v| v.as_str().is_none_or(|s| s.trim().is_empty())) {
+                err(f, &format!("The {f} field is required."));
+            }
+        }
+        self.check_fields(&body, Some(eid), &mut err);
+        if !errors.is_empty() {
+            return SimResponse::json(
+                400,
+                json!({"code": 400, "message": "The given data was invalid.", "errors": errors}),
+            );
+        }
+        for (k, v) in body {
+            match k.as_str() {
+                "address" | "employmentProfile" => {
+                    // An employee created without one gets one now.
+                    let rid = match self.employees[&eid][&k].as_u64() {
+                        Some(rid) => rid,
+                        None => self.id(),
+                    };
+                    let record = self.linked(&k).entry(rid).or_insert_with(|| json!({"id": rid}));
+                    for (f, x) in v.as_object().into_iter().flatten() {
+                        record[f] = x.clone();
+                    }
+                    self.employees.get_mut(&eid).expect("found above")[&k] = json!(rid);
+                }
+                _ => {
+                    self.employees.get_mut(&eid).expect("found above")[&k] = v;
+                }
+            }
+        }
+        let e = self.employees.get_mut(&eid).expect("found above");
+        let name = format!(
+            "{} {}",
+            e["firstName"].as_str().unwrap_or(""),
+            e["lastName"].as_str().unwrap_or("")
+        );
+        e["name"] = json!(name.trim());
+        self.counters.updates += 1;
+        let view = self.employee_view(&self.employees[&eid], req);
+        single(view)
+    }
+
+    /// The table an employee's `address` or `employmentProfile` id points into.
+    fn linked(&mut self, field: &str) -> &mut BTreeMap<u64, Json> {
+        if field == "address" { &mut self.addresses } else { &mut self.profiles }
+    }
+
+    /// `PATCH` (or `PUT`) `/user-roles/{id} {"role": r}`: the user keeps one
+    /// role, now `r`. The user of a user-role cannot change.
+    fn change_role(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let Some(i) = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.user_roles.iter().position(|ur| ur["id"] == json!(id)))
+        else {
+            return SimResponse::error(404, "cannot find entity");
+        };
+        let body = match req.json() {
+            Ok(Json::Object(b)) => b,
+            Ok(_) => return SimResponse::error(400, "the request body must be a JSON object"),
+            Err(e) => return e,
+        };
+        if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "role" | "user")) {
+            return validation(k, "is not a field of a user-role");
+        }
+        if body.get("user").is_some_and(|u| *u != self.user_roles[i]["user"]) {
+            return validation("user", "the user of a user-role cannot change");
+        }
+        let Some(role) =
+            body.get("role").filter(|r| self.roles.iter().any(|x| x["id"] == **r)).cloned()
+        else {
+            return validation("role", "cannot find entity");
+        };
+        self.user_roles[i]["role"] = role;
+        self.counters.role_changes += 1;
+        single(self.user_roles[i].clone())
+    }
+
     /// TrackTik's rule: one more than the largest purely numeric customId of
     /// at most 15 digits without leading zeros.
     fn next_custom_id(&self) -> u64 {
@@ -593,6 +811,7 @@ impl Sim {
                 if let Some(e) = self.employees.get_mut(&eid) {
                     e["region"] = body["region"].clone();
                 }
+                self.counters.region_moves += 1;
             }
             "assign-extra-regions" => {
                 let Some(list) = body["regions"].as_array() else {
@@ -621,9 +840,18 @@ impl Sim {
                 if !self.termination_reasons.iter().any(|r| r["id"] == body["reason"]) {
                     return validation("reason", "cannot find entity");
                 }
+                if self.employees[&eid]["status"] == TERMINATED {
+                    return validation("status", "the employee is already terminated");
+                }
                 if let Some(e) = self.employees.get_mut(&eid) {
                     e["status"] = json!(TERMINATED);
                 }
+                let tid = self.id();
+                self.terminations.push(json!({
+                    "id": tid, "employee": eid, "date": body["date"], "reason": body["reason"],
+                    "comment": body.get("comment").cloned().unwrap_or(Json::Null)
+                }));
+                self.counters.terminations += 1;
             }
             _ => return SimResponse::error(404, &format!("no action {action:?}")),
         }
@@ -947,5 +1175,271 @@ mod tests {
             400
         );
         assert_eq!(sim.role_of(id), guard.as_u64());
+    }
+    /// Creates Ana Silva (EMEA, an address, an employment profile) and, for
+    /// uniqueness checks, Bob Stone; their ids.
+    fn two_employees(sim: &mut Sim, t: &str) -> (u64, u64) {
+        let region = sim.region_id("EMEA").unwrap();
+        let mut ids = Vec::new();
+        for body in [
+            json!({"firstName": "Ana", "lastName": "Silva", "email": "ana@example.com", "customId": "7",
+                   "username": "asilva", "jobTitle": "Guard", "region": region,
+                   "address": {"city": "Lisbon", "country": "PT"},
+                   "employmentProfile": {"hourlyRate": 18.5, "weeklyHoursTarget": 40}}),
+            json!({"firstName": "Bob", "lastName": "Stone", "email": "bob@example.com", "customId": "8",
+                   "username": "bstone", "region": region}),
+        ] {
+            let r = sim.handle(&req(Method::POST, "/rest/v1/employees", &[], body, Some(t)));
+            assert_eq!(r.status, 201, "{}", r.body);
+            ids.push(r.body["data"]["id"].as_u64().unwrap());
+        }
+        (ids[0], ids[1])
+    }
+
+    #[test]
+    fn an_update_changes_exactly_the_fields_sent() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, bob) = two_employees(&mut sim, &t);
+        let path = format!("/rest/v1/employees/{ana}");
+        let r = sim.handle(&req(
+            Method::PATCH,
+            &path,
+            &[],
+            json!({"jobTitle": "Supervisor", "lastName": "Costa", "tags": ["night"],
+                   "employmentProfile": {"hourlyRate": 21}, "address": {"city": "Porto"}}),
+            Some(&t),
+        ));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let e = sim.employees[&ana].clone();
+        assert_eq!(e["jobTitle"], "Supervisor");
+        assert_eq!(e["lastName"], "Costa");
+        assert_eq!(e["name"], "Ana Costa");
+        assert_eq!(e["tags"], json!(["night"]));
+        assert_eq!(e["email"], "ana@example.com", "not sent, not changed");
+        assert_eq!(e["customId"], "7");
+        let profile = sim.profile_of(&e).unwrap();
+        assert_eq!(profile["hourlyRate"], json!(21));
+        assert_eq!(profile["weeklyHoursTarget"], json!(40), "merged, not replaced");
+        let address = sim.address_of(&e).unwrap();
+        assert_eq!(
+            (address["city"].as_str(), address["country"].as_str()),
+            (Some("Porto"), Some("PT"))
+        );
+        assert_eq!(sim.counters.updates, 1);
+
+        // Bob had no address: an update gives him one. PUT works as PATCH.
+        let r = sim.handle(&req(
+            Method::PUT,
+            &format!("/rest/v1/employees/{bob}"),
+            &[],
+            json!({"address": {"city": "Faro"}}),
+            Some(&t),
+        ));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let bob_e = sim.employees[&bob].clone();
+        assert_eq!(sim.address_of(&bob_e).unwrap()["city"], "Faro");
+        assert_eq!(bob_e["firstName"], "Bob");
+        assert_eq!(sim.counters.updates, 2);
+    }
+
+    #[test]
+    fn an_update_is_refused_as_the_api_would() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, bob) = two_employees(&mut sim, &t);
+        let before = sim.employees[&ana].clone();
+        let path = format!("/rest/v1/employees/{ana}");
+        let patch =
+            |sim: &mut Sim, body: Json| sim.handle(&req(Method::PATCH, &path, &[], body, Some(&t)));
+        for (body, field) in [
+            (json!({"nickname": "A"}), "nickname"),
+            (json!({"status": "ACTIVE"}), "status"),
+            (json!({"password": "x"}), "password"),
+            (json!({"region": 2}), "region"),
+            (json!({"address": {"planet": "Earth"}}), "address.planet"),
+            (json!({"employmentProfile": 5}), "employmentProfile"),
+            (json!({"email": "BOB@example.com"}), "email"),
+            (json!({"customId": "8"}), "customId"),
+            (json!({"username": "BSTONE"}), "username"),
+            (json!({"email": "not-an-address"}), "email"),
+            (json!({"firstName": " "}), "firstName"),
+            (json!({"birthday": "1990-02-30"}), "birthday"),
+            (json!({"employmentProfile": {"hourlyRate": "ten"}}), "employmentProfile.hourlyRate"),
+            (json!({"tags": "night"}), "tags"),
+        ] {
+            let r = patch(&mut sim, body.clone());
+            assert_eq!(r.status, 400, "{body}");
+            assert!(r.body["errors"][field].is_array(), "{body}: {}", r.body);
+        }
+        // One bad field refuses the whole update.
+        let r = patch(&mut sim, json!({"jobTitle": "Boss", "nickname": "A"}));
+        assert_eq!(r.status, 400);
+        assert_eq!(sim.employees[&ana], before);
+        assert_eq!(sim.counters.updates, 0);
+        // Its own e-mail and customId are no conflict, nor are a terminated
+        // employee's.
+        assert_eq!(
+            patch(&mut sim, json!({"email": "ANA@example.com", "customId": "7"})).status,
+            200
+        );
+        let reason = sim.termination_reason("Resignation").unwrap();
+        let term = format!("/rest/v1/employees/{bob}/actions/terminate");
+        let body = json!({"date": "2026-01-31", "reason": reason});
+        assert_eq!(sim.handle(&req(Method::POST, &term, &[], body, Some(&t))).status, 200);
+        assert_eq!(
+            patch(&mut sim, json!({"email": "bob@example.com", "customId": "8"})).status,
+            200
+        );
+        assert_eq!(
+            sim.handle(&req(
+                Method::PATCH,
+                "/rest/v1/employees/999999",
+                &[],
+                json!({"jobTitle": "X"}),
+                Some(&t)
+            ))
+            .status,
+            404
+        );
+        assert_eq!(
+            sim.handle(&req(Method::PATCH, &path, &[], json!({"jobTitle": "X"}), Some("bogus")))
+                .status,
+            401
+        );
+    }
+
+    #[test]
+    fn terminate_keeps_a_record_and_happens_once() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, _) = two_employees(&mut sim, &t);
+        let r = sim.handle(&req(
+            Method::GET,
+            "/rest/v1/employment-termination-reasons",
+            &[],
+            Json::Null,
+            Some(&t),
+        ));
+        let names: Vec<&str> =
+            r.body["data"].as_array().unwrap().iter().filter_map(|x| x["name"].as_str()).collect();
+        assert_eq!(names, ["Resignation", "Dismissal", "End of Contract", "Retirement", "Other"]);
+        let reason = sim.termination_reason("Retirement").unwrap();
+        let path = format!("/rest/v1/employees/{ana}/actions/terminate");
+        let terminate =
+            |sim: &mut Sim, body: Json| sim.handle(&req(Method::POST, &path, &[], body, Some(&t)));
+        let r = terminate(&mut sim, json!({"date": "2026-03-01", "reason": 999999}));
+        assert_eq!(r.status, 400);
+        assert!(r.body["errors"]["reason"].is_array());
+        assert_eq!(terminate(&mut sim, json!({"reason": reason})).status, 400);
+        assert_eq!(sim.employees[&ana]["status"], "ACTIVE");
+        let body = json!({"date": "2026-03-01", "reason": reason, "comment": "hrport"});
+        assert_eq!(terminate(&mut sim, body.clone()).status, 200);
+        assert_eq!(sim.employees[&ana]["status"], TERMINATED);
+        assert_eq!(sim.terminations.len(), 1);
+        let rec = &sim.terminations[0];
+        assert_eq!(
+            (rec["employee"].as_u64(), rec["date"].as_str()),
+            (Some(ana), Some("2026-03-01"))
+        );
+        assert_eq!(
+            (rec["reason"].as_u64(), rec["comment"].as_str()),
+            (Some(reason), Some("hrport"))
+        );
+        let again = terminate(&mut sim, body);
+        assert_eq!(again.status, 400);
+        assert!(again.body["errors"]["status"].is_array());
+        assert_eq!(sim.counters.terminations, 1);
+        let r = sim.handle(&req(
+            Method::POST,
+            "/rest/v1/employees/999999/actions/terminate",
+            &[],
+            json!({"date": "2026-03-01", "reason": reason}),
+            Some(&t),
+        ));
+        assert_eq!(r.status, 404);
+    }
+
+    #[test]
+    fn move_to_region_needs_a_region_that_exists() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, _) = two_employees(&mut sim, &t);
+        let path = format!("/rest/v1/employees/{ana}/actions/move-to-region");
+        let r = sim.handle(&req(Method::POST, &path, &[], json!({"region": 999999}), Some(&t)));
+        assert_eq!(r.status, 400);
+        assert_eq!(r.body["message"], "region does not exist");
+        assert_eq!(sim.employees[&ana]["region"], json!(sim.region_id("EMEA")));
+        let apac = sim.region_id("APAC").unwrap();
+        let r = sim.handle(&req(Method::POST, &path, &[], json!({"region": apac}), Some(&t)));
+        assert_eq!(r.status, 200);
+        assert_eq!(sim.employees[&ana]["region"], json!(apac));
+        assert_eq!(sim.counters.region_moves, 1);
+    }
+
+    #[test]
+    fn a_role_changes_in_place_and_is_never_removed() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, bob) = two_employees(&mut sim, &t);
+        let guard = sim.role_id("Guard").unwrap();
+        let sup = sim.role_id("Supervisor").unwrap();
+        for user in [ana, bob] {
+            let body = json!({"user": user, "role": guard});
+            assert_eq!(
+                sim.handle(&req(Method::POST, "/rest/v1/user-roles", &[], body, Some(&t))).status,
+                201
+            );
+        }
+        let r = sim.handle(&req(
+            Method::GET,
+            "/rest/v1/user-roles",
+            &[("user", &ana.to_string())],
+            Json::Null,
+            Some(&t),
+        ));
+        let rows = r.body["data"].as_array().unwrap().clone();
+        assert_eq!(rows.len(), 1);
+        let path = format!("/rest/v1/user-roles/{}", rows[0]["id"]);
+        let send =
+            |sim: &mut Sim, m: Method, body: Json| sim.handle(&req(m, &path, &[], body, Some(&t)));
+        assert_eq!(send(&mut sim, Method::PATCH, json!({"role": 999999})).status, 400);
+        assert_eq!(send(&mut sim, Method::PATCH, json!({"user": bob, "role": sup})).status, 400);
+        assert_eq!(send(&mut sim, Method::PATCH, json!({"role": sup, "extra": 1})).status, 400);
+        assert_eq!(send(&mut sim, Method::DELETE, Json::Null).status, 400);
+        assert_eq!(sim.role_of(ana), Some(guard));
+        assert_eq!(sim.counters.role_changes, 0);
+        assert_eq!(send(&mut sim, Method::PATCH, json!({"role": sup})).status, 200);
+        assert_eq!(sim.role_of(ana), Some(sup));
+        assert_eq!(sim.role_of(bob), Some(guard), "only this user-role changed");
+        assert_eq!(sim.user_roles.iter().filter(|ur| ur["user"] == json!(ana)).count(), 1);
+        assert_eq!(send(&mut sim, Method::PUT, json!({"role": guard})).status, 200);
+        assert_eq!(sim.role_of(ana), Some(guard));
+        assert_eq!(sim.counters.role_changes, 2);
+        let r = sim.handle(&req(
+            Method::PATCH,
+            "/rest/v1/user-roles/999999",
+            &[],
+            json!({"role": sup}),
+            Some(&t),
+        ));
+        assert_eq!(r.status, 404);
+    }
+
+    #[test]
+    fn the_new_endpoints_answer_with_the_test_settings_refusals() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let t = login(&mut sim);
+        let (ana, _) = two_employees(&mut sim, &t);
+        sim.refuse.push((Method::PATCH, format!("/employees/{ana}"), 503));
+        let r = sim.handle(&req(
+            Method::PATCH,
+            &format!("/rest/v1/employees/{ana}"),
+            &[],
+            json!({"jobTitle": "X"}),
+            Some(&t),
+        ));
+        assert_eq!(r.status, 503);
+        assert_eq!(sim.employees[&ana]["jobTitle"], "Guard");
     }
 }

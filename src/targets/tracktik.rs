@@ -4,29 +4,38 @@
 //! `/rest/oauth2/access_token`; `{meta, data}` envelopes; `limit` ≤ 1000 with
 //! `offset`; `POST /rest/v1/employees` answers 201 with `data.id`; every
 //! employee has exactly one role, assigned with `POST /user-roles`; e-mail and
-//! customId are unique among employees who are not terminated. Unknowns (the
-//! status that means terminated, enums of gender and employee type) are
-//! options or free text, never guesses. This module translates only.
+//! customId are unique among employees who are not terminated. An existing
+//! employee changes with one update of its fields, `move-to-region` and its
+//! user-role, and ends with the `terminate` action (§1.8). Unknowns (the
+//! status that means terminated, the update verb, how a role changes, enums
+//! of gender and employee type) are options or free text, never guesses.
+//! This module translates only.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
 
 use serde_json::{Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_text, json_cell, payload,
+    Session, Target, TargetInfo, id_json, id_text, json_cell, payload,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::transport::auth::OAuth2Password;
 use crate::transport::errors::{ErrorReader, generic_message};
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request, Response};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
 
 pub struct TrackTik;
 
 const T: Kind = Kind::Text;
 const NUM: Kind = Kind::Number { min: Some(0.0) };
+/// The web app's two states (vendor-apis.md §1.8); Inactive is what other
+/// systems call a leaver, so it means Terminated too.
+const STATUSES: &[&str] = &["Active", "Terminated", "Inactive"];
+/// The reference table of termination reasons, as messages name it.
+const REASONS: &str = "termination reason";
 
 static FIELDS: &[FieldSpec] = &[
     FieldSpec::new("Employee ID", T, "customId")
@@ -74,6 +83,17 @@ static FIELDS: &[FieldSpec] = &[
         .help("Sent as the employee's first password; never written to any output."),
     FieldSpec::new("Force Password Change", Kind::Bool, "")
         .help("yes: the employee must choose a new password at first sign-in."),
+    // Lifecycle: never part of a create (a new employee is always active).
+    FieldSpec::new("Status", Kind::Choice(STATUSES), "").help(
+        "Active or Terminated (Inactive means Terminated): Terminated terminates an existing \
+         employee. A create is always active.",
+    ),
+    FieldSpec::new("Termination Date", Kind::Date, "")
+        .help("When a termination takes effect; the run's date when empty."),
+    FieldSpec::new("Termination Reason", Kind::Reference(REASONS), "").help(
+        "Name (any case) or id, from GET /employment-termination-reasons; the \
+         termination_reason option when empty.",
+    ),
 ];
 
 // Indexes into FIELDS, found at compile time: a wrong name fails the build.
@@ -87,6 +107,18 @@ const HOURS_MIN: usize = field_index(FIELDS, "Weekly Hours Minimum");
 const HOURS_MAX: usize = field_index(FIELDS, "Weekly Hours Maximum");
 const PASSWORD: usize = field_index(FIELDS, "Temporary Password");
 const FORCE_PASSWORD_CHANGE: usize = field_index(FIELDS, "Force Password Change");
+const STATUS: usize = field_index(FIELDS, "Status");
+const TERMINATION_DATE: usize = field_index(FIELDS, "Termination Date");
+const TERMINATION_REASON: usize = field_index(FIELDS, "Termination Reason");
+
+/// What `update` changes: every field the create sends except the password
+/// (a first password only), plus the role. The region is sent by a create
+/// but changes through its own action.
+static UPDATABLE: LazyLock<Vec<usize>> = LazyLock::new(|| {
+    (0..FIELDS.len())
+        .filter(|&i| i == ROLE || (i != PASSWORD && !FIELDS[i].payload.is_empty()))
+        .collect()
+});
 
 static INFO: TargetInfo = TargetInfo {
     primary: &["Employee ID"],
@@ -104,13 +136,34 @@ static INFO: TargetInfo = TargetInfo {
         CredentialSpec { field: "username", help: "the API employee's username or e-mail" },
         CredentialSpec { field: "password", help: "the API employee's password" },
     ],
-    options: &[OptionSpec {
-        name: "terminated_statuses",
-        default: "[\"TERMINATED\"]",
-        help: "Employee statuses that mean terminated: such employees do not block a new \
-               employee with the same Employee ID or e-mail, and are left out of exports \
-               (TrackTik does not publish its status values).",
-    }],
+    options: &[
+        OptionSpec {
+            name: "terminated_statuses",
+            default: "[\"TERMINATED\"]",
+            help: "Employee statuses that mean terminated: such employees do not block a new \
+                   employee with the same Employee ID or e-mail, and are left out of exports \
+                   (TrackTik does not publish its status values).",
+        },
+        OptionSpec {
+            name: "termination_reason",
+            default: "\"\"",
+            help: "The termination reason (a name from GET /employment-termination-reasons) \
+                   of a termination whose row gives no Termination Reason.",
+        },
+        OptionSpec {
+            name: "update_method",
+            default: "\"PATCH\"",
+            help: "The verb that changes an employee's fields, \"PATCH\" or \"PUT\" (only the \
+                   changed fields are sent either way). Unknown: TrackTik does not publish it.",
+        },
+        OptionSpec {
+            name: "role_update_method",
+            default: "\"PATCH\"",
+            help: "The verb that changes the role of an employee's user-role \
+                   (/user-roles/{id} with {\"role\": id}), \"PATCH\" or \"PUT\"; the employee \
+                   keeps exactly one role throughout. Unknown: TrackTik does not publish it.",
+        },
+    ],
 };
 
 /// TrackTik sits behind AWS ELB, whose firewall answers some calls itself
@@ -152,6 +205,8 @@ impl Target for TrackTik {
         let mut s = Tt::empty(options);
         s.refs.0.insert("region", ref_table("region", &list_all(api, "/regions", &[])?));
         s.refs.0.insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
+        let reasons = list_all(api, "/employment-termination-reasons", &[])?;
+        s.refs.0.insert(REASONS, ref_table(REASONS, &reasons));
         for e in list_all(api, "/employees", &[("fields", "id,customId,email,status".into())])? {
             let Some(id) = e.get("id").and_then(id_text) else {
                 continue;
@@ -230,6 +285,22 @@ struct Tt {
     /// Employees already made to change their password.
     forced: HashSet<String>,
     terminated: Vec<String>,
+    /// The `termination_reason` option: a name, or "".
+    default_reason: String,
+    /// The verbs of the `update_method` and `role_update_method` options,
+    /// or what is wrong with them (said by the first update, so that a run
+    /// that changes nothing is not stopped by them).
+    update_method: Result<Method, String>,
+    role_method: Result<Method, String>,
+}
+
+/// A verb option: PATCH or PUT, in any case.
+fn verb(options: &Options, name: &str) -> Result<Method, String> {
+    match options.string(name).trim().to_ascii_uppercase().as_str() {
+        "PATCH" => Ok(Method::Patch),
+        "PUT" => Ok(Method::Put),
+        other => Err(format!("[options] {name} is {other:?}; it must be \"PATCH\" or \"PUT\"")),
+    }
 }
 
 impl Tt {
@@ -245,6 +316,9 @@ impl Tt {
                 .iter()
                 .map(|s| s.to_ascii_uppercase())
                 .collect(),
+            default_reason: options.string("termination_reason"),
+            update_method: verb(options, "update_method"),
+            role_method: verb(options, "role_update_method"),
         }
     }
 
@@ -342,6 +416,63 @@ impl Tt {
             api.send(&req).map_err(|e| ("force password change", e))?;
         }
         Ok(())
+    }
+
+    /// Changes the role of an employee to `role`, keeping exactly one: the
+    /// user-role changes in place (the verb is the `role_update_method`
+    /// option); an employee without one yet gets one.
+    fn change_role(&self, api: &Api, id: &str, role: &str) -> Result<(), ApiError> {
+        let body = api.get(&format!("{API}/user-roles"), &[("user", id.to_string())])?;
+        let mine: Vec<&Json> = body
+            .get("data")
+            .and_then(Json::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|ur| ur.get("user").and_then(id_text).as_deref() == Some(id))
+            .collect();
+        let refused = |message: String| ApiError::Status { status: 400, message };
+        match mine.as_slice() {
+            [] => self.assign_role(api, id, role),
+            [ur] if ur.get("role").and_then(id_text).as_deref() == Some(role) => Ok(()),
+            [ur] => {
+                let Some(ur_id) = ur.get("id").and_then(id_text) else {
+                    return Err(refused(format!("the user-role of employee {id} has no id")));
+                };
+                let method = self.role_method.clone().map_err(refused)?;
+                let req = Request {
+                    method,
+                    ..Request::patch(
+                        format!("{API}/user-roles/{ur_id}"),
+                        json!({"role": id_json(role)}),
+                    )
+                }
+                .repeatable();
+                api.send(&req).map(|_| ())
+            }
+            many => Err(refused(format!(
+                "employee {id} has {} roles; TrackTik allows exactly one: fix it in TrackTik first",
+                many.len()
+            ))),
+        }
+    }
+
+    /// The id of the reason a termination of this row gives: the row's
+    /// Termination Reason, else the `termination_reason` option.
+    fn termination_reason(&self, values: &[Value]) -> Result<String, String> {
+        if let Some(id) = self.ref_id(REASONS, &values[TERMINATION_REASON]) {
+            return Ok(id);
+        }
+        let name = self.default_reason.trim();
+        if name.is_empty() {
+            return Err("terminating needs a reason: give the row a Termination Reason, or set \
+                        the termination_reason option in the profile's [options]"
+                .into());
+        }
+        let table = self.refs.get(REASONS).ok_or("the termination reasons are not loaded")?;
+        table
+            .resolve(name)
+            .map(|i| table.entries[i].id.clone())
+            .map_err(|e| format!("[options] termination_reason: {e}"))
     }
 }
 
@@ -449,6 +580,130 @@ impl Session for Tt {
         }
     }
 
+    fn updatable(&self) -> &[usize] {
+        &UPDATABLE
+    }
+
+    /// One update of the changed employee fields (nested as the create nests
+    /// them), then `move-to-region` for a Region and the user-role for a
+    /// Role: each only when that field changed.
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let fail = |message: String| Outcome::Failed {
+            id: Some(id.to_string()),
+            message,
+            unavailable: false,
+        };
+        if let Some(&f) = changed.iter().find(|f| !UPDATABLE.contains(f)) {
+            return fail(format!("{} cannot be changed through TrackTik's API", FIELDS[f].column));
+        }
+        // A step that fails after others succeeded says which ones did: the
+        // record is partly changed, and importing the row again finishes it.
+        let mut done: Vec<&str> = Vec::new();
+        let failed = |step: &str, e: ApiError, done: &[&str]| match Outcome::failed(
+            Some(id.to_string()),
+            step,
+            e,
+        ) {
+            Outcome::Failed { id, message, unavailable } if !done.is_empty() => Outcome::Failed {
+                id,
+                message: format!("{message}; already done: {}", done.join(", ")),
+                unavailable,
+            },
+            other => other,
+        };
+        let mut fields = vec![Value::Empty; FIELDS.len()];
+        for &f in changed.iter().filter(|&&f| f != REGION && f != ROLE) {
+            fields[f] = row.values[f].clone();
+        }
+        let body = payload(FIELDS, &fields, &self.refs);
+        if body.as_object().is_some_and(|o| !o.is_empty()) {
+            let method = match &self.update_method {
+                Ok(m) => *m,
+                Err(e) => return fail(e.clone()),
+            };
+            let path = format!("{API}/employees/{id}");
+            // Absolute values: sending them twice is harmless.
+            let req = Request { method, ..Request::patch(path, body) }.repeatable();
+            if let Err(e) = api.send(&req) {
+                return failed("update employee", e, &done);
+            }
+            done.push("update employee");
+        }
+        if changed.contains(&REGION) {
+            let Some(region) = self.ref_id("region", &row.values[REGION]) else {
+                return fail("Region: not a region of this TrackTik".into());
+            };
+            let req = Request::post(
+                format!("{API}/employees/{id}/actions/move-to-region"),
+                json!({"region": id_json(&region)}),
+            )
+            .repeatable();
+            if let Err(e) = api.send(&req) {
+                return failed("move to region", e, &done);
+            }
+            done.push("move to region");
+        }
+        if changed.contains(&ROLE) {
+            let Some(role) = self.ref_id("role", &row.values[ROLE]) else {
+                return fail("Role: not a role of this TrackTik".into());
+            };
+            if let Err(e) = self.change_role(api, id, &role) {
+                return failed("change role", e, &done);
+            }
+        }
+        Outcome::Updated { id: id.to_string() }
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        // The Choice column holds one of STATUSES as written there.
+        values[STATUS].text().map(|s| s == "Active")
+    }
+
+    /// Terminating is the `terminate` action; TrackTik documents no rehire
+    /// through its API, so reactivating is left to its web app.
+    fn set_active(&self, api: &Api, id: &str, active: bool, row: &RowInput) -> Outcome {
+        let fail = |message: String| Outcome::Failed {
+            id: Some(id.to_string()),
+            message,
+            unavailable: false,
+        };
+        if active {
+            return fail(
+                "TrackTik's API has no way to rehire or reactivate a terminated employee: \
+                 rehire them in TrackTik's web app, then import this row again"
+                    .into(),
+            );
+        }
+        let date = match row.values[TERMINATION_DATE] {
+            Value::Date(d) => d,
+            _ => chrono::Local::now().date_naive(),
+        };
+        let reason = match self.termination_reason(row.values) {
+            Ok(r) => r,
+            Err(m) => return fail(m),
+        };
+        let req = Request::post(
+            format!("{API}/employees/{id}/actions/terminate"),
+            json!({
+                "date": date.format("%Y-%m-%d").to_string(),
+                "reason": id_json(&reason),
+                "comment": "hrport",
+            }),
+        );
+        // Terminating twice is refused, so a lost answer is settled by
+        // reading the employee's status before anything is sent again.
+        let terminated = |api: &Api| -> Result<Option<String>, ApiError> {
+            let body = api.get(&format!("{API}/employees/{id}"), &[])?;
+            let status =
+                body.pointer("/data/status").and_then(Json::as_str).unwrap_or("").to_uppercase();
+            Ok(self.terminated.contains(&status).then(|| id.to_string()))
+        };
+        match api.create(&req, &terminated) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), "terminate employee", e),
+        }
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -472,6 +727,7 @@ impl Session for Tt {
                 continue;
             }
             let id = e.get("id").and_then(id_text).unwrap_or_default();
+            let active = !self.terminated.contains(&status);
             let row = FIELDS
                 .iter()
                 .enumerate()
@@ -491,11 +747,13 @@ impl Session for Tt {
                         Some(Json::Bool(false)) => "no".into(),
                         _ => String::new(),
                     },
+                    STATUS => if active { "Active" } else { "Terminated" }.into(),
+                    // Read back empty, these change nothing on a re-import.
+                    TERMINATION_DATE | TERMINATION_REASON => String::new(),
                     _ if f.kind == Kind::Secret => String::new(),
                     _ => json_cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
                 })
                 .collect();
-            let active = !self.terminated.contains(&status);
             emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())

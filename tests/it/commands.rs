@@ -155,9 +155,10 @@ fn every_target_signs_in_to_the_sandbox_with_the_access_it_publishes() {
         given.sort();
         read.sort();
         assert_eq!(given, read, "{name}");
-        // The record's own ID first, then the template's columns.
-        let columns: Vec<&str> =
-            std::iter::once("ID").chain(info.template.fields.iter().map(|f| f.column)).collect();
+        // Every export opens with the record's own id.
+        let columns: Vec<&str> = std::iter::once(hrport::mapping::ID_COLUMN)
+            .chain(info.template.fields.iter().map(|f| f.column))
+            .collect();
 
         let out = w.path(&format!("{name}.csv"));
         let r = export_from(&sb, name, &out, &[]);

@@ -39,6 +39,7 @@ fn an_export_holds_every_employee_in_the_import_columns_and_reimports_as_nothing
         header.contains(&"Region")
             && header.contains(&"Role")
             && header.contains(&"Temporary Password")
+            && header.ends_with(&["Status", "Termination Date", "Termination Reason"])
     );
     assert_eq!(table.len(), 46);
     let rows = rows_by_name(&file);
@@ -52,6 +53,10 @@ fn an_export_holds_every_employee_in_the_import_columns_and_reimports_as_nothing
     assert_eq!(ana["City"], "Toronto");
     assert_eq!(ana["Force Password Change"], "yes");
     assert_eq!(ana["Temporary Password"], "");
+    let ana_id = employee_by_email(&sb, "ana.silva0@example.com").unwrap()["id"].to_string();
+    assert_eq!(ana["ID"], ana_id);
+    assert_eq!(ana["Status"], "Active");
+    assert_eq!((ana["Termination Date"].as_str(), ana["Termination Reason"].as_str()), ("", ""));
 
     let creates_before = sb.with(|s: &mut Sim| s.counters.creates);
     let r = import(&sb, &file, &w.path("again"), &[]);

@@ -480,3 +480,474 @@ fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
         "Region: no region named \"Europe\" (the regions are \"Head Office\", \"NA-East\", \"NA-West\", \"EMEA\", \"APAC\", \"LATAM\")"
     );
 }
+
+/// Sync calls of the TrackTik session itself (update, terminate, rehire),
+/// through the library against the in-process sandbox. Import runs through
+/// the engine come with the engine.
+mod sync {
+    use std::sync::Arc;
+    use std::sync::atomic::AtomicBool;
+    use std::time::Duration;
+
+    use hrport::input::Record;
+    use hrport::mapping::profile::Profile;
+    use hrport::mapping::{Mapping, Value as Cell, find_field};
+    use hrport::targets::{self, Options, Outcome, RowInput, Session};
+    use hrport::transport::auth::Credentials;
+    use hrport::transport::retry::Policy;
+    use hrport::transport::{Api, Transport, TransportConfig};
+
+    use crate::util::*;
+
+    /// A signed-in TrackTik API and a connected session, with these
+    /// `[options]` (TOML) over the defaults.
+    fn connect(sb: &Sandbox, options: &str) -> (Api, Box<dyn Session>) {
+        connect_with(sb, options, Duration::from_secs(10))
+    }
+
+    /// `connect`, giving up on an answer after `timeout` (and retrying).
+    fn connect_with(sb: &Sandbox, options: &str, timeout: Duration) -> (Api, Box<dyn Session>) {
+        let target = targets::find("tracktik").unwrap();
+        let table: toml::Table = toml::from_str(options).unwrap();
+        let options = Options::resolve(target.info(), &table).unwrap();
+        let cfg = TransportConfig {
+            base_url: tt_url(sb),
+            rate: 500.0,
+            timeout,
+            policy: Policy { max_retries: 4, base: Duration::from_millis(10), ..Policy::default() },
+        };
+        let transport = Transport::new(&cfg, Arc::new(AtomicBool::new(false))).unwrap();
+        let mut creds = Credentials::default();
+        for (field, value) in access("tracktik").credentials {
+            creds.0.insert(field, hrport::secret::Secret::new(*value));
+        }
+        let api = Api::new(transport, target.auth(&creds, &options), target.errors());
+        api.authenticate().unwrap();
+        let session = target.connect(&api, &options).unwrap();
+        (api, session)
+    }
+
+    /// A row of `header` (a CSV line) mapped as an import maps it.
+    struct Row {
+        mapping: Mapping,
+        record: Record,
+    }
+
+    impl Row {
+        fn new(header: &str, cells: &str) -> Row {
+            let template = &targets::find("tracktik").unwrap().info().template;
+            let headers: Vec<String> = header.split(',').map(str::to_string).collect();
+            let mapping =
+                Mapping::resolve(template, "row.csv", &headers, &Profile::default(), Vec::new())
+                    .unwrap();
+            let fields = csv::StringRecord::from(cells.split(',').collect::<Vec<_>>());
+            Row { mapping, record: Record { row: 2, fields, shape_error: None } }
+        }
+
+        /// A row of these (column, cell) pairs, plus the template's
+        /// required columns it lacks (an import needs them to read a file;
+        /// they are not among the fields an update is asked to change).
+        fn of(pairs: &[(&str, &str)]) -> Row {
+            let mut pairs = pairs.to_vec();
+            for (c, v) in [
+                ("First Name", "Ana"),
+                ("Last Name", "Silva"),
+                ("Region", "EMEA"),
+                ("Role", "Guard"),
+            ] {
+                if !pairs.iter().any(|(k, _)| *k == c) {
+                    pairs.push((c, v));
+                }
+            }
+            let header: Vec<&str> = pairs.iter().map(|(k, _)| *k).collect();
+            let cells: Vec<&str> = pairs.iter().map(|(_, v)| *v).collect();
+            Row::new(&header.join(","), &cells.join(","))
+        }
+
+        fn values(&self, session: &dyn Session) -> Vec<Cell<'_>> {
+            let (mut values, mut problems) = (Vec::new(), Vec::new());
+            self.mapping.map_row(&self.record, session.refs(), &mut values, &mut problems);
+            assert!(problems.is_empty(), "{problems:?}");
+            values
+        }
+    }
+
+    fn field(name: &str) -> usize {
+        find_field(targets::find("tracktik").unwrap().info().template.fields, name).unwrap()
+    }
+
+    fn input<'a>(values: &'a [Cell<'a>]) -> RowInput<'a> {
+        RowInput { row: 2, values, existing: None, people: &[] }
+    }
+
+    /// Imports Ana (and Bob) with the binary, as a user would; their ids.
+    fn hire(sb: &Sandbox, w: &Work) -> (String, String) {
+        let file = w.write(
+            "hires.csv",
+            csv_text(&[
+                "Employee ID,First Name,Last Name,Email,Phone,Job Title,Region,Role,City,Country,Hourly Rate,Weekly Hours Target,Tags",
+                "101,Ana,Silva,ana@example.com,+1 555 0100,Guard,EMEA,Guard,Lisbon,PT,18.50,40,night",
+                "102,Bob,Stone,bob@example.com,,Guard,EMEA,Guard,,,,,",
+            ]),
+        );
+        let r = import(sb, &file, &w.path("hired"), &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        let id = |m: &str| employee_by_email(sb, m).unwrap()["id"].to_string();
+        (id("ana@example.com"), id("bob@example.com"))
+    }
+
+    #[test]
+    fn an_update_changes_exactly_the_changed_fields_with_the_vendors_calls() {
+        let w = Work::new();
+        let sb = sandbox();
+        let (ana, bob) = hire(&sb, &w);
+        let (api, session) = connect(&sb, "");
+        let updatable = session.updatable();
+        for f in ["Job Title", "Email", "Hourly Rate", "City", "Region", "Role", "Tags", "Birthday"]
+        {
+            assert!(updatable.contains(&field(f)), "{f} is updatable");
+        }
+        for f in ["Temporary Password", "Force Password Change", "Status", "Termination Date"] {
+            assert!(!updatable.contains(&field(f)), "{f} is not updatable");
+        }
+
+        // The row differs in more fields than `changed` lists (Last Name,
+        // Phone): only the listed ones change.
+        let row = Row::new(
+            "ID,Employee ID,First Name,Last Name,Email,Phone,Job Title,Region,Role,City,Hourly Rate,Tags",
+            &format!(
+                "{ana},101,Ana,Costa,ana.silva@example.com,+1 555 0199,Supervisor,apac,supervisor,Porto,21,night;armed"
+            ),
+        );
+        let values = row.values(session.as_ref());
+        let changed: Vec<usize> =
+            ["Email", "Job Title", "Region", "Role", "City", "Hourly Rate", "Tags"]
+                .into_iter()
+                .map(field)
+                .collect();
+        let before = sb.with(|s: &mut Sim| s.counters.clone());
+        assert_eq!(
+            session.update(&api, &ana, &input(&values), &changed),
+            Outcome::Updated { id: ana.clone() }
+        );
+
+        let e = employee_by_email(&sb, "ana.silva@example.com").expect("e-mail changed");
+        assert_eq!(e["id"].to_string(), ana);
+        assert_eq!(e["jobTitle"], "Supervisor");
+        assert_eq!(e["tags"], json!(["night", "armed"]));
+        assert_eq!(e["lastName"], "Silva", "not in changed: not sent");
+        assert_eq!(e["primaryPhone"], "+1 555 0100", "not in changed: not sent");
+        assert_eq!(e["customId"], "101");
+        let ana_id: u64 = ana.parse().unwrap();
+        sb.with(|s: &mut Sim| {
+            assert_eq!(e["region"], json!(s.region_id("APAC").unwrap()));
+            let address = s.address_of(&e).unwrap();
+            assert_eq!(address["city"], "Porto");
+            assert_eq!(address["country"], "PT", "the rest of the address stays");
+            let profile = s.profile_of(&e).unwrap();
+            assert_eq!(profile["hourlyRate"], json!(21));
+            assert_eq!(profile["weeklyHoursTarget"], json!(40));
+            assert_eq!(s.role_of(ana_id).and_then(|r| s.role_name(r)), Some("Supervisor"));
+            assert_eq!(s.user_roles.iter().filter(|ur| ur["user"] == json!(ana_id)).count(), 1);
+            // One update, one move, one role change: nothing else written.
+            assert_eq!(s.counters.updates - before.updates, 1);
+            assert_eq!(s.counters.region_moves - before.region_moves, 1);
+            assert_eq!(s.counters.role_changes - before.role_changes, 1);
+            assert_eq!(s.counters.creates, before.creates);
+        });
+        assert_eq!(role_name_of(&sb, bob.parse().unwrap()).as_deref(), Some("Guard"));
+        assert_eq!(employee_by_email(&sb, "bob@example.com").unwrap()["jobTitle"], "Guard");
+
+        // Only the Role: no employee update, no move.
+        let row = Row::of(&[("Email", "bob@example.com"), ("Role", "Dispatcher")]);
+        let values = row.values(session.as_ref());
+        let before = sb.with(|s: &mut Sim| s.counters.clone());
+        assert_eq!(
+            session.update(&api, &bob, &input(&values), &[field("Role")]),
+            Outcome::Updated { id: bob.clone() }
+        );
+        assert_eq!(role_name_of(&sb, bob.parse().unwrap()).as_deref(), Some("Dispatcher"));
+        sb.with(|s: &mut Sim| {
+            assert_eq!(s.counters.updates, before.updates);
+            assert_eq!(s.counters.region_moves, before.region_moves);
+        });
+
+        // A refused change says which step and why.
+        let row = Row::of(&[("Email", "bob@example.com")]);
+        let values = row.values(session.as_ref());
+        match session.update(&api, &ana, &input(&values), &[field("Email")]) {
+            Outcome::Failed { id, message, unavailable: false } => {
+                assert_eq!(id.as_deref(), Some(ana.as_str()));
+                assert_eq!(
+                    message,
+                    "update employee: The given data was invalid.; email: The email has already been taken. (HTTP 400)"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_employee_without_a_role_gets_one_and_never_a_second() {
+        let sb = sandbox();
+        let id = sb.with(|s: &mut Sim| {
+            s.seed_employee(json!({"firstName": "Cy", "lastName": "Ray", "email": "cy@example.com", "region": 4}))
+        });
+        let (api, session) = connect(&sb, "");
+        let row = Row::of(&[("Email", "cy@example.com"), ("Role", "Guard")]);
+        let values = row.values(session.as_ref());
+        let id_text = id.to_string();
+        assert_eq!(
+            session.update(&api, &id_text, &input(&values), &[field("Role")]),
+            Outcome::Updated { id: id_text.clone() }
+        );
+        assert_eq!(role_name_of(&sb, id).as_deref(), Some("Guard"));
+        // The same role again changes nothing.
+        assert_eq!(
+            session.update(&api, &id_text, &input(&values), &[field("Role")]),
+            Outcome::Updated { id: id_text.clone() }
+        );
+        sb.with(|s: &mut Sim| {
+            assert_eq!(s.user_roles.iter().filter(|ur| ur["user"] == json!(id)).count(), 1);
+            assert_eq!(s.counters.role_changes, 0);
+        });
+    }
+
+    #[test]
+    fn the_update_verb_is_the_update_method_option() {
+        let w = Work::new();
+        let sb = sandbox();
+        let (ana, _) = hire(&sb, &w);
+        // A tenant that would refuse PATCH.
+        let path = format!("/employees/{ana}");
+        sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::PATCH, path.clone(), 405)));
+        let row = Row::of(&[("Email", "ana@example.com"), ("Job Title", "Dispatcher")]);
+        let changed = [field("Job Title")];
+
+        let (api, session) = connect(&sb, "");
+        let values = row.values(session.as_ref());
+        match session.update(&api, &ana, &input(&values), &changed) {
+            Outcome::Failed { message, .. } => assert_eq!(
+                message,
+                "update employee: refused by the sandbox's test settings (HTTP 405)"
+            ),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(employee_by_email(&sb, "ana@example.com").unwrap()["jobTitle"], "Guard");
+
+        let (api, session) = connect(&sb, "update_method = \"put\"");
+        assert_eq!(
+            session.update(&api, &ana, &input(&values), &changed),
+            Outcome::Updated { id: ana.clone() }
+        );
+        assert_eq!(employee_by_email(&sb, "ana@example.com").unwrap()["jobTitle"], "Dispatcher");
+
+        // A later step that fails says what was already done.
+        let moves = format!("/employees/{ana}/actions/move-to-region");
+        sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, moves, 400)));
+        let row =
+            Row::of(&[("Email", "ana@example.com"), ("Job Title", "Patrol"), ("Region", "APAC")]);
+        let values = row.values(session.as_ref());
+        match session.update(&api, &ana, &input(&values), &[field("Job Title"), field("Region")]) {
+            Outcome::Failed { id, message, unavailable: false } => {
+                assert_eq!(id.as_deref(), Some(ana.as_str()));
+                assert_eq!(
+                    message,
+                    "move to region: refused by the sandbox's test settings (HTTP 400); already done: update employee"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let e = employee_by_email(&sb, "ana@example.com").unwrap();
+        assert_eq!(e["jobTitle"], "Patrol");
+        assert_eq!(e["region"], json!(sb.with(|s: &mut Sim| s.region_id("EMEA"))));
+
+        let (api, session) = connect(&sb, "update_method = \"POST\"");
+        match session.update(&api, &ana, &input(&values), &changed) {
+            Outcome::Failed { message, .. } => assert_eq!(
+                message,
+                "[options] update_method is \"POST\"; it must be \"PATCH\" or \"PUT\""
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn deactivating_terminates_with_the_rows_date_and_reason_or_the_options() {
+        let w = Work::new();
+        let sb = sandbox();
+        let (ana, bob) = hire(&sb, &w);
+        let (api, session) = connect(&sb, "");
+        let row = Row::of(&[
+            ("Email", "ana@example.com"),
+            ("Status", "Terminated"),
+            ("Termination Date", "2026-03-01"),
+            ("Termination Reason", "end of contract"),
+        ]);
+        let values = row.values(session.as_ref());
+        assert_eq!(session.wants_active(&values), Some(false));
+        assert_eq!(
+            session.set_active(&api, &ana, false, &input(&values)),
+            Outcome::Updated { id: ana.clone() }
+        );
+        sb.with(|s: &mut Sim| {
+            let t = &s.terminations[0];
+            assert_eq!(t["employee"].to_string(), ana);
+            assert_eq!(t["date"], "2026-03-01");
+            assert_eq!(t["reason"], json!(s.termination_reason("End of Contract").unwrap()));
+            assert_eq!(t["comment"], "hrport");
+            assert_eq!(s.employees[&ana.parse().unwrap()]["status"], "TERMINATED");
+        });
+
+        // No reason in the row and none in the options: nothing is sent.
+        let row = Row::of(&[
+            ("Email", "bob@example.com"),
+            ("Status", "Inactive"),
+            ("Termination Reason", ""),
+        ]);
+        let values = row.values(session.as_ref());
+        assert_eq!(session.wants_active(&values), Some(false), "Inactive means Terminated");
+        match session.set_active(&api, &bob, false, &input(&values)) {
+            Outcome::Failed { id, message, unavailable: false } => {
+                assert_eq!(id.as_deref(), Some(bob.as_str()));
+                assert!(
+                    message.contains("give the row a Termination Reason")
+                        && message.contains("termination_reason option"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(sb.with(|s: &mut Sim| s.terminations.len()), 1);
+
+        // An option that names no reason says so.
+        let (api, session) = connect(&sb, "termination_reason = \"Retired\"");
+        match session.set_active(&api, &bob, false, &input(&row.values(session.as_ref()))) {
+            Outcome::Failed { message, .. } => assert_eq!(
+                message,
+                "[options] termination_reason: no termination reason named \"Retired\" (did you mean \"Retirement\"?)"
+            ),
+            other => panic!("{other:?}"),
+        }
+
+        // The option's reason, on the run's date.
+        let (api, session) = connect(&sb, "termination_reason = \"retirement\"");
+        let values = row.values(session.as_ref());
+        assert_eq!(
+            session.set_active(&api, &bob, false, &input(&values)),
+            Outcome::Updated { id: bob.clone() }
+        );
+        let today = chrono::Local::now().date_naive().format("%Y-%m-%d").to_string();
+        sb.with(|s: &mut Sim| {
+            let t = &s.terminations[1];
+            assert_eq!(t["employee"].to_string(), bob);
+            assert_eq!(t["date"], json!(today));
+            assert_eq!(t["reason"], json!(s.termination_reason("Retirement").unwrap()));
+        });
+    }
+
+    #[test]
+    fn reactivating_is_refused_with_what_to_do_in_tracktik() {
+        let sb = sandbox();
+        let id = sb.with(|s: &mut Sim| {
+            s.seed_employee(json!({"firstName": "Di", "lastName": "Ray", "email": "di@example.com", "region": 4, "status": "TERMINATED"}))
+        });
+        let (api, session) = connect(&sb, "");
+        let row = Row::of(&[("Email", "di@example.com"), ("Status", "active")]);
+        let values = row.values(session.as_ref());
+        assert_eq!(session.wants_active(&values), Some(true));
+        let before = sb.with(|s: &mut Sim| s.counters.requests);
+        match session.set_active(&api, &id.to_string(), true, &input(&values)) {
+            Outcome::Failed { id: failed, message, unavailable: false } => {
+                assert_eq!(failed, Some(id.to_string()));
+                assert_eq!(
+                    message,
+                    "TrackTik's API has no way to rehire or reactivate a terminated employee: rehire them in TrackTik's web app, then import this row again"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(sb.with(|s: &mut Sim| s.counters.requests), before, "nothing sent");
+        let row = Row::of(&[("Email", "di@example.com"), ("Status", "")]);
+        assert_eq!(session.wants_active(&row.values(session.as_ref())), None);
+    }
+
+    #[test]
+    fn an_exports_status_column_reads_back_as_the_same_state() {
+        let w = Work::new();
+        let sb = sandbox();
+        let (_, bob) = hire(&sb, &w);
+        sb.with(|s: &mut Sim| {
+            let bob = bob.parse().unwrap();
+            s.employees.get_mut(&bob).unwrap()["status"] = json!("TERMINATED");
+        });
+        let file = w.path("people.csv");
+        let r = export_from(&sb, "tracktik", &file, &["--include-terminated"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        let table = read_csv(&file);
+        let header = table[0].join(",");
+        let (_, session) = connect(&sb, "");
+        let status = table[0].iter().position(|h| h == "Status").expect("a Status column");
+        let email = table[0].iter().position(|h| h == "Email").unwrap();
+        let mut states = Vec::new();
+        for cells in &table[1..] {
+            let row = Row::new(&header, &cells.join(","));
+            let values = row.values(session.as_ref());
+            states.push((
+                cells[email].clone(),
+                cells[status].clone(),
+                session.wants_active(&values),
+            ));
+            for f in ["Termination Date", "Termination Reason"] {
+                let i = table[0].iter().position(|h| h == f).unwrap();
+                assert_eq!(cells[i], "", "{f} is left empty");
+            }
+        }
+        // The rows' order is the ids', and the import created them in parallel.
+        states.sort();
+        let state = |m: &str, s: &str, a| (m.to_string(), s.to_string(), a);
+        assert_eq!(
+            states,
+            [
+                state("ana@example.com", "Active", Some(true)),
+                state("bob@example.com", "Terminated", Some(false))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_terminate_whose_answer_is_lost_is_not_sent_twice() {
+        let sb = sandbox_with(SandboxConfig {
+            faults: Faults {
+                seed: 7,
+                lost: 0.3,
+                lost_delay: Duration::from_millis(800),
+                ..Faults::default()
+            },
+            ..SandboxConfig::default()
+        });
+        let ids: Vec<u64> = sb.with(|s: &mut Sim| {
+            (0..8)
+                .map(|i| {
+                    s.seed_employee(json!({"firstName": format!("P{i}"), "lastName": "X", "email": format!("p{i}@example.com"), "region": 4}))
+                })
+                .collect()
+        });
+        let (api, session) =
+            connect_with(&sb, "termination_reason = \"Other\"", Duration::from_millis(300));
+        let row = Row::of(&[("Email", "p0@example.com"), ("Status", "Terminated")]);
+        let values = row.values(session.as_ref());
+        for id in &ids {
+            let id = id.to_string();
+            assert_eq!(
+                session.set_active(&api, &id, false, &input(&values)),
+                Outcome::Updated { id: id.clone() }
+            );
+        }
+        assert!(api.stats().recovered.load(std::sync::atomic::Ordering::Relaxed) > 0);
+        sb.with(|s: &mut Sim| {
+            assert_eq!(s.terminations.len(), ids.len(), "each employee terminated once");
+            assert!(ids.iter().all(|id| s.employees[id]["status"] == "TERMINATED"));
+        });
+    }
+}
