@@ -9,11 +9,11 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_text, json_cell, payload,
+    Session, Target, TargetInfo, id_text, json_cell, payload, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -70,18 +70,50 @@ static FIELDS: &[FieldSpec] = &[
         .help("Only for organisations that sign in with SAML: [options] sso = \"saml\"."),
     FieldSpec::new("Send Login Email", Kind::Bool, "sendLoginEmail")
         .help("yes: Guardian e-mails the new user their login details."),
+    FieldSpec::new("Retired", Kind::Bool, "retired").aliases(&["Is Retired"]).help(
+        "The lifecycle column: yes retires the user (no sign-in), no reactivates a retired one.",
+    ),
 ];
 
 // Indexes into FIELDS, found at compile time: a wrong name fails the build.
 const FIRST_NAME: usize = field_index(FIELDS, "First Name");
+const MIDDLE_NAME: usize = field_index(FIELDS, "Middle Name");
 const LAST_NAME: usize = field_index(FIELDS, "Last Name");
+const TITLE: usize = field_index(FIELDS, "Title");
 const EMAIL: usize = field_index(FIELDS, "Email");
 const EMPLOYEE_ID: usize = field_index(FIELDS, "Employee ID");
 const ROLE: usize = field_index(FIELDS, "Role");
+const WORK_NUMBER: usize = field_index(FIELDS, "Work Number");
+const WORK_EXTENSION: usize = field_index(FIELDS, "Work Extension");
+const HOME_NUMBER: usize = field_index(FIELDS, "Home Number");
+const CELL_NUMBER: usize = field_index(FIELDS, "Cell Number");
 const LOGIN: usize = field_index(FIELDS, "Login");
 const OAUTH_ID: usize = field_index(FIELDS, "OAuth ID");
 const SAML_ID: usize = field_index(FIELDS, "SAML ID");
 const SEND_LOGIN_EMAIL: usize = field_index(FIELDS, "Send Login Email");
+const RETIRED: usize = field_index(FIELDS, "Retired");
+
+/// The fields `PATCH /v1/users/{id}` changes on an existing user: every
+/// field of the PATCH page that a user holds and an export shows. Not
+/// Password (never exported, so no difference can be seen, and setting one
+/// would be a reset rather than a sync), Send Login Email (an instruction at creation) and
+/// Retired (the lifecycle column: `set_active`).
+static UPDATABLE: &[usize] = &[
+    FIRST_NAME,
+    MIDDLE_NAME,
+    LAST_NAME,
+    TITLE,
+    EMAIL,
+    EMPLOYEE_ID,
+    ROLE,
+    WORK_NUMBER,
+    WORK_EXTENSION,
+    HOME_NUMBER,
+    CELL_NUMBER,
+    LOGIN,
+    OAUTH_ID,
+    SAML_ID,
+];
 
 static INFO: TargetInfo = TargetInfo {
     template: Template {
@@ -102,6 +134,13 @@ static INFO: TargetInfo = TargetInfo {
             help: "Role names and their Guardian ids, e.g. { \"HR Admin\" = 12 }, so the Role \
                    column may hold names. Guardian has no API that lists roles: without this \
                    table, Role must be the id.",
+        },
+        OptionSpec {
+            name: "patch_sends_required",
+            default: "false",
+            help: "Send First Name, Last Name and Role with every PATCH of an existing user \
+                   (read from the user just before), for a server that holds PATCH to the \
+                   required flags its page shows. Off: a PATCH carries only the changed fields.",
         },
         OptionSpec {
             name: "sso",
@@ -256,6 +295,9 @@ struct Gd {
     /// `[options] roles`, name -> id; empty when the profile has none.
     roles: RefTable,
     sso: Sso,
+    /// `[options] patch_sends_required`: every PATCH also carries firstName,
+    /// lastName and role.
+    patch_sends_required: bool,
     /// Lower-cased key -> ids of the users holding it.
     by_login: HashMap<String, Vec<String>>,
     by_email: HashMap<String, Vec<String>>,
@@ -276,6 +318,7 @@ impl Gd {
             refs: RefTables::default(),
             roles: RefTable::new("role", options.table("roles")),
             sso,
+            patch_sends_required: options.bool("patch_sends_required"),
             by_login: HashMap::new(),
             by_email: HashMap::new(),
             by_profile_id: HashMap::new(),
@@ -389,6 +432,50 @@ impl Gd {
     }
 }
 
+impl Gd {
+    /// The PATCH body for the `changed` fields of a row: each field's
+    /// payload name and value, the role as its id.
+    fn patch_body(&self, values: &[Value], changed: &[usize]) -> Map<String, Json> {
+        let mut body = Map::new();
+        for &f in changed.iter().filter(|f| UPDATABLE.contains(f)) {
+            let v = match f {
+                ROLE => values[ROLE].text().and_then(|c| self.role_id(c).ok()).map(|n| json!(n)),
+                _ => value_json(&FIELDS[f], &values[f], &self.refs),
+            };
+            if let Some(v) = v {
+                body.insert(FIELDS[f].payload.to_string(), v);
+            }
+        }
+        body
+    }
+
+    /// `PATCH /v1/users/{id}` with `body`. With `patch_sends_required`, the
+    /// required fields the body lacks are read from the user first, so the
+    /// PATCH repeats them unchanged.
+    fn patch(&self, api: &Api, id: &str, mut body: Map<String, Json>, step: &str) -> Outcome {
+        let path = format!("{USERS}/{id}");
+        const REQUIRED: [&str; 3] = ["firstName", "lastName", "role"];
+        if self.patch_sends_required && REQUIRED.iter().any(|k| !body.contains_key(*k)) {
+            let user = match api.get(&path, &[]) {
+                Ok(u) => u,
+                Err(e) => return Outcome::failed(Some(id.to_string()), "read user", e),
+            };
+            for k in REQUIRED {
+                // The role is shown as {id, name} and sent as the id.
+                let v = user.get(k).map(|v| v.get("id").unwrap_or(v)).filter(|v| !v.is_null());
+                if let (false, Some(v)) = (body.contains_key(k), v) {
+                    body.insert(k.to_string(), v.clone());
+                }
+            }
+        }
+        // Setting fields to values twice changes nothing: safe to resend.
+        match api.send(&Request::patch(path, Json::Object(body)).repeatable()) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), step, e),
+        }
+    }
+}
+
 /// One way to find a row's user: a listing query, and the field of the
 /// answer that must equal the row's key.
 struct Search<'a> {
@@ -475,7 +562,7 @@ impl Session for Gd {
             [(_, ids)] if ids.len() == 1 => ids[0].clone(),
             _ => return Err(Problem::row(conflict(&groups))),
         };
-        if self.retired.contains(&id) {
+        if self.retired.contains(&id) && self.wants_active(values) != Some(false) {
             self.retired_matched.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
         }
         // Guardian has no follow-up steps, so an existing user is complete.
@@ -540,6 +627,37 @@ impl Session for Gd {
         }
     }
 
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let body = self.patch_body(row.values, changed);
+        if body.is_empty() {
+            return Outcome::Updated { id: id.to_string() };
+        }
+        self.patch(api, id, body, "update user")
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        match values[RETIRED] {
+            Value::Bool(retired) => Some(!retired),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, _row: &RowInput) -> Outcome {
+        let mut body = Map::new();
+        body.insert("retired".into(), json!(!active));
+        let step = if active { "reactivate user" } else { "retire user" };
+        let outcome = self.patch(api, id, body, step);
+        if active && matches!(outcome, Outcome::Updated { .. }) {
+            // No longer a retired user to report at the end.
+            self.retired_matched.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        }
+        outcome
+    }
+
     fn notes(&self) -> Vec<String> {
         let ids = self.retired_matched.lock().unwrap_or_else(|e| e.into_inner());
         if ids.is_empty() {
@@ -547,13 +665,12 @@ impl Session for Gd {
         }
         let ids: Vec<String> = ids.iter().cloned().collect();
         vec![format!(
-            "{} {} retired in Guardian ({} {}); hrport reported {} as exists and did not \
-             reactivate {}",
+            "{} {} retired in Guardian ({} {}); hrport did not reactivate {} (a Retired \
+             cell of no does)",
             ids.len(),
             if ids.len() == 1 { "row matches a user who is" } else { "rows match users who are" },
             if ids.len() == 1 { "id" } else { "ids" },
             ids.join(", "),
-            if ids.len() == 1 { "it" } else { "them" },
             if ids.len() == 1 { "it" } else { "them" },
         )]
     }
