@@ -1,7 +1,8 @@
 //! Guardian (LawLogix I-9) imitation, faithful to `vendor-apis.md` §3 and §6.3.
 //!
 //! One fixed bearer token (no token endpoint: the real one is not public);
-//! `POST`/`PATCH /v1/users` with the documented rules; `GET /v1/users` 50 a
+//! `POST`/`PATCH /v1/users` with the documented rules (a PATCH changes only
+//! what it is sent); `GET /v1/users` 50 a
 //! page by fullName with exact filters and relative links; no DELETE. Choices
 //! where the vendor is silent are noted. A plain state machine: no I/O.
 

@@ -6,7 +6,8 @@
 //! errors `{name, message, code, errors}`. `POST /people` with an optional
 //! `userAccount`, `POST /users` whose `person` search must match exactly one
 //! person without an account; usernames unique; accounts disabled unless
-//! asked; no DELETE. Ids are UUIDs. Unknowns (the default page size, the
+//! asked; `PATCH /people/{id}` and `PATCH /users/{id}` (isEnabled, username)
+//! change only what is sent; no DELETE. Ids are UUIDs. Unknowns (the default page size, the
 //! status of a duplicate username) follow §6.2's suggestions.
 
 use std::any::Any;

@@ -1,8 +1,9 @@
 //! Guardian (LawLogix I-9) REST v1 users: template, payloads and answers.
 //!
 //! Facts from `vendor-apis.md` §3: bearer token (issuing not public), `POST` and
-//! paged `GET /v1/users`, the documented lengths (login 30), roles as ids with
-//! no API to list them, SSO ids only in that mode. Unknowns are options or
+//! paged `GET /v1/users`, `PATCH /v1/users/{id}` for updates and `retired`
+//! (the lifecycle), the documented lengths (login 30), roles as ids with no
+//! API to list them, SSO ids only in that mode. Unknowns are options or
 //! documented choices, never guesses. It only translates: it never sleeps,
 //! retries or holds an HTTP client.
 
@@ -792,6 +793,31 @@ mod tests {
             gd.body(&values),
             json!({"firstName": "Ana", "lastName": "Silva", "role": 12, "login": "asilva", "sendLoginEmail": true})
         );
+    }
+
+    #[test]
+    fn a_patch_carries_only_changed_updatable_fields_and_retired_is_the_lifecycle() {
+        let gd = Gd::new(&options("roles = { \"HR Admin\" = 12 }"));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[TITLE] = Value::Text(B("Director"));
+        values[ROLE] = Value::Text(B("hr admin"));
+        values[SEND_LOGIN_EMAIL] = Value::Bool(true);
+        values[RETIRED] = Value::Bool(true);
+        let changed = [TITLE, ROLE, SEND_LOGIN_EMAIL, RETIRED, CELL_NUMBER];
+        assert_eq!(
+            Json::Object(gd.patch_body(&values, &changed)),
+            json!({"title": "Director", "role": 12}),
+            "not First Name (unchanged), nor what update does not change, nor empty cells"
+        );
+        assert_eq!(gd.wants_active(&values), Some(false));
+        values[RETIRED] = Value::Bool(false);
+        assert_eq!(gd.wants_active(&values), Some(true));
+        values[RETIRED] = Value::Empty;
+        assert_eq!(gd.wants_active(&values), None);
+        for f in [field_index(FIELDS, "Password"), SEND_LOGIN_EMAIL, RETIRED] {
+            assert!(!gd.updatable().contains(&f), "{}", FIELDS[f].column);
+        }
     }
 
     #[test]

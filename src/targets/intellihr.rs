@@ -7,7 +7,10 @@
 //! both, and a person who exists without an account gets one with
 //! `POST /users`, found by a search object that matches exactly that person.
 //! Accounts are created disabled unless asked, because an enabled account
-//! gets its welcome e-mail at once. This module translates only.
+//! gets its welcome e-mail at once. An existing row changes through
+//! `PATCH /people/{id}` (person fields) and `PATCH /users/{id}` (username,
+//! and `isEnabled`, the lifecycle); an existing account's permission groups
+//! cannot change. This module translates only.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -745,6 +748,35 @@ fn is_rfc3339_date(full: &str, day: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_primary_keeps_the_other_entries() {
+        let have = json!([
+            {"email": "old@example.com", "isPrimary": true, "isPersonal": false, "customFields": {}},
+            {"email": "me@home.example", "isPrimary": false, "isPersonal": true},
+            {"email": "new@example.com", "isPrimary": false, "isPersonal": false},
+        ]);
+        assert_eq!(
+            with_primary(Some(&have), "email", "NEW@example.com"),
+            json!([
+                {"email": "NEW@example.com", "isPrimary": true, "isPersonal": false},
+                {"email": "me@home.example", "isPrimary": false, "isPersonal": true},
+            ]),
+            "the old primary replaced, the same address not listed twice"
+        );
+        assert_eq!(
+            with_primary(None, "number", "+61 400"),
+            json!([{"number": "+61 400", "isPrimary": true, "isPersonal": false}])
+        );
+        let personal = json!([{"number": "1", "isPrimary": false, "isPersonal": true}]);
+        assert_eq!(
+            with_primary(Some(&personal), "number", "2"),
+            json!([
+                {"number": "2", "isPrimary": true, "isPersonal": false},
+                {"number": "1", "isPrimary": false, "isPersonal": true},
+            ])
+        );
+    }
 
     #[test]
     fn cells_from_answers() {
