@@ -375,6 +375,13 @@ impl Gd {
         if let Some(role) = values[ROLE].text().and_then(|c| self.role_id(c).ok()) {
             body["role"] = json!(role);
         }
+        // A new user is active anyway: `retired` goes only when it asks for
+        // something, as whether POST takes it is not published.
+        if let Some(b) = body.as_object_mut()
+            && b.get("retired") == Some(&json!(false))
+        {
+            b.remove("retired");
+        }
         body
     }
 
@@ -789,6 +796,7 @@ mod tests {
         values[ROLE] = Value::Text(B("HR admin"));
         values[LOGIN] = Value::Text(B("asilva"));
         values[SEND_LOGIN_EMAIL] = Value::Bool(true);
+        values[RETIRED] = Value::Bool(false);
         assert_eq!(
             gd.body(&values),
             json!({"firstName": "Ana", "lastName": "Silva", "role": 12, "login": "asilva", "sendLoginEmail": true})

@@ -777,3 +777,21 @@ fn a_server_that_wants_the_required_fields_in_every_patch_gets_them_with_the_opt
     want["retired"] = json!(true);
     assert_eq!(sb.with(|g: &mut Gs| g.users[&ana].clone()), want, "the repeated fields unchanged");
 }
+
+#[test]
+fn a_new_row_with_retired_yes_is_created_retired() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "u.csv",
+        csv_text(&[
+            "First Name,Last Name,Role,Login,Retired",
+            "Old,Timer,1,old,yes",
+            "New,Hire,1,new,no",
+        ]),
+    );
+    let r = import_to(&sb, "guardian", &file, &w.path("o"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(user(&sb, "old")["retired"], true);
+    assert_eq!(user(&sb, "new")["retired"], false);
+}
