@@ -611,8 +611,11 @@ impl Session for Ih {
                 Ok(b) => b,
                 Err(e) => return Outcome::failed(Some(id.to_string()), "read person", e),
             };
-            let req = Request::patch(format!("{API}/people/{id}"), body).repeatable();
-            if let Err(e) = api.send(&req) {
+            // Nothing to send when every changed cell was empty after all.
+            let req = Request::patch(format!("{API}/people/{id}"), body.clone()).repeatable();
+            if body.as_object().is_some_and(|b| !b.is_empty())
+                && let Err(e) = api.send(&req)
+            {
                 return Outcome::failed(Some(id.to_string()), "update person", e);
             }
         }
