@@ -1,7 +1,8 @@
 //! Guardian (LawLogix I-9) imitation, faithful to `vendor-apis.md` §3 and §6.3.
 //!
 //! One fixed bearer token (no token endpoint: the real one is not public);
-//! `POST`/`PATCH /v1/users` with the documented rules; `GET /v1/users` 50 a
+//! `POST`/`PATCH /v1/users` with the documented rules (a PATCH changes only
+//! what it is sent); `GET /v1/users` 50 a
 //! page by fullName with exact filters and relative links; no DELETE. Choices
 //! where the vendor is silent are noted. A plain state machine: no I/O.
 
@@ -51,6 +52,14 @@ const LIMITS: &[(&str, usize)] = &[
     ("oauthId", 80),
     ("samlId", 80),
 ];
+
+/// Every field a POST or PATCH body may hold: the documented ones. Anything
+/// else (`id`, `fullName`, a misspelling) is refused rather than dropped, so
+/// a client sending a field Guardian does not have finds out.
+fn known(field: &str) -> bool {
+    LIMITS.iter().any(|(f, _)| *f == field)
+        || ["role", "retired", "sendLoginEmail"].contains(&field)
+}
 
 /// Fields `GET /v1/users` filters on, exactly and ignoring case (documented).
 const FILTERS: &[&str] = &["firstName", "lastName", "middleName", "title", "emailAddress", "login"];
@@ -102,6 +111,11 @@ pub struct Sim {
     /// List answers hold only the fields of the vendor's documented example
     /// (no `login`, no phone numbers), as a real tenant may.
     pub documented_list_fields: bool,
+    /// PATCH holds every body to the required flags its page shows
+    /// (firstName, lastName, role present), as a strict reading of the
+    /// vendor's PATCH page would. Off by default: a PATCH sends only what
+    /// changes, and what it sends must still be valid.
+    pub patch_requires_required: bool,
     next_id: u64,
 }
 
@@ -116,6 +130,7 @@ impl Sim {
             counters: Counters::default(),
             lose_create_answers: 0,
             documented_list_fields: false,
+            patch_requires_required: false,
             next_id: 101,
         }
     }
@@ -142,6 +157,13 @@ impl Sim {
         self.users
             .values()
             .find(|u| u["login"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(login)))
+    }
+
+    /// The user whose e-mail address is this one, ignoring case.
+    pub fn user_by_email(&self, email: &str) -> Option<&Json> {
+        self.users
+            .values()
+            .find(|u| u["emailAddress"].as_str().is_some_and(|l| l.eq_ignore_ascii_case(email)))
     }
 
     /// A user as the API shows it: the role as `{id, name}`, no password.
@@ -186,13 +208,22 @@ impl Sim {
     fn validate(&self, body: &Map<String, Json>, id: Option<u64>) -> Vec<(String, String)> {
         let mut errors = Vec::new();
         let mut err = |f: &str, m: String| errors.push((f.to_string(), m));
-        // The PATCH page marks the same fields required as the POST page.
+        for f in body.keys().filter(|f| !known(f)) {
+            err(f, format!("{f} is not a field of a user"));
+        }
+        // The PATCH page marks the same fields required as the POST page;
+        // the sandbox reads that as "cannot be emptied" unless told to
+        // require them in every PATCH body.
+        let all_required = id.is_none() || self.patch_requires_required;
         for f in ["firstName", "lastName"] {
-            if body.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty()) {
+            if (all_required || body.contains_key(f))
+                && body.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty())
+            {
                 err(f, format!("{f} is required"));
             }
         }
         match body.get("role") {
+            None if !all_required => {}
             None | Some(Json::Null) => err("role", "role is required".into()),
             Some(r) => match r.as_u64() {
                 None => err("role", format!("role must be an integer role id, not {r}")),
@@ -239,6 +270,14 @@ impl Sim {
             && other["id"].as_u64() != id
         {
             err("login", format!("login {login:?} is already taken"));
+        }
+        // Unique e-mail addresses are assumed as well: Guardian sends each
+        // user's login e-mail there.
+        if let Some(email) = body.get("emailAddress").and_then(Json::as_str)
+            && let Some(other) = self.user_by_email(email)
+            && other["id"].as_u64() != id
+        {
+            err("emailAddress", format!("emailAddress {email:?} is already taken"));
         }
         errors
     }
@@ -300,8 +339,10 @@ impl Sim {
         let Some(u) = self.users.get_mut(&uid) else {
             return not_found(id);
         };
+        // Only what was sent changes; a password is kept apart and an
+        // e-mail instruction is not something a user holds.
         for (k, v) in &body {
-            if k != "password" && k != "sendLoginEmail" && k != "id" {
+            if k != "password" && k != "sendLoginEmail" {
                 u[k.as_str()] = v.clone();
             }
         }
@@ -589,33 +630,86 @@ mod tests {
     }
 
     #[test]
-    fn patch_validates_like_post_and_retires() {
+    fn patch_changes_only_what_is_sent_and_retires() {
         let mut s = sim();
-        let id = s
-            .seed_user(json!({"firstName": "Ana", "lastName": "Silva", "role": 2, "login": "ana"}));
-        let other =
-            s.seed_user(json!({"firstName": "Bo", "lastName": "Ray", "role": 2, "login": "bo"}));
+        let id = s.seed_user(json!({"firstName": "Ana", "lastName": "Silva", "role": 2,
+            "login": "ana", "emailAddress": "ana@example.com", "title": "Clerk"}));
         let path = format!("/v1/users/{id}");
+        let before = s.users[&id].clone();
+        let r =
+            s.handle(&req(Method::PATCH, &path, &[], json!({"title": "HR Director", "role": 3})));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["role"]["name"], "Hiring Manager");
+        let mut want = before.clone();
+        want["title"] = json!("HR Director");
+        want["role"] = json!(3);
+        assert_eq!(s.users[&id], want, "nothing else changed");
+
         let r = s.handle(&req(Method::PATCH, &path, &[], json!({"retired": true})));
-        assert_eq!(r.status, 400, "firstName, lastName and role are required on PATCH too");
+        assert_eq!(r.status, 200);
+        assert_eq!(s.handle(&req(Method::GET, &path, &[], Json::Null)).body["retired"], true);
+        let r = s.handle(&req(Method::PATCH, &path, &[], json!({"retired": false})));
+        assert_eq!(r.body["retired"], false);
+        let r = s.handle(&req(Method::PATCH, &path, &[], json!({"lastName": "Costa"})));
+        assert_eq!(r.body["fullName"], "Costa, Ana", "the full name follows the names");
+        assert_eq!(s.counters.updates, 4);
+    }
+
+    #[test]
+    fn patch_validates_as_documented() {
+        let mut s = sim();
+        let id = s.seed_user(json!({"firstName": "Ana", "lastName": "Silva", "role": 2,
+            "login": "ana", "emailAddress": "ana@example.com"}));
+        s.seed_user(json!({"firstName": "Bo", "lastName": "Ray", "role": 2, "login": "bo",
+            "emailAddress": "bo@example.com"}));
+        let before = s.users[&id].clone();
+        let path = format!("/v1/users/{id}");
         let r = s.handle(&req(
             Method::PATCH,
             &path,
             &[],
-            json!({"firstName": "Ana", "lastName": "Silva", "role": 3, "retired": true, "login": "ana"}),
+            json!({"login": "BO", "emailAddress": "Bo@Example.com", "role": 9, "firstName": "",
+                   "jobTitle": "x", "cellNumber": "1".repeat(21), "retired": "yes"}),
         ));
-        assert_eq!(r.status, 200);
-        assert_eq!(r.body["retired"], true);
-        assert_eq!(r.body["role"]["name"], "Hiring Manager");
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            messages(&r),
+            [
+                "jobTitle: jobTitle is not a field of a user",
+                "firstName: firstName is required",
+                "role: role 9 is not a role of this organisation",
+                "cellNumber: cellNumber must be at most 20 characters",
+                "retired: retired must be true or false",
+                "login: login \"BO\" is already taken",
+                "emailAddress: emailAddress \"Bo@Example.com\" is already taken",
+            ]
+        );
+        assert_eq!(s.users[&id], before, "a refused PATCH changes nothing");
+        // A user's own login and e-mail are not a clash.
         let r = s.handle(&req(
             Method::PATCH,
-            &format!("/v1/users/{other}"),
+            &path,
             &[],
-            json!({"firstName": "Bo", "lastName": "Ray", "role": 3, "login": "ANA"}),
+            json!({"login": "ANA", "emailAddress": "ANA@example.com"}),
         ));
-        assert_eq!(messages(&r), ["login: login \"ANA\" is already taken"]);
-        assert_eq!(s.handle(&req(Method::PATCH, "/v1/users/999", &[], json!({}))).status, 404);
-        assert_eq!(s.handle(&req(Method::GET, &path, &[], Json::Null)).body["retired"], true);
+        assert_eq!(r.status, 200, "{}", r.body);
+        let r = s.handle(&req(Method::PATCH, "/v1/users/999", &[], json!({"title": "x"})));
+        assert_eq!((r.status, r.body["message"].clone()), (404, json!("no user with id 999")));
+
+        // The strict reading of the PATCH page: every body names the
+        // required fields.
+        s.patch_requires_required = true;
+        let r = s.handle(&req(Method::PATCH, &path, &[], json!({"retired": true})));
+        assert_eq!(
+            messages(&r),
+            [
+                "firstName: firstName is required",
+                "lastName: lastName is required",
+                "role: role is required"
+            ]
+        );
+        let full = json!({"firstName": "Ana", "lastName": "Silva", "role": 2, "retired": true});
+        assert_eq!(s.handle(&req(Method::PATCH, &path, &[], full)).status, 200);
     }
 
     #[test]

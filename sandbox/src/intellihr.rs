@@ -6,7 +6,8 @@
 //! errors `{name, message, code, errors}`. `POST /people` with an optional
 //! `userAccount`, `POST /users` whose `person` search must match exactly one
 //! person without an account; usernames unique; accounts disabled unless
-//! asked; no DELETE. Ids are UUIDs. Unknowns (the default page size, the
+//! asked; `PATCH /people/{id}` and `PATCH /users/{id}` (isEnabled, username)
+//! change only what is sent; no DELETE. Ids are UUIDs. Unknowns (the default page size, the
 //! status of a duplicate username) follow §6.2's suggestions.
 
 use std::any::Any;
@@ -36,6 +37,8 @@ pub struct Sim {
     /// Bodies of the POST requests received, by path, for tests to check
     /// against the vendor's schemas.
     pub received: Vec<(String, Json)>,
+    /// Bodies of the PATCH requests received, by path, in order.
+    pub patched: Vec<(String, Json)>,
     next: u64,
     pub requests: u64,
 }
@@ -47,6 +50,7 @@ impl Sim {
             users: Vec::new(),
             groups: Vec::new(),
             received: Vec::new(),
+            patched: Vec::new(),
             next: 1,
             requests: 0,
         };
@@ -220,6 +224,14 @@ impl Sim {
         }
         p.insert("lastName".into(), json!(last));
         p.insert("gender".into(), json!(gender));
+        // A person shows every e-mail and phone as a list, the primary
+        // entry also on its own.
+        let entry = |key: &str, v: Option<&Json>| match v.and_then(Json::as_str) {
+            Some(x) if !x.is_empty() => json!([{key: x, "isPrimary": true, "isPersonal": false}]),
+            _ => json!([]),
+        };
+        p.insert("emailAddresses".into(), entry("email", body.get("primaryEmailAddress")));
+        p.insert("phoneNumbers".into(), entry("number", body.get("primaryPhoneNumber")));
         let first = body.get("firstName").and_then(Json::as_str).unwrap_or("");
         p.insert("displayName".into(), json!(format!("{first} {last}").trim()));
         let id = self.seed_person(Json::Object(p));
@@ -295,14 +307,117 @@ impl Sim {
         created(user)
     }
 
+    /// `PATCH /people/{id}` (`people_update_request`): the fields sent
+    /// change, nothing else. `emailAddresses` and `phoneNumbers` replace the
+    /// whole list and must keep one primary entry; e-mails are lower-cased.
+    fn patch_person(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let body = match req.json() {
+            Ok(Json::Object(b)) => b,
+            Ok(_) => return error(400, "body", "the request body must be a JSON object"),
+            Err(e) => return e,
+        };
+        self.patched.push((format!("/v1/people/{id}"), Json::Object(body.clone())));
+        let Some(at) = self.people.iter().position(|p| p["id"] == id) else {
+            return error(404, "id", "no such person");
+        };
+        const FIELDS: [&str; 16] = [
+            "title",
+            "firstName",
+            "middleName",
+            "lastName",
+            "preferredName",
+            "dateOfBirth",
+            "gender",
+            "employeeNumber",
+            "emergencyContact",
+            "emailAddresses",
+            "phoneNumbers",
+            "addresses",
+            "customFields",
+            "medicalConditions",
+            "workRight",
+            "workRightExpiryDate",
+        ];
+        if let Some(k) = body.keys().find(|k| !FIELDS.contains(&k.as_str())) {
+            return error(400, k, &format!("{k} is not a field of a person update"));
+        }
+        let mut changes = body.clone();
+        if let Some(last) = body.get("lastName")
+            && last.as_str().is_none_or(|s| s.trim().is_empty())
+        {
+            return error(400, "lastName", "lastName cannot be empty");
+        }
+        if let Some(g) = body.get("gender") {
+            let Some(found) = g.as_str().and_then(|g| {
+                GENDERS.iter().find(|x| x.to_lowercase().starts_with(&g.to_lowercase()))
+            }) else {
+                return error(
+                    400,
+                    "gender",
+                    &format!("gender {g} matches none of {}", GENDERS.join(", ")),
+                );
+            };
+            changes.insert("gender".into(), json!(found));
+        }
+        for (list, key, primary) in [
+            ("emailAddresses", "email", "primaryEmailAddress"),
+            ("phoneNumbers", "number", "primaryPhoneNumber"),
+        ] {
+            let Some(v) = body.get(list) else { continue };
+            let Some(entries) = v.as_array() else {
+                return error(400, list, &format!("{list} must be an array"));
+            };
+            let mut stored = Vec::new();
+            for e in entries {
+                let Some(value) = e.get(key).and_then(Json::as_str).filter(|x| !x.is_empty())
+                else {
+                    return error(400, list, &format!("every entry of {list} needs its {key}"));
+                };
+                let value = if key == "email" { value.to_lowercase() } else { value.to_string() };
+                let mut e = e.clone();
+                e[key] = json!(value);
+                stored.push(e);
+            }
+            let Some(first) = stored.iter().find(|e| e["isPrimary"] == true) else {
+                return error(400, list, &format!("a person must have a primary entry in {list}"));
+            };
+            changes.insert(primary.into(), first[key].clone());
+            changes.insert(list.into(), Json::Array(stored));
+        }
+        let person = &mut self.people[at];
+        for (k, v) in changes {
+            person[&k] = v;
+        }
+        let first = person["firstName"].as_str().unwrap_or("").to_string();
+        let last = person["lastName"].as_str().unwrap_or("").to_string();
+        person["displayName"] = json!(format!("{first} {last}").trim());
+        let person = person.clone();
+        // A user shows a summary of its person: keep it current.
+        for u in self.users.iter_mut().filter(|u| u["person"]["id"] == id) {
+            u["person"]["displayName"] = person["displayName"].clone();
+            u["person"]["employeeNumber"] = person["employeeNumber"].clone();
+        }
+        SimResponse::json(
+            200,
+            json!({"data": person, "meta": {"requestId": "00000000-0000-4000-8000-000000000000"}}),
+        )
+    }
+
     fn patch_user(&mut self, req: &SimRequest, id: &str) -> SimResponse {
         let body = match req.json() {
             Ok(Json::Object(b)) => b,
             Ok(_) => return error(400, "body", "the request body must be a JSON object"),
             Err(e) => return e,
         };
+        self.patched.push((format!("/v1/users/{id}"), Json::Object(body.clone())));
         if let Some(k) = body.keys().find(|k| !matches!(k.as_str(), "isEnabled" | "username")) {
             return error(400, k, "only isEnabled and username can be changed here");
+        }
+        if body.get("isEnabled").is_some_and(|v| !v.is_boolean()) {
+            return error(400, "isEnabled", "isEnabled must be true or false");
+        }
+        if body.get("username").is_some_and(|v| v.as_str().is_none_or(str::is_empty)) {
+            return error(400, "username", "username must be a non-empty string");
         }
         if let Some(u) = body.get("username").and_then(Json::as_str)
             && self.users.iter().any(|x| {
@@ -347,7 +462,17 @@ impl VendorSim for Sim {
                     None => error(404, "id", "no such person"),
                 }
             }
+            ["v1", "people", id] if m == Method::PATCH => self.patch_person(req, id),
             ["v1", "users"] if m == Method::GET => listing(req, self.users.clone()),
+            ["v1", "users", id] if m == Method::GET => {
+                match self.users.iter().find(|u| u["id"] == *id) {
+                    Some(u) => SimResponse::json(
+                        200,
+                        json!({"data": u, "meta": {"requestId": "00000000-0000-4000-8000-000000000000"}}),
+                    ),
+                    None => error(404, "id", "no such user"),
+                }
+            }
             ["v1", "users"] if m == Method::POST => self.create_user(req),
             ["v1", "users", id] if m == Method::PATCH => self.patch_user(req, id),
             ["v1", "users", _] if m == Method::DELETE => {
@@ -510,6 +635,104 @@ mod tests {
             .status,
             405
         );
+    }
+
+    #[test]
+    fn patch_person_changes_only_what_is_sent() {
+        let mut s = Sim::new(&SandboxConfig::default());
+        let r = s.handle(&req(
+            Method::POST,
+            "/v1/people",
+            &[],
+            json!({
+                "firstName": "Ana", "lastName": "Silva", "employeeNumber": "E1",
+                "primaryEmailAddress": "ana@example.com", "primaryPhoneNumber": "+61 400 000 001",
+                "userAccount": {"username": "asilva"}
+            }),
+        ));
+        let ana = r.body["data"]["id"].as_str().unwrap().to_string();
+        assert_eq!(
+            r.body["data"]["emailAddresses"],
+            json!([{"email": "ana@example.com", "isPrimary": true, "isPersonal": false}])
+        );
+        let before = s.people[0].clone();
+        let path = format!("/v1/people/{ana}");
+        let r = s.handle(&req(
+            Method::PATCH,
+            &path,
+            &[],
+            json!({"firstName": "Anna", "gender": "non", "emailAddresses": [
+                {"email": "Anna.Silva@Example.com", "isPrimary": true, "isPersonal": false},
+                {"email": "ana@home.example", "isPrimary": false, "isPersonal": true}]}),
+        ));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let mut want = before;
+        want["firstName"] = json!("Anna");
+        want["displayName"] = json!("Anna Silva");
+        want["gender"] = json!("Non-binary");
+        want["primaryEmailAddress"] = json!("anna.silva@example.com");
+        want["emailAddresses"] = json!([
+            {"email": "anna.silva@example.com", "isPrimary": true, "isPersonal": false},
+            {"email": "ana@home.example", "isPrimary": false, "isPersonal": true}]);
+        assert_eq!(s.people[0], want, "e-mails lower-cased, nothing else changed");
+        assert_eq!(s.user_of(&ana).unwrap()["person"]["displayName"], "Anna Silva");
+
+        for (body, message) in [
+            (
+                json!({"primaryEmailAddress": "x@example.com"}),
+                "primaryEmailAddress is not a field of a person update",
+            ),
+            (json!({"lastName": ""}), "lastName cannot be empty"),
+            (
+                json!({"gender": "q"}),
+                "gender \"q\" matches none of Female, Male, Non-binary, Other, Undisclosed",
+            ),
+            (
+                json!({"phoneNumbers": [{"number": "1", "isPrimary": false}]}),
+                "a person must have a primary entry in phoneNumbers",
+            ),
+        ] {
+            let r = s.handle(&req(Method::PATCH, &path, &[], body));
+            assert_eq!((r.status, r.body["message"].as_str().unwrap()), (400, message));
+        }
+        assert_eq!(s.people[0], want, "a refused PATCH changes nothing");
+        let r = s.handle(&req(Method::PATCH, "/v1/people/nobody", &[], json!({"title": "Dr"})));
+        assert_eq!(r.status, 404);
+    }
+
+    #[test]
+    fn patch_user_takes_only_is_enabled_and_a_free_username() {
+        let mut s = Sim::new(&SandboxConfig::default());
+        let ana = s.seed_person(json!({"lastName": "Silva", "displayName": "Ana Silva"}));
+        let bob = s.seed_person(json!({"lastName": "Stone", "displayName": "Bob Stone"}));
+        let user = s.seed_user(&ana, "asilva");
+        s.seed_user(&bob, "bstone");
+        let path = format!("/v1/users/{user}");
+        let r = s.handle(&req(
+            Method::PATCH,
+            &path,
+            &[],
+            json!({"isEnabled": true, "username": "ana.silva"}),
+        ));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(
+            (r.body["data"]["isEnabled"].clone(), r.body["data"]["username"].clone()),
+            (json!(true), json!("ana.silva"))
+        );
+        for (body, message) in [
+            (json!({"permissionGroups": []}), "only isEnabled and username can be changed here"),
+            (json!({"username": "BSTONE"}), "the username \"BSTONE\" is already taken"),
+            (json!({"isEnabled": "yes"}), "isEnabled must be true or false"),
+            (json!({"username": ""}), "username must be a non-empty string"),
+        ] {
+            let r = s.handle(&req(Method::PATCH, &path, &[], body));
+            assert_eq!((r.status, r.body["message"].as_str().unwrap()), (400, message));
+        }
+        let r = s.handle(&req(Method::GET, &path, &[], Json::Null));
+        assert_eq!(r.body["data"]["username"], "ana.silva", "refused PATCHes changed nothing");
+        assert_eq!(r.body["data"]["isEnabled"], true);
+        let r = s.handle(&req(Method::PATCH, "/v1/users/nobody", &[], json!({"isEnabled": false})));
+        assert_eq!(r.status, 404);
     }
 
     #[test]

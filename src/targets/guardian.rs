@@ -1,19 +1,20 @@
 //! Guardian (LawLogix I-9) REST v1 users: template, payloads and answers.
 //!
 //! Facts from `vendor-apis.md` §3: bearer token (issuing not public), `POST` and
-//! paged `GET /v1/users`, the documented lengths (login 30), roles as ids with
-//! no API to list them, SSO ids only in that mode. Unknowns are options or
+//! paged `GET /v1/users`, `PATCH /v1/users/{id}` for updates and `retired`
+//! (the lifecycle), the documented lengths (login 30), roles as ids with no
+//! API to list them, SSO ids only in that mode. Unknowns are options or
 //! documented choices, never guesses. It only translates: it never sleeps,
 //! retries or holds an HTTP client.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_text, json_cell, payload,
+    Session, Target, TargetInfo, id_text, json_cell, payload, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -70,18 +71,50 @@ static FIELDS: &[FieldSpec] = &[
         .help("Only for organisations that sign in with SAML: [options] sso = \"saml\"."),
     FieldSpec::new("Send Login Email", Kind::Bool, "sendLoginEmail")
         .help("yes: Guardian e-mails the new user their login details."),
+    FieldSpec::new("Retired", Kind::Bool, "retired").aliases(&["Is Retired"]).help(
+        "The lifecycle column: yes retires the user (no sign-in), no reactivates a retired one.",
+    ),
 ];
 
 // Indexes into FIELDS, found at compile time: a wrong name fails the build.
 const FIRST_NAME: usize = field_index(FIELDS, "First Name");
+const MIDDLE_NAME: usize = field_index(FIELDS, "Middle Name");
 const LAST_NAME: usize = field_index(FIELDS, "Last Name");
+const TITLE: usize = field_index(FIELDS, "Title");
 const EMAIL: usize = field_index(FIELDS, "Email");
 const EMPLOYEE_ID: usize = field_index(FIELDS, "Employee ID");
 const ROLE: usize = field_index(FIELDS, "Role");
+const WORK_NUMBER: usize = field_index(FIELDS, "Work Number");
+const WORK_EXTENSION: usize = field_index(FIELDS, "Work Extension");
+const HOME_NUMBER: usize = field_index(FIELDS, "Home Number");
+const CELL_NUMBER: usize = field_index(FIELDS, "Cell Number");
 const LOGIN: usize = field_index(FIELDS, "Login");
 const OAUTH_ID: usize = field_index(FIELDS, "OAuth ID");
 const SAML_ID: usize = field_index(FIELDS, "SAML ID");
 const SEND_LOGIN_EMAIL: usize = field_index(FIELDS, "Send Login Email");
+const RETIRED: usize = field_index(FIELDS, "Retired");
+
+/// The fields `PATCH /v1/users/{id}` changes on an existing user: every
+/// field of the PATCH page that a user holds and an export shows. Not
+/// Password (never exported, so no difference can be seen, and setting one
+/// would be a reset rather than a sync), Send Login Email (an instruction at creation) and
+/// Retired (the lifecycle column: `set_active`).
+static UPDATABLE: &[usize] = &[
+    FIRST_NAME,
+    MIDDLE_NAME,
+    LAST_NAME,
+    TITLE,
+    EMAIL,
+    EMPLOYEE_ID,
+    ROLE,
+    WORK_NUMBER,
+    WORK_EXTENSION,
+    HOME_NUMBER,
+    CELL_NUMBER,
+    LOGIN,
+    OAUTH_ID,
+    SAML_ID,
+];
 
 static INFO: TargetInfo = TargetInfo {
     primary: &["Employee ID"],
@@ -104,6 +137,13 @@ static INFO: TargetInfo = TargetInfo {
             help: "Role names and their Guardian ids, e.g. { \"HR Admin\" = 12 }, so the Role \
                    column may hold names. Guardian has no API that lists roles: without this \
                    table, Role must be the id.",
+        },
+        OptionSpec {
+            name: "patch_sends_required",
+            default: "false",
+            help: "Send First Name, Last Name and Role with every PATCH of an existing user \
+                   (read from the user just before), for a server that holds PATCH to the \
+                   required flags its page shows. Off: a PATCH carries only the changed fields.",
         },
         OptionSpec {
             name: "sso",
@@ -258,6 +298,9 @@ struct Gd {
     /// `[options] roles`, name -> id; empty when the profile has none.
     roles: RefTable,
     sso: Sso,
+    /// `[options] patch_sends_required`: every PATCH also carries firstName,
+    /// lastName and role.
+    patch_sends_required: bool,
     /// Lower-cased key -> ids of the users holding it.
     by_login: HashMap<String, Vec<String>>,
     by_email: HashMap<String, Vec<String>>,
@@ -278,6 +321,7 @@ impl Gd {
             refs: RefTables::default(),
             roles: RefTable::new("role", options.table("roles")),
             sso,
+            patch_sends_required: options.bool("patch_sends_required"),
             by_login: HashMap::new(),
             by_email: HashMap::new(),
             by_profile_id: HashMap::new(),
@@ -332,6 +376,13 @@ impl Gd {
         let mut body = payload(FIELDS, values, &self.refs);
         if let Some(role) = values[ROLE].text().and_then(|c| self.role_id(c).ok()) {
             body["role"] = json!(role);
+        }
+        // A new user is active anyway: `retired` goes only when it asks for
+        // something, as whether POST takes it is not published.
+        if let Some(b) = body.as_object_mut()
+            && b.get("retired") == Some(&json!(false))
+        {
+            b.remove("retired");
         }
         body
     }
@@ -388,6 +439,50 @@ impl Gd {
             }
         }
         Ok(None)
+    }
+}
+
+impl Gd {
+    /// The PATCH body for the `changed` fields of a row: each field's
+    /// payload name and value, the role as its id.
+    fn patch_body(&self, values: &[Value], changed: &[usize]) -> Map<String, Json> {
+        let mut body = Map::new();
+        for &f in changed.iter().filter(|f| UPDATABLE.contains(f)) {
+            let v = match f {
+                ROLE => values[ROLE].text().and_then(|c| self.role_id(c).ok()).map(|n| json!(n)),
+                _ => value_json(&FIELDS[f], &values[f], &self.refs),
+            };
+            if let Some(v) = v {
+                body.insert(FIELDS[f].payload.to_string(), v);
+            }
+        }
+        body
+    }
+
+    /// `PATCH /v1/users/{id}` with `body`. With `patch_sends_required`, the
+    /// required fields the body lacks are read from the user first, so the
+    /// PATCH repeats them unchanged.
+    fn patch(&self, api: &Api, id: &str, mut body: Map<String, Json>, step: &str) -> Outcome {
+        let path = format!("{USERS}/{id}");
+        const REQUIRED: [&str; 3] = ["firstName", "lastName", "role"];
+        if self.patch_sends_required && REQUIRED.iter().any(|k| !body.contains_key(*k)) {
+            let user = match api.get(&path, &[]) {
+                Ok(u) => u,
+                Err(e) => return Outcome::failed(Some(id.to_string()), "read user", e),
+            };
+            for k in REQUIRED {
+                // The role is shown as {id, name} and sent as the id.
+                let v = user.get(k).map(|v| v.get("id").unwrap_or(v)).filter(|v| !v.is_null());
+                if let (false, Some(v)) = (body.contains_key(k), v) {
+                    body.insert(k.to_string(), v.clone());
+                }
+            }
+        }
+        // Setting fields to values twice changes nothing: safe to resend.
+        match api.send(&Request::patch(path, Json::Object(body)).repeatable()) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), step, e),
+        }
     }
 }
 
@@ -477,7 +572,7 @@ impl Session for Gd {
             [(_, ids)] if ids.len() == 1 => ids[0].clone(),
             _ => return Err(Problem::row(conflict(&groups))),
         };
-        if self.retired.contains(&id) {
+        if self.retired.contains(&id) && self.wants_active(values) != Some(false) {
             self.retired_matched.lock().unwrap_or_else(|e| e.into_inner()).insert(id.clone());
         }
         // Guardian has no follow-up steps, so an existing user is complete.
@@ -542,6 +637,37 @@ impl Session for Gd {
         }
     }
 
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let body = self.patch_body(row.values, changed);
+        if body.is_empty() {
+            return Outcome::Updated { id: id.to_string() };
+        }
+        self.patch(api, id, body, "update user")
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        match values[RETIRED] {
+            Value::Bool(retired) => Some(!retired),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, _row: &RowInput) -> Outcome {
+        let mut body = Map::new();
+        body.insert("retired".into(), json!(!active));
+        let step = if active { "reactivate user" } else { "retire user" };
+        let outcome = self.patch(api, id, body, step);
+        if active && matches!(outcome, Outcome::Updated { .. }) {
+            // No longer a retired user to report at the end.
+            self.retired_matched.lock().unwrap_or_else(|e| e.into_inner()).remove(id);
+        }
+        outcome
+    }
+
     fn notes(&self) -> Vec<String> {
         let ids = self.retired_matched.lock().unwrap_or_else(|e| e.into_inner());
         if ids.is_empty() {
@@ -549,13 +675,12 @@ impl Session for Gd {
         }
         let ids: Vec<String> = ids.iter().cloned().collect();
         vec![format!(
-            "{} {} retired in Guardian ({} {}); hrport reported {} as exists and did not \
-             reactivate {}",
+            "{} {} retired in Guardian ({} {}); hrport did not reactivate {} (a Retired \
+             cell of no does)",
             ids.len(),
             if ids.len() == 1 { "row matches a user who is" } else { "rows match users who are" },
             if ids.len() == 1 { "id" } else { "ids" },
             ids.join(", "),
-            if ids.len() == 1 { "it" } else { "them" },
             if ids.len() == 1 { "it" } else { "them" },
         )]
     }
@@ -673,10 +798,36 @@ mod tests {
         values[ROLE] = Value::Text(B("HR admin"));
         values[LOGIN] = Value::Text(B("asilva"));
         values[SEND_LOGIN_EMAIL] = Value::Bool(true);
+        values[RETIRED] = Value::Bool(false);
         assert_eq!(
             gd.body(&values),
             json!({"firstName": "Ana", "lastName": "Silva", "role": 12, "login": "asilva", "sendLoginEmail": true})
         );
+    }
+
+    #[test]
+    fn a_patch_carries_only_changed_updatable_fields_and_retired_is_the_lifecycle() {
+        let gd = Gd::new(&options("roles = { \"HR Admin\" = 12 }"));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[TITLE] = Value::Text(B("Director"));
+        values[ROLE] = Value::Text(B("hr admin"));
+        values[SEND_LOGIN_EMAIL] = Value::Bool(true);
+        values[RETIRED] = Value::Bool(true);
+        let changed = [TITLE, ROLE, SEND_LOGIN_EMAIL, RETIRED, CELL_NUMBER];
+        assert_eq!(
+            Json::Object(gd.patch_body(&values, &changed)),
+            json!({"title": "Director", "role": 12}),
+            "not First Name (unchanged), nor what update does not change, nor empty cells"
+        );
+        assert_eq!(gd.wants_active(&values), Some(false));
+        values[RETIRED] = Value::Bool(false);
+        assert_eq!(gd.wants_active(&values), Some(true));
+        values[RETIRED] = Value::Empty;
+        assert_eq!(gd.wants_active(&values), None);
+        for f in [field_index(FIELDS, "Password"), SEND_LOGIN_EMAIL, RETIRED] {
+            assert!(!gd.updatable().contains(&f), "{}", FIELDS[f].column);
+        }
     }
 
     #[test]

@@ -7,16 +7,19 @@
 //! both, and a person who exists without an account gets one with
 //! `POST /users`, found by a search object that matches exactly that person.
 //! Accounts are created disabled unless asked, because an enabled account
-//! gets its welcome e-mail at once. This module translates only.
+//! gets its welcome e-mail at once. An existing row changes through
+//! `PATCH /people/{id}` (person fields) and `PATCH /users/{id}` (username,
+//! and `isEnabled`, the lifecycle); an existing account's permission groups
+//! cannot change. This module translates only.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
-    Session, Switch, Target, TargetInfo, id_text, payload,
+    Session, Switch, Target, TargetInfo, id_text, payload, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
@@ -66,10 +69,36 @@ static FIELDS: &[FieldSpec] = &[
 ];
 
 const EMPLOYEE_NUMBER: usize = field_index(FIELDS, "Employee Number");
+const TITLE: usize = field_index(FIELDS, "Title");
+const FIRST_NAME: usize = field_index(FIELDS, "First Name");
+const MIDDLE_NAME: usize = field_index(FIELDS, "Middle Name");
+const LAST_NAME: usize = field_index(FIELDS, "Last Name");
+const PREFERRED_NAME: usize = field_index(FIELDS, "Preferred Name");
+const DATE_OF_BIRTH: usize = field_index(FIELDS, "Date of Birth");
+const GENDER: usize = field_index(FIELDS, "Gender");
 const EMAIL: usize = field_index(FIELDS, "Email");
+const PHONE: usize = field_index(FIELDS, "Phone");
 const USERNAME: usize = field_index(FIELDS, "Username");
 const GROUPS: usize = field_index(FIELDS, "Permission Groups");
 const ENABLED: usize = field_index(FIELDS, "Login Enabled");
+
+/// What an existing row can change: the person's fields through
+/// `PATCH /people/{id}` and the username through `PATCH /users/{id}`. Not
+/// Permission Groups (no endpoint changes an existing user's groups) and not
+/// Login Enabled (the lifecycle column: `set_active`).
+static UPDATABLE: &[usize] = &[
+    EMPLOYEE_NUMBER,
+    TITLE,
+    FIRST_NAME,
+    MIDDLE_NAME,
+    LAST_NAME,
+    PREFERRED_NAME,
+    DATE_OF_BIRTH,
+    GENDER,
+    EMAIL,
+    PHONE,
+    USERNAME,
+];
 
 static INFO: TargetInfo = TargetInfo {
     primary: &["Employee Number"],
@@ -189,8 +218,8 @@ impl Target for IntelliHr {
         }
         for u in list_all(api, "/users")? {
             let person = u.pointer("/person/id").and_then(id_text);
-            if let Some(p) = &person {
-                s.with_user.insert(p.clone());
+            if let (Some(p), Some(user)) = (&person, u.get("id").and_then(id_text)) {
+                s.accounts.insert(p.clone(), Account { user });
             }
             if let (Some(name), Some(p)) = (u.get("username").and_then(Json::as_str), person) {
                 s.usernames.insert(name.to_lowercase(), p);
@@ -261,6 +290,12 @@ fn email_of(p: &Json) -> Option<String> {
     }
 }
 
+/// A person's user account as loaded at connect: updates and the login
+/// switch need its id, as a row's record (and export's ID) is the person.
+struct Account {
+    user: String,
+}
+
 struct Ih {
     refs: RefTables,
     /// Indexes, in the permission-group table, of the allow-listed groups.
@@ -269,8 +304,8 @@ struct Ih {
     enable_login: bool,
     by_number: HashMap<String, String>,
     by_email: HashMap<String, String>,
-    /// People who have a user account.
-    with_user: HashSet<String>,
+    /// People who have a user account: person id -> the account.
+    accounts: HashMap<String, Account>,
     /// Lower-cased username -> the person whose account it is.
     usernames: HashMap<String, String>,
     notes: Mutex<Vec<String>>,
@@ -285,7 +320,7 @@ impl Ih {
             enable_login: options.bool("enable_login"),
             by_number: HashMap::new(),
             by_email: HashMap::new(),
-            with_user: HashSet::new(),
+            accounts: HashMap::new(),
             usernames: HashMap::new(),
             notes: Mutex::new(Vec::new()),
         }
@@ -383,6 +418,69 @@ impl Ih {
         api.create(&req, &lookup).map(|_| ())
     }
 
+    /// The user account of `person`: from the list loaded at connect, else
+    /// (an account made since) from the user list.
+    fn user_of(&self, api: &Api, person: &str) -> Result<Option<String>, ApiError> {
+        if let Some(a) = self.accounts.get(person) {
+            return Ok(Some(a.user.clone()));
+        }
+        Ok(list_all(api, "/users")?
+            .iter()
+            .find(|u| u.pointer("/person/id").and_then(id_text).as_deref() == Some(person))
+            .and_then(|u| u.get("id").and_then(id_text)))
+    }
+
+    /// `PATCH /users/{id}` of `person`'s account: only `isEnabled` and
+    /// `username` exist there. Setting a value twice is harmless. The
+    /// failed outcome when it cannot be done.
+    fn patch_user(&self, api: &Api, person: &str, body: Json, step: &str) -> Result<(), Outcome> {
+        let failed = |e| Outcome::failed(Some(person.to_string()), step, e);
+        let Some(user) = self.user_of(api, person).map_err(failed)? else {
+            return Err(Outcome::Failed {
+                id: Some(person.to_string()),
+                message: format!("{step}: person {person} has no user account in intelliHR"),
+                unavailable: false,
+            });
+        };
+        let req = Request::patch(format!("{API}/users/{user}"), body).repeatable();
+        api.send(&req).map(|_| ()).map_err(failed)
+    }
+
+    /// The `PATCH /people/{id}` body for the changed person fields. The
+    /// update schema has no primaryEmailAddress or primaryPhoneNumber: the
+    /// e-mail and phone go as the whole `emailAddresses` / `phoneNumbers`
+    /// lists ("will replace all"), so the person's current lists are read
+    /// first and only their primary entry changes.
+    fn person_patch(
+        &self,
+        api: &Api,
+        person: &str,
+        values: &[Value],
+        fields: &[usize],
+    ) -> Result<Json, ApiError> {
+        let mut body = Map::new();
+        let mut current: Option<Json> = None;
+        for &f in fields {
+            let Some(v) = value_json(&FIELDS[f], &values[f], &self.refs) else { continue };
+            let list = match f {
+                EMAIL => Some(("emailAddresses", "email")),
+                PHONE => Some(("phoneNumbers", "number")),
+                _ => None,
+            };
+            let Some((list, key)) = list else {
+                body.insert(FIELDS[f].payload.to_string(), v);
+                continue;
+            };
+            if current.is_none() {
+                let p = api.get(&format!("{API}/people/{person}"), &[])?;
+                current = Some(p.get("data").cloned().unwrap_or(p));
+            }
+            let have = current.as_ref().and_then(|p| p.get(list));
+            body.insert(list.to_string(), with_primary(have, key, v.as_str().unwrap_or_default()));
+        }
+        Ok(Json::Object(body))
+    }
+
     fn note_elevated(&self, row: u32, values: &[Value]) {
         let elevated: Vec<usize> =
             self.groups_of(values).iter().copied().filter(|i| !self.allowed.contains(i)).collect();
@@ -403,7 +501,16 @@ impl Session for Ih {
     }
 
     fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
-        if let Value::Refs(ids) = &values[GROUPS] {
+        // The allow-list guards what a row grants. A person who already has
+        // an account is granted nothing: intelliHR cannot change an existing
+        // user's groups, so the groups they hold (granted by hand, as
+        // intelliHR advises) never make their row invalid.
+        let has_account = || {
+            self.person(values, m).ok().flatten().is_some_and(|p| self.accounts.contains_key(&p))
+        };
+        if let Value::Refs(ids) = &values[GROUPS]
+            && !has_account()
+        {
             let elevated: Vec<usize> =
                 ids.iter().copied().filter(|i| !self.allowed.contains(i)).collect();
             if !elevated.is_empty() && !self.allow_elevated {
@@ -433,7 +540,7 @@ impl Session for Ih {
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
         Ok(self
             .person(values, m)?
-            .map(|id| Existing { incomplete: !self.with_user.contains(&id), id }))
+            .map(|id| Existing { incomplete: !self.accounts.contains_key(&id), id }))
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {
@@ -491,6 +598,55 @@ impl Session for Ih {
         Outcome::Created { id: person }
     }
 
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let values = row.values;
+        let changed: Vec<usize> =
+            changed.iter().copied().filter(|f| UPDATABLE.contains(f)).collect();
+        let person_fields: Vec<usize> =
+            changed.iter().copied().filter(|&f| f != USERNAME).collect();
+        if !person_fields.is_empty() {
+            let body = match self.person_patch(api, id, values, &person_fields) {
+                Ok(b) => b,
+                Err(e) => return Outcome::failed(Some(id.to_string()), "read person", e),
+            };
+            // Nothing to send when every changed cell was empty after all.
+            let req = Request::patch(format!("{API}/people/{id}"), body.clone()).repeatable();
+            if body.as_object().is_some_and(|b| !b.is_empty())
+                && let Err(e) = api.send(&req)
+            {
+                return Outcome::failed(Some(id.to_string()), "update person", e);
+            }
+        }
+        if changed.contains(&USERNAME)
+            && let Some(username) = values[USERNAME].text()
+        {
+            let body = json!({"username": username});
+            if let Err(failed) = self.patch_user(api, id, body, "change username") {
+                return failed;
+            }
+        }
+        Outcome::Updated { id: id.to_string() }
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        match values[ENABLED] {
+            Value::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, _row: &RowInput) -> Outcome {
+        let step = if active { "enable login" } else { "disable login" };
+        match self.patch_user(api, id, json!({"isEnabled": active}), step) {
+            Ok(()) => Outcome::Updated { id: id.to_string() },
+            Err(failed) => failed,
+        }
+    }
+
     fn notes(&self) -> Vec<String> {
         self.notes.lock().map(|n| n.clone()).unwrap_or_default()
     }
@@ -542,6 +698,32 @@ impl Session for Ih {
     }
 }
 
+/// A person's e-mail (`key` "email") or phone (`key` "number") list with
+/// `new` as its primary entry: the primary entry takes the new value, an
+/// entry already holding it is dropped (it becomes the primary one), and
+/// the rest stay as they were. Each entry keeps its value and flags only:
+/// the answer's custom-field shape is not the request's.
+fn with_primary(have: Option<&Json>, key: &str, new: &str) -> Json {
+    let mut list: Vec<Json> = have
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|e| e.get(key).and_then(Json::as_str).is_some_and(|v| !v.eq_ignore_ascii_case(new)))
+        .map(|e| {
+            json!({
+                key: e[key],
+                "isPrimary": e.get("isPrimary").and_then(Json::as_bool).unwrap_or(false),
+                "isPersonal": e.get("isPersonal").and_then(Json::as_bool).unwrap_or(false),
+            })
+        })
+        .collect();
+    match list.iter_mut().find(|e| e["isPrimary"] == true) {
+        Some(primary) => primary[key] = json!(new),
+        None => list.insert(0, json!({key: new, "isPrimary": true, "isPersonal": false})),
+    }
+    Json::Array(list)
+}
+
 /// A JSON value as a spreadsheet cell; objects give their name, e-mail or
 /// number (the API may return a gender or phone number as an object).
 fn cell(v: Option<&Json>) -> String {
@@ -571,6 +753,35 @@ fn is_rfc3339_date(full: &str, day: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_primary_keeps_the_other_entries() {
+        let have = json!([
+            {"email": "old@example.com", "isPrimary": true, "isPersonal": false, "customFields": {}},
+            {"email": "me@home.example", "isPrimary": false, "isPersonal": true},
+            {"email": "new@example.com", "isPrimary": false, "isPersonal": false},
+        ]);
+        assert_eq!(
+            with_primary(Some(&have), "email", "NEW@example.com"),
+            json!([
+                {"email": "NEW@example.com", "isPrimary": true, "isPersonal": false},
+                {"email": "me@home.example", "isPrimary": false, "isPersonal": true},
+            ]),
+            "the old primary replaced, the same address not listed twice"
+        );
+        assert_eq!(
+            with_primary(None, "number", "+61 400"),
+            json!([{"number": "+61 400", "isPrimary": true, "isPersonal": false}])
+        );
+        let personal = json!([{"number": "1", "isPrimary": false, "isPersonal": true}]);
+        assert_eq!(
+            with_primary(Some(&personal), "number", "2"),
+            json!([
+                {"number": "2", "isPrimary": true, "isPersonal": false},
+                {"number": "1", "isPrimary": false, "isPersonal": true},
+            ])
+        );
+    }
 
     #[test]
     fn cells_from_answers() {

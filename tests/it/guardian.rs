@@ -7,7 +7,7 @@ use hrport_sandbox::guardian::{Password, Sim as Gs, Sso};
 
 use crate::util::*;
 
-const TEMPLATE: [&str; 16] = [
+const TEMPLATE: [&str; 17] = [
     "First Name",
     "Middle Name",
     "Last Name",
@@ -24,6 +24,7 @@ const TEMPLATE: [&str; 16] = [
     "OAuth ID",
     "SAML ID",
     "Send Login Email",
+    "Retired",
 ];
 
 fn users(sb: &Sandbox) -> Vec<Value> {
@@ -314,7 +315,7 @@ fn existing_users_are_found_by_login_email_or_employee_id_on_any_page() {
     assert_eq!(sb.with(|s: &mut Gs| s.counters.creates), 1);
     assert!(
         r.stdout.contains(&format!(
-            "note: 1 row matches a user who is retired in Guardian (id {chen}); hrport reported it as exists and did not reactivate it"
+            "note: 1 row matches a user who is retired in Guardian (id {chen}); hrport did not reactivate it (a Retired cell of no does)"
         )),
         "{}",
         r.stdout
@@ -375,8 +376,8 @@ fn an_export_imports_back_as_nothing_to_do_with_role_ids_or_profile_names() {
     assert_eq!(r.code, 0, "{r:?}");
     assert_eq!(r.stdout.trim(), format!("guardian: exported 3 people to {}", plain.display()));
     let table = read_csv(&plain);
-    assert_eq!(table[0][0], "ID", "the record's own id first");
-    assert_eq!(table[0][1..], TEMPLATE, "the import's own columns");
+    assert_eq!(table[0][0], "ID", "exports start with the record's id");
+    assert_eq!(table[0][1..], TEMPLATE, "then the import's own columns");
     let rows = rows_by_name(&plain);
     // Ordered as Guardian lists users: by "Last, First".
     let names: Vec<&str> = rows.iter().map(|r| r["Last Name"].as_str()).collect();
@@ -389,6 +390,7 @@ fn an_export_imports_back_as_nothing_to_do_with_role_ids_or_profile_names() {
     assert_eq!(ana["Login"], "asilva");
     assert_eq!(ana["Password"], "");
     assert_eq!(ana["Send Login Email"], "");
+    assert_eq!(ana["Retired"], "no");
 
     let r = export_from(&sb, "guardian", &w.path("all.csv"), &["--include-terminated"]);
     assert_eq!(r.code, 0, "{r:?}");
@@ -567,4 +569,229 @@ fn a_lost_create_answer_is_settled_by_looking_the_user_up_never_by_sending_again
     );
     assert_eq!(sb.with(|s: &mut Gs| s.counters.creates), 4);
     assert_eq!(summary(&out)["recovered_lost_answers"], 3);
+}
+
+/// The template's header line, for `row`.
+fn header() -> String {
+    TEMPLATE.join(",")
+}
+
+/// Ana (asilva) and Bob (bstone) created by an import; their ids.
+fn ana_and_bob(w: &Work, sb: &Sandbox) -> (u64, u64) {
+    let file = w.write(
+        "u.csv",
+        csv_text(&[
+            "First Name,Last Name,Title,Email,Employee ID,Role,Cell Number,Login",
+            "Ana,Silva,Clerk,ana@example.com,E-1,2,+1 555 0100,asilva",
+            "Bob,Stone,,bob@example.com,E-2,4,,bstone",
+        ]),
+    );
+    let r = import_to(sb, "guardian", &file, &w.path("first"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    (id_of(&user(sb, "asilva")), id_of(&user(sb, "bstone")))
+}
+
+#[test]
+fn an_update_patches_exactly_the_changed_fields() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, bob) = ana_and_bob(&w, &sb);
+    let (api, s) = session(&sb, "guardian", "");
+    let f = |c| field("guardian", c);
+    for c in ["Password", "Send Login Email", "Retired"] {
+        assert!(!s.updatable().contains(&f(c)), "{c} is not changed by update");
+    }
+    for c in ["First Name", "Email", "Employee ID", "Role", "Login", "Title", "Cell Number"] {
+        assert!(s.updatable().contains(&f(c)), "{c} is changed by update");
+    }
+    let before = sb.with(|g: &mut Gs| g.users[&ana].clone());
+    let outcome = with_row(
+        &*s,
+        "guardian",
+        &header(),
+        &row(&[
+            ("Login", "asilva"),
+            ("First Name", "Ana"),
+            ("Last Name", "Silva"),
+            ("Title", "HR Director"),
+            ("Role", "3"),
+            ("Cell Number", "+1 555 0199"),
+            ("Email", "ana@example.com"),
+            ("Employee ID", "E-1"),
+        ]),
+        |_, values, problems| {
+            assert!(problems.is_empty(), "{problems:?}");
+            let changed = [f("Title"), f("Role"), f("Cell Number")];
+            s.update(&api, &ana.to_string(), &row_input(values), &changed)
+        },
+    );
+    assert_eq!(outcome, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    let mut want = before;
+    want["title"] = json!("HR Director");
+    want["role"] = json!(3);
+    want["cellNumber"] = json!("+1 555 0199");
+    assert_eq!(sb.with(|g: &mut Gs| g.users[&ana].clone()), want, "only the changed fields");
+    assert_eq!(sb.with(|g: &mut Gs| g.counters.updates), 1, "one PATCH");
+
+    // A row matched through its id may change the keys: a new login.
+    let outcome = with_row(
+        &*s,
+        "guardian",
+        &header(),
+        &row(&[("Login", "ana.silva"), ("Email", "ana.silva@example.com")]),
+        |_, v, _| s.update(&api, &ana.to_string(), &row_input(v), &[f("Login"), f("Email")]),
+    );
+    assert_eq!(outcome, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    let now = sb.with(|g: &mut Gs| g.users[&ana].clone());
+    assert_eq!(
+        (now["login"].as_str(), now["emailAddress"].as_str()),
+        (Some("ana.silva"), Some("ana.silva@example.com"))
+    );
+
+    // Guardian's refusals come back as the row's failure, with its words.
+    let bob_before = sb.with(|g: &mut Gs| g.users[&bob].clone());
+    let outcome = with_row(
+        &*s,
+        "guardian",
+        &header(),
+        &row(&[("Login", "ANA.SILVA"), ("Title", "Boss")]),
+        |_, v, _| s.update(&api, &bob.to_string(), &row_input(v), &[f("Login"), f("Title")]),
+    );
+    assert_eq!(
+        outcome,
+        hrport::targets::Outcome::Failed {
+            id: Some(bob.to_string()),
+            message: "update user: The user was not saved; login \"ANA.SILVA\" is already taken (HTTP 400)".into(),
+            unavailable: false,
+        }
+    );
+    let outcome = with_row(&*s, "guardian", &header(), &row(&[("Role", "99")]), |_, v, _| {
+        s.update(&api, &bob.to_string(), &row_input(v), &[f("Role")])
+    });
+    assert_eq!(
+        outcome,
+        hrport::targets::Outcome::Failed {
+            id: Some(bob.to_string()),
+            message: "update user: The user was not saved; role 99 is not a role of this organisation (HTTP 400)".into(),
+            unavailable: false,
+        }
+    );
+    assert_eq!(sb.with(|g: &mut Gs| g.users[&bob].clone()), bob_before, "nothing changed");
+    let outcome = with_row(&*s, "guardian", &header(), &row(&[("Title", "Boss")]), |_, v, _| {
+        s.update(&api, "999", &row_input(v), &[f("Title")])
+    });
+    assert!(
+        matches!(&outcome, hrport::targets::Outcome::Failed { message, .. } if message == "update user: no user with id 999 (HTTP 404)"),
+        "{outcome:?}"
+    );
+}
+
+#[test]
+fn retired_is_the_lifecycle_column_and_set_active_patches_it() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, _) = ana_and_bob(&w, &sb);
+    let (api, s) = session(&sb, "guardian", "");
+    for (cell, wants) in [("yes", Some(false)), ("no", Some(true)), ("", None)] {
+        let got = with_row(
+            &*s,
+            "guardian",
+            &header(),
+            &row(&[("Login", "asilva"), ("Retired", cell)]),
+            |_, v, _| s.wants_active(v),
+        );
+        assert_eq!(got, wants, "Retired {cell:?}");
+    }
+    let before = sb.with(|g: &mut Gs| g.users[&ana].clone());
+    let done = with_row(
+        &*s,
+        "guardian",
+        &header(),
+        &row(&[("Login", "asilva"), ("Retired", "yes")]),
+        |_, v, _| s.set_active(&api, &ana.to_string(), false, &row_input(v)),
+    );
+    assert_eq!(done, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    let mut want = before.clone();
+    want["retired"] = json!(true);
+    assert_eq!(sb.with(|g: &mut Gs| g.users[&ana].clone()), want, "only retired changed");
+
+    // The export shows it as the import reads it back.
+    let mut exported = Vec::new();
+    s.export(&api, true, &mut |e| {
+        exported.push(e);
+        Ok(())
+    })
+    .unwrap();
+    let e = exported.iter().find(|e| e.id == ana.to_string()).unwrap();
+    assert!(!e.active);
+    assert_eq!(e.cells[field("guardian", "Retired")], "yes");
+
+    let done = with_row(
+        &*s,
+        "guardian",
+        &header(),
+        &row(&[("Login", "asilva"), ("Retired", "no")]),
+        |_, v, _| s.set_active(&api, &ana.to_string(), true, &row_input(v)),
+    );
+    assert_eq!(done, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    assert_eq!(sb.with(|g: &mut Gs| g.users[&ana].clone()), before, "reactivated, nothing else");
+}
+
+#[test]
+fn a_server_that_wants_the_required_fields_in_every_patch_gets_them_with_the_option() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, _) = ana_and_bob(&w, &sb);
+    sb.with(|g: &mut Gs| g.patch_requires_required = true);
+    let before = sb.with(|g: &mut Gs| g.users[&ana].clone());
+    let title = field("guardian", "Title");
+    let (api, plain) = session(&sb, "guardian", "");
+    let outcome = with_row(
+        &*plain,
+        "guardian",
+        &header(),
+        &row(&[("Login", "asilva"), ("Title", "Director")]),
+        |_, v, _| plain.update(&api, &ana.to_string(), &row_input(v), &[title]),
+    );
+    assert!(
+        matches!(&outcome, hrport::targets::Outcome::Failed { message, .. }
+            if message == "update user: The user was not saved; firstName is required; lastName is required; role is required (HTTP 400)"),
+        "{outcome:?}"
+    );
+    let (api, strict) = session(&sb, "guardian", "patch_sends_required = true");
+    let outcome = with_row(
+        &*strict,
+        "guardian",
+        &header(),
+        &row(&[("Login", "asilva"), ("Title", "Director")]),
+        |_, v, _| strict.update(&api, &ana.to_string(), &row_input(v), &[title]),
+    );
+    assert_eq!(outcome, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    let done =
+        with_row(&*strict, "guardian", &header(), &row(&[("Login", "asilva")]), |_, v, _| {
+            strict.set_active(&api, &ana.to_string(), false, &row_input(v))
+        });
+    assert_eq!(done, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    let mut want = before;
+    want["title"] = json!("Director");
+    want["retired"] = json!(true);
+    assert_eq!(sb.with(|g: &mut Gs| g.users[&ana].clone()), want, "the repeated fields unchanged");
+}
+
+#[test]
+fn a_new_row_with_retired_yes_is_created_retired() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "u.csv",
+        csv_text(&[
+            "First Name,Last Name,Role,Login,Retired",
+            "Old,Timer,1,old,yes",
+            "New,Hire,1,new,no",
+        ]),
+    );
+    let r = import_to(&sb, "guardian", &file, &w.path("o"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(user(&sb, "old")["retired"], true);
+    assert_eq!(user(&sb, "new")["retired"], false);
 }

@@ -326,3 +326,257 @@ fn a_refused_key_or_tenant_aborts_with_exit_3() {
     }
     sb.with(|s: &mut Ih| assert!(s.people.is_empty()));
 }
+
+/// The template's header, every column: rows for `Session` calls.
+const ALL: &str = "Employee Number,Title,First Name,Middle Name,Last Name,Preferred Name,Date of Birth,Gender,Email,Phone,Username,Permission Groups,Login Enabled";
+
+/// Ana (asilva, with a personal e-mail besides her work one) and Bob
+/// (bstone) created by an import; their person ids.
+fn ana_and_bob(w: &Work, sb: &Sandbox) -> (String, String) {
+    let file = w.write(
+        "h.csv",
+        csv_text(&[
+            HEADER,
+            "E1,Ms,Ana,Silva,1990-05-01,F,ana@example.com,+61 400 000 001,asilva",
+            "E2,,Bob,Stone,,Male,bob@example.com,,bstone",
+        ]),
+    );
+    let r = import_to(sb, "intellihr", &file, &w.path("first"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    sb.with(|s: &mut Ih| {
+        let id = |mail: &str| {
+            s.people.iter().find(|p| p["primaryEmailAddress"] == mail).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let (ana, bob) = (id("ana@example.com"), id("bob@example.com"));
+        let p = s.people.iter_mut().find(|p| p["id"] == ana.as_str()).unwrap();
+        p["emailAddresses"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"email": "ana@home.example", "isPrimary": false, "isPersonal": true}));
+        (ana, bob)
+    })
+}
+
+fn person(sb: &Sandbox, id: &str) -> Value {
+    sb.with(|s: &mut Ih| s.people.iter().find(|p| p["id"] == id).cloned().unwrap())
+}
+
+fn account(sb: &Sandbox, person: &str) -> Value {
+    sb.with(|s: &mut Ih| s.user_of(person).cloned().unwrap())
+}
+
+#[test]
+fn an_update_sends_person_fields_to_the_person_and_the_username_to_the_user() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, bob) = ana_and_bob(&w, &sb);
+    let (api, s) = session(&sb, "intellihr", "");
+    let f = |c| field("intellihr", c);
+    for c in ["Permission Groups", "Login Enabled"] {
+        assert!(!s.updatable().contains(&f(c)), "{c} is not changed by update");
+    }
+    for c in [
+        "Employee Number",
+        "First Name",
+        "Last Name",
+        "Date of Birth",
+        "Email",
+        "Phone",
+        "Username",
+    ] {
+        assert!(s.updatable().contains(&f(c)), "{c} is changed by update");
+    }
+    let (before, user_before) = (person(&sb, &ana), account(&sb, &ana));
+    let user_id = user_before["id"].as_str().unwrap().to_string();
+    let changed = [f("First Name"), f("Date of Birth"), f("Email"), f("Phone"), f("Username")];
+    let outcome = with_row(
+        &*s,
+        "intellihr",
+        ALL,
+        "E1,Ms,Anna,,Silva,,1990-05-02,Female,anna.silva@example.com,+61 400 000 009,anna.silva,Staff Member,no",
+        |_, values, problems| {
+            assert!(problems.is_empty(), "{problems:?}");
+            s.update(&api, &ana, &row_input(values), &changed)
+        },
+    );
+    assert_eq!(outcome, hrport::targets::Outcome::Updated { id: ana.clone() });
+    let patched = sb.with(|s: &mut Ih| s.patched.clone());
+    assert_eq!(
+        patched,
+        [
+            (
+                format!("/v1/people/{ana}"),
+                json!({
+                    "firstName": "Anna",
+                    "dateOfBirth": "1990-05-02",
+                    // The whole lists (they replace all): the primary entry
+                    // changes, the personal e-mail stays.
+                    "emailAddresses": [
+                        {"email": "anna.silva@example.com", "isPrimary": true, "isPersonal": false},
+                        {"email": "ana@home.example", "isPrimary": false, "isPersonal": true}
+                    ],
+                    "phoneNumbers": [
+                        {"number": "+61 400 000 009", "isPrimary": true, "isPersonal": false}
+                    ]
+                })
+            ),
+            (format!("/v1/users/{user_id}"), json!({"username": "anna.silva"})),
+        ]
+    );
+    let mut want = before;
+    want["firstName"] = json!("Anna");
+    want["displayName"] = json!("Anna Silva");
+    want["dateOfBirth"] = json!("1990-05-02");
+    want["primaryEmailAddress"] = json!("anna.silva@example.com");
+    want["primaryPhoneNumber"] = json!("+61 400 000 009");
+    want["emailAddresses"] = patched[0].1["emailAddresses"].clone();
+    want["phoneNumbers"] = patched[0].1["phoneNumbers"].clone();
+    assert_eq!(person(&sb, &ana), want, "exactly the changed person fields");
+    let mut want = user_before;
+    want["username"] = json!("anna.silva");
+    want["person"]["displayName"] = json!("Anna Silva");
+    assert_eq!(account(&sb, &ana), want, "the account: only its username");
+
+    // The export reads back what the row says.
+    let mut cells = Vec::new();
+    s.export(&api, true, &mut |e| {
+        if e.id == ana {
+            cells = e.cells;
+        }
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(
+        cells.join(","),
+        "E1,Ms,Anna,,Silva,,1990-05-02,Female,anna.silva@example.com,+61 400 000 009,anna.silva,Staff Member,no"
+    );
+
+    // intelliHR's refusal is the row's failure, in its words; Bob unchanged.
+    let bob_before = (person(&sb, &bob), account(&sb, &bob));
+    let outcome = with_row(
+        &*s,
+        "intellihr",
+        "Email,Last Name,Username",
+        "bob@example.com,Stone,ANNA.SILVA",
+        |_, v, _| s.update(&api, &bob, &row_input(v), &[f("Username")]),
+    );
+    assert_eq!(
+        outcome,
+        hrport::targets::Outcome::Failed {
+            id: Some(bob.clone()),
+            // intelliHR's message, then its error for the field.
+            message: "change username: the username \"ANNA.SILVA\" is already taken; username: \
+                      the username \"ANNA.SILVA\" is already taken (HTTP 400)"
+                .into(),
+            unavailable: false,
+        }
+    );
+    assert_eq!((person(&sb, &bob), account(&sb, &bob)), bob_before);
+}
+
+#[test]
+fn login_enabled_is_the_lifecycle_column_and_set_active_switches_is_enabled() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (ana, _) = ana_and_bob(&w, &sb);
+    let lonely =
+        sb.with(|s: &mut Ih| s.seed_person(json!({"lastName": "Solo", "displayName": "Han Solo"})));
+    let (api, s) = session(&sb, "intellihr", "");
+    for (cell, wants) in [("yes", Some(true)), ("no", Some(false)), ("", None)] {
+        let got = with_row(
+            &*s,
+            "intellihr",
+            "Last Name,Username,Login Enabled",
+            &format!("Silva,asilva,{cell}"),
+            |_, v, _| s.wants_active(v),
+        );
+        assert_eq!(got, wants, "Login Enabled {cell:?}");
+    }
+    let before = account(&sb, &ana);
+    assert_eq!(before["isEnabled"], false);
+    let switch = |id: &str, on: bool| {
+        with_row(&*s, "intellihr", "Last Name,Username", "Silva,asilva", |_, v, _| {
+            s.set_active(&api, id, on, &row_input(v))
+        })
+    };
+    assert_eq!(switch(&ana, true), hrport::targets::Outcome::Updated { id: ana.clone() });
+    let mut want = before.clone();
+    want["isEnabled"] = json!(true);
+    assert_eq!(account(&sb, &ana), want, "only isEnabled changed");
+    assert_eq!(switch(&ana, false), hrport::targets::Outcome::Updated { id: ana.clone() });
+    assert_eq!(account(&sb, &ana), before);
+    let user = before["id"].as_str().unwrap();
+    assert_eq!(
+        sb.with(|s: &mut Ih| s.patched.clone()),
+        [
+            (format!("/v1/users/{user}"), json!({"isEnabled": true})),
+            (format!("/v1/users/{user}"), json!({"isEnabled": false})),
+        ]
+    );
+    assert_eq!(
+        switch(&lonely, false),
+        hrport::targets::Outcome::Failed {
+            id: Some(lonely.clone()),
+            message: format!("disable login: person {lonely} has no user account in intelliHR"),
+            unavailable: false,
+        }
+    );
+}
+
+#[test]
+fn the_allow_list_guards_what_a_row_grants_not_what_a_user_already_holds() {
+    let w = Work::new();
+    let sb = sandbox();
+    // A manager granted Manager (as intelliHR advises, deliberately), and
+    // a person without an account yet.
+    let file = w.write(
+        "m.csv",
+        csv_text(&[
+            "Employee Number,First Name,Last Name,Email,Username,Permission Groups",
+            "E1,Mia,Boss,mia@example.com,mboss,Manager; Staff Member",
+        ]),
+    );
+    let r =
+        import_to(&sb, "intellihr", &file, &w.path("o"), &["--allow-elevated-permissions"], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    sb.with(|s: &mut Ih| {
+        s.seed_person(json!({"lastName": "Ray", "firstName": "Cleo", "displayName": "Cleo Ray", "employeeNumber": "E3"}));
+    });
+
+    // Her export imports back without the flag: the row grants nothing.
+    let export = w.path("people.csv");
+    assert_eq!(export_from(&sb, "intellihr", &export, &[]).code, 0);
+    let again = w.path("again");
+    let r = import_to(&sb, "intellihr", &export, &again, &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let st = statuses(&again.join("results.csv"));
+    assert_eq!(st, [("2".into(), "exists".into(), "".into())]);
+
+    // Rows that would grant Manager are still refused: a new person, and a
+    // person whose account the row would create.
+    let file = w.write(
+        "n.csv",
+        csv_text(&[
+            "Employee Number,First Name,Last Name,Email,Username,Permission Groups",
+            "E1,Mia,Boss,mia@example.com,mboss,Manager",
+            "E2,Ned,New,ned@example.com,nnew,Manager",
+            "E3,Cleo,Ray,,cray,Manager",
+        ]),
+    );
+    let out = w.path("n");
+    let r = import_to(&sb, "intellihr", &file, &out, &[], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let refused = "Permission Groups: \"Manager\" is not in the allow-list (Staff Member); intelliHR advises granting more by hand, or give --allow-elevated-permissions";
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            ("2".into(), "exists".into(), "".into()),
+            ("3".into(), "invalid".into(), refused.into()),
+            ("4".into(), "invalid".into(), refused.into()),
+        ]
+    );
+    sb.with(|s: &mut Ih| assert_eq!(s.users.len(), 1, "nothing granted"));
+}

@@ -355,3 +355,73 @@ impl Sheet {
             .unwrap_or_else(|| panic!("no column {name}"))
     }
 }
+
+/// A session of `target` connected through the library to the sandbox, as
+/// `hrport import` connects (`options`: a profile's `[options]` as TOML),
+/// and the API it sends with: for tests of `Session` calls the engine makes.
+pub fn session(
+    sb: &Sandbox,
+    target: &str,
+    options: &str,
+) -> (hrport::transport::Api, Box<dyn hrport::targets::Session>) {
+    use hrport::secret::Secret;
+    use hrport::transport::auth::Credentials;
+    use hrport::transport::retry::Policy;
+    use hrport::transport::{Api, Transport, TransportConfig};
+    let t = hrport::targets::find(target).expect("known target");
+    let profile: toml::Table = toml::from_str(options).expect("options as TOML");
+    let opts = hrport::targets::options(t, &profile, &[]).expect("valid options");
+    let mut creds = Credentials::default();
+    for (field, value) in access(target).credentials {
+        creds.0.insert(field, Secret::new(*value));
+    }
+    let cfg = TransportConfig {
+        base_url: format!("{}{}", sb.url(), access(target).prefix),
+        rate: 500.0,
+        timeout: std::time::Duration::from_secs(10),
+        policy: Policy { max_retries: 0, ..Policy::default() },
+    };
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let api = Api::new(Transport::new(&cfg, stop).unwrap(), t.auth(&creds, &opts), t.errors());
+    api.authenticate().expect("sign in to the sandbox");
+    let s = t.connect(&api, &opts).expect("connect");
+    (api, s)
+}
+
+/// The index of a template column of `target`.
+pub fn field(target: &str, column: &str) -> usize {
+    let fields = hrport::targets::find(target).unwrap().info().template.fields;
+    hrport::mapping::find_field(fields, column).unwrap_or_else(|| panic!("no column {column}"))
+}
+
+/// One row (`row`, CSV under the CSV `header`) mapped as an import maps it
+/// against the session's references; `f` gets the mapping, the values and
+/// the problems found, the session's own checks included.
+pub fn with_row<R>(
+    s: &dyn hrport::targets::Session,
+    target: &str,
+    header: &str,
+    row: &str,
+    f: impl FnOnce(&hrport::mapping::Mapping, &[hrport::mapping::Value], Vec<String>) -> R,
+) -> R {
+    let info = hrport::targets::find(target).unwrap().info();
+    let split = |line: &str| {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(line.as_bytes());
+        r.records().next().unwrap().unwrap()
+    };
+    let headers: Vec<String> = split(header).iter().map(str::to_string).collect();
+    let profile = hrport::mapping::profile::Profile::default();
+    let m = hrport::mapping::Mapping::resolve(&info.template, "t.csv", &headers, &profile, vec![])
+        .expect("the header maps");
+    let rec = hrport::input::Record { row: 2, fields: split(row), shape_error: None };
+    let (mut values, mut problems) = (Vec::new(), Vec::new());
+    m.map_row(&rec, s.refs(), &mut values, &mut problems);
+    s.check(&values, &m, &mut problems);
+    f(&m, &values, problems.iter().map(|p| p.to_string()).collect())
+}
+
+/// A row for `Session::update`/`set_active`: number 2, no existing record
+/// passed (the engine knows it by id), no person references.
+pub fn row_input<'a>(values: &'a [hrport::mapping::Value<'a>]) -> hrport::targets::RowInput<'a> {
+    hrport::targets::RowInput { row: 2, values, existing: None, people: &[] }
+}
