@@ -33,6 +33,10 @@ pub struct Match {
     pub changes: String,
     /// The state the record is to be put in, when it differs from its own.
     pub activate: Option<bool>,
+    /// The interrupted run being resumed sent this row to create the
+    /// record: what is left (its missing steps, fields a later step would
+    /// have set) finishes that create.
+    pub finishing: bool,
 }
 
 impl Match {
@@ -148,6 +152,7 @@ pub fn plan(
         changed: if action == Action::Deactivate { Vec::new() } else { changed },
         changes,
         activate: if create_mode { None } else { activate },
+        finishing: false,
     }))
 }
 
@@ -159,6 +164,7 @@ fn unchanged(row: u32, existing: Existing) -> Match {
         changed: Vec::new(),
         changes: String::new(),
         activate: None,
+        finishing: false,
     }
 }
 

@@ -130,7 +130,11 @@ fn plan(validation: &Validation, replay: &Replay, seq: u32) -> Plan {
             let action = replay.sent_as.get(&seq).copied().unwrap_or(Action::Create);
             Plan::Known(Done::new(seq, action.done_status(), &m.existing.id, "").action(action))
         }
-        Some(Verdict::Matched(m)) if m.sends() => Plan::Send { matched: Some(m.clone()), resumed },
+        Some(Verdict::Matched(m)) if m.sends() => {
+            let created = replay.sent_as.get(&seq).is_none_or(|a| *a == Action::Create);
+            let m = Match { finishing: resumed && created, ..m.clone() };
+            Plan::Send { matched: Some(m), resumed }
+        }
         Some(v) => Plan::Known(known(Some(v), seq, false)),
         None => Plan::Send { matched: None, resumed },
     }

@@ -35,7 +35,7 @@ impl Job {
     /// What a matched row does. A record the interrupted run created, whose
     /// missing steps are all this row still needs, is being created.
     fn action(&self, m: &Match) -> Action {
-        let finishing = self.resumed && m.changed.is_empty() && m.activate.is_none();
+        let finishing = self.resumed && m.finishing && m.activate.is_none();
         if finishing && m.action == Action::Update { Action::Create } else { m.action }
     }
 }

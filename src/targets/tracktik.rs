@@ -122,7 +122,7 @@ static UPDATABLE: LazyLock<Vec<usize>> = LazyLock::new(|| {
 
 static INFO: TargetInfo = TargetInfo {
     primary: &["Employee ID"],
-    lifecycle: None,
+    lifecycle: Some("Status"),
     template: Template {
         name: "tracktik",
         title: "TrackTik (Guarding Suite REST v1)",

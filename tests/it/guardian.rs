@@ -308,7 +308,8 @@ fn existing_users_are_found_by_login_email_or_employee_id_on_any_page() {
             ("unchanged", chen.to_string().as_str(), ""),
             ("invalid", "", conflict.as_str()),
             ("created", dana.to_string().as_str(), ""),
-            ("unchanged", seeds[119].to_string().as_str(), ""),
+            // Found by login, named Pat now: an update.
+            ("updated", seeds[119].to_string().as_str(), ""),
         ]
     );
     assert_eq!(users(&sb).len(), 124, "only Dana was created");

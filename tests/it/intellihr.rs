@@ -553,7 +553,7 @@ fn the_allow_list_guards_what_a_row_grants_not_what_a_user_already_holds() {
     let r = import_to(&sb, "intellihr", &export, &again, &[], &[]);
     assert_eq!(r.code, 0, "{r:?}");
     let st = statuses(&again.join("results.csv"));
-    assert_eq!(st, [("2".into(), "exists".into(), "".into())]);
+    assert_eq!(st, [("2".into(), "unchanged".into(), "".into())]);
 
     // Rows that would grant Manager are still refused: a new person, and a
     // person whose account the row would create.
@@ -573,7 +573,7 @@ fn the_allow_list_guards_what_a_row_grants_not_what_a_user_already_holds() {
     assert_eq!(
         statuses(&out.join("results.csv")),
         [
-            ("2".into(), "exists".into(), "".into()),
+            ("2".into(), "unchanged".into(), "".into()),
             ("3".into(), "invalid".into(), refused.into()),
             ("4".into(), "invalid".into(), refused.into()),
         ]

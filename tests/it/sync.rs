@@ -16,8 +16,8 @@ struct Case {
     first: &'static [&'static str],
     /// (key column, key, column, new value)
     edits: &'static [(&'static str, &'static str, &'static str, &'static str)],
-    /// (key column, key, lifecycle column, value that means "leaves")
-    leaver: (&'static str, &'static str, &'static str, &'static str),
+    /// (key column, key, [(column, value)]): who leaves, and how the row says it.
+    leaver: (&'static str, &'static str, &'static [(&'static str, &'static str)]),
     /// Column = value of a new row.
     joiner: &'static [(&'static str, &'static str)],
     /// Columns the target fills in itself (left out of the cell-for-cell check).
@@ -65,8 +65,10 @@ fn round_trip(c: &Case) {
     for (kc, key, col, value) in c.edits {
         find(&mut rows, kc, key).insert(col.to_string(), value.to_string());
     }
-    let (kc, key, col, value) = c.leaver;
-    find(&mut rows, kc, key).insert(col.to_string(), value.to_string());
+    let (kc, key, cells) = c.leaver;
+    for (col, value) in cells {
+        find(&mut rows, kc, key).insert(col.to_string(), value.to_string());
+    }
     let mut joiner: Row = header.iter().map(|h| (h.clone(), String::new())).collect();
     for (col, value) in c.joiner {
         joiner.insert(col.to_string(), value.to_string());
@@ -146,7 +148,7 @@ fn securitytrax_round_trip() {
             ("Username", "asilva", "Phone", "555-0199"),
             ("Username", "bli", "Email", "bo.li@example.com"),
         ],
-        leaver: ("Username", "cdo", "Active", "no"),
+        leaver: ("Username", "cdo", &[("Active", "no")]),
         joiner: &[
             ("First Name", "Eve"),
             ("Last Name", "Moss"),
@@ -156,6 +158,126 @@ fn securitytrax_round_trip() {
             ("Active", "yes"),
         ],
         derived: &[],
+    });
+}
+
+#[test]
+fn tracktik_round_trip() {
+    round_trip(&Case {
+        target: "tracktik",
+        first: &[
+            "Employee ID,First Name,Last Name,Email,Region,Role,Job Title",
+            "E1,Ana,Silva,ana@example.com,EMEA,Guard,Guard",
+            "E2,Bo,Li,bo@example.com,EMEA,Guard,Guard",
+            "E3,Cy,Do,cy@example.com,APAC,Supervisor,Supervisor",
+            "E4,Di,Ray,di@example.com,APAC,Guard,Guard",
+        ],
+        edits: &[
+            ("Employee ID", "E1", "Job Title", "Senior Guard"),
+            ("Employee ID", "E1", "Role", "Supervisor"),
+            ("Employee ID", "E2", "Region", "NA-East"),
+        ],
+        leaver: (
+            "Employee ID",
+            "E3",
+            &[("Status", "Terminated"), ("Termination Reason", "Resignation")],
+        ),
+        joiner: &[
+            ("Employee ID", "E5"),
+            ("First Name", "Eve"),
+            ("Last Name", "Moss"),
+            ("Email", "eve@example.com"),
+            ("Region", "EMEA"),
+            ("Role", "Guard"),
+            ("Job Title", "Guard"),
+            ("Status", "Active"),
+        ],
+        // Export leaves the termination columns empty; a new employee's
+        // password-change flag is the target's.
+        derived: &["Termination Date", "Termination Reason", "Force Password Change"],
+    });
+}
+
+#[test]
+fn guardian_round_trip() {
+    round_trip(&Case {
+        target: "guardian",
+        first: &[
+            "First Name,Last Name,Email,Employee ID,Role,Login,Title",
+            "Ana,Silva,ana@example.com,E1,5,asilva,Clerk",
+            "Bo,Li,bo@example.com,E2,5,bli,Clerk",
+            "Cy,Do,cy@example.com,E3,4,cdo,Recruiter",
+        ],
+        edits: &[
+            ("Login", "asilva", "Title", "Senior Clerk"),
+            ("Login", "bli", "Email", "bo.li@example.com"),
+        ],
+        leaver: ("Login", "cdo", &[("Retired", "yes")]),
+        joiner: &[
+            ("First Name", "Eve"),
+            ("Last Name", "Moss"),
+            ("Email", "eve@example.com"),
+            ("Employee ID", "E5"),
+            ("Role", "5"),
+            ("Login", "emoss"),
+            ("Retired", "no"),
+        ],
+        derived: &[],
+    });
+}
+
+#[test]
+fn intellihr_round_trip() {
+    round_trip(&Case {
+        target: "intellihr",
+        first: &[
+            "Employee Number,First Name,Last Name,Email,Username,Login Enabled",
+            "E1,Ana,Silva,ana@example.com,asilva,yes",
+            "E2,Bo,Li,bo@example.com,bli,yes",
+            "E3,Cy,Do,cy@example.com,cdo,yes",
+        ],
+        edits: &[
+            ("Employee Number", "E1", "Preferred Name", "Annie"),
+            ("Employee Number", "E2", "Username", "bo.li"),
+        ],
+        leaver: ("Employee Number", "E3", &[("Login Enabled", "no")]),
+        joiner: &[
+            ("Employee Number", "E5"),
+            ("First Name", "Eve"),
+            ("Last Name", "Moss"),
+            ("Email", "eve@example.com"),
+            ("Username", "emoss"),
+            ("Login Enabled", "yes"),
+        ],
+        // intelliHR's defaults for a new person.
+        derived: &["Permission Groups", "Gender"],
+    });
+}
+
+#[test]
+fn scim_round_trip() {
+    round_trip(&Case {
+        target: "scim",
+        first: &[
+            "User Name,External ID,Given Name,Family Name,Email,Title,Department",
+            "asilva,X1,Ana,Silva,ana@example.com,Guard,Days",
+            "bli,X2,Bo,Li,bo@example.com,Guard,Days",
+            "cdo,X3,Cy,Do,cy@example.com,Lead,Nights",
+        ],
+        edits: &[
+            ("User Name", "asilva", "Title", "Senior Guard"),
+            ("User Name", "bli", "Department", "Nights"),
+        ],
+        leaver: ("User Name", "cdo", &[("Active", "no")]),
+        joiner: &[
+            ("User Name", "emoss"),
+            ("External ID", "X5"),
+            ("Given Name", "Eve"),
+            ("Family Name", "Moss"),
+            ("Email", "eve@example.com"),
+            ("Active", "yes"),
+        ],
+        derived: &["Display Name"],
     });
 }
 
@@ -260,16 +382,6 @@ fn mode_update_refuses_new_rows_and_mode_create_changes_nothing_but_lists_the_di
             "E9,New,Person,new@example.com,Guard,EMEA,Guard",
         ]),
     );
-    let r = import(&sb, &file, &w.path("u"), &["--mode", "update"]);
-    assert_eq!(r.code, 1, "{r:?}");
-    let rows = rows_by_name(&w.path("u/results.csv"));
-    assert_eq!(
-        rows[1]["hrport_error"],
-        "no TrackTik record with Employee ID \"E9\" or Email \"new@example.com\" (--mode update \
-         changes existing records only)"
-    );
-    assert_eq!(employees(&sb).len(), 1, "nothing created");
-
     let r = import(&sb, &file, &w.path("c"), &["--mode", "create"]);
     assert_eq!(r.code, 0, "{r:?}");
     let rows = rows_by_name(&w.path("c/results.csv"));
@@ -279,8 +391,30 @@ fn mode_update_refuses_new_rows_and_mode_create_changes_nothing_but_lists_the_di
     );
     assert_eq!(rows[0]["hrport_changes"], "Job Title: \"Guard\" → \"Senior Guard\"");
     assert_eq!(rows[1]["hrport_status"], "created");
-    let kate = employees(&sb).into_iter().find(|e| e["id"] == json!(kate)).unwrap();
-    assert_eq!(kate["jobTitle"], "Guard", "--mode create changes no record");
+    let title = |sb: &Sandbox| {
+        employees(sb).into_iter().find(|e| e["id"] == json!(kate)).unwrap()["jobTitle"].clone()
+    };
+    assert_eq!(title(&sb), "Guard", "--mode create changes no record");
+
+    let file = w.write(
+        "u.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Email,Job Title,Region,Role",
+            "E1,Kate,Farrell,kate@example.com,Senior Guard,EMEA,Guard",
+            "E10,Newer,Person,newer@example.com,Guard,EMEA,Guard",
+        ]),
+    );
+    let r = import(&sb, &file, &w.path("u"), &["--mode", "update"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = rows_by_name(&w.path("u/results.csv"));
+    assert_eq!(rows[0]["hrport_status"], "updated");
+    assert_eq!(
+        rows[1]["hrport_error"],
+        "no TrackTik record with Employee ID \"E10\" or Email \"newer@example.com\" (--mode \
+         update changes existing records only)"
+    );
+    assert_eq!(employees(&sb).len(), 2, "nothing created");
+    assert_eq!(title(&sb), "Senior Guard");
 }
 
 #[test]

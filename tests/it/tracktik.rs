@@ -263,7 +263,12 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
     let rows = rows_by_name(&out.join("results.csv"));
     assert_eq!(
         (rows[0]["hrport_status"].as_str(), rows[0]["hrport_id"].clone()),
-        ("unchanged", ana.to_string())
+        ("updated", ana.to_string())
+    );
+    // Found by Employee ID, the primary key: her new e-mail is an update.
+    assert_eq!(
+        rows[0]["hrport_changes"],
+        "Email: \"ana@example.com\" → \"someone.else@example.com\""
     );
     // Bob lacked his role: finishing him is an update.
     assert_eq!(
@@ -286,7 +291,7 @@ fn existing_employees_are_reported_not_created_and_unfinished_ones_are_completed
         "Bob's missing role was assigned"
     );
     assert_eq!(role_name_of(&sb, ana).as_deref(), Some("Guard"), "Ana untouched");
-    assert!(r.stdout.contains("1 updated, 1 unchanged"), "{}", r.stdout);
+    assert!(r.stdout.contains("1 created, 2 updated, 1 invalid"), "{}", r.stdout);
     // Both must change their password; only Cleo, created now, got one from
     // hrport. Bob keeps the one he has, so none is handed over for him.
     let creds = read_csv(&out.join("credentials.csv"));
