@@ -252,7 +252,7 @@ fn import_team_twice(bulk: bool) -> (Run, Run) {
     let second = import(&s, &file, &dir.path().join("second"), &["--create-groups"]);
     assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
     assert!(
-        second.stdout.contains("scim: 4 rows: 4 exists"),
+        second.stdout.contains("scim: 4 rows: 4 unchanged"),
         "a re-run creates nothing: {}",
         second.stdout
     );
@@ -342,7 +342,8 @@ fn updates_and_deactivation_use_patch_with_if_match_and_survive_a_412() {
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let st: Vec<String> =
         results(&dir.path().join("o2")).iter().map(|r| r["hrport_status"].clone()).collect();
-    assert_eq!(st, ["updated", "exists", "updated", "updated"]);
+    // The leaver (Active = no) is a deactivation now, not an update.
+    assert_eq!(st, ["updated", "unchanged", "deactivated", "updated"]);
     assert_eq!(s.user("ana.silva")[ENTERPRISE]["department"], "Days");
     let c = s.user("cleo.ray");
     assert_eq!(c["active"], false, "deactivated with PATCH replace active");
@@ -453,7 +454,7 @@ fn export_writes_what_it_imports_and_reimports_as_nothing_to_do() {
     assert!(text.contains("bob.stone,HR-2,Bob,Stone,,bob@example.com,,Guard,E101,CC-7,Acme,Security,Night,ana.silva,no,Staff"), "{text}");
     let r = import(&s, &export, &dir.path().join("o2"), &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("4 rows: 4 exists"), "{}", r.stdout);
+    assert!(r.stdout.contains("4 rows: 4 unchanged"), "{}", r.stdout);
 }
 
 #[test]

@@ -149,7 +149,7 @@ pub fn plan(
         row: rec.row,
         existing,
         action,
-        changed: if action == Action::Deactivate { Vec::new() } else { changed },
+        changed,
         changes,
         activate: if create_mode { None } else { activate },
         finishing: false,

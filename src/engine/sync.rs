@@ -79,7 +79,8 @@ pub fn plan<'t>(
         tenant.iter().filter(|(_, s)| s.active && scope.contains(s)).collect();
     let mut gone: Vec<(&str, &Snapshot)> =
         in_scope.iter().copied().filter(|(id, s)| !matched.contains(id) && !is_own(s)).collect();
-    gone.sort_by_key(|(id, _)| *id);
+    // In id order, numbers as numbers (9 before 10).
+    gone.sort_by_key(|(id, _)| (id.len(), *id));
     let limit = max.unwrap_or_else(|| default_limit(in_scope.len() as u64));
     if gone.len() as u64 > limit {
         return Err(Error::config(format!(

@@ -190,10 +190,11 @@ impl Run<'_> {
         let (s, api, id) = (self.ctx.session, self.api, &m.existing.id);
         let ok = |o: &Outcome| matches!(o, Outcome::Updated { .. });
         let outcome = 'steps: {
-            if let Some(active) = m.activate {
-                let o = s.set_active(api, id, active, row);
-                // A record being deactivated keeps its other fields.
-                if !ok(&o) || !active {
+            // A returner is let back in before their fields change; a leaver's
+            // fields change (a last day, say) before access ends.
+            if m.activate == Some(true) {
+                let o = s.set_active(api, id, true, row);
+                if !ok(&o) {
                     break 'steps o;
                 }
             }
@@ -202,6 +203,9 @@ impl Run<'_> {
                 if !ok(&o) {
                     break 'steps o;
                 }
+            }
+            if m.activate == Some(false) {
+                break 'steps s.set_active(api, id, false, row);
             }
             if m.existing.incomplete {
                 break 'steps match s.provision(api, row) {

@@ -772,6 +772,9 @@ impl Sc {
             .or_else(|| found.as_ref().and_then(|u| u.get("id").and_then(id_text)));
         let existed = known.is_some();
         let (id, updated) = match known {
+            // A record the run matched at the start: `update` changed its
+            // attributes; only its groups are left.
+            Some(id) if row.existing.is_some() => (id, false),
             Some(id) => {
                 match self.bring_in_line(api, &id, row.values, row.person(MANAGER), found) {
                     Ok(changed) => (id, changed),
@@ -1000,14 +1003,10 @@ impl Session for Sc {
                 )));
             }
         };
-        let current = self.users.get(&id).cloned().unwrap_or(Json::Null);
-        // A manager named by a key the service knows; a manager who is a
-        // new row of the file can only differ.
-        let manager =
-            values[MANAGER].text().map(|k| self.person(k).unwrap_or_else(|| format!("new:{k}")));
-        let stale = !self.changes(values, &current, manager.as_deref()).is_empty()
-            || !self.missing_groups(values, &id).is_empty();
-        Ok(Some(Existing { id, incomplete: stale }))
+        // Differing attributes are the engine's to change (`update`); what
+        // is left to `provision` is the follow-up step: group memberships.
+        let incomplete = !self.missing_groups(values, &id).is_empty();
+        Ok(Some(Existing { id, incomplete }))
     }
 
     fn person(&self, key: &str) -> Option<String> {

@@ -446,3 +446,71 @@ fn a_status_cell_must_say_active_or_inactive_and_a_scope_must_name_a_column() {
         r.stderr
     );
 }
+
+/// `--mode sync` deactivates whom the file leaves out, within `--scope`,
+/// never past the safeguard (refused before anything is sent) and never
+/// the account hrport signs in as.
+#[test]
+fn mode_sync_deactivates_whom_the_file_leaves_out_within_the_safeguard() {
+    use hrport_sandbox::securitytrax::Sim as St;
+    let w = Work::new();
+    let sb = sandbox();
+    let mut rows = vec!["First Name,Last Name,Username,Title".to_string()];
+    for i in 0..10 {
+        let title = if i < 6 { "Day" } else { "Night" };
+        rows.push(format!("P{i},Team,u{i},{title}"));
+    }
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    let all = w.write("all.csv", csv_text(&refs));
+    assert_eq!(import_to(&sb, "securitytrax", &all, &w.path("o1"), &[], &[]).code, 0);
+    // The file now leaves out mgarcia and u7..u9 (and the API account).
+    let fewer = w.write("fewer.csv", csv_text(&refs[..8]));
+    let active = |sb: &Sandbox| {
+        sb.with(|s: &mut St| {
+            let mut a: Vec<String> = s
+                .users
+                .iter()
+                .filter(|u| u["attributes"]["active"] != json!(false))
+                .map(|u| u["attributes"]["username"].as_str().unwrap().to_string())
+                .collect();
+            a.sort();
+            a
+        })
+    };
+    let before = active(&sb);
+    assert_eq!(before.len(), 12);
+
+    // 4 of 12 active records is past the default limit (10 %: 2).
+    let r = import_to(&sb, "securitytrax", &fewer, &w.path("o2"), &["--mode", "sync"], &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "--mode sync would deactivate 4 of the 12 active records in scope, more than the \
+             limit of 2: check the file and --scope; if that is right, allow it with \
+             --max-deactivations 4"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(active(&sb), before, "nothing sent");
+
+    // Within --scope Title=Night only u7..u9 may go: 3, allowed by the flag.
+    let r = import_to(
+        &sb,
+        "securitytrax",
+        &fewer,
+        &w.path("o3"),
+        &["--mode", "sync", "--scope", "Title=Night", "--max-deactivations", "3"],
+        &[],
+    );
+    assert_eq!(r.code, 0, "{r:?}");
+    let now = active(&sb);
+    assert!(!now.iter().any(|u| ["u7", "u8", "u9"].contains(&u.as_str())), "{now:?}");
+    assert!(now.contains(&"mgarcia".to_string()), "out of scope: kept");
+    assert!(now.contains(&"api".to_string()), "hrport's own account is never deactivated");
+    let gone = rows_by_name(&w.path("o3/deactivations.csv"));
+    let names: Vec<(&str, &str)> =
+        gone.iter().map(|g| (g["Username"].as_str(), g["hrport_status"].as_str())).collect();
+    assert_eq!(names, [("u7", "deactivated"), ("u8", "deactivated"), ("u9", "deactivated")]);
+    assert!(r.stdout.contains("sync: records the file leaves out deactivated: 3"), "{}", r.stdout);
+}
