@@ -514,3 +514,67 @@ fn mode_sync_deactivates_whom_the_file_leaves_out_within_the_safeguard() {
     assert_eq!(names, [("u7", "deactivated"), ("u8", "deactivated"), ("u9", "deactivated")]);
     assert!(r.stdout.contains("sync: records the file leaves out deactivated: 3"), "{}", r.stdout);
 }
+
+/// `kill -9` while updates are going out, then `--resume`: every change
+/// applied exactly once (a row whose PATCH went out before the kill is
+/// found changed when the record is read again, and not sent twice), and
+/// every row `updated` in the results.
+#[test]
+fn kill_9_during_updates_then_resume_applies_each_change_once() {
+    use hrport_sandbox::securitytrax::Sim as St;
+    let w = Work::new();
+    let sb = sandbox();
+    let n = 120;
+    let team = |title: &str| {
+        let mut rows = vec!["First Name,Last Name,Username,Title".to_string()];
+        rows.extend((0..n).map(|i| format!("P{i},Team,u{i},{title}")));
+        rows
+    };
+    let first = team("Technician");
+    let refs: Vec<&str> = first.iter().map(String::as_str).collect();
+    let file = w.write("team.csv", csv_text(&refs));
+    assert_eq!(import_to(&sb, "securitytrax", &file, &w.path("o1"), &[], &[]).code, 0);
+    let edited = team("Senior Technician");
+    let refs: Vec<&str> = edited.iter().map(String::as_str).collect();
+    let file = w.write("edited.csv", csv_text(&refs));
+
+    let out = w.path("o2");
+    let url = format!("{}{}", sb.url(), hrport_sandbox::access("securitytrax").unwrap().prefix);
+    let vars = sandbox_env("securitytrax");
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut child = Hrport::import(&file)
+        .target("securitytrax")
+        .base_url(&url)
+        .out(&out)
+        .arg("--rate", "40")
+        .flag("-q")
+        .envs(&vars)
+        .command()
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let patched = |sb: &Sandbox| sb.with(|s: &mut St| s.patches.len());
+    let t = std::time::Instant::now();
+    while patched(&sb) < 30 {
+        assert!(t.elapsed() < std::time::Duration::from_secs(30), "the updates never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    assert!(patched(&sb) < n, "killed part-way");
+
+    let r = Hrport::resume(&out).arg("--rate", "500").envs(&vars).run();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains(&format!("{n} rows: {n} updated")), "{}", r.stdout);
+    sb.with(|s: &mut St| {
+        assert_eq!(s.patches.len(), n, "one PATCH per person, none twice");
+        let titles: Vec<&Value> = s
+            .users
+            .iter()
+            .filter(|u| u["attributes"]["username"] != "api")
+            .map(|u| &u["attributes"]["title"])
+            .collect();
+        assert!(titles.iter().filter(|t| **t == "Senior Technician").count() == n, "{titles:?}");
+    });
+}
