@@ -494,10 +494,7 @@ mod tests {
         body: Json,
         token: Option<&str>,
     ) -> SimRequest {
-        let bearer = token.map(|t| format!("Bearer {t}"));
-        let mut headers = vec![("content-type", "application/json")];
-        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
-        SimRequest::test(method, path, query, &headers, body)
+        SimRequest::test_bearer(method, path, query, body, token)
     }
 
     fn sim() -> Sim {

@@ -223,6 +223,21 @@ impl SimRequest {
 
 #[cfg(test)]
 impl SimRequest {
+    /// A JSON request with an optional bearer token, for the vendors' unit
+    /// tests.
+    pub fn test_bearer(
+        method: Method,
+        path: &str,
+        query: &[(&str, &str)],
+        body: Json,
+        token: Option<&str>,
+    ) -> SimRequest {
+        let bearer = token.map(|t| format!("Bearer {t}"));
+        let mut headers = vec![("content-type", "application/json")];
+        headers.extend(bearer.as_deref().map(|b| ("authorization", b)));
+        SimRequest::test(method, path, query, &headers, body)
+    }
+
     /// A request as the server hands it to a vendor, for the vendors' unit
     /// tests: these headers, and `body` as JSON text unless it is null.
     pub fn test(

@@ -82,23 +82,13 @@ impl Summary<'_> {
             "dry_run": self.dry_run,
             "rows": self.rows,
         });
-        for s in [
-            Status::Created,
-            Status::Updated,
-            Status::Unchanged,
-            Status::Deactivated,
-            Status::Reactivated,
-            Status::Exists,
-        ] {
+        for s in ORDER {
             v[s.as_str()] = json!(self.count(s));
         }
         v["exists_completed"] = json!(self.completed);
         v["actions"] = json!(self.actions);
         if let Some((done, failed)) = self.deactivations {
             v["sync"] = json!({"deactivated": done, "failed": failed, "file": "deactivations.csv"});
-        }
-        for s in [Status::Invalid, Status::Failed, Status::Skipped, Status::Pending] {
-            v[s.as_str()] = json!(self.count(s));
         }
         let rest = json!({
             "requests": self.requests,
