@@ -102,11 +102,12 @@ pub fn plan(
         return Ok(Some(unchanged(rec.row, existing)));
     };
     let session = ctx.session;
+    let cells = snap.cells();
     let all = diff::changes(
         ctx.mapping.fields,
         session.refs(),
         values,
-        &|f| snap.cell(f).to_string(),
+        &|f| cells.get(f).copied().unwrap_or("").to_string(),
         &|k| session.person(k),
     );
     let wanted = session.wants_active(values).or_else(|| status_cell(ctx, rec));

@@ -27,6 +27,11 @@ impl Snapshot {
         self.cells.split(SEP).nth(field).unwrap_or("")
     }
 
+    /// Every cell, split once (a row's diff reads many of them).
+    pub fn cells(&self) -> Vec<&str> {
+        self.cells.split(SEP).collect()
+    }
+
     /// Bytes this entry keeps (its id aside).
     pub fn size(&self) -> usize {
         std::mem::size_of::<Snapshot>() + self.cells.len()
