@@ -5,8 +5,12 @@
 //! `POST /api/v1/staff/employees` needing `client_id` (a company location) and
 //! `role_id` (an employee role). Everything else (the other payload names,
 //! paging, envelope, photo format) is unpublished: each guess is an option,
-//! listed in docs/targets/trackops.md. This module translates only: a row's
-//! Photo arrives as the bytes the mapping read, checked and sent from here.
+//! listed in docs/targets/trackops.md. So are updating and deactivating
+//! staff: hrport sends the changed fields to `update_path` with
+//! `update_method` (the sandbox's choice by default), and reads the access
+//! level as the lifecycle, since a Disabled employee cannot log in. This
+//! module translates only: a row's Photo arrives as the bytes the mapping
+//! read, checked and sent from here.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -986,6 +990,46 @@ mod tests {
                    "client_id": 3, "role_id": 7, "access_level": "full",
                    "send_login_invitation": false, "tags": ["spanish", "nights"]})
         );
+    }
+
+    #[test]
+    fn an_update_body_holds_only_changed_updatable_fields_renamed_like_the_create() {
+        let s = Tops::new(&options(
+            "[options]\nlocations = { \"Head Office\" = 3 }\npayload_names = { phone = \"mobile\" }",
+        ));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[PHONE] = Value::Text(B("+1 555 0100"));
+        values[LOCATION] = Value::Text(B("head office"));
+        values[ROLE] = Value::Text(B("8"));
+        values[ACCESS_LEVEL] = Value::Text(B("Full Access"));
+        values[INVITATION] = Value::Bool(true);
+        values[TAGS] = Value::List(vec![B("nights")]);
+        // Not updatable (Access Level, the invitation) or empty (Title): left out.
+        let changed = [PHONE, LOCATION, ROLE, ACCESS_LEVEL, INVITATION, TAGS, TITLE];
+        assert_eq!(
+            Json::Object(s.update_body(&values, &changed).unwrap()),
+            json!({"mobile": "+1 555 0100", "client_id": 3, "role_id": 8, "tags": ["nights"]})
+        );
+        values[LOCATION] = Value::Text(B("Tokyo"));
+        assert!(s.update_body(&values, &[LOCATION]).unwrap_err().starts_with("Location: "));
+        for f in [PHOTO, INVITATION, ACCESS_LEVEL] {
+            assert!(!UPDATABLE.contains(&f), "{}", FIELDS[f].column);
+        }
+        assert_eq!(s.cfg.update_method, Method::Patch);
+        assert_eq!(s.cfg.update_path, "/api/v1/staff/{id}");
+        let bad = Tops::new(&options(
+            "[options]\nupdate_path = \"/api/v1/staff\"\nupdate_method = \"POST\"",
+        ));
+        assert_eq!(
+            bad.config_problems,
+            [
+                "update_path is \"/api/v1/staff\"; it must start with / and hold {id}",
+                "update_method is \"POST\"; use \"PATCH\" or \"PUT\"",
+            ]
+        );
+        let put = Tops::new(&options("[options]\nupdate_method = \"put\""));
+        assert_eq!(put.cfg.update_method, Method::Put);
     }
 
     #[test]
