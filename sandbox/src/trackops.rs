@@ -36,6 +36,20 @@ pub const CONTACT_USERNAME: &str = "contact";
 pub const FULL_ACCESS: &str = "Full Access";
 pub const ACCESS_LEVELS: &[&str] = &["Disabled", "Limited Access", FULL_ACCESS];
 
+/// [U] The fields an update may change: those a create stores.
+const UPDATABLE: &[&str] = &[
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "title",
+    "access_level",
+    "client_id",
+    "role_id",
+    "tags",
+    "work_preferences",
+];
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LocationKind {
     /// One of the company's own offices: employees belong to one.
@@ -82,6 +96,8 @@ pub enum ApiUser {
 pub struct Counters {
     pub requests: u64,
     pub creates: u64,
+    /// Updates applied (PATCH or PUT /api/v1/staff/{id}).
+    pub updates: u64,
     /// Requests refused with 401 or 403.
     pub refused: u64,
 }
@@ -245,6 +261,9 @@ impl Sim {
         match seg {
             ["staff"] if m == Method::GET => self.list(req),
             ["staff", "employees"] if m == Method::POST => self.create_employee(req),
+            ["staff", id] if m == Method::PATCH || m == Method::PUT => {
+                self.update_employee(req, id)
+            }
             ["staff", id] if m == Method::GET => {
                 match id.parse::<u64>().ok().and_then(|id| self.staff.get(&id)) {
                     Some(e) => SimResponse::json(200, e.clone()),
@@ -344,18 +363,19 @@ impl Sim {
         SimResponse::json(200, Json::Array(page))
     }
 
-    fn create_employee(&mut self, req: &SimRequest) -> SimResponse {
-        let body = match req.json() {
-            Ok(Json::Object(b)) => b,
-            Ok(_) => return SimResponse::error(400, "the request body must be a JSON object"),
-            Err(e) => return e,
-        };
+    /// The checks a create and an update share, on the fields `body` holds.
+    /// `updating` is the staff member an update changes: then a field left
+    /// out keeps its value (so nothing is required), and its own e-mail is
+    /// no duplicate. Published: client_id a company location, role_id a
+    /// role available for employees; the rest is [U].
+    fn check_fields(&self, body: &Map<String, Json>, updating: Option<u64>) -> Map<String, Json> {
         let mut errors = Map::new();
         let mut err = |f: &str, m: &str| {
             errors.insert(f.to_string(), json!([m]));
         };
-        // Published: client_id is a company location, role_id an employee role.
+        let required = updating.is_none();
         match body.get("client_id") {
+            None if !required => {}
             None | Some(Json::Null) => err("client_id", "is required"),
             Some(v) => match v.as_u64().and_then(|id| LOCATIONS.iter().find(|l| l.0 == id)) {
                 None if !v.is_u64() => err("client_id", "must be an integer"),
@@ -370,6 +390,7 @@ impl Sim {
             },
         }
         match body.get("role_id") {
+            None if !required => {}
             None | Some(Json::Null) => err("role_id", "is required"),
             Some(v) => match v.as_u64().and_then(|id| ROLES.iter().find(|r| r.0 == id)) {
                 None if !v.is_u64() => err("role_id", "must be an integer"),
@@ -382,7 +403,9 @@ impl Sim {
         }
         // [U] from here on: names and rules are the sandbox's guesses.
         for f in ["first_name", "last_name"] {
-            if body.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty()) {
+            if (required || body.contains_key(f))
+                && body.get(f).and_then(Json::as_str).is_none_or(|s| s.trim().is_empty())
+            {
                 err(f, "is required");
             }
         }
@@ -391,18 +414,83 @@ impl Sim {
                 err(f, "must be a string");
             }
         }
-        let email = body.get("email").and_then(Json::as_str).filter(|m| !m.is_empty());
-        if let Some(m) = email {
+        if let Some(m) = body.get("email").and_then(Json::as_str).filter(|m| !m.is_empty()) {
             if !looks_like_email(m) {
                 err("email", "is not a valid email address");
-            } else if self.by_email(m).is_some() {
+            } else if self
+                .by_email(m)
+                .is_some_and(|e| updating.is_none_or(|id| e["id"] != json!(id)))
+            {
                 err("email", "has already been taken");
             }
         }
-        let level = body.get("access_level").and_then(Json::as_str).unwrap_or("Disabled");
-        if !ACCESS_LEVELS.contains(&level) {
+        if let Some(level) = body.get("access_level").and_then(Json::as_str)
+            && !ACCESS_LEVELS.contains(&level)
+        {
             err("access_level", &format!("must be one of {}", ACCESS_LEVELS.join(", ")));
         }
+        for f in ["tags", "work_preferences"] {
+            if let Some(v) = body.get(f)
+                && !v.as_array().is_some_and(|a| a.iter().all(Json::is_string))
+            {
+                err(f, "must be an array of strings");
+            }
+        }
+        errors
+    }
+
+    /// [U] `PATCH` (or `PUT`) `/api/v1/staff/{id}`: Trackops publishes no
+    /// update. The sandbox's choice: the body holds only the fields to
+    /// change, under the create's names, checked as a create checks them;
+    /// what it leaves out keeps its value. A field a staff member does not
+    /// hold (or a create-only instruction: photo, send_login_invitation) is
+    /// refused rather than ignored, so a wrong name cannot pass for a change.
+    fn update_employee(&mut self, req: &SimRequest, id: &str) -> SimResponse {
+        let Some(id) = id.parse::<u64>().ok().filter(|id| self.staff.contains_key(id)) else {
+            return SimResponse::error(404, "Staff member not found");
+        };
+        if self.staff[&id]["is_vendor"] == json!(true) {
+            return SimResponse::error(
+                422,
+                &format!("staff member {id} is a vendor; this endpoint updates employees"),
+            );
+        }
+        let body = match req.json() {
+            Ok(Json::Object(b)) => b,
+            Ok(_) => return SimResponse::error(400, "the request body must be a JSON object"),
+            Err(e) => return e,
+        };
+        let mut errors = self.check_fields(&body, Some(id));
+        for k in body.keys().filter(|k| !UPDATABLE.contains(&k.as_str())) {
+            errors.insert(k.clone(), json!(["is not a field an update can change"]));
+        }
+        if !errors.is_empty() {
+            return SimResponse::json(
+                422,
+                json!({"message": "Validation failed", "errors": Json::Object(errors)}),
+            );
+        }
+        let e = self.staff.get_mut(&id).expect("checked above");
+        for (k, v) in body {
+            e[k] = v;
+        }
+        e["updated_at"] = json!(timestamp(Utc::now()));
+        self.counters.updates += 1;
+        SimResponse::json(200, e.clone())
+    }
+
+    fn create_employee(&mut self, req: &SimRequest) -> SimResponse {
+        let body = match req.json() {
+            Ok(Json::Object(b)) => b,
+            Ok(_) => return SimResponse::error(400, "the request body must be a JSON object"),
+            Err(e) => return e,
+        };
+        let mut errors = self.check_fields(&body, None);
+        let mut err = |f: &str, m: &str| {
+            errors.insert(f.to_string(), json!([m]));
+        };
+        let email = body.get("email").and_then(Json::as_str).filter(|m| !m.is_empty());
+        let level = body.get("access_level").and_then(Json::as_str).unwrap_or("Disabled");
         let invite = match body.get("send_login_invitation") {
             None | Some(Json::Null) => false,
             Some(Json::Bool(b)) => *b,
@@ -416,13 +504,6 @@ impl Sim {
             err("send_login_invitation", "needs a valid email");
         } else if invite && level == "Disabled" {
             err("send_login_invitation", "a Disabled employee cannot log in");
-        }
-        for f in ["tags", "work_preferences"] {
-            if let Some(v) = body.get(f)
-                && !v.as_array().is_some_and(|a| a.iter().all(Json::is_string))
-            {
-                err(f, "must be an array of strings");
-            }
         }
         let photo = match body.get(&self.photo_field) {
             None | Some(Json::Null) => None,
@@ -713,5 +794,73 @@ mod tests {
         let r = sim.handle(&req(Method::POST, "/api/v1/staff/employees", &[], body));
         assert_eq!(r.status, 500);
         assert!(sim.by_email("ana@example.com").is_some(), "applied all the same");
+    }
+
+    #[test]
+    fn an_update_changes_only_what_it_sends_checked_as_a_create() {
+        let mut sim = Sim::new(&SandboxConfig::default());
+        let ana = sim.seed_staff(json!({"first_name": "Ana", "last_name": "Silva",
+            "email": "ana@example.com", "phone": "555-0100", "title": "Investigator",
+            "access_level": "Full Access", "client_id": 3, "role_id": 7, "tags": ["spanish"]}));
+        let before = sim.staff[&ana].clone();
+        let path = format!("/api/v1/staff/{ana}");
+        let r = sim.handle(&req(
+            Method::PATCH,
+            &path,
+            &[],
+            json!({"title": "Lead Investigator", "client_id": 4, "access_level": "Disabled"}),
+        ));
+        assert_eq!(r.status, 200, "{}", r.body);
+        let after = sim.staff[&ana].clone();
+        for (k, v) in before.as_object().unwrap() {
+            match k.as_str() {
+                "title" => assert_eq!(after[k], "Lead Investigator"),
+                "client_id" => assert_eq!(after[k], 4),
+                "access_level" => assert_eq!(after[k], "Disabled"),
+                "updated_at" => {}
+                _ => assert_eq!(&after[k], v, "{k} kept"),
+            }
+        }
+        // PUT is the same call; the staff member's own e-mail is no duplicate.
+        let r = sim.handle(&req(Method::PUT, &path, &[], json!({"email": "ANA@example.com"})));
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(sim.counters.updates, 2);
+
+        let refused = |sim: &mut Sim, body: Json, field: &str, says: &str| {
+            let r = sim.handle(&req(Method::PATCH, &path, &[], body.clone()));
+            assert_eq!(r.status, 422, "{body}: {}", r.body);
+            let msg = r.body["errors"][field][0].as_str().unwrap_or_default().to_string();
+            assert!(msg.contains(says), "{body}: {}", r.body);
+        };
+        refused(&mut sim, json!({"email": "LEE.limited@sandbox.example"}), "email", "taken");
+        refused(&mut sim, json!({"email": "vic@vendor.example"}), "email", "taken");
+        refused(&mut sim, json!({"email": "nope"}), "email", "not a valid");
+        refused(&mut sim, json!({"client_id": 1}), "client_id", "is a client location");
+        refused(&mut sim, json!({"client_id": null}), "client_id", "is required");
+        refused(&mut sim, json!({"role_id": 6}), "role_id", "not available for employees");
+        refused(&mut sim, json!({"access_level": "Admin"}), "access_level", "must be one of");
+        refused(&mut sim, json!({"last_name": ""}), "last_name", "is required");
+        refused(&mut sim, json!({"tags": "a"}), "tags", "array of strings");
+        refused(&mut sim, json!({"mobile": "1"}), "mobile", "not a field an update can change");
+        refused(&mut sim, json!({"photo": "x"}), "photo", "not a field an update can change");
+        refused(
+            &mut sim,
+            json!({"send_login_invitation": true}),
+            "send_login_invitation",
+            "not a field",
+        );
+        assert_eq!(sim.counters.updates, 2, "nothing refused was applied");
+        assert_eq!(sim.staff[&ana]["client_id"], 4);
+
+        let missing = sim.handle(&req(Method::PATCH, "/api/v1/staff/999", &[], json!({})));
+        assert_eq!(missing.status, 404);
+        let vendor = sim.by_email("vic@vendor.example").unwrap()["id"].as_u64().unwrap();
+        let r = sim.handle(&req(
+            Method::PATCH,
+            &format!("/api/v1/staff/{vendor}"),
+            &[],
+            json!({"title": "x"}),
+        ));
+        assert_eq!(r.status, 422, "{}", r.body);
     }
 }

@@ -5,25 +5,29 @@
 //! `POST /api/v1/staff/employees` needing `client_id` (a company location) and
 //! `role_id` (an employee role). Everything else (the other payload names,
 //! paging, envelope, photo format) is unpublished: each guess is an option,
-//! listed in docs/targets/trackops.md. This module translates only: a row's
-//! Photo arrives as the bytes the mapping read, checked and sent from here.
+//! listed in docs/targets/trackops.md. So are updating and deactivating
+//! staff: hrport sends the changed fields to `update_path` with
+//! `update_method` (the sandbox's choice by default), and reads the access
+//! level as the lifecycle, since a Disabled employee cannot log in. This
+//! module translates only: a row's Photo arrives as the bytes the mapping
+//! read, checked and sent from here.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use base64::Engine as _;
-use serde_json::{Value as Json, json};
+use serde_json::{Map, Value as Json, json};
 
 use super::{
     CredentialSpec, Existing, ExportError, Exported, OptionSpec, Options, Outcome, RowInput,
-    Session, Target, TargetInfo, id_json, id_text, json_cell, payload,
+    Session, Target, TargetInfo, id_json, id_text, json_cell, payload, value_json,
 };
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::files::FileCell;
 use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
 use crate::transport::auth::{StaticHeaders, basic};
-use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
+use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request};
 
 pub struct Trackops;
 
@@ -63,6 +67,8 @@ static FIELDS: &[FieldSpec] = &[
 const FIRST_NAME: usize = field_index(FIELDS, "First Name");
 const LAST_NAME: usize = field_index(FIELDS, "Last Name");
 const EMAIL: usize = field_index(FIELDS, "Email");
+const PHONE: usize = field_index(FIELDS, "Phone");
+const TITLE: usize = field_index(FIELDS, "Title");
 const LOCATION: usize = field_index(FIELDS, "Location");
 const ROLE: usize = field_index(FIELDS, "Role");
 const ACCESS_LEVEL: usize = field_index(FIELDS, "Access Level");
@@ -70,6 +76,19 @@ const INVITATION: usize = field_index(FIELDS, "Send Login Invitation");
 const PHOTO: usize = field_index(FIELDS, "Photo");
 const TAGS: usize = field_index(FIELDS, "Tags");
 const WORK_PREFERENCES: usize = field_index(FIELDS, "Work Preferences");
+
+/// The fields an update changes on an existing employee: every field of the
+/// create that a staff member holds and an export shows. Not Photo (a file
+/// upload: export cannot read it back, so no difference is ever seen, and
+/// how an update would carry one is unknown), not Send Login Invitation (an
+/// instruction at creation, not a state), and not Access Level: it is the
+/// lifecycle column, changed by `set_active`.
+static UPDATABLE: &[usize] =
+    &[FIRST_NAME, LAST_NAME, EMAIL, PHONE, TITLE, LOCATION, ROLE, TAGS, WORK_PREFERENCES];
+
+/// The level a re-enabled employee gets when the row names none: the
+/// lowest that can log in, so hrport never grants Full Access unasked.
+const REENABLE_LEVEL: &str = "Limited Access";
 
 /// Payload fields Trackops does not publish, which `payload_names` may
 /// rename (client_id and role_id are published; the photo has its option).
@@ -87,7 +106,8 @@ const RENAMABLE: &[&str] = &[
 
 static INFO: TargetInfo = TargetInfo {
     primary: &[],
-    lifecycle: None,
+    // Trackops has no active flag: a Disabled employee cannot log in.
+    lifecycle: Some("Access Level"),
     template: Template {
         name: "trackops",
         title: "Trackops (case management Developer API v1)",
@@ -162,6 +182,17 @@ static INFO: TargetInfo = TargetInfo {
             help: "Records asked for per page; a shorter page is the last one.",
         },
         OptionSpec { name: "first_page", default: "1", help: "Number of the first page." },
+        OptionSpec {
+            name: "update_path",
+            default: "\"/api/v1/staff/{id}\"",
+            help: "Where an existing employee is changed, {id} the staff id (not published).",
+        },
+        OptionSpec {
+            name: "update_method",
+            default: "\"PATCH\"",
+            help: "\"PATCH\" or \"PUT\" for updates (not published). Either way the body \
+                   carries only the changed fields.",
+        },
     ],
 };
 
@@ -265,6 +296,9 @@ struct Config {
     per_page_param: String,
     page_size: usize,
     first_page: i64,
+    /// Path of an update, `{id}` the staff id.
+    update_path: String,
+    update_method: Method,
 }
 
 impl Config {
@@ -333,6 +367,21 @@ impl Config {
                 problems.push(format!("{name} must be at least 1"));
             }
         }
+        let update_path = options.string("update_path").trim().to_string();
+        if !update_path.starts_with('/') || !update_path.contains("{id}") {
+            problems.push(format!(
+                "update_path is {update_path:?}; it must start with / and hold {{id}}"
+            ));
+        }
+        let method = options.string("update_method");
+        let update_method = match method.trim().to_ascii_uppercase().as_str() {
+            "PATCH" => Method::Patch,
+            "PUT" => Method::Put,
+            _ => {
+                problems.push(format!("update_method is {method:?}; use \"PATCH\" or \"PUT\""));
+                Method::Patch
+            }
+        };
         Config {
             locations,
             roles,
@@ -345,6 +394,8 @@ impl Config {
             per_page_param: options.string("per_page_param").trim().to_string(),
             page_size: int("page_size").max(1) as usize,
             first_page: int("first_page"),
+            update_path,
+            update_method,
         }
     }
 
@@ -610,6 +661,54 @@ impl Tops {
         Ok(body)
     }
 
+    /// An update body: the `changed` fields that `UPDATABLE` holds, under
+    /// the names the create uses, Location and Role as ids.
+    fn update_body(
+        &self,
+        values: &[Value],
+        changed: &[usize],
+    ) -> Result<Map<String, Json>, String> {
+        let mut body = Map::new();
+        for &f in changed.iter().filter(|f| UPDATABLE.contains(f)) {
+            let v = match f {
+                LOCATION | ROLE => {
+                    let (table, option) = if f == LOCATION {
+                        (&self.cfg.locations, "locations")
+                    } else {
+                        (&self.cfg.roles, "roles")
+                    };
+                    match values[f].text() {
+                        Some(cell) => Some(id_json(
+                            &resolve(table, option, cell)
+                                .map_err(|e| format!("{}: {e}", FIELDS[f].column))?,
+                        )),
+                        None => None,
+                    }
+                }
+                _ => value_json(&FIELDS[f], &values[f], &self.refs),
+            };
+            // An empty cell is never a change (see engine::diff).
+            if let Some(v) = v {
+                body.insert(self.cfg.name(FIELDS[f].payload).to_string(), v);
+            }
+        }
+        Ok(body)
+    }
+
+    /// Sends an update of staff member `id` (path and method are options:
+    /// Trackops publishes neither). Setting fields to values is harmless to
+    /// send twice.
+    fn send_update(&self, api: &Api, id: &str, body: Map<String, Json>, step: &str) -> Outcome {
+        let path = self.cfg.update_path.replace("{id}", id);
+        let req =
+            Request { method: self.cfg.update_method, ..Request::post(path, Json::Object(body)) }
+                .repeatable();
+        match api.send(&req) {
+            Ok(_) => Outcome::Updated { id: id.to_string() },
+            Err(e) => Outcome::failed(Some(id.to_string()), step, e),
+        }
+    }
+
     /// The employee a row's e-mail finds, asking the API (after a create's
     /// answer was lost). A row without an e-mail cannot be looked up, and is
     /// then failed rather than sent again.
@@ -731,9 +830,48 @@ impl Session for Tops {
         }
     }
 
+    fn updatable(&self) -> &[usize] {
+        UPDATABLE
+    }
+
+    fn update(&self, api: &Api, id: &str, row: &RowInput, changed: &[usize]) -> Outcome {
+        let body = match self.update_body(row.values, changed) {
+            Ok(b) => b,
+            Err(message) => {
+                return Outcome::Failed { id: Some(id.to_string()), message, unavailable: false };
+            }
+        };
+        if body.is_empty() {
+            return Outcome::Updated { id: id.to_string() };
+        }
+        self.send_update(api, id, body, "update employee")
+    }
+
+    fn wants_active(&self, values: &[Value]) -> Option<bool> {
+        values[ACCESS_LEVEL].text().map(|l| !l.eq_ignore_ascii_case("Disabled"))
+    }
+
+    fn set_active(&self, api: &Api, id: &str, active: bool, row: &RowInput) -> Outcome {
+        // Disabled is the only level without a login; a returner gets the
+        // level the row gives, else the lowest that can log in.
+        let level = match row.values[ACCESS_LEVEL].text() {
+            _ if !active => "Disabled",
+            Some(l) if !l.eq_ignore_ascii_case("Disabled") => l,
+            _ => REENABLE_LEVEL,
+        };
+        let sent = self.cfg.access.iter().find(|(l, _)| l.eq_ignore_ascii_case(level));
+        let sent = sent.map_or_else(|| level.to_string(), |(_, s)| s.clone());
+        let mut body = Map::new();
+        body.insert(self.cfg.name(FIELDS[ACCESS_LEVEL].payload).to_string(), json!(sent));
+        let step = if active { "enable employee" } else { "disable employee" };
+        self.send_update(api, id, body, step)
+    }
+
     fn export(
         &self,
         api: &Api,
+        // Disabled employees are always listed: a new employee given no
+        // access level is Disabled, which is not a leaver.
         _include_terminated: bool,
         emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
@@ -742,7 +880,7 @@ impl Session for Tops {
             table.name_of_id(&id).map(str::to_string).unwrap_or(id)
         };
         for e in self.cfg.list_staff(api, false)? {
-            let row = FIELDS
+            let row: Vec<String> = FIELDS
                 .iter()
                 .enumerate()
                 .map(|(i, f)| match i {
@@ -762,8 +900,9 @@ impl Session for Tops {
                 })
                 .collect();
             let id = e.get("id").and_then(id_text).unwrap_or_default();
-            // Staff have no inactive state this import reads (yet).
-            emit(Exported { id, active: true, cells: row }).map_err(ExportError::Output)?;
+            // Read back as `wants_active` reads the row: only Disabled is out.
+            let active = !row[ACCESS_LEVEL].eq_ignore_ascii_case("Disabled");
+            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }
@@ -851,6 +990,46 @@ mod tests {
                    "client_id": 3, "role_id": 7, "access_level": "full",
                    "send_login_invitation": false, "tags": ["spanish", "nights"]})
         );
+    }
+
+    #[test]
+    fn an_update_body_holds_only_changed_updatable_fields_renamed_like_the_create() {
+        let s = Tops::new(&options(
+            "[options]\nlocations = { \"Head Office\" = 3 }\npayload_names = { phone = \"mobile\" }",
+        ));
+        let mut values = vec![Value::Empty; FIELDS.len()];
+        values[FIRST_NAME] = Value::Text(B("Ana"));
+        values[PHONE] = Value::Text(B("+1 555 0100"));
+        values[LOCATION] = Value::Text(B("head office"));
+        values[ROLE] = Value::Text(B("8"));
+        values[ACCESS_LEVEL] = Value::Text(B("Full Access"));
+        values[INVITATION] = Value::Bool(true);
+        values[TAGS] = Value::List(vec![B("nights")]);
+        // Not updatable (Access Level, the invitation) or empty (Title): left out.
+        let changed = [PHONE, LOCATION, ROLE, ACCESS_LEVEL, INVITATION, TAGS, TITLE];
+        assert_eq!(
+            Json::Object(s.update_body(&values, &changed).unwrap()),
+            json!({"mobile": "+1 555 0100", "client_id": 3, "role_id": 8, "tags": ["nights"]})
+        );
+        values[LOCATION] = Value::Text(B("Tokyo"));
+        assert!(s.update_body(&values, &[LOCATION]).unwrap_err().starts_with("Location: "));
+        for f in [PHOTO, INVITATION, ACCESS_LEVEL] {
+            assert!(!UPDATABLE.contains(&f), "{}", FIELDS[f].column);
+        }
+        assert_eq!(s.cfg.update_method, Method::Patch);
+        assert_eq!(s.cfg.update_path, "/api/v1/staff/{id}");
+        let bad = Tops::new(&options(
+            "[options]\nupdate_path = \"/api/v1/staff\"\nupdate_method = \"POST\"",
+        ));
+        assert_eq!(
+            bad.config_problems,
+            [
+                "update_path is \"/api/v1/staff\"; it must start with / and hold {id}",
+                "update_method is \"POST\"; use \"PATCH\" or \"PUT\"",
+            ]
+        );
+        let put = Tops::new(&options("[options]\nupdate_method = \"put\""));
+        assert_eq!(put.cfg.update_method, Method::Put);
     }
 
     #[test]

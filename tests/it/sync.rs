@@ -227,6 +227,35 @@ fn guardian_round_trip() {
 }
 
 #[test]
+fn trackops_round_trip() {
+    round_trip(&Case {
+        target: "trackops",
+        // Location and Role as ids: export reads no profile.
+        first: &[
+            "First Name,Last Name,Email,Phone,Title,Location,Role,Access Level,Tags",
+            "Ana,Silva,ana@example.com,555-0100,Investigator,3,7,Full Access,spanish",
+            "Bo,Li,bo@example.com,555-0101,Investigator,4,7,Limited Access,",
+            "Cy,Do,cy@example.com,555-0102,Case Manager,5,8,Limited Access,nights",
+        ],
+        edits: &[
+            ("Email", "ana@example.com", "Title", "Lead Investigator"),
+            ("Email", "ana@example.com", "Location", "4"),
+            ("Email", "bo@example.com", "Tags", "french"),
+        ],
+        leaver: ("Email", "cy@example.com", &[("Access Level", "Disabled")]),
+        joiner: &[
+            ("First Name", "Eve"),
+            ("Last Name", "Moss"),
+            ("Email", "eve@example.com"),
+            ("Location", "3"),
+            ("Role", "9"),
+            ("Access Level", "Limited Access"),
+        ],
+        derived: &[],
+    });
+}
+
+#[test]
 fn intellihr_round_trip() {
     round_trip(&Case {
         target: "intellihr",

@@ -257,10 +257,12 @@ fn existing_staff_are_found_by_email_on_every_page_and_never_created_again() {
         "h.csv",
         csv_text(&[
             "First Name,Last Name,Email,Location,Role",
-            "Pia,Seed,P140@Example.com,Head Office,Investigator",
+            // Matched rows agree with their records (the e-mail's case is
+            // no change), so finding them changes nothing.
+            "P140,Seed,P140@Example.com,Head Office,Investigator",
             "Vic,Vendor,vic@vendor.example,Head Office,Investigator",
             "New,Hire,new@example.com,Head Office,Investigator",
-            "Api,User,api@sandbox.example,Head Office,Administrator",
+            "API,User,api@sandbox.example,Head Office,Administrator",
             "No,Email,,Head Office,Investigator",
         ]),
     );
@@ -482,7 +484,8 @@ fn paging_follows_the_profile_and_a_server_ignoring_it_stops_the_run() {
         s.page_param = "p".into();
         s.per_page_param = "limit".into();
         for i in 0..30 {
-            s.seed_staff(json!({"first_name": "P", "last_name": "Seed", "email": format!("p{i}@example.com")}));
+            // As the row gives them: found, then nothing to change.
+            s.seed_staff(json!({"first_name": "P", "last_name": "Seed", "email": format!("p{i}@example.com"), "client_id": 3, "role_id": 7}));
         }
     });
     let file = w.write(
@@ -566,4 +569,179 @@ fn a_base_url_with_api_v1_is_a_usage_error_before_anything_is_read() {
     assert!(r.stderr.contains(&want), "{}", r.stderr);
     assert!(!out.exists(), "nothing written");
     assert!(sb.with(|s: &mut Tops| s.counters.requests) == 0, "nothing sent");
+}
+
+/// The columns of the session-level tests, and a row of them: Location and
+/// Role as ids (the session reads no profile).
+const COLUMNS: &str =
+    "First Name,Last Name,Email,Phone,Title,Location,Role,Access Level,Tags,Work Preferences";
+
+/// Ana (Full Access) and Bob (Limited Access), seeded as the web app would
+/// hold them; their ids.
+fn ana_and_bob(sb: &Sandbox) -> (u64, u64) {
+    sb.with(|s: &mut Tops| {
+        let ana = s.seed_staff(serde_json::json!({"first_name": "Ana", "last_name": "Silva",
+            "email": "ana@example.com", "phone": "555-0100", "title": "Investigator",
+            "access_level": "Full Access", "client_id": 3, "role_id": 7,
+            "tags": ["spanish"], "work_preferences": ["nights"]}));
+        let bob = s.seed_staff(serde_json::json!({"first_name": "Bob", "last_name": "Stone",
+            "email": "bob@example.com", "access_level": "Limited Access", "client_id": 4,
+            "role_id": 8}));
+        (ana, bob)
+    })
+}
+
+fn one(sb: &Sandbox, id: u64) -> Value {
+    sb.with(|s: &mut Tops| s.staff[&id].clone())
+}
+
+#[test]
+fn an_update_sends_exactly_the_changed_fields_under_the_create_names() {
+    use hrport::targets::Outcome;
+    let sb = sandbox();
+    let (ana, bob) = ana_and_bob(&sb);
+    let (api, s) = session(&sb, "trackops", "");
+    let f = |c| field("trackops", c);
+    for c in ["Photo", "Send Login Invitation", "Access Level"] {
+        assert!(!s.updatable().contains(&f(c)), "{c} is not changed by update");
+    }
+    for c in ["First Name", "Last Name", "Email", "Phone", "Title", "Location", "Role", "Tags"] {
+        assert!(s.updatable().contains(&f(c)), "{c} is changed by update");
+    }
+    let before = one(&sb, ana);
+    let row = "Ana,Silva,ana@example.com,555-0199,Lead Investigator,5,8,Full Access,spanish; french,nights";
+    let outcome = with_row(&*s, "trackops", COLUMNS, row, |_, v, problems| {
+        assert!(problems.is_empty(), "{problems:?}");
+        let changed = [f("Phone"), f("Title"), f("Location"), f("Role"), f("Tags")];
+        s.update(&api, &ana.to_string(), &row_input(v), &changed)
+    });
+    assert_eq!(outcome, Outcome::Updated { id: ana.to_string() });
+    let mut want = before;
+    want["phone"] = json!("555-0199");
+    want["title"] = json!("Lead Investigator");
+    want["client_id"] = json!(5);
+    want["role_id"] = json!(8);
+    want["tags"] = json!(["spanish", "french"]);
+    let mut now = one(&sb, ana);
+    now["updated_at"] = want["updated_at"].clone();
+    assert_eq!(now, want, "only the changed fields, ids as numbers");
+    assert_eq!(sb.with(|s: &mut Tops| s.counters.updates), 1, "one request");
+
+    // Trackops' refusal is the row's failure, in its words; nothing changes.
+    let bob_before = one(&sb, bob);
+    let row = "Bob,Stone,ANA@example.com,,Boss,,,,,";
+    let outcome = with_row(&*s, "trackops", COLUMNS, row, |_, v, _| {
+        s.update(&api, &bob.to_string(), &row_input(v), &[f("Email"), f("Title")])
+    });
+    let Outcome::Failed { id, message, unavailable: false } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert_eq!(id.as_deref(), Some(bob.to_string().as_str()));
+    assert_eq!(
+        message,
+        "update employee: Validation failed; email: has already been taken (HTTP 422)"
+    );
+    let row = "Bob,Stone,bob@example.com,,,1,,,,";
+    let outcome = with_row(&*s, "trackops", COLUMNS, row, |_, v, _| {
+        s.update(&api, &bob.to_string(), &row_input(v), &[f("Location")])
+    });
+    assert!(
+        matches!(&outcome, Outcome::Failed { message, .. } if message.contains("is a client location")),
+        "{outcome:?}"
+    );
+    assert_eq!(one(&sb, bob), bob_before, "nothing changed");
+    let outcome = with_row(&*s, "trackops", COLUMNS, row, |_, v, _| {
+        s.update(&api, "999", &row_input(v), &[f("Title")])
+    });
+    let outcome2 = with_row(&*s, "trackops", COLUMNS, "A,B,,,Boss,,,,,", |_, v, _| {
+        s.update(&api, "999", &row_input(v), &[f("Title")])
+    });
+    assert_eq!(outcome, Outcome::Updated { id: "999".into() }, "an empty Title sends nothing");
+    assert_eq!(
+        outcome2,
+        Outcome::Failed {
+            id: Some("999".into()),
+            message: "update employee: Staff member not found (HTTP 404)".into(),
+            unavailable: false
+        }
+    );
+    assert_eq!(sb.with(|s: &mut Tops| s.counters.updates), 1);
+}
+
+#[test]
+fn the_access_level_is_the_lifecycle_and_set_active_changes_only_it() {
+    use hrport::targets::Outcome;
+    let sb = sandbox();
+    let (ana, bob) = ana_and_bob(&sb);
+    let (api, s) = session(&sb, "trackops", "");
+    for (level, wants) in [
+        ("Disabled", Some(false)),
+        ("d", Some(false)),
+        ("Limited Access", Some(true)),
+        ("full access", Some(true)),
+        ("", None),
+    ] {
+        let row = format!("A,B,,,,,,{level},,");
+        let got = with_row(&*s, "trackops", COLUMNS, &row, |_, v, _| s.wants_active(v));
+        assert_eq!(got, wants, "{level:?}");
+    }
+    let level = |id| one(&sb, id)["access_level"].clone();
+    let before = one(&sb, ana);
+    // A leaver: Disabled, whatever else the row says.
+    let done = with_row(&*s, "trackops", COLUMNS, "Ana,Silva,,,Boss,,,Disabled,,", |_, v, _| {
+        s.set_active(&api, &ana.to_string(), false, &row_input(v))
+    });
+    assert_eq!(done, Outcome::Updated { id: ana.to_string() });
+    assert_eq!(level(ana), "Disabled");
+    let mut now = one(&sb, ana);
+    now["access_level"] = before["access_level"].clone();
+    now["updated_at"] = before["updated_at"].clone();
+    assert_eq!(now, before, "only the access level changed");
+    // A returner gets the row's level ...
+    let done = with_row(&*s, "trackops", COLUMNS, "Ana,Silva,,,,,,Full Access,,", |_, v, _| {
+        s.set_active(&api, &ana.to_string(), true, &row_input(v))
+    });
+    assert_eq!(done, Outcome::Updated { id: ana.to_string() });
+    assert_eq!(level(ana), "Full Access");
+    // ... or, when it names none (a Status column said Active), the lowest.
+    sb.with(|s: &mut Tops| s.staff.get_mut(&bob).unwrap()["access_level"] = json!("Disabled"));
+    let done = with_row(&*s, "trackops", COLUMNS, "Bob,Stone,,,,,,,,", |_, v, _| {
+        s.set_active(&api, &bob.to_string(), true, &row_input(v))
+    });
+    assert_eq!(done, Outcome::Updated { id: bob.to_string() });
+    assert_eq!(level(bob), "Limited Access");
+    assert_eq!(sb.with(|s: &mut Tops| s.counters.updates), 3);
+
+    // Export reads it back: Disabled is inactive, any other level active.
+    sb.with(|s: &mut Tops| s.staff.get_mut(&bob).unwrap()["access_level"] = json!("Disabled"));
+    let mut seen = Vec::new();
+    s.export(&api, false, &mut |e| {
+        seen.push((e.id, e.active, e.cells[field("trackops", "Access Level")].clone()));
+        Ok(())
+    })
+    .unwrap();
+    assert!(seen.contains(&(ana.to_string(), true, "Full Access".into())), "{seen:?}");
+    assert!(seen.contains(&(bob.to_string(), false, "Disabled".into())), "{seen:?}");
+}
+
+#[test]
+fn update_path_and_method_are_options() {
+    let sb = sandbox();
+    let (ana, _) = ana_and_bob(&sb);
+    let (api, s) = session(&sb, "trackops", "update_method = \"PUT\"");
+    let f = |c| field("trackops", c);
+    let done = with_row(&*s, "trackops", COLUMNS, "Ana,Silva,,,Chief,,,,,", |_, v, _| {
+        s.update(&api, &ana.to_string(), &row_input(v), &[f("Title")])
+    });
+    assert_eq!(done, hrport::targets::Outcome::Updated { id: ana.to_string() });
+    assert_eq!(one(&sb, ana)["title"], "Chief");
+    let (api, s) = session(&sb, "trackops", "update_path = \"/api/v1/people/{id}\"");
+    let done = with_row(&*s, "trackops", COLUMNS, "Ana,Silva,,,Boss,,,,,", |_, v, _| {
+        s.update(&api, &ana.to_string(), &row_input(v), &[f("Title")])
+    });
+    assert!(
+        matches!(&done, hrport::targets::Outcome::Failed { message, .. } if message.contains("no route for PATCH /api/v1/people/")),
+        "{done:?}"
+    );
+    assert_eq!(one(&sb, ana)["title"], "Chief");
 }
