@@ -114,12 +114,13 @@ pub fn plan(
     let activate = wanted.filter(|&w| w != snap.active);
     let lifecycle =
         ctx.info.lifecycle.and_then(|c| crate::mapping::find_field(ctx.mapping.fields, c));
-    // The lifecycle column's own difference is the (de)activation itself,
-    // and keys are matched ignoring case, so their case is no change.
+    // The lifecycle column's difference is the (de)activation itself when
+    // the state changes (between two active levels it is a change of its
+    // own), and keys are matched ignoring case, so their case is no change.
     let is_key = |f: usize| ctx.info.template.unique.contains(&ctx.mapping.fields[f].column);
     let all: Vec<Change> = all
         .into_iter()
-        .filter(|c| Some(c.field) != lifecycle)
+        .filter(|c| Some(c.field) != lifecycle || activate.is_none())
         .filter(|c| !(is_key(c.field) && c.old.eq_ignore_ascii_case(&c.new)))
         .collect();
     let updatable = session.updatable();

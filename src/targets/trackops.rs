@@ -83,8 +83,20 @@ const WORK_PREFERENCES: usize = field_index(FIELDS, "Work Preferences");
 /// how an update would carry one is unknown), not Send Login Invitation (an
 /// instruction at creation, not a state), and not Access Level: it is the
 /// lifecycle column, changed by `set_active`.
-static UPDATABLE: &[usize] =
-    &[FIRST_NAME, LAST_NAME, EMAIL, PHONE, TITLE, LOCATION, ROLE, TAGS, WORK_PREFERENCES];
+/// Access Level too: between Limited and Full Access it is a change of
+/// rights (between Disabled and a level, the engine calls `set_active`).
+static UPDATABLE: &[usize] = &[
+    FIRST_NAME,
+    LAST_NAME,
+    EMAIL,
+    PHONE,
+    TITLE,
+    LOCATION,
+    ROLE,
+    ACCESS_LEVEL,
+    TAGS,
+    WORK_PREFERENCES,
+];
 
 /// The level a re-enabled employee gets when the row names none: the
 /// lowest that can log in, so hrport never grants Full Access unasked.
@@ -685,6 +697,10 @@ impl Tops {
                         None => None,
                     }
                 }
+                ACCESS_LEVEL => values[f].text().map(|level| {
+                    let sent = self.cfg.access.iter().find(|(l, _)| l.eq_ignore_ascii_case(level));
+                    json!(sent.map_or_else(|| level.to_string(), |(_, s)| s.clone()))
+                }),
                 _ => value_json(&FIELDS[f], &values[f], &self.refs),
             };
             // An empty cell is never a change (see engine::diff).

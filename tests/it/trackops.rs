@@ -602,10 +602,20 @@ fn an_update_sends_exactly_the_changed_fields_under_the_create_names() {
     let (ana, bob) = ana_and_bob(&sb);
     let (api, s) = session(&sb, "trackops", "");
     let f = |c| field("trackops", c);
-    for c in ["Photo", "Send Login Invitation", "Access Level"] {
+    for c in ["Photo", "Send Login Invitation"] {
         assert!(!s.updatable().contains(&f(c)), "{c} is not changed by update");
     }
-    for c in ["First Name", "Last Name", "Email", "Phone", "Title", "Location", "Role", "Tags"] {
+    for c in [
+        "First Name",
+        "Last Name",
+        "Email",
+        "Phone",
+        "Title",
+        "Location",
+        "Role",
+        "Access Level",
+        "Tags",
+    ] {
         assert!(s.updatable().contains(&f(c)), "{c} is changed by update");
     }
     let before = one(&sb, ana);
@@ -744,4 +754,25 @@ fn update_path_and_method_are_options() {
         "{done:?}"
     );
     assert_eq!(one(&sb, ana)["title"], "Chief");
+}
+
+/// A leavers-and-movers file of two columns: Lee, an active Limited Access
+/// employee, moves to Full Access (an update of his rights, not a
+/// (de)activation), found by his e-mail alone.
+#[test]
+fn a_move_between_two_active_access_levels_is_an_update() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "movers.csv",
+        csv_text(&["Email,Access Level,Status", "lee.limited@sandbox.example,Full Access,Active"]),
+    );
+    let r = import(&sb, &w, &file, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let rows = rows_by_name(&w.path("out/results.csv"));
+    assert_eq!(
+        (rows[0]["hrport_status"].as_str(), rows[0]["hrport_changes"].as_str()),
+        ("updated", "Access Level: \"Limited Access\" → \"Full Access\"")
+    );
+    assert_eq!(by_email(&sb, "lee.limited@sandbox.example")["access_level"], "Full Access");
 }
