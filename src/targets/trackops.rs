@@ -1021,15 +1021,17 @@ mod tests {
         values[ACCESS_LEVEL] = Value::Text(B("Full Access"));
         values[INVITATION] = Value::Bool(true);
         values[TAGS] = Value::List(vec![B("nights")]);
-        // Not updatable (Access Level, the invitation) or empty (Title): left out.
+        // Not updatable (the invitation) or empty (Title): left out; the
+        // access level goes as Trackops names it.
         let changed = [PHONE, LOCATION, ROLE, ACCESS_LEVEL, INVITATION, TAGS, TITLE];
         assert_eq!(
             Json::Object(s.update_body(&values, &changed).unwrap()),
-            json!({"mobile": "+1 555 0100", "client_id": 3, "role_id": 8, "tags": ["nights"]})
+            json!({"mobile": "+1 555 0100", "client_id": 3, "role_id": 8,
+                   "access_level": "Full Access", "tags": ["nights"]})
         );
         values[LOCATION] = Value::Text(B("Tokyo"));
         assert!(s.update_body(&values, &[LOCATION]).unwrap_err().starts_with("Location: "));
-        for f in [PHOTO, INVITATION, ACCESS_LEVEL] {
+        for f in [PHOTO, INVITATION] {
             assert!(!UPDATABLE.contains(&f), "{}", FIELDS[f].column);
         }
         assert_eq!(s.cfg.update_method, Method::Patch);
