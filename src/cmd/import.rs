@@ -13,6 +13,7 @@ use std::time::Instant;
 use super::{Connection, api_abort, check_speed, connect, load_profile, warn};
 use crate::cli::{ImportArgs, Mode, RunArgs, Speed};
 use crate::engine::journal::{Header, Journal, Replay};
+use crate::engine::tenant::Snapshot;
 use crate::engine::{
     self, Bookkeeping, Context, Report, SendSettings, Tenant, Validation, resume, sync,
 };
@@ -90,10 +91,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let conn = connect(&job.run.endpoint, &job.speed, target, &options, halt.clone())?;
     let session = open_session(target, conn.as_ref(), &options)?;
     // Every record as export writes it, to compare rows with.
-    let tenant = match &conn {
-        Some(c) => Some(Tenant::load(session.as_ref(), &c.api).map_err(api_abort)?),
-        None => None,
-    };
+    let tenant = conn.as_ref().map(|c| Tenant::load(session.as_ref(), &c.api)).transpose();
+    let tenant = tenant.map_err(api_abort)?;
     let mode = job.run.mode.unwrap_or_default();
 
     // Only now: a refused URL or sign-in leaves no empty folder behind.
@@ -108,47 +107,23 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let (validation, early) = validate(&job, &mut input, &base, &profile)?;
     let validate_secs = validated_at.elapsed().as_secs_f64();
     report_invalid(&job, &validation);
-    // `--mode sync`: who the file leaves out, refused past the safeguard
-    // before anything is sent.
-    let gone = match (&tenant, mode) {
-        (Some(t), Mode::Sync) => Some(sync::plan(
-            &base.context(&input),
-            t,
-            &validation,
-            &sync::Scope::parse(info.template.fields, &job.run.scope)?,
-            job.run.max_deactivations,
-            conn.as_ref().and_then(|c| c.login.as_deref()),
-        )?),
-        _ => None,
-    };
+    let login = conn.as_ref().and_then(|c| c.login.as_deref());
+    let gone = leavers(&job, &base.context(&input), &validation, login)?;
 
     let sending_at = Instant::now();
     let api = conn.as_ref().map(|c| &c.api);
     let requests_before = api.map(|a| a.stats().requests.load(Ordering::Relaxed));
     let credentials = if job.dry_run { None } else { Some(CredentialsFile::new(&job.out_dir)?) };
-    let books = Bookkeeping {
-        journal: journal.as_ref(),
-        replay: &replay,
-        credentials: credentials.as_ref(),
-        password_length: job.run.password_length.unwrap_or(16),
-        password_classes: job.run.password_classes.clone().unwrap_or_else(|| "ulds".into()),
-        halt: Some(&halt),
-    };
+    let books = bookkeeping(&job, journal.as_ref(), &replay, credentials.as_ref(), &halt);
     if !job.dry_run {
         handle_signals(&stop, &job.out_dir);
     }
     let ctx = base.context(&input);
     let report = send_all(&job, &ctx, &validation, early, api, &books, &stop)?;
-    let deactivations =
-        match &gone {
-            Some(gone) if report.aborted.is_none() => {
-                let send = if job.dry_run { None } else { api };
-                Some(sync::deactivate(&ctx, send, gone, &job.out_dir).map_err(|e| {
-                    if job.dry_run { e } else { e.while_sending(&continue_with(&job)) }
-                })?)
-            }
-            _ => None,
-        };
+    let deactivations = match &gone {
+        Some(gone) if report.aborted.is_none() => Some(deactivate(&job, &ctx, gone, api)?),
+        _ => None,
+    };
     let notes = session.notes();
     let send_secs = sending_at.elapsed().as_secs_f64();
     let [requests, retries, throttled, recovered] = counters(api);
@@ -187,6 +162,49 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     summary.write_json(&job.out_dir.join("summary.json"))?;
     summary.print(&job.out_dir);
     finish(&job, &summary, report.aborted.clone())
+}
+
+/// What the run keeps besides results: journal, passwords, the halt flag.
+fn bookkeeping<'a>(
+    job: &Job,
+    journal: Option<&'a Journal>,
+    replay: &'a Replay,
+    credentials: Option<&'a CredentialsFile>,
+    halt: &'a AtomicBool,
+) -> Bookkeeping<'a> {
+    Bookkeeping {
+        journal,
+        replay,
+        credentials,
+        password_length: job.run.password_length.unwrap_or(16),
+        password_classes: job.run.password_classes.clone().unwrap_or_else(|| "ulds".into()),
+        halt: Some(halt),
+    }
+}
+
+/// `--mode sync`: the records the file leaves out, refused past the
+/// safeguard before anything is sent.
+fn leavers<'t>(
+    job: &Job,
+    ctx: &Context<'t>,
+    validation: &Validation,
+    login: Option<&str>,
+) -> Result<Option<Vec<(&'t str, &'t Snapshot)>>> {
+    let (Some(tenant), Mode::Sync) = (ctx.tenant, ctx.mode) else { return Ok(None) };
+    let scope = sync::Scope::parse(ctx.info.template.fields, &job.run.scope)?;
+    sync::plan(ctx, tenant, validation, &scope, job.run.max_deactivations, login).map(Some)
+}
+
+/// Deactivates them (a dry run lists them), once the rows are done.
+fn deactivate(
+    job: &Job,
+    ctx: &Context,
+    gone: &[(&str, &Snapshot)],
+    api: Option<&Api>,
+) -> Result<(u64, u64)> {
+    let send = if job.dry_run { None } else { api };
+    sync::deactivate(ctx, send, gone, &job.out_dir)
+        .map_err(|e| if job.dry_run { e } else { e.while_sending(&continue_with(job)) })
 }
 
 /// Pass 2: the rows sent (or, for a dry run, their verdicts written) unless

@@ -64,37 +64,8 @@ pub fn plan(
         return Ok(existing.map(|e| unchanged(rec.row, e)));
     };
     let vendor = ctx.info.template.title.split(' ').next().unwrap_or(ctx.info.template.name);
-    let existing = match (id_cell, existing) {
-        (Some(id), found) => {
-            if tenant.get(&id).is_none() {
-                return Err(Problem::new(
-                    crate::mapping::ID_COLUMN,
-                    format!("no {vendor} record has ID {id:?}"),
-                ));
-            }
-            if let Some(ex) = found.as_ref().filter(|ex| ex.id != id) {
-                return Err(Problem::row(format!(
-                    "ID {id} is {}, but the row's keys find {vendor} record {} ({}): fix the ID \
-                     or the keys",
-                    name(ctx, &id),
-                    ex.id,
-                    name(ctx, &ex.id)
-                )));
-            }
-            let incomplete = found.is_some_and(|ex| ex.incomplete);
-            Existing { id, incomplete }
-        }
-        (None, Some(ex)) => {
-            check_keys(ctx, values, &ex.id, vendor)?;
-            ex
-        }
-        (None, None) if ctx.mode == Mode::Update => {
-            return Err(Problem::row(format!(
-                "no {vendor} record with {} (--mode update changes existing records only)",
-                keys_of(ctx, values)
-            )));
-        }
-        (None, None) => return Ok(None),
+    let Some(existing) = which(ctx, tenant, values, id_cell, existing, vendor)? else {
+        return Ok(None);
     };
     let Some(snap) = tenant.get(&existing.id) else {
         // Found by the target's own look-up but not listed (a record the
@@ -156,6 +127,51 @@ pub fn plan(
         activate: if create_mode { None } else { activate },
         finishing: false,
     }))
+}
+
+/// The record a row names: by its `ID`, else by the target's keys (checked
+/// against the record's other keys); `None`: no record, create one.
+fn which(
+    ctx: &Context,
+    tenant: &super::Tenant,
+    values: &[Value],
+    id_cell: Option<String>,
+    existing: Option<Existing>,
+    vendor: &str,
+) -> Result<Option<Existing>, Problem> {
+    let found = match (id_cell, existing) {
+        (Some(id), found) => {
+            if tenant.get(&id).is_none() {
+                return Err(Problem::new(
+                    crate::mapping::ID_COLUMN,
+                    format!("no {vendor} record has ID {id:?}"),
+                ));
+            }
+            if let Some(ex) = found.as_ref().filter(|ex| ex.id != id) {
+                return Err(Problem::row(format!(
+                    "ID {id} is {}, but the row's keys find {vendor} record {} ({}): fix the ID \
+                     or the keys",
+                    name(ctx, &id),
+                    ex.id,
+                    name(ctx, &ex.id)
+                )));
+            }
+            let incomplete = found.is_some_and(|ex| ex.incomplete);
+            Existing { id, incomplete }
+        }
+        (None, Some(ex)) => {
+            check_keys(ctx, values, &ex.id, vendor)?;
+            ex
+        }
+        (None, None) if ctx.mode == Mode::Update => {
+            return Err(Problem::row(format!(
+                "no {vendor} record with {} (--mode update changes existing records only)",
+                keys_of(ctx, values)
+            )));
+        }
+        (None, None) => return Ok(None),
+    };
+    Ok(Some(found))
 }
 
 fn unchanged(row: u32, existing: Existing) -> Match {

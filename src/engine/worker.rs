@@ -163,24 +163,22 @@ impl Run<'_> {
             .zip(jobs)
             .map(|(d, j)| d.unwrap_or_else(|| self.not_sent(j.seq)))
             .collect();
-        if let Some(j) = self.books.journal {
-            for (d, job) in dones.iter().zip(jobs) {
-                // A row not sent because the run stopped stays unfinished.
-                if d.line.status != Status::Pending
-                    && let Err(e) = j.done(
-                        d.seq,
-                        job.rec.row,
-                        d.line.status,
-                        &d.line.id,
-                        &d.line.error,
-                        d.retry,
-                    )
-                {
-                    self.abort(e.to_string(), None);
-                }
+        self.journal_done(&dones, jobs);
+        dones
+    }
+
+    /// Each finished row's outcome in the journal (a row not sent because
+    /// the run stopped stays unfinished, for a resume to send).
+    fn journal_done(&self, dones: &[Done], jobs: &[Job]) {
+        let Some(j) = self.books.journal else { return };
+        for (d, job) in dones.iter().zip(jobs) {
+            let l = &d.line;
+            if l.status != Status::Pending
+                && let Err(e) = j.done(d.seq, job.rec.row, l.status, &l.id, &l.error, d.retry)
+            {
+                self.abort(e.to_string(), None);
             }
         }
-        dones
     }
 
     /// Carries out a matched row's plan: the lifecycle switch, then the
