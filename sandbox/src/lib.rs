@@ -26,7 +26,8 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
+pub use axum::http::Method;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use http_body::Frame;
@@ -286,9 +287,19 @@ pub trait VendorSim: Any + Send {
     fn as_any(&mut self) -> &mut dyn Any;
 }
 
+/// Someone else's change to a vendor's records: `change` is sent, with
+/// the same credentials, just before the first request that matches
+/// `method` and a path starting with `path` is handled.
+struct Meddle {
+    method: Method,
+    path: String,
+    change: (Method, String, &'static str, Json),
+}
+
 struct Vendor {
     prefix: &'static str,
     sim: Mutex<Box<dyn VendorSim>>,
+    meddles: Mutex<Vec<Meddle>>,
     limiter: Option<DefaultDirectRateLimiter>,
     injector: Mutex<Injector>,
 }
@@ -414,6 +425,7 @@ impl Sandbox {
                 .map(|(prefix, sim)| Vendor {
                     prefix,
                     sim: Mutex::new(sim),
+                    meddles: Mutex::new(Vec::new()),
                     limiter: limiter(cfg.rate_limit_per_minute),
                     injector: Mutex::new(Injector::new(&cfg.faults)),
                 })
@@ -466,6 +478,25 @@ impl Sandbox {
             }
         }
         panic!("no such vendor in the sandbox")
+    }
+
+    /// A colleague's edit at an exact moment of a run: just before vendor
+    /// `vendor` handles the first `when` request (method, and the start of
+    /// its path after the vendor's prefix), it handles `change` (method,
+    /// path, content type, JSON body) sent with that request's credentials.
+    pub fn meanwhile(
+        &self,
+        vendor: &str,
+        when: (Method, &str),
+        change: (Method, &str, &'static str, Json),
+    ) {
+        let v = self.shared.vendors.iter().find(|v| v.prefix == vendor).expect("no such vendor");
+        let m = Meddle {
+            method: when.0,
+            path: when.1.to_string(),
+            change: (change.0, change.1.to_string(), change.2, change.3),
+        };
+        v.meddles.lock().unwrap_or_else(|e| e.into_inner()).push(m);
     }
 
     /// The faults injected so far, over all vendors.
@@ -597,7 +628,20 @@ fn process(v: &Vendor, method: Method, uri: &Uri, headers: HeaderMap, body: Byte
         body,
         now: Instant::now(),
     };
-    v.sim.lock().unwrap_or_else(|e| e.into_inner()).handle(&req)
+    let mut sim = v.sim.lock().unwrap_or_else(|e| e.into_inner());
+    let mut meddles = v.meddles.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(i) =
+        meddles.iter().position(|m| m.method == req.method && req.path.starts_with(&m.path))
+    {
+        let (method, path, content_type, body) = meddles.remove(i).change;
+        let mut headers = req.headers.clone();
+        headers.insert(axum::http::header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        let body = Bytes::from(body.to_string());
+        let other = SimRequest { method, path, query: Vec::new(), headers, body, now: req.now };
+        sim.handle(&other);
+    }
+    drop(meddles);
+    sim.handle(&req)
 }
 
 /// An answer whose body fails before its first byte: hyper then closes the

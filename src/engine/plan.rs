@@ -29,6 +29,10 @@ pub struct Match {
     pub action: Action,
     /// The fields `Session::update` changes (they differ and are updatable).
     pub changed: Vec<usize>,
+    /// Those fields as loaded at the start of the run and as the row wants
+    /// them: the worker reads the record again before changing it, and a
+    /// field someone else changed meanwhile is not overwritten blindly.
+    pub loaded: Vec<Change>,
     /// `hrport_changes`: every difference, with a reason for those not made.
     pub changes: String,
     /// The state the record is to be put in, when it differs from its own.
@@ -118,11 +122,13 @@ pub fn plan(
         (false, None) => Action::Unchanged,
     };
     let changes = diff::describe(&|f| ctx.mapping.label(f).to_string(), &described);
+    let loaded = all.into_iter().filter(|c| changed.contains(&c.field)).collect();
     Ok(Some(Match {
         row: rec.row,
         existing,
         action,
         changed,
+        loaded,
         changes,
         activate: if create_mode { None } else { activate },
         finishing: false,
@@ -180,6 +186,7 @@ fn unchanged(row: u32, existing: Existing) -> Match {
         existing,
         action: Action::Unchanged,
         changed: Vec::new(),
+        loaded: Vec::new(),
         changes: String::new(),
         activate: None,
         finishing: false,

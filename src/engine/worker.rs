@@ -11,9 +11,10 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use super::send::{Bookkeeping, SendSettings};
 use super::sink::Done;
-use super::{Context, Match};
+use super::{Context, Match, diff};
 use crate::error::{Error, Result};
 use crate::input::Record;
+use crate::mapping::field::Kind;
 use crate::mapping::{Problem, join_problems};
 use crate::output::{Action, RowResult, Status};
 use crate::targets::{Outcome, RowInput};
@@ -197,6 +198,9 @@ impl Run<'_> {
                 }
             }
             if !m.changed.is_empty() {
+                if let Some(o) = self.meanwhile(m) {
+                    break 'steps o;
+                }
                 let o = s.update(api, id, row, &m.changed);
                 if !ok(&o) {
                     break 'steps o;
@@ -223,6 +227,48 @@ impl Run<'_> {
         d.line.action = action;
         d.line.changes = m.changes.clone();
         d
+    }
+
+    /// Reads the record again before changing it: a field this row changes
+    /// that someone else changed since the tenant was loaded fails the row
+    /// (nothing sent) instead of being overwritten blindly. `None`: go on.
+    fn meanwhile(&self, m: &Match) -> Option<Outcome> {
+        let (ctx, id) = (self.ctx, &m.existing.id);
+        let now = match ctx.session.current(self.api, id) {
+            Ok(Some(now)) => now,
+            Ok(None) => return None,
+            Err(e) => return Some(Outcome::failed(Some(id.clone()), "read the record again", e)),
+        };
+        let moved: Vec<String> = m
+            .loaded
+            .iter()
+            .filter_map(|c| {
+                let cell = now.get(c.field)?.as_deref()?;
+                let kind = ctx.mapping.fields[c.field].kind;
+                let is = |v: &str| match kind {
+                    // A person cell may come back as the target's id.
+                    Kind::Person => {
+                        diff::same(kind, cell, v) || ctx.session.person(v).as_deref() == Some(cell)
+                    }
+                    _ => diff::same(kind, cell, v),
+                };
+                (!is(&c.old) && !is(&c.new)).then(|| {
+                    format!("{} is now {cell:?} (was {:?})", ctx.mapping.label(c.field), c.old)
+                })
+            })
+            .collect();
+        if moved.is_empty() {
+            return None;
+        }
+        Some(Outcome::Failed {
+            id: Some(id.clone()),
+            message: format!(
+                "changed in the target since this run read it: {}; not overwritten. Check the \
+                 row against the target (export again), then import again to apply it",
+                moved.join("; ")
+            ),
+            unavailable: false,
+        })
     }
 
     fn password_for(

@@ -362,6 +362,32 @@ impl Gd {
 
     /// The Role cell for an export: the profile's name for the id when it
     /// reads back as that id, else the id.
+    /// A user as `export` writes it.
+    fn exported(&self, u: &Json) -> Exported {
+        let cells = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match i {
+                // Listed as {id, name}; Guardian's own names are not
+                // used, as an import could not read them back.
+                ROLE => {
+                    let role = u.get("role");
+                    role.and_then(|r| r.get("id").or(Some(r)))
+                        .and_then(id_text)
+                        .map(|id| self.role_cell(&id))
+                        .unwrap_or_default()
+                }
+                // An instruction at creation, not something a user has.
+                SEND_LOGIN_EMAIL => String::new(),
+                _ if f.kind == Kind::Secret => String::new(),
+                _ => json_cell(u.get(f.payload)),
+            })
+            .collect();
+        let id = u.get("id").and_then(id_text).unwrap_or_default();
+        let active = u.get("retired") != Some(&Json::Bool(true));
+        Exported { id, active, cells }
+    }
+
     fn role_cell(&self, id: &str) -> String {
         match self.roles.name_of_id(id) {
             Some(name) if self.role_id(name).ok().map(|n| n.to_string()).as_deref() == Some(id) => {
@@ -685,6 +711,11 @@ impl Session for Gd {
         )]
     }
 
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let u = api.get(&format!("{USERS}/{id}"), &[])?;
+        Ok(Some(self.exported(&u).cells.into_iter().map(Some).collect()))
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -695,28 +726,7 @@ impl Session for Gd {
             if !include_terminated && u.get("retired") == Some(&Json::Bool(true)) {
                 continue;
             }
-            let row = FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, f)| match i {
-                    // Listed as {id, name}; Guardian's own names are not
-                    // used, as an import could not read them back.
-                    ROLE => {
-                        let role = u.get("role");
-                        role.and_then(|r| r.get("id").or(Some(r)))
-                            .and_then(id_text)
-                            .map(|id| self.role_cell(&id))
-                            .unwrap_or_default()
-                    }
-                    // An instruction at creation, not something a user has.
-                    SEND_LOGIN_EMAIL => String::new(),
-                    _ if f.kind == Kind::Secret => String::new(),
-                    _ => json_cell(u.get(f.payload)),
-                })
-                .collect();
-            let id = u.get("id").and_then(id_text).unwrap_or_default();
-            let active = u.get("retired") != Some(&Json::Bool(true));
-            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
+            emit(self.exported(&u)).map_err(ExportError::Output)?;
         }
         Ok(())
     }

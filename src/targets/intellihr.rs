@@ -651,6 +651,23 @@ impl Session for Ih {
         self.notes.lock().map(|n| n.clone()).unwrap_or_default()
     }
 
+    // The person only: the account's cells (username, groups, login) are
+    // not read again.
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let body = api.get(&format!("{API}/people/{id}"), &[])?;
+        let p = body.get("data").cloned().unwrap_or(body);
+        let cells = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match i {
+                USERNAME | GROUPS | ENABLED => None,
+                EMAIL => Some(email_of(&p).unwrap_or_default()),
+                _ => Some(cell(p.get(f.payload))),
+            })
+            .collect();
+        Ok(Some(cells))
+    }
+
     // Disabled accounts are exported whatever `--include-terminated` says
     // (Login Enabled = no): intelliHR has no "terminated" status on people
     // or users.

@@ -384,6 +384,19 @@ pub trait Session: Send + Sync {
             unavailable: false,
         }
     }
+    /// The record `id` as it is now, cell by cell as `export` writes it
+    /// (`None` for a cell one read cannot give, such as a role kept in
+    /// another list). The worker reads it just before an update, so that a
+    /// field someone else changed since the run loaded the tenant is not
+    /// overwritten blindly. `Ok(None)`: the target cannot read one record,
+    /// and the update goes ahead on what was loaded.
+    fn current(
+        &self,
+        _api: &Api,
+        _id: &str,
+    ) -> std::result::Result<Option<Vec<Option<String>>>, ApiError> {
+        Ok(None)
+    }
     /// What the row's own lifecycle column (Active, Retired, Login
     /// Enabled, ...) asks for: `Some(false)` deactivate, `Some(true)` active,
     /// `None` when it says nothing. The common `Status` column is read by

@@ -1163,6 +1163,14 @@ impl Session for Sc {
         notes
     }
 
+    // Group memberships are kept on the groups: not read again. A manager
+    // comes back as the user's id, which the worker compares through `person`.
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let u = api.send(&scim(Request::get(format!("/Users/{id}"))))?.body;
+        let cells = user_cells(&u, &|_| None, String::new());
+        Ok(Some(cells.into_iter().enumerate().map(|(i, c)| (i != GROUPS).then_some(c)).collect()))
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -1185,7 +1193,6 @@ impl Session for Sc {
                 continue;
             }
             let id = u.get("id").and_then(id_text).unwrap_or_default();
-            let text = |p: &str| u.pointer(p).and_then(id_text).unwrap_or_default();
             let mut member_of: Vec<&str> = groups
                 .members
                 .iter()
@@ -1193,38 +1200,45 @@ impl Session for Sc {
                 .filter_map(|(g, _)| groups.names.get(g).map(String::as_str))
                 .collect();
             member_of.sort_unstable();
-            let manager = u
-                .pointer(&format!("/{ENTERPRISE}/manager/value"))
-                .and_then(id_text)
-                .map(|m| names.get(&m).cloned().unwrap_or(m))
-                .unwrap_or_default();
-            let row = vec![
-                text("/userName"),
-                text("/externalId"),
-                text("/name/givenName"),
-                text("/name/familyName"),
-                text("/displayName"),
-                work_value(u, "emails").unwrap_or_default(),
-                work_value(u, "phoneNumbers").unwrap_or_default(),
-                text("/title"),
-                text(&format!("/{ENTERPRISE}/employeeNumber")),
-                text(&format!("/{ENTERPRISE}/costCenter")),
-                text(&format!("/{ENTERPRISE}/organization")),
-                text(&format!("/{ENTERPRISE}/division")),
-                text(&format!("/{ENTERPRISE}/department")),
-                manager,
-                match u.get("active") {
-                    Some(Json::Bool(true)) => "yes".into(),
-                    Some(Json::Bool(false)) => "no".into(),
-                    _ => String::new(),
-                },
-                member_of.join("; "),
-            ];
+            let row = user_cells(u, &|m| names.get(m).cloned(), member_of.join("; "));
             let active = u.get("active") != Some(&Json::Bool(false));
             emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
         }
         Ok(())
     }
+}
+
+/// A user as `export` writes it: `name` gives the userName of the manager
+/// a user names by id (the id itself when `None`); `groups` its groups' cell.
+fn user_cells(u: &Json, name: &dyn Fn(&str) -> Option<String>, groups: String) -> Vec<String> {
+    let text = |p: &str| u.pointer(p).and_then(id_text).unwrap_or_default();
+    let manager = u
+        .pointer(&format!("/{ENTERPRISE}/manager/value"))
+        .and_then(id_text)
+        .map(|m| name(&m).unwrap_or(m))
+        .unwrap_or_default();
+    vec![
+        text("/userName"),
+        text("/externalId"),
+        text("/name/givenName"),
+        text("/name/familyName"),
+        text("/displayName"),
+        work_value(u, "emails").unwrap_or_default(),
+        work_value(u, "phoneNumbers").unwrap_or_default(),
+        text("/title"),
+        text(&format!("/{ENTERPRISE}/employeeNumber")),
+        text(&format!("/{ENTERPRISE}/costCenter")),
+        text(&format!("/{ENTERPRISE}/organization")),
+        text(&format!("/{ENTERPRISE}/division")),
+        text(&format!("/{ENTERPRISE}/department")),
+        manager,
+        match u.get("active") {
+            Some(Json::Bool(true)) => "yes".into(),
+            Some(Json::Bool(false)) => "no".into(),
+            _ => String::new(),
+        },
+        groups,
+    ]
 }
 
 /// A row's values with every field `take` refuses emptied.

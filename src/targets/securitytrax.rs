@@ -355,6 +355,30 @@ impl St {
     }
 }
 
+impl St {
+    /// A user as `export` writes it; `name` gives the username of a user
+    /// a person cell names by id (the id itself when `None`).
+    fn exported(&self, u: &Json, name: &dyn Fn(&str) -> Option<String>) -> Exported {
+        let attr = |f: usize| u.pointer(&format!("/attributes/{}", self.attribute(f)));
+        let cells = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match f.kind {
+                Kind::Person => u
+                    .pointer(&format!("/relationships/{}/data/id", self.attribute(i)))
+                    .and_then(id_text)
+                    .map(|id| name(&id).unwrap_or(id))
+                    .unwrap_or_default(),
+                Kind::Secret => String::new(),
+                _ => json_cell(attr(i)),
+            })
+            .collect();
+        let id = u.get("id").and_then(id_text).unwrap_or_default();
+        let active = attr(ACTIVE) != Some(&Json::Bool(false));
+        Exported { id, active, cells }
+    }
+}
+
 impl Session for St {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -495,6 +519,14 @@ impl Session for St {
         }
     }
 
+    // A person cell comes back as the user's id, which the worker
+    // compares through `person`.
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let body = api.send(&St::jsonapi(Request::get(format!("{}/{id}", self.path))))?.body;
+        let u = body.get("data").cloned().unwrap_or(body);
+        Ok(Some(self.exported(&u, &|_| None).cells.into_iter().map(Some).collect()))
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -513,28 +545,13 @@ impl Session for St {
             })
             .collect();
         for u in &users {
-            let attr = |f: usize| u.pointer(&format!("/attributes/{}", self.attribute(f)));
             // Users are never deleted, only made inactive: leave those out
             // unless asked, as other targets leave out terminated people.
-            if !include_terminated && attr(ACTIVE) == Some(&Json::Bool(false)) {
+            let row = self.exported(u, &|id| names.get(id).cloned());
+            if !include_terminated && !row.active {
                 continue;
             }
-            let row = FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, f)| match f.kind {
-                    Kind::Person => u
-                        .pointer(&format!("/relationships/{}/data/id", self.attribute(i)))
-                        .and_then(id_text)
-                        .map(|id| names.get(&id).cloned().unwrap_or(id))
-                        .unwrap_or_default(),
-                    Kind::Secret => String::new(),
-                    _ => json_cell(attr(i)),
-                })
-                .collect();
-            let id = u.get("id").and_then(id_text).unwrap_or_default();
-            let active = attr(ACTIVE) != Some(&Json::Bool(false));
-            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
+            emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
     }

@@ -752,6 +752,39 @@ impl Tops {
     }
 }
 
+impl Tops {
+    /// A staff member as `export` writes it.
+    fn exported(&self, e: &Json) -> Exported {
+        let name_or_id = |table: &RefTable, id: Option<String>| {
+            let id = id.unwrap_or_default();
+            table.name_of_id(&id).map(str::to_string).unwrap_or(id)
+        };
+        let cells: Vec<String> = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match i {
+                LOCATION => name_or_id(
+                    &self.cfg.locations,
+                    relation_id(e, "client_id", &["location_id", "client", "location"]),
+                ),
+                ROLE => name_or_id(&self.cfg.roles, relation_id(e, "role_id", &["role"])),
+                ACCESS_LEVEL => {
+                    let sent = json_cell(e.get(self.cfg.name(f.payload)));
+                    let label = self.cfg.access.iter().find(|(_, s)| *s == sent);
+                    label.map_or(sent, |(l, _)| l.to_string())
+                }
+                // An action, not a state; and the photo is not read back.
+                INVITATION | PHOTO => String::new(),
+                _ => json_cell(e.get(self.cfg.name(f.payload))),
+            })
+            .collect();
+        let id = e.get("id").and_then(id_text).unwrap_or_default();
+        // Read back as `wants_active` reads the row: only Disabled is out.
+        let active = !cells[ACCESS_LEVEL].eq_ignore_ascii_case("Disabled");
+        Exported { id, active, cells }
+    }
+}
+
 impl Session for Tops {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -883,6 +916,16 @@ impl Session for Tops {
         self.send_update(api, id, body, step)
     }
 
+    // `GET /api/v1/staff/{staff_id}` is documented (vendor-apis.md §4.2).
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let body = api.get(&format!("{API}/staff/{id}"), &[])?;
+        let e = match body.get("data") {
+            Some(d) if d.is_object() => d.clone(),
+            _ => body,
+        };
+        Ok(Some(self.exported(&e).cells.into_iter().map(Some).collect()))
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -891,34 +934,8 @@ impl Session for Tops {
         _include_terminated: bool,
         emit: &mut dyn FnMut(Exported) -> crate::error::Result<()>,
     ) -> Result<(), ExportError> {
-        let name_or_id = |table: &RefTable, id: Option<String>| {
-            let id = id.unwrap_or_default();
-            table.name_of_id(&id).map(str::to_string).unwrap_or(id)
-        };
         for e in self.cfg.list_staff(api, false)? {
-            let row: Vec<String> = FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, f)| match i {
-                    LOCATION => name_or_id(
-                        &self.cfg.locations,
-                        relation_id(&e, "client_id", &["location_id", "client", "location"]),
-                    ),
-                    ROLE => name_or_id(&self.cfg.roles, relation_id(&e, "role_id", &["role"])),
-                    ACCESS_LEVEL => {
-                        let sent = json_cell(e.get(self.cfg.name(f.payload)));
-                        let label = self.cfg.access.iter().find(|(_, s)| *s == sent);
-                        label.map_or(sent, |(l, _)| l.to_string())
-                    }
-                    // An action, not a state; and the photo is not read back.
-                    INVITATION | PHOTO => String::new(),
-                    _ => json_cell(e.get(self.cfg.name(f.payload))),
-                })
-                .collect();
-            let id = e.get("id").and_then(id_text).unwrap_or_default();
-            // Read back as `wants_active` reads the row: only Disabled is out.
-            let active = !row[ACCESS_LEVEL].eq_ignore_ascii_case("Disabled");
-            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
+            emit(self.exported(&e)).map_err(ExportError::Output)?;
         }
         Ok(())
     }

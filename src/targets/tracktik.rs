@@ -476,6 +476,38 @@ impl Tt {
     }
 }
 
+impl Tt {
+    /// An employee as `export` writes it; `role` is the name of the role
+    /// the user-roles list gives it.
+    fn exported(&self, e: &Json, regions: &RefTable, role: Option<String>) -> Exported {
+        let status = e.get("status").and_then(Json::as_str).unwrap_or("").to_ascii_uppercase();
+        let active = !self.terminated.contains(&status);
+        let cells = FIELDS
+            .iter()
+            .enumerate()
+            .map(|(i, f)| match i {
+                REGION => {
+                    let rid = e.get("region").and_then(id_text).unwrap_or_default();
+                    regions.name_of_id(&rid).map(str::to_string).unwrap_or(rid)
+                }
+                ROLE => role.clone().unwrap_or_default(),
+                FORCE_PASSWORD_CHANGE => match e.get("forcePasswordChange") {
+                    Some(Json::Bool(true)) => "yes".into(),
+                    Some(Json::Bool(false)) => "no".into(),
+                    _ => String::new(),
+                },
+                STATUS => if active { "Active" } else { "Terminated" }.into(),
+                // Read back empty, these change nothing on a re-import.
+                TERMINATION_DATE | TERMINATION_REASON => String::new(),
+                _ if f.kind == Kind::Secret => String::new(),
+                _ => json_cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
+            })
+            .collect();
+        let id = e.get("id").and_then(id_text).unwrap_or_default();
+        Exported { id, active, cells }
+    }
+}
+
 impl Session for Tt {
     fn refs(&self) -> &RefTables {
         &self.refs
@@ -704,6 +736,16 @@ impl Session for Tt {
         }
     }
 
+    // The role is kept in another list (user-roles): not read again.
+    fn current(&self, api: &Api, id: &str) -> Result<Option<Vec<Option<String>>>, ApiError> {
+        let include = ("include", "address,employmentProfile,forcePasswordChange".to_string());
+        let body = api.get(&format!("{API}/employees/{id}"), &[include])?;
+        let e = body.get("data").cloned().unwrap_or(body);
+        let Some(regions) = self.refs.get("region") else { return Ok(None) };
+        let row = self.exported(&e, regions, None);
+        Ok(Some(row.cells.into_iter().enumerate().map(|(i, c)| (i != ROLE).then_some(c)).collect()))
+    }
+
     fn export(
         &self,
         api: &Api,
@@ -727,34 +769,11 @@ impl Session for Tt {
                 continue;
             }
             let id = e.get("id").and_then(id_text).unwrap_or_default();
-            let active = !self.terminated.contains(&status);
-            let row = FIELDS
-                .iter()
-                .enumerate()
-                .map(|(i, f)| match i {
-                    REGION => {
-                        let rid = e.get("region").and_then(id_text).unwrap_or_default();
-                        regions.name_of_id(&rid).map(str::to_string).unwrap_or(rid)
-                    }
-                    ROLE => role_of
-                        .get(&id)
-                        .map(|r| {
-                            roles.name_of_id(r).map(str::to_string).unwrap_or_else(|| r.clone())
-                        })
-                        .unwrap_or_default(),
-                    FORCE_PASSWORD_CHANGE => match e.get("forcePasswordChange") {
-                        Some(Json::Bool(true)) => "yes".into(),
-                        Some(Json::Bool(false)) => "no".into(),
-                        _ => String::new(),
-                    },
-                    STATUS => if active { "Active" } else { "Terminated" }.into(),
-                    // Read back empty, these change nothing on a re-import.
-                    TERMINATION_DATE | TERMINATION_REASON => String::new(),
-                    _ if f.kind == Kind::Secret => String::new(),
-                    _ => json_cell(e.pointer(&format!("/{}", f.payload.replace('.', "/")))),
-                })
-                .collect();
-            emit(Exported { id, active, cells: row }).map_err(ExportError::Output)?;
+            let role = role_of
+                .get(&id)
+                .map(|r| roles.name_of_id(r).map(str::to_string).unwrap_or_else(|| r.clone()));
+            let row = self.exported(&e, &regions, role);
+            emit(row).map_err(ExportError::Output)?;
         }
         Ok(())
     }

@@ -610,3 +610,148 @@ fn kill_9_during_updates_then_resume_applies_each_change_once() {
         assert!(titles.iter().filter(|t| **t == "Senior Technician").count() == n, "{titles:?}");
     });
 }
+
+/// A colleague edits a field in the target while the import runs: just
+/// before hrport reads the record again to update it, the sandbox applies
+/// their change through the vendor's own API.
+struct Meanwhile {
+    target: &'static str,
+    first: &'static [&'static str],
+    /// (key column, key, column, the file's new value, the colleague's value)
+    edit: (&'static str, &'static str, &'static str, &'static str, &'static str),
+    /// The record's own path below the vendor's prefix ("{id}": its ID).
+    path: &'static str,
+    content_type: &'static str,
+    /// The colleague's body ("{id}" and "{v}" filled in).
+    body: &'static str,
+}
+
+fn someone_else_changed_it(c: &Meanwhile) {
+    let w = Work::new();
+    let sb = sandbox();
+    let r =
+        import_to(&sb, c.target, &w.write("first.csv", csv_text(c.first)), &w.path("o1"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ex = w.path("export.csv");
+    assert_eq!(export_from(&sb, c.target, &ex, &[]).code, 0);
+    let header = read_csv(&ex)[0].clone();
+    let mut rows = rows_by_name(&ex);
+    let (kc, key, col, mine, theirs) = c.edit;
+    let id = find(&mut rows, kc, key)["ID"].clone();
+    find(&mut rows, kc, key).insert(col.to_string(), mine.to_string());
+    // A second edited row, which nobody else touches, still goes through.
+    let other = rows.iter_mut().find(|r| !r[kc].eq_ignore_ascii_case(key)).unwrap();
+    other.insert(col.to_string(), format!("{mine} Too"));
+    let edited = write_rows(&w, "edited.csv", &header, &rows);
+
+    let path = c.path.replace("{id}", &id);
+    let body: serde_json::Value =
+        serde_json::from_str(&c.body.replace("{id}", &id).replace("{v}", theirs)).unwrap();
+    let (get, patch) = (hrport_sandbox::Method::GET, hrport_sandbox::Method::PATCH);
+    sb.meanwhile(c.target, (get, &path), (patch, &path, c.content_type, body));
+    let r = import_to(&sb, c.target, &edited, &w.path("run"), &[], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let results = rows_by_name(&w.path("run").join("results.csv"));
+    let row = results.iter().find(|r| r[kc].eq_ignore_ascii_case(key)).unwrap();
+    assert_eq!(row["hrport_status"], "failed", "{row:?}");
+    assert!(
+        row["hrport_error"].starts_with(&format!(
+            "changed in the target since this run read it: {col} is now {theirs:?} (was "
+        )) && row["hrport_error"].contains("not overwritten"),
+        "{row:?}"
+    );
+    assert_eq!(results.iter().filter(|r| r["hrport_status"] == "updated").count(), 1);
+    // The colleague's value stands; the other row has the file's.
+    let again = w.path("again.csv");
+    assert_eq!(export_from(&sb, c.target, &again, &[]).code, 0);
+    let now = rows_by_name(&again);
+    let cell = |k: &str| now.iter().find(|r| r[kc].eq_ignore_ascii_case(k)).unwrap()[col].clone();
+    assert_eq!(cell(key), theirs);
+    assert_eq!(cell(&other_key(&rows, kc, key)), format!("{mine} Too"));
+}
+
+fn other_key(rows: &[Row], kc: &str, key: &str) -> String {
+    rows.iter().find(|r| !r[kc].eq_ignore_ascii_case(key)).unwrap()[kc].clone()
+}
+
+#[test]
+fn a_field_someone_else_changed_meanwhile_is_not_overwritten() {
+    let json = "application/json";
+    for c in [
+        Meanwhile {
+            target: "guardian",
+            first: &[
+                "First Name,Last Name,Email,Employee ID,Role,Login,Title",
+                "Ana,Silva,ana@example.com,E1,5,asilva,Clerk",
+                "Bo,Li,bo@example.com,E2,5,bli,Clerk",
+            ],
+            edit: ("Login", "asilva", "Title", "Senior Clerk", "Head Clerk"),
+            path: "/v1/users/{id}",
+            content_type: json,
+            body: r#"{"title": "{v}"}"#,
+        },
+        Meanwhile {
+            target: "tracktik",
+            first: &[
+                "Employee ID,First Name,Last Name,Email,Region,Role,Job Title",
+                "E1,Ana,Silva,ana@example.com,EMEA,Guard,Guard",
+                "E2,Bo,Li,bo@example.com,EMEA,Guard,Guard",
+            ],
+            edit: ("Employee ID", "E1", "Job Title", "Senior Guard", "Head Guard"),
+            path: "/rest/v1/employees/{id}",
+            content_type: json,
+            body: r#"{"jobTitle": "{v}"}"#,
+        },
+        Meanwhile {
+            target: "trackops",
+            first: &[
+                "First Name,Last Name,Email,Title,Location,Role,Access Level",
+                "Ana,Silva,ana@example.com,Investigator,3,7,Full Access",
+                "Bo,Li,bo@example.com,Investigator,4,7,Limited Access",
+            ],
+            edit: ("Email", "ana@example.com", "Title", "Lead", "Chief"),
+            path: "/api/v1/staff/{id}",
+            content_type: json,
+            body: r#"{"title": "{v}"}"#,
+        },
+        Meanwhile {
+            target: "securitytrax",
+            first: &[
+                "First Name,Last Name,Username,Email,Title",
+                "Ana,Silva,asilva,ana@example.com,Technician",
+                "Bo,Li,bli,bo@example.com,Technician",
+            ],
+            edit: ("Username", "asilva", "Title", "Senior Technician", "Lead Technician"),
+            path: "/sandbox/user/v1/users/{id}",
+            content_type: "application/vnd.api+json",
+            body: r#"{"data": {"type": "users", "id": "{id}", "attributes": {"title": "{v}"}}}"#,
+        },
+        Meanwhile {
+            target: "intellihr",
+            first: &[
+                "Employee Number,First Name,Last Name,Email,Username,Preferred Name",
+                "E1,Ana,Silva,ana@example.com,asilva,Ana",
+                "E2,Bo,Li,bo@example.com,bli,Bo",
+            ],
+            edit: ("Employee Number", "E1", "Preferred Name", "Annie", "Nan"),
+            path: "/v1/people/{id}",
+            content_type: json,
+            body: r#"{"preferredName": "{v}"}"#,
+        },
+        Meanwhile {
+            target: "scim",
+            first: &[
+                "User Name,External ID,Given Name,Family Name,Email,Title",
+                "asilva,X1,Ana,Silva,ana@example.com,Guard",
+                "bli,X2,Bo,Li,bo@example.com,Guard",
+            ],
+            edit: ("User Name", "asilva", "Title", "Senior Guard", "Head Guard"),
+            path: "/v2/Users/{id}",
+            content_type: "application/scim+json",
+            body: r#"{"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                      "Operations": [{"op": "replace", "path": "title", "value": "{v}"}]}"#,
+        },
+    ] {
+        someone_else_changed_it(&c);
+    }
+}
