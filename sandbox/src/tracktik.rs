@@ -578,8 +578,10 @@ impl Sim {
         except: Option<u64>,
         err: &mut dyn FnMut(&str, &str),
     ) {
+        // null empties an optional field (Laravel's `nullable`, as the
+        // vendor's validation messages suggest; clearing is not documented).
         for f in TEXT_FIELDS {
-            if body.get(*f).is_some_and(|v| !v.is_string()) {
+            if body.get(*f).is_some_and(|v| !v.is_string() && !v.is_null()) {
                 err(f, "must be a string");
             }
         }

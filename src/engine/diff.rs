@@ -57,6 +57,7 @@ pub fn render(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<String> {
     Some(match v {
         Value::Empty | Value::Secret(_) | Value::File(_) => return None,
         Value::Text(s) => s.trim().to_string(),
+        Value::Clear => String::new(),
         Value::Date(d) => d.format("%Y-%m-%d").to_string(),
         Value::Number(n) => crate::targets::number(*n).to_string(),
         Value::Bool(b) => if *b { "yes" } else { "no" }.to_string(),

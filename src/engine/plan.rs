@@ -76,6 +76,11 @@ pub fn plan(
         // export leaves out): nothing to compare with.
         return Ok(Some(unchanged(rec.row, existing)));
     };
+    let is_key = |f: usize| ctx.info.template.unique.contains(&ctx.mapping.fields[f].column);
+    if let Some(f) = (0..values.len()).find(|&f| is_key(f) && matches!(values[f], Value::Clear)) {
+        let why = "cannot be cleared: it is a key that finds the record";
+        return Err(Problem::new(ctx.mapping.label(f), why.to_string()));
+    }
     let session = ctx.session;
     let cells = snap.cells();
     let all = diff::changes(
@@ -92,7 +97,6 @@ pub fn plan(
     // The lifecycle column's difference is the (de)activation itself when
     // the state changes (between two active levels it is a change of its
     // own), and keys are matched ignoring case, so their case is no change.
-    let is_key = |f: usize| ctx.info.template.unique.contains(&ctx.mapping.fields[f].column);
     let all: Vec<Change> = all
         .into_iter()
         .filter(|c| Some(c.field) != lifecycle || activate.is_none())

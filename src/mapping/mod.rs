@@ -80,7 +80,14 @@ pub enum Value<'a> {
     Secret(crate::secret::Secret),
     /// A file a cell names, read (`Kind::File`).
     File(files::FileCell<'a>),
+    /// The cell says `#clear` (`CLEAR`): an update empties the field.
+    Clear,
 }
+
+/// What a cell says to empty a field on update (any case). An empty cell
+/// leaves the field as it is, so emptying needs a word of its own; not
+/// Excel's `#N/A`, which a failed look-up formula leaves behind.
+pub const CLEAR: &str = "#clear";
 
 impl Value<'_> {
     pub fn is_empty(&self) -> bool {
@@ -510,6 +517,8 @@ impl Mapping {
             let s = self.raw(rec, fi);
             let v = if s.is_empty() {
                 Value::Empty
+            } else if s.eq_ignore_ascii_case(CLEAR) {
+                self.clear(fi, problems)
             } else if let Some(err) = excel_error(s) {
                 // What a broken formula leaves behind, in a workbook or in a
                 // CSV Excel saved: never a value to send.
@@ -528,6 +537,27 @@ impl Mapping {
                 }
             };
             out.push(v);
+        }
+    }
+
+    /// A `#clear` cell: `Value::Clear`, unless the field is one a record
+    /// cannot be without or holds no value to empty. (Keys are refused
+    /// where they are known: `engine::plan`.)
+    fn clear(&self, fi: usize, problems: &mut Vec<Problem>) -> Value<'static> {
+        let f = &self.fields[fi];
+        let why = if f.required {
+            Some("is required")
+        } else if matches!(f.kind, Kind::Secret | Kind::File(_)) {
+            Some("holds no value to empty")
+        } else {
+            None
+        };
+        match why {
+            Some(why) => {
+                problems.push(Problem::new(self.label(fi), format!("cannot be cleared: it {why}")));
+                Value::Empty
+            }
+            None => Value::Clear,
         }
     }
 

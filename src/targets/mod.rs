@@ -448,6 +448,8 @@ impl From<ApiError> for ExportError {
 pub fn value_json(f: &FieldSpec, v: &Value, refs: &RefTables) -> Option<Json> {
     Some(match v {
         Value::Empty => return None,
+        // `#clear`: the vendors' JSON empties a field with null.
+        Value::Clear => Json::Null,
         Value::Text(s) => Json::String(s.to_string()),
         // The one place a password leaves its wrapper: the request body.
         Value::Secret(s) => Json::String(s.expose().to_string()),

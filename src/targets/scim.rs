@@ -339,6 +339,49 @@ struct Sc {
 }
 
 /// A PATCH operation (RFC 7644 §3.5.2).
+/// Whether a cleared attribute is a list of which only the work entry goes.
+fn attr_is_work(pointer: &str) -> bool {
+    pointer == "/emails" || pointer == "/phoneNumbers"
+}
+
+/// Removes what `pointer` names from a full user for a PUT: the attribute,
+/// or only its work entries.
+fn remove_pointer(user: &mut Json, pointer: &str, work_only: bool) {
+    let (parent, key) = pointer.rsplit_once('/').unwrap_or(("", pointer));
+    let Some(obj) = user.pointer_mut(parent).and_then(Json::as_object_mut) else { return };
+    if work_only {
+        if let Some(list) = obj.get_mut(key).and_then(Json::as_array_mut) {
+            list.retain(|e| e.get("type").and_then(Json::as_str) != Some("work"));
+        }
+    } else {
+        obj.remove(key);
+    }
+}
+
+/// The attributes `#clear` cells empty: (PATCH path, JSON pointer in a user).
+fn cleared(values: &[Value]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut add = |f: usize, path: String, pointer: String| {
+        if matches!(values[f], Value::Clear) {
+            out.push((path, pointer));
+        }
+    };
+    for (f, path) in [(DISPLAY, "displayName"), (TITLE, "title"), (EXTERNAL_ID, "externalId")] {
+        add(f, path.into(), format!("/{path}"));
+    }
+    for (f, sub) in [(GIVEN, "givenName"), (FAMILY, "familyName")] {
+        add(f, format!("name.{sub}"), format!("/name/{sub}"));
+    }
+    // The work entry: the one hrport writes and export reads.
+    for (f, attr) in [(EMAIL, "emails"), (PHONE, "phoneNumbers")] {
+        add(f, format!("{attr}[type eq \"work\"]"), format!("/{attr}"));
+    }
+    for (f, attr) in ENTERPRISE_FIELDS.into_iter().chain([(MANAGER, "manager")]) {
+        add(f, format!("{ENTERPRISE}:{attr}"), format!("/{ENTERPRISE}/{attr}"));
+    }
+    out
+}
+
 fn op(op: &str, path: &str, value: Json) -> Json {
     json!({"op": op, "path": path, "value": value})
 }
@@ -571,6 +614,11 @@ impl Sc {
                 ops.push(op("replace", &path, json!({"value": id})));
             }
         }
+        for (path, pointer) in cleared(values) {
+            if current.pointer(&pointer).is_some_and(|v| !v.is_null()) {
+                ops.push(json!({"op": "remove", "path": path}));
+            }
+        }
         ops
     }
 
@@ -711,6 +759,9 @@ impl Sc {
                     && let Some(ext) = full.get_mut(ENTERPRISE).and_then(Json::as_object_mut)
                 {
                     ext.insert("manager".into(), json!({"value": m}));
+                }
+                for (_, pointer) in cleared(values) {
+                    remove_pointer(&mut full, &pointer, attr_is_work(&pointer));
                 }
                 if let Some(u) = full.as_object_mut() {
                     u.remove("meta");

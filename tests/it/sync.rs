@@ -755,3 +755,121 @@ fn a_field_someone_else_changed_meanwhile_is_not_overwritten() {
         someone_else_changed_it(&c);
     }
 }
+
+/// `#clear` empties a field (an empty cell leaves it as it is); a column a
+/// record cannot be without cannot be cleared.
+#[test]
+fn a_clear_cell_empties_the_field_and_only_where_a_record_can_be_without_it() {
+    // (target, first file, (key column, key, column to clear))
+    type Case<'a> = (&'a str, &'a [&'a str], (&'a str, &'a str, &'a str));
+    let cases: [Case; 6] = [
+        (
+            "guardian",
+            &[
+                "First Name,Last Name,Email,Employee ID,Role,Login,Title",
+                "Ana,Silva,ana@example.com,E1,5,asilva,Clerk",
+            ],
+            ("Login", "asilva", "Title"),
+        ),
+        (
+            "tracktik",
+            &[
+                "Employee ID,First Name,Last Name,Email,Region,Role,Job Title,Primary Phone",
+                "E1,Ana,Silva,ana@example.com,EMEA,Guard,Guard,+1 555 0100",
+            ],
+            ("Employee ID", "E1", "Primary Phone"),
+        ),
+        (
+            "trackops",
+            &[
+                "First Name,Last Name,Email,Title,Location,Role,Access Level",
+                "Ana,Silva,ana@example.com,Investigator,3,7,Full Access",
+            ],
+            ("Email", "ana@example.com", "Title"),
+        ),
+        (
+            "securitytrax",
+            &[
+                "First Name,Last Name,Username,Email,Title,Phone",
+                "Ana,Silva,asilva,ana@example.com,Technician,555-0100",
+            ],
+            ("Username", "asilva", "Phone"),
+        ),
+        (
+            "intellihr",
+            &[
+                "Employee Number,First Name,Last Name,Email,Username,Preferred Name",
+                "E1,Ana,Silva,ana@example.com,asilva,Annie",
+            ],
+            ("Employee Number", "E1", "Preferred Name"),
+        ),
+        (
+            "scim",
+            &[
+                "User Name,External ID,Given Name,Family Name,Email,Title,Department",
+                "asilva,X1,Ana,Silva,ana@example.com,Guard,Days",
+            ],
+            ("User Name", "asilva", "Department"),
+        ),
+    ];
+    for (target, first, (kc, key, col)) in cases {
+        let w = Work::new();
+        let sb = sandbox();
+        let r = import_to(&sb, target, &w.write("f.csv", csv_text(first)), &w.path("o1"), &[], &[]);
+        assert_eq!(r.code, 0, "{target}: {r:?}");
+        let ex = w.path("export.csv");
+        assert_eq!(export_from(&sb, target, &ex, &[]).code, 0);
+        let header = read_csv(&ex)[0].clone();
+        let mut rows = rows_by_name(&ex);
+        let was = find(&mut rows, kc, key)[col].clone();
+        assert!(!was.is_empty(), "{target}: {col} starts with a value");
+        find(&mut rows, kc, key).insert(col.to_string(), "#CLEAR".into());
+        let edited = write_rows(&w, "edited.csv", &header, &rows);
+        let r = import_to(&sb, target, &edited, &w.path("run"), &[], &[]);
+        assert_eq!(r.code, 0, "{target}: {r:?}");
+        let of = |out: &str| {
+            let rows = rows_by_name(&w.path(out).join("results.csv"));
+            let r = rows.into_iter().find(|r| r[kc].eq_ignore_ascii_case(key)).unwrap();
+            (r["hrport_status"].clone(), r["hrport_action"].clone(), r["hrport_changes"].clone())
+        };
+        let got = &of("run");
+        assert_eq!(got.0, "updated", "{target}: {got:?}");
+        // (An exported phone starting with + is guarded against formulas.)
+        let was = was.trim_start_matches('\'');
+        assert_eq!(got.2, format!("{col}: {was:?} → \"\""), "{target}");
+        let again = w.path("again.csv");
+        assert_eq!(export_from(&sb, target, &again, &[]).code, 0);
+        let now = rows_by_name(&again);
+        let now = now.iter().find(|r| r[kc].eq_ignore_ascii_case(key)).unwrap();
+        assert_eq!(now[col], "", "{target}: {col} is empty now");
+        // Cleared again, it is unchanged.
+        let r = import_to(&sb, target, &edited, &w.path("third"), &[], &[]);
+        assert_eq!(of("third").0, "unchanged", "{target}: {r:?}");
+    }
+    // A required column and a key refuse it.
+    let w = Work::new();
+    let sb = sandbox();
+    let first = csv_text(&[
+        "Employee ID,First Name,Last Name,Email,Region,Role",
+        "E1,Ana,Silva,ana@example.com,EMEA,Guard",
+        "E2,Bo,Li,bo@example.com,EMEA,Guard",
+    ]);
+    let r = import_to(&sb, "tracktik", &w.write("f.csv", first), &w.path("o1"), &[], &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let file = csv_text(&[
+        "Employee ID,First Name,Last Name,Email,Region,Role",
+        "E1,Ana,#clear,ana@example.com,EMEA,Guard",
+        "E2,Bo,Li,#clear,EMEA,Guard",
+    ]);
+    let r = import_to(&sb, "tracktik", &w.write("bad.csv", file), &w.path("bad"), &[], &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let errs = rows_by_name(&w.path("bad").join("errors.csv"));
+    let msgs: Vec<&str> = errs.iter().map(|r| r["hrport_error"].as_str()).collect();
+    assert_eq!(
+        msgs,
+        [
+            "Last Name: cannot be cleared: it is required",
+            "Email: cannot be cleared: it is a key that finds the record"
+        ]
+    );
+}
