@@ -247,19 +247,39 @@ impl Target for TrackTik {
 /// short page or `meta.count` says there is no more.
 fn list_all(api: &Api, path: &str, extra: &[(&str, String)]) -> Result<Vec<Json>, ApiError> {
     let mut all = Vec::new();
+    each(api, path, extra, &mut |r| {
+        all.push(r);
+        Ok::<(), ApiError>(())
+    })?;
+    Ok(all)
+}
+
+/// `list_all` handing each record to `f` as its page arrives, so a tenant's
+/// employees are never all held as JSON at once (export, the sync's tenant).
+fn each<E: From<ApiError>>(
+    api: &Api,
+    path: &str,
+    extra: &[(&str, String)],
+    f: &mut dyn FnMut(Json) -> Result<(), E>,
+) -> Result<(), E> {
     let mut offset = 0usize;
     loop {
         let mut q: Vec<(&str, String)> =
             vec![("limit", PAGE.to_string()), ("offset", offset.to_string())];
         q.extend(extra.iter().cloned());
-        let body = api.get(&format!("{API}{path}"), &q)?;
-        let page = body.get("data").and_then(Json::as_array).cloned().unwrap_or_default();
+        let mut body = api.get(&format!("{API}{path}"), &q)?;
+        let page = match body.get_mut("data").map(Json::take) {
+            Some(Json::Array(page)) => page,
+            _ => Vec::new(),
+        };
         let n = page.len();
-        all.extend(page);
         offset += n;
         let total = body.pointer("/meta/count").and_then(Json::as_u64).map(|c| c as usize);
+        for r in page {
+            f(r)?;
+        }
         if n < PAGE || n == 0 || total.is_some_and(|t| offset >= t) {
-            return Ok(all);
+            return Ok(());
         }
     }
 }
@@ -763,19 +783,17 @@ impl Session for Tt {
             }
         }
         let include = ("include", "address,employmentProfile,forcePasswordChange".to_string());
-        for e in list_all(api, "/employees", &[include])? {
+        each(api, "/employees", &[include], &mut |e| {
             let status = e.get("status").and_then(Json::as_str).unwrap_or("").to_ascii_uppercase();
             if !include_terminated && self.terminated.contains(&status) {
-                continue;
+                return Ok(());
             }
             let id = e.get("id").and_then(id_text).unwrap_or_default();
             let role = role_of
                 .get(&id)
                 .map(|r| roles.name_of_id(r).map(str::to_string).unwrap_or_else(|| r.clone()));
-            let row = self.exported(&e, &regions, role);
-            emit(row).map_err(ExportError::Output)?;
-        }
-        Ok(())
+            emit(self.exported(&e, &regions, role)).map_err(ExportError::Output)
+        })
     }
 }
 
