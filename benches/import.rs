@@ -286,6 +286,33 @@ fn edit_export(from: &Path, to: &Path) -> (usize, usize) {
     (rows, changed)
 }
 
+/// What a user would pick instead of hrport to read `file`, timed by
+/// scripts/bench-baseline.py in .venv-bench (scripts/setup-bench-python.sh),
+/// and how many times faster hrport's whole dry run (`wall`) is.
+fn python_baseline(kind: &str, file: &Path, what: &str, wall: Duration, aim: f64) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let python = root.join(".venv-bench/bin/python");
+    if !python.exists() {
+        println!("  {what}: not installed (run scripts/setup-bench-python.sh, or scripts/bench.sh)\n");
+        return;
+    }
+    let out = Command::new(python)
+        .arg(root.join("scripts/bench-baseline.py"))
+        .args([kind, file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let Some(secs) = text.split_whitespace().next().and_then(|s| s.parse::<f64>().ok()) else {
+        println!("  {what}: failed: {}\n", String::from_utf8_lossy(&out.stderr).trim());
+        return;
+    };
+    println!("  baseline: {secs:>7.3} s  {what} on the same file (best of 5, the read alone)");
+    println!(
+        "  hrport is {:.2} x faster than {what} (aim ≥ {aim})\n",
+        secs / wall.as_secs_f64()
+    );
+}
+
 /// Figures 4: the tenant snapshot's size, and the dry run against a full
 /// tenant compared with the dry run against an empty one.
 ///
@@ -381,7 +408,7 @@ fn tenant_figures(dir: &Path, runs: usize) {
         "import --dry-run of the tenant's export, {rows} rows, {changed} with one cell edited"
     );
     println!(
-        "  dry run 100k rows: {x:.3} s vs empty tenant {y:.3} s: ratio {:.2} (aim ≤ 2)   \
+        "  dry run of {rows} rows: {x:.3} s vs empty tenant {y:.3} s: ratio {:.2} (aim ≤ 2)   \
          [summary.json seconds.validate + seconds.send: every row matched and diffed, the \
          sign-in and listing before them left out]",
         x / y
@@ -479,7 +506,8 @@ fn main() {
         "  baseline: {:>7.3} s  csv crate parsing the same file, nothing else",
         base.as_secs_f64()
     );
-    println!("  ratio:    {:>7.2} x baseline\n", wall.as_secs_f64() / base.as_secs_f64());
+    println!("  ratio:    {:>7.2} x baseline", wall.as_secs_f64() / base.as_secs_f64());
+    python_baseline("pandas", &csv_path, "pandas.read_csv", wall, 3.5);
 
     // 2. XLSX
     let n = 100_000;
@@ -520,7 +548,13 @@ fn main() {
         "  baseline: {:>7.3} s  calamine loading the same sheet, nothing else",
         base.as_secs_f64()
     );
-    println!("  ratio:    {:>7.2} x baseline\n", wall.as_secs_f64() / base.as_secs_f64());
+    println!("  ratio:    {:>7.2} x baseline", wall.as_secs_f64() / base.as_secs_f64());
+    python_baseline("calamine", &xlsx_path, "python-calamine, first sheet", wall, 1.2);
+
+    // `cargo bench --bench import -- reading`: only figures 1 and 2.
+    if std::env::args().any(|a| a == "reading") {
+        return;
+    }
 
     // 3. Sending against a known limit.
     let per_minute = 6000u32;
