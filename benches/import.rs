@@ -293,7 +293,9 @@ fn python_baseline(kind: &str, file: &Path, what: &str, wall: Duration, aim: f64
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let python = root.join(".venv-bench/bin/python");
     if !python.exists() {
-        println!("  {what}: not installed (run scripts/setup-bench-python.sh, or scripts/bench.sh)\n");
+        println!(
+            "  {what}: not installed (run scripts/setup-bench-python.sh, or scripts/bench.sh)\n"
+        );
         return;
     }
     let out = Command::new(python)
@@ -307,10 +309,7 @@ fn python_baseline(kind: &str, file: &Path, what: &str, wall: Duration, aim: f64
         return;
     };
     println!("  baseline: {secs:>7.3} s  {what} on the same file (best of 5, the read alone)");
-    println!(
-        "  hrport is {:.2} x faster than {what} (aim ≥ {aim})\n",
-        secs / wall.as_secs_f64()
-    );
+    println!("  hrport is {:.2} x faster than {what} (aim ≥ {aim})\n", secs / wall.as_secs_f64());
 }
 
 /// Figures 4: the tenant snapshot's size, and the dry run against a full
