@@ -325,9 +325,17 @@ impl Sim {
                 ));
             }
         }
-        let m = &req.method;
-        let get = *m == Method::GET;
-        let post = *m == Method::POST;
+        match segs {
+            ["ServiceProviderConfig" | "Schemas" | "ResourceTypes", ..] => {
+                self.discovery(segs, req)
+            }
+            _ => self.resources(segs, req),
+        }
+    }
+
+    /// RFC 7644 §4: what the service supports, its schemas and resource types.
+    fn discovery(&self, segs: &[&str], req: &SimRequest) -> Result<SimResponse, ScimError> {
+        let get = req.method == Method::GET;
         match segs {
             ["ServiceProviderConfig"] if get => {
                 // RFC 7644 §4: this endpoint takes no filter.
@@ -364,6 +372,16 @@ impl Sim {
                 .ok_or_else(|| ScimError::not_found(format!("no resource type {id}"))),
             ["ServiceProviderConfig" | "Schemas" | "ResourceTypes"]
             | ["Schemas" | "ResourceTypes", _] => Ok(not_allowed("GET")),
+            _ => Err(ScimError::not_found(format!("no such endpoint: {}", req.path))),
+        }
+    }
+
+    /// The resources themselves: list, search, create, read, replace,
+    /// patch, delete, and /Bulk.
+    fn resources(&mut self, segs: &[&str], req: &SimRequest) -> Result<SimResponse, ScimError> {
+        let m = &req.method;
+        let post = *m == Method::POST;
+        match segs {
             [".search"] if post => self.search(&Kind::ALL, req),
             [".search"] => Ok(not_allowed("POST")),
             ["Bulk"] if post && self.lose_bulk_answers > 0 => {
@@ -992,6 +1010,60 @@ impl Sim {
 
     /// GET on a collection and POST `.search` (RFC 7644 §3.4.2, §3.4.3).
     fn list(&self, kinds: &[Kind], p: &ListParams) -> Result<Json, ScimError> {
+        let bounds = self.bounds(kinds, p)?;
+        let sort = self.sort_chains(kinds, p)?;
+        let memberships = self.memberships(kinds);
+        // Without a filter or a sort, only the page needs rendering: a client
+        // paging through every user must not cost every user per page.
+        let lazy = bounds.iter().all(Option::is_none) && sort.is_none();
+        let mut hits: Vec<Hit> = Vec::new();
+        for (n, k) in kinds.iter().enumerate() {
+            let candidates: Vec<usize> = match bounds[n].as_ref().and_then(|b| self.indexed(*k, b))
+            {
+                Some(c) => c,
+                None => (0..self.stores[k.idx()].items.len()).collect(),
+            };
+            for i in candidates {
+                if lazy {
+                    hits.push((n, i, None));
+                    continue;
+                }
+                let v = Json::Object(self.view(*k, i, &memberships));
+                if bounds[n].as_ref().is_none_or(|b| eval(b, &v)) {
+                    hits.push((n, i, Some(v)));
+                }
+            }
+        }
+        if let Some(chains) = &sort {
+            hits = sorted(hits, chains, p.descending);
+        }
+        let total = hits.len();
+        let count = p.count.unwrap_or(self.max_results).min(self.max_results);
+        let page: Vec<Json> = hits
+            .into_iter()
+            .skip(p.start - 1)
+            .take(count)
+            .map(|(n, i, v)| match v {
+                Some(Json::Object(view)) => self.render(kinds[n], &view, &p.proj),
+                _ => {
+                    let (head, tail) = self.derived(kinds[n], i, &memberships);
+                    let data = &self.stores[kinds[n].idx()].items[i].data;
+                    self.render(kinds[n], head.iter().chain(data).chain(&tail), &p.proj)
+                }
+            })
+            .collect();
+        Ok(json!({
+            "schemas": [LIST],
+            "totalResults": total,
+            "itemsPerPage": page.len(),
+            "startIndex": p.start,
+            "Resources": page,
+        }))
+    }
+
+    /// The list's filter bound to each resource type's schema; an attribute
+    /// no type has is an invalid filter.
+    fn bounds(&self, kinds: &[Kind], p: &ListParams) -> Result<Vec<Option<Bound>>, ScimError> {
         let filter = match &p.filter {
             Some(_) if !self.filter_supported => {
                 return Err(ScimError::not_implemented("filtering is not supported"));
@@ -1024,79 +1096,20 @@ impl Sim {
         if let Some(u) = unknown_in_all.and_then(|u| u.into_iter().next()) {
             return Err(ScimError::invalid_filter(format!("filter: no attribute {u}")));
         }
-        let sort = match p.sort_by.as_deref().filter(|_| self.sort_supported) {
-            Some(s) => {
-                let chains: Vec<Option<Vec<&Attr>>> =
-                    kinds.iter().map(|k| self.types[k.idx()].resolve(s)).collect();
-                if chains.iter().all(Option::is_none) {
-                    return Err(ScimError::invalid_path(format!("sortBy: no attribute {s}")));
-                }
-                Some(chains)
-            }
-            None => None,
+        Ok(bounds)
+    }
+
+    /// `sortBy` resolved in each resource type (`None`: no sort asked, or
+    /// sorting unsupported).
+    fn sort_chains(&self, kinds: &[Kind], p: &ListParams) -> Result<Option<Chains<'_>>, ScimError> {
+        let Some(s) = p.sort_by.as_deref().filter(|_| self.sort_supported) else {
+            return Ok(None);
         };
-        let memberships = self.memberships(kinds);
-        // Without a filter or a sort, only the page needs rendering: a client
-        // paging through every user must not cost every user per page.
-        let lazy = bounds.iter().all(Option::is_none) && sort.is_none();
-        let mut hits: Vec<(usize, usize, Option<Json>)> = Vec::new();
-        for (n, k) in kinds.iter().enumerate() {
-            let candidates: Vec<usize> = match bounds[n].as_ref().and_then(|b| self.indexed(*k, b))
-            {
-                Some(c) => c,
-                None => (0..self.stores[k.idx()].items.len()).collect(),
-            };
-            for i in candidates {
-                if lazy {
-                    hits.push((n, i, None));
-                    continue;
-                }
-                let v = Json::Object(self.view(*k, i, &memberships));
-                if bounds[n].as_ref().is_none_or(|b| eval(b, &v)) {
-                    hits.push((n, i, Some(v)));
-                }
-            }
+        let chains: Chains = kinds.iter().map(|k| self.types[k.idx()].resolve(s)).collect();
+        if chains.iter().all(Option::is_none) {
+            return Err(ScimError::invalid_path(format!("sortBy: no attribute {s}")));
         }
-        if let Some(chains) = &sort {
-            let key = |(n, _, v): &(usize, usize, Option<Json>)| -> Option<(&Attr, Json)> {
-                sort_key(v.as_ref()?, chains[*n].as_ref()?)
-            };
-            let mut keyed: Vec<_> = hits.into_iter().map(|h| (key(&h), h)).collect();
-            // Values missing sort last when ascending, first when descending
-            // (RFC 7644 §3.4.2.3): sort ascending, then reverse.
-            keyed.sort_by(|(a, _), (b, _)| match (a, b) {
-                (Some((attr, x)), Some((_, y))) => sort_cmp(attr, x, y),
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (None, None) => std::cmp::Ordering::Equal,
-            });
-            if p.descending {
-                keyed.reverse();
-            }
-            hits = keyed.into_iter().map(|(_, h)| h).collect();
-        }
-        let total = hits.len();
-        let count = p.count.unwrap_or(self.max_results).min(self.max_results);
-        let page: Vec<Json> = hits
-            .into_iter()
-            .skip(p.start - 1)
-            .take(count)
-            .map(|(n, i, v)| match v {
-                Some(Json::Object(view)) => self.render(kinds[n], &view, &p.proj),
-                _ => {
-                    let (head, tail) = self.derived(kinds[n], i, &memberships);
-                    let data = &self.stores[kinds[n].idx()].items[i].data;
-                    self.render(kinds[n], head.iter().chain(data).chain(&tail), &p.proj)
-                }
-            })
-            .collect();
-        Ok(json!({
-            "schemas": [LIST],
-            "totalResults": total,
-            "itemsPerPage": page.len(),
-            "startIndex": p.start,
-            "Resources": page,
-        }))
+        Ok(Some(chains))
     }
 
     /// `userName eq "x"` (any attribute with a uniqueness index) is looked
@@ -1373,6 +1386,29 @@ fn unique_keys(rt: &ResourceType, data: &Map<String, Json>) -> Vec<(String, Stri
             Some((a.name.clone(), s))
         })
         .collect()
+}
+
+/// A list hit: (index of its kind in the request, index in its store, its
+/// rendered view when a filter or sort needed it).
+type Hit = (usize, usize, Option<Json>);
+/// Per kind, the attribute chain `sortBy` names (`None`: the kind lacks it).
+type Chains<'a> = Vec<Option<Vec<&'a Attr>>>;
+
+/// Hits in `sortBy` order. Values missing sort last when ascending, first
+/// when descending (RFC 7644 §3.4.2.3): sort ascending, then reverse.
+fn sorted(hits: Vec<Hit>, chains: &Chains, descending: bool) -> Vec<Hit> {
+    let key = |(n, _, v): &Hit| sort_key(v.as_ref()?, chains[*n].as_ref()?);
+    let mut keyed: Vec<_> = hits.into_iter().map(|h| (key(&h), h)).collect();
+    keyed.sort_by(|(a, _), (b, _)| match (a, b) {
+        (Some((attr, x)), Some((_, y))) => sort_cmp(attr, x, y),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => std::cmp::Ordering::Equal,
+    });
+    if descending {
+        keyed.reverse();
+    }
+    keyed.into_iter().map(|(_, h)| h).collect()
 }
 
 /// The value `sortBy` sorts on: for a multi-valued attribute, the primary
