@@ -1063,7 +1063,7 @@ impl Sim {
 
     /// The list's filter bound to each resource type's schema; an attribute
     /// no type has is an invalid filter.
-    fn bounds(&self, kinds: &[Kind], p: &ListParams) -> Result<Vec<Option<Bound>>, ScimError> {
+    fn bounds(&self, kinds: &[Kind], p: &ListParams) -> Result<Vec<Option<Bound<'_>>>, ScimError> {
         let filter = match &p.filter {
             Some(_) if !self.filter_supported => {
                 return Err(ScimError::not_implemented("filtering is not supported"));

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::ScimError;
-use super::filter::{Bound, bind, eval, parse_path};
+use super::filter::{Bound, Filter, bind, eval, parse_path};
 use super::schema::{Attr, Mutability, ResourceType, Type, check_single, check_value, get_ci};
 
 pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
@@ -55,19 +55,7 @@ fn one(rt: &ResourceType, data: &mut Map<String, Json>, op: &Json) -> Result<(),
     let Some(o) = op.as_object() else {
         return Err(ScimError::invalid_syntax("an operation is a JSON object"));
     };
-    // Operation names are case-insensitive: several well-known clients send
-    // "Add" and "Replace".
-    let kind = match get_ci(o, "op").and_then(Json::as_str).map(str::to_ascii_lowercase).as_deref()
-    {
-        Some("add") => Op::Add,
-        Some("remove") => Op::Remove,
-        Some("replace") => Op::Replace,
-        _ => {
-            return Err(ScimError::invalid_value(
-                "\"op\" must be \"add\", \"remove\" or \"replace\"",
-            ));
-        }
-    };
+    let kind = op_kind(o)?;
     let path = match get_ci(o, "path") {
         None | Some(Json::Null) => None,
         Some(Json::String(p)) => Some(p.as_str()),
@@ -84,75 +72,98 @@ fn one(rt: &ResourceType, data: &mut Map<String, Json>, op: &Json) -> Result<(),
                 "remove takes no \"value\"; select values with a filter, e.g. \"{p}[value eq \\\"...\\\"]\""
             )))
         }
-        (_, None) => {
-            let Some(Json::Object(attrs)) = value else {
-                return Err(ScimError::invalid_value(
-                    "without a \"path\", \"value\" must be an object of attributes",
-                ));
-            };
-            for (name, v) in attrs {
-                if name.eq_ignore_ascii_case("schemas") {
-                    continue;
-                }
-                let Some(chain) = rt.resolve(name) else {
-                    return Err(ScimError::invalid_value(format!("{name}: no such attribute")));
-                };
-                target(kind, data, &chain, None, None, Some(v), name)?;
-            }
-            Ok(())
-        }
-        (_, Some(p)) => {
-            let pp =
-                parse_path(p).map_err(|e| ScimError::invalid_path(format!("path {p:?}: {e}")))?;
-            let Some(chain) = rt.resolve(&pp.attr) else {
-                return Err(ScimError::invalid_path(format!(
-                    "path {p:?}: no attribute {}",
-                    pp.attr
-                )));
-            };
-            let last = chain[chain.len() - 1];
-            let filter = match &pp.filter {
-                None => None,
-                Some(f) => {
-                    if !(last.multi && last.ty == Type::Complex) {
-                        return Err(ScimError::invalid_path(format!(
-                            "path {p:?}: {} is not a multi-valued complex attribute",
-                            last.name
-                        )));
-                    }
-                    let within = |s: &str| -> Option<Vec<&Attr>> {
-                        (!s.contains([':', '.']))
-                            .then(|| last.sub_attr(s))
-                            .flatten()
-                            .map(|a| vec![a])
-                    };
-                    let mut unknown = Vec::new();
-                    let b = bind(f, &within, &mut unknown)
-                        .map_err(|e| ScimError::invalid_filter(format!("path {p:?}: {e}")))?;
-                    if let Some(u) = unknown.first() {
-                        return Err(ScimError::invalid_path(format!(
-                            "path {p:?}: {} has no sub-attribute {u}",
-                            last.name
-                        )));
-                    }
-                    Some(b)
-                }
-            };
-            let sub = match &pp.sub {
-                None => None,
-                Some(s) => Some(last.sub_attr(s).ok_or_else(|| {
-                    ScimError::invalid_path(format!(
-                        "path {p:?}: {} has no sub-attribute {s}",
-                        last.name
-                    ))
-                })?),
-            };
-            if kind != Op::Remove && value.is_none() {
-                return Err(ScimError::invalid_value(format!("{kind:?} needs a \"value\"")));
-            }
-            target(kind, data, &chain, filter.as_ref(), sub, value, p)
-        }
+        (_, None) => without_path(rt, data, kind, value),
+        (_, Some(p)) => with_path(rt, data, kind, p, value),
     }
+}
+
+/// Operation names are case-insensitive: several well-known clients send
+/// "Add" and "Replace".
+fn op_kind(o: &Map<String, Json>) -> Result<Op, ScimError> {
+    match get_ci(o, "op").and_then(Json::as_str).map(str::to_ascii_lowercase).as_deref() {
+        Some("add") => Ok(Op::Add),
+        Some("remove") => Ok(Op::Remove),
+        Some("replace") => Ok(Op::Replace),
+        _ => Err(ScimError::invalid_value("\"op\" must be \"add\", \"remove\" or \"replace\"")),
+    }
+}
+
+/// An add or replace without a path: `value` is an object of attributes.
+fn without_path(
+    rt: &ResourceType,
+    data: &mut Map<String, Json>,
+    kind: Op,
+    value: Option<&Json>,
+) -> Result<(), ScimError> {
+    let Some(Json::Object(attrs)) = value else {
+        return Err(ScimError::invalid_value(
+            "without a \"path\", \"value\" must be an object of attributes",
+        ));
+    };
+    for (name, v) in attrs {
+        if name.eq_ignore_ascii_case("schemas") {
+            continue;
+        }
+        let Some(chain) = rt.resolve(name) else {
+            return Err(ScimError::invalid_value(format!("{name}: no such attribute")));
+        };
+        target(kind, data, &chain, None, None, Some(v), name)?;
+    }
+    Ok(())
+}
+
+/// An operation on `p`: an attribute, optionally a value filter on a
+/// multi-valued complex attribute, and a sub-attribute.
+fn with_path(
+    rt: &ResourceType,
+    data: &mut Map<String, Json>,
+    kind: Op,
+    p: &str,
+    value: Option<&Json>,
+) -> Result<(), ScimError> {
+    let pp = parse_path(p).map_err(|e| ScimError::invalid_path(format!("path {p:?}: {e}")))?;
+    let Some(chain) = rt.resolve(&pp.attr) else {
+        return Err(ScimError::invalid_path(format!("path {p:?}: no attribute {}", pp.attr)));
+    };
+    let last = chain[chain.len() - 1];
+    let filter = match &pp.filter {
+        None => None,
+        Some(f) => Some(value_filter(last, f, p)?),
+    };
+    let sub = match &pp.sub {
+        None => None,
+        Some(s) => Some(last.sub_attr(s).ok_or_else(|| {
+            ScimError::invalid_path(format!("path {p:?}: {} has no sub-attribute {s}", last.name))
+        })?),
+    };
+    if kind != Op::Remove && value.is_none() {
+        return Err(ScimError::invalid_value(format!("{kind:?} needs a \"value\"")));
+    }
+    target(kind, data, &chain, filter.as_ref(), sub, value, p)
+}
+
+/// A path's value filter (`emails[type eq "work"]`), bound to the
+/// sub-attributes of `last`, which must be multi-valued and complex.
+fn value_filter<'a>(last: &'a Attr, f: &Filter, p: &str) -> Result<Bound<'a>, ScimError> {
+    if !(last.multi && last.ty == Type::Complex) {
+        return Err(ScimError::invalid_path(format!(
+            "path {p:?}: {} is not a multi-valued complex attribute",
+            last.name
+        )));
+    }
+    let within = |s: &str| -> Option<Vec<&Attr>> {
+        (!s.contains([':', '.'])).then(|| last.sub_attr(s)).flatten().map(|a| vec![a])
+    };
+    let mut unknown = Vec::new();
+    let b = bind(f, &within, &mut unknown)
+        .map_err(|e| ScimError::invalid_filter(format!("path {p:?}: {e}")))?;
+    if let Some(u) = unknown.first() {
+        return Err(ScimError::invalid_path(format!(
+            "path {p:?}: {} has no sub-attribute {u}",
+            last.name
+        )));
+    }
+    Ok(b)
 }
 
 /// One operation on the attribute `chain` names (with an optional value
