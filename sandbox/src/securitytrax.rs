@@ -903,6 +903,14 @@ mod tests {
             assert_eq!(e["source"]["pointer"], pointer, "{data}");
             assert_eq!(e["detail"], detail, "{data}");
         }
+        assert_eq!(s.users, before, "nothing changed");
+    }
+
+    #[test]
+    fn patch_of_an_unknown_user_or_to_a_taken_key_is_refused() {
+        let (mut s, t) = signed_in();
+        let before = s.users.clone();
+        let user = |attributes: Json| json!({"type": "users", "id": "2", "attributes": attributes});
         let r = patch_user(
             &mut s,
             &t,
