@@ -8,6 +8,7 @@ pub mod man;
 pub mod profile;
 pub mod sandbox;
 pub mod targets;
+pub mod template;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -53,6 +54,17 @@ pub fn load_profile(path: Option<&std::path::Path>, info: &TargetInfo) -> Result
         )));
     }
     Ok(profile)
+}
+
+/// An existing file is kept unless `--force` says otherwise.
+pub fn refuse_overwrite(path: &std::path::Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::config(format!(
+            "{} exists already; not overwriting it (give --force to replace it)",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the sending flags before anything else happens.

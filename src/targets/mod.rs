@@ -403,6 +403,12 @@ pub trait Session: Send + Sync {
             unavailable: false,
         }
     }
+    /// The names a reference column offers when they do not come from
+    /// `refs` (a table in the profile's [options], the groups a SCIM
+    /// service holds), for the template's dropdowns; `None`: from `refs`.
+    fn names(&self, _field: usize) -> Option<Vec<String>> {
+        None
+    }
     /// Lines for the end of the run and summary.json (for example every
     /// elevated permission that was granted).
     fn notes(&self) -> Vec<String> {
@@ -519,6 +525,38 @@ pub fn id_text(v: &Json) -> Option<String> {
         Json::String(s) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
+}
+
+/// The values a template's dropdown offers for each column, in template
+/// column order: the session's names for reference columns, yes/no, and
+/// fixed value sets; `None` for a column with no fixed set of values (or a
+/// reference whose list is empty: offline, nothing to offer).
+pub fn choices(session: &dyn Session, fields: &[FieldSpec]) -> Vec<Option<Vec<String>>> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let names = match f.kind {
+                Kind::Bool => vec!["yes".to_string(), "no".to_string()],
+                Kind::Choice(values) => values.iter().map(|v| v.to_string()).collect(),
+                Kind::Reference(what) | Kind::References(what) => {
+                    session.names(i).unwrap_or_else(|| {
+                        session.refs().get(what).map_or_else(Vec::new, |t| {
+                            t.entries.iter().map(|e| e.name.clone()).collect()
+                        })
+                    })
+                }
+                _ => session.names(i).unwrap_or_default(),
+            };
+            let mut seen = std::collections::HashSet::new();
+            let names: Vec<String> = names
+                .into_iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty() && seen.insert(n.to_lowercase()))
+                .collect();
+            (!names.is_empty()).then_some(names)
+        })
+        .collect()
 }
 
 /// Template documentation as a Markdown table (docs and `hrport targets`).

@@ -958,6 +958,15 @@ impl Session for Sc {
         &self.refs
     }
 
+    /// The groups the service holds, by name, for the template's dropdown.
+    fn names(&self, field: usize) -> Option<Vec<String>> {
+        (field == GROUPS).then(|| {
+            let mut names: Vec<String> = self.groups().names.values().cloned().collect();
+            names.sort();
+            names
+        })
+    }
+
     fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
         if !self.enterprise {
             for (f, _) in ENTERPRISE_FIELDS.iter().chain(&[(MANAGER, "manager")]) {
