@@ -35,6 +35,8 @@ pub struct Connection {
     /// The user name hrport signs in as, when the target has one: `--mode
     /// sync` never deactivates that account.
     pub login: Option<String>,
+    /// What comes before the vendor's paths (the sandbox's, for --sandbox).
+    pub base_url: String,
     pub _sandbox: Option<Sandbox>,
 }
 
@@ -109,7 +111,7 @@ pub fn connect(
         return Ok(None);
     };
     let cfg = TransportConfig {
-        base_url: base,
+        base_url: base.clone(),
         rate: a.rate,
         timeout: Duration::from_secs_f64(a.timeout),
         policy: Policy { max_retries: a.max_retries, ..Policy::default() },
@@ -119,7 +121,7 @@ pub fn connect(
     api.authenticate().map_err(api_abort)?;
     // A user name is no secret; it names the API account in the tenant.
     let login = creds.0.get("username").map(|u| u.expose().to_string());
-    Ok(Some(Connection { api, login, _sandbox: sandbox }))
+    Ok(Some(Connection { api, login, base_url: base, _sandbox: sandbox }))
 }
 
 /// Where the sandbox serves a target and what it accepts. The sandbox crate

@@ -409,6 +409,10 @@ pub trait Session: Send + Sync {
     fn names(&self, _field: usize) -> Option<Vec<String>> {
         None
     }
+    /// The groups the run created (`--create-groups`), for summary.json.
+    fn groups_created(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Lines for the end of the run and summary.json (for example every
     /// elevated permission that was granted).
     fn notes(&self) -> Vec<String> {
