@@ -30,7 +30,7 @@ pub fn run(args: TemplateArgs) -> Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
     let conn = connect(&args.endpoint, &Speed::default(), target, &options, stop)?;
     let session = match &conn {
-        Some(c) => target.connect(&c.api, &options).map_err(api_abort)?,
+        Some(c) => target.lists(&c.api, &options).map_err(api_abort)?,
         None => target.offline(&options),
     };
     let choices = targets::choices(session.as_ref(), info.template.fields);

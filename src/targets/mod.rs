@@ -250,6 +250,12 @@ pub trait Target: Sync {
     }
     /// Loads the reference tables and the index of existing records.
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError>;
+    /// A session with only the reference lists loaded, for `hrport
+    /// template`'s dropdowns: it need not list the records (a big tenant's
+    /// take minutes). Without its own, the whole `connect`.
+    fn lists(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        self.connect(api, options)
+    }
     /// A session with nothing behind it, for a dry run without a target:
     /// references are not resolved and nothing is known to exist.
     fn offline(&self, options: &Options) -> Box<dyn Session>;

@@ -393,3 +393,36 @@ fn a_scim_template_offers_the_services_groups() {
     let sqref = format!("{0}2:{0}1048576", letters(groups));
     assert!(got.contains(&(sqref, "\"Night Shift,Staff\"".to_string())), "{got:?}");
 }
+
+#[test]
+fn an_intellihr_template_lists_the_permission_groups_without_reading_the_people() {
+    let sb = sandbox();
+    let w = Work::new();
+    let file = w.path("ihr.xlsx");
+    let r = template_from(&sb, "intellihr", &file, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let (groups, requests) =
+        sb.with(|s: &mut hrport_sandbox::intellihr::Sim| (s.group_names(), s.requests));
+    assert_eq!(groups.len(), 4);
+    assert_eq!(requests, 1, "one page of permission groups; no people, no users");
+    let info = hrport::targets::find("intellihr").unwrap().info();
+    let at = |name: &str| {
+        let i = info.template.fields.iter().position(|f| f.column == name).unwrap();
+        format!("{0}2:{0}1048576", letters(i))
+    };
+    let mut got = validations(&part(&file, "xl/worksheets/sheet1.xml"));
+    got.sort();
+    let mut expected = vec![
+        (at("Permission Groups"), format!("\"{}\"", groups.join(","))),
+        (at("Gender"), "\"Female,Male,Non-binary,Other,Undisclosed\"".to_string()),
+        (at("Login Enabled"), "\"yes,no\"".to_string()),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+    let formats = column_formats(&file);
+    let col =
+        |name: &str| info.template.fields.iter().position(|f| f.column == name).unwrap() as u32 + 1;
+    assert_eq!(formats[&col("Employee Number")], "@");
+    assert_eq!(formats[&col("Phone")], "@");
+    assert_eq!(formats[&col("Date of Birth")], "yyyy-mm-dd");
+}
