@@ -161,3 +161,31 @@ fn a_404_at_sign_in_says_the_base_url_is_likely_wrong_not_the_credentials() {
     );
     assert!(!w.path("o").exists(), "nothing written");
 }
+
+#[test]
+fn a_404_at_a_token_sign_in_says_the_same() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write("u.csv", csv_text(&["First Name,Last Name,Username", "Ana,Silva,ana"]));
+    let wrong = format!("{}/nothing-here", sb.url());
+    let vars = sandbox_env("securitytrax");
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = Hrport::import(&file)
+        .target("securitytrax")
+        .base_url(&wrong)
+        .out(w.path("o"))
+        .envs(&vars)
+        .run();
+    assert_eq!(r.code, 3, "{r:?}");
+    let first = r.stderr.lines().next().unwrap();
+    assert!(
+        first.starts_with(&format!("hrport: error: run aborted: sign-in failed: {wrong}/")),
+        "{first}"
+    );
+    assert!(
+        first.ends_with(
+            " was not found (HTTP 404), so --base-url is likely wrong (not the credentials)"
+        ),
+        "{first}"
+    );
+}
