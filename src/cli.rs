@@ -63,6 +63,9 @@ pub enum Command {
     Import(Box<ImportArgs>),
     /// Write every person a target holds into a spreadsheet the import reads.
     Export(ExportArgs),
+    /// Write an empty .xlsx template for a target: its columns, a note on
+    /// each, dropdowns from the tenant's lists.
+    Template(TemplateArgs),
     /// Run the local imitation of the vendors' APIs until stopped.
     Sandbox(SandboxArgs),
     /// Mapping profiles for spreadsheets that do not use the template headers.
@@ -210,7 +213,7 @@ pub struct RunArgs {
     #[arg(
         long,
         required_unless_present = "resume",
-        value_parser = clap::builder::PossibleValuesParser::new(targets::names())
+        value_parser = target_parser(), ignore_case = true
     )]
     pub target: Option<String>,
 
@@ -274,7 +277,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// The system to export from.
-    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+    #[arg(long, value_parser = target_parser(), ignore_case = true)]
     pub target: String,
 
     #[command(flatten)]
@@ -287,6 +290,10 @@ pub struct ExportArgs {
     #[arg(long, value_name = "FILE")]
     pub output: PathBuf,
 
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
+
     /// Also export people the target marks as terminated.
     #[arg(long)]
     pub include_terminated: bool,
@@ -295,6 +302,29 @@ pub struct ExportArgs {
     /// terminated statuses); its column mappings are not used.
     #[arg(long, value_name = "FILE.toml")]
     pub profile: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The system the template is for.
+    #[arg(long, value_parser = target_parser(), ignore_case = true)]
+    pub target: String,
+
+    #[command(flatten)]
+    pub endpoint: Endpoint,
+
+    /// The .xlsx file to write.
+    #[arg(long, value_name = "FILE.xlsx")]
+    pub output: PathBuf,
+
+    /// Mapping profile whose [options] name tables (roles, locations) give
+    /// dropdowns too; without --sandbox or --base-url, the only lists.
+    #[arg(long, value_name = "FILE.toml")]
+    pub profile: Option<PathBuf>,
+
+    /// Overwrite the output file if it exists.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]
@@ -373,6 +403,13 @@ pub struct SandboxArgs {
     pub fault_seed: u64,
 }
 
+/// A target's name in any case (`--target TrackTik`), given on as the
+/// lower-case name every other part of hrport uses.
+fn target_parser() -> impl clap::builder::TypedValueParser<Value = String> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(targets::names()).map(|s| s.to_ascii_lowercase())
+}
+
 /// A share of requests: a number from 0 to 1.
 fn share(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
@@ -391,7 +428,7 @@ pub struct ProfileArgs {
 pub enum ProfileCommand {
     /// Write a commented starter profile for a target.
     Init {
-        #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+        #[arg(long, value_parser = target_parser(), ignore_case = true)]
         target: String,
         /// Where to write it (default: standard output).
         #[arg(long, value_name = "FILE.toml")]
@@ -417,6 +454,6 @@ pub struct ManArgs {
 #[derive(Debug, Args)]
 pub struct TargetsArgs {
     /// A target name; without it, list the targets.
-    #[arg(value_parser = clap::builder::PossibleValuesParser::new(targets::names()))]
+    #[arg(value_parser = target_parser(), ignore_case = true)]
     pub name: Option<String>,
 }

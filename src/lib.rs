@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Import(a) => cmd::import::run(*a),
         Command::Export(a) => cmd::export::run(a),
+        Command::Template(a) => cmd::template::run(a),
         Command::Sandbox(a) => cmd::sandbox::run(a),
         Command::Profile(a) => cmd::profile::run(a),
         Command::Targets(a) => cmd::targets::run(a),

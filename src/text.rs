@@ -10,6 +10,19 @@ pub fn normalize(name: &str) -> String {
     name.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
 }
 
+/// `n` and the noun, singular for one: "1 row", "3 rows".
+pub fn count(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+/// The word with its indefinite article, by its first letter: "an
+/// intelliHR", "a TrackTik", "a SCIM".
+pub fn a(word: &str) -> String {
+    let vowel = word.chars().next().is_some_and(|c| "aeiouAEIOU".contains(c));
+    format!("{} {word}", if vowel { "an" } else { "a" })
+}
+
 /// At most `max` characters of `s`, with an ellipsis when cut.
 pub fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
@@ -100,6 +113,15 @@ pub fn and_list(items: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_are_singular_for_one_and_articles_follow_the_sound_of_the_letter() {
+        assert_eq!(super::count(1u32, "row"), "1 row");
+        assert_eq!(super::count(0u32, "row"), "0 rows");
+        assert_eq!(super::count(2u64, "row"), "2 rows");
+        assert_eq!(super::a("intelliHR"), "an intelliHR");
+        assert_eq!(super::a("TrackTik"), "a TrackTik");
+    }
+
     use super::*;
 
     #[test]

@@ -382,7 +382,7 @@ fn twenty_thousand_columns_are_read_and_the_warning_stays_short() {
     std::fs::write(&f, text).unwrap();
     let r = dry_run(&f);
     r.expect(0).says(
-        "hrport: warning: these columns are not tracktik columns, so they are not sent (they are \
+        "hrport: warning: these columns are not TrackTik columns, so they are not sent (they are \
          kept in results.csv): \"Extra 1\", \"Extra 2\", \"Extra 3\", \"Extra 4\", \"Extra 5\", \
          \"Extra 6\", \"Extra 7\", \"Extra 8\", \"Extra 9\", \"Extra 10\" and 19,985 more",
     );

@@ -66,6 +66,11 @@ impl Sim {
         format!("8a5f3ea6-ea6b-4425-8a87-{:012x}", self.next)
     }
 
+    /// Every permission group's name, in the order the API lists them.
+    pub fn group_names(&self) -> Vec<String> {
+        self.groups.iter().filter_map(|g| g["name"].as_str().map(str::to_string)).collect()
+    }
+
     pub fn group_id(&self, name: &str) -> Option<String> {
         self.groups
             .iter()

@@ -242,6 +242,23 @@ impl Sim {
         self.roles.iter().find(|r| r["name"] == name).and_then(|r| r["id"].as_u64())
     }
 
+    /// Every region's name, in the order the API lists them.
+    pub fn region_names(&self) -> Vec<String> {
+        self.regions.iter().filter_map(|r| r["name"].as_str().map(str::to_string)).collect()
+    }
+
+    /// Every role's name, in the order the API lists them.
+    pub fn role_names(&self) -> Vec<String> {
+        self.roles.iter().filter_map(|r| r["name"].as_str().map(str::to_string)).collect()
+    }
+
+    /// Adds a region, as if created in the web UI; returns its id.
+    pub fn add_region(&mut self, name: &str) -> u64 {
+        let id = self.id();
+        self.regions.push(json!({"id": id, "name": name}));
+        id
+    }
+
     pub fn region_name(&self, region: u64) -> Option<&str> {
         self.regions.iter().find(|r| r["id"] == json!(region)).and_then(|r| r["name"].as_str())
     }

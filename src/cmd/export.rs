@@ -29,6 +29,7 @@ pub fn run(args: ExportArgs) -> Result<u8> {
             args.output.display()
         )));
     }
+    super::refuse_overwrite(&args.output, args.force)?;
     let stop = Arc::new(AtomicBool::new(false));
     let conn = connect(&args.endpoint, &speed, target, &options, stop)?
         .ok_or_else(|| Error::config("say where to export from: --base-url URL, or --sandbox"))?;

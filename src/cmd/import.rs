@@ -69,6 +69,7 @@ struct Input {
 
 pub fn run(args: ImportArgs) -> Result<u8> {
     let started = Instant::now();
+    let started_at = chrono::Utc::now();
     let job = settle(args)?;
     check_speed(&job.speed)?;
     let target = targets::find(job.run.target.as_deref().unwrap_or_default())
@@ -106,7 +107,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let base = Base { info, session: session.as_ref(), tenant: tenant.as_ref(), mode };
     let (validation, early) = validate(&job, &mut input, &base, &profile)?;
     let validate_secs = validated_at.elapsed().as_secs_f64();
-    report_invalid(&job, &validation);
+    report_invalid(&job, &validation, &input.mapping);
     let login = conn.as_ref().and_then(|c| c.login.as_deref());
     let gone = leavers(&job, &base.context(&input), &validation, login)?;
 
@@ -120,11 +121,13 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     }
     let ctx = base.context(&input);
     let report = send_all(&job, &ctx, &validation, early, api, &books, &stop)?;
+    report_failed(&job, &report);
     let deactivations = match &gone {
         Some(gone) if report.aborted.is_none() => Some(deactivate(&job, &ctx, gone, api)?),
         _ => None,
     };
     let notes = session.notes();
+    let groups_created = session.groups_created();
     let send_secs = sending_at.elapsed().as_secs_f64();
     let [requests, retries, throttled, recovered] = counters(api);
     let summary = Summary {
@@ -158,6 +161,10 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         credentials: credentials.as_ref().is_some_and(|c| c.written()),
         journal: journal.is_some(),
         deactivations,
+        started: started_at,
+        base_url: conn.as_ref().map(|c| c.base_url.as_str()),
+        errors: &report.errors,
+        groups_created: &groups_created,
     };
     summary.write_json(&job.out_dir.join("summary.json"))?;
     summary.print(&job.out_dir);
@@ -395,11 +402,14 @@ fn open_input(
             .map(|&i| format!("{:?}", crate::text::clip(&m.headers[i], 60)))
             .collect();
         let what = if names.len() == 1 {
-            format!("this column is not a {} column, so it is not sent (it is", info.template.name)
+            format!(
+                "this column is not {} column, so it is not sent (it is",
+                crate::text::a(info.template.brand())
+            )
         } else {
             format!(
                 "these columns are not {} columns, so they are not sent (they are",
-                info.template.name
+                info.template.brand()
             )
         };
         warn(&format!("{what} kept in results.csv): {}", crate::text::capped_list(&names, 10)));
@@ -481,11 +491,45 @@ fn validate(
     }
 }
 
+/// The first rows the target refused or failed, on the console (all of
+/// them are in errors.csv), as the invalid ones are before sending.
+fn report_failed(job: &Job, report: &Report) {
+    let file = input::display(&job.file);
+    for (row, msg) in &report.failed {
+        eprintln!(
+            "hrport: {}",
+            crate::text::printable(&format!("{file} row {row}: failed: {msg}"))
+        );
+    }
+    let failed = report.count(crate::output::Status::Failed);
+    if failed > report.failed.len() as u64 {
+        eprintln!(
+            "hrport: ... and {} more failed (all in errors.csv)",
+            crate::text::count(failed - report.failed.len() as u64, "row")
+        );
+    }
+}
+
 /// The first invalid rows on the console (all of them are in errors.csv).
-fn report_invalid(job: &Job, validation: &Validation) {
+fn report_invalid(job: &Job, validation: &Validation, mapping: &Mapping) {
     let file = input::display(&job.file);
     if validation.rows == 0 {
         warn(&format!("{file} has a header row but no data rows"));
+    }
+    for (&f, (n, rows)) in &validation.overridden {
+        let rows: Vec<String> = rows.iter().map(u32::to_string).collect();
+        warn(&format!(
+            "the profile's [constants] {} = {:?} overrides the file's own column {:?}, which says \
+             otherwise in {} of {file} (row{} {}{}); remove the constant or the column if that is \
+             not meant",
+            mapping.fields[f].column,
+            mapping.constant(f).unwrap_or_default(),
+            mapping.label(f),
+            crate::text::count(*n, "row"),
+            if *n == 1 { "" } else { "s" },
+            rows.join(", "),
+            if *n > rows.len() as u64 { ", ..." } else { "" }
+        ));
     }
     let examples = validation.examples(10);
     for (row, msg) in &examples {
@@ -493,8 +537,8 @@ fn report_invalid(job: &Job, validation: &Validation) {
     }
     if validation.invalid as usize > examples.len() {
         eprintln!(
-            "hrport: ... and {} more invalid rows (all in errors.csv)",
-            validation.invalid as usize - examples.len()
+            "hrport: ... and {} more invalid (all in errors.csv)",
+            crate::text::count(validation.invalid - examples.len() as u64, "row")
         );
     }
     // What the run changes in records the target holds (the plan's heart).
@@ -550,9 +594,9 @@ fn open_journal(job: &Job) -> Result<(Option<Journal>, Replay)> {
     }
     let (j, _, replay) = Journal::resume(dir)?;
     eprintln!(
-        "hrport: resuming {}: {} rows finished, {} were in flight and are looked up first",
+        "hrport: resuming {}: {} finished, {} in flight (looked up first)",
         dir.display(),
-        replay.done.len(),
+        crate::text::count(replay.done.len() as u64, "row"),
         replay.in_flight.len()
     );
     Ok((Some(j), replay))

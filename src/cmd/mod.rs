@@ -8,6 +8,7 @@ pub mod man;
 pub mod profile;
 pub mod sandbox;
 pub mod targets;
+pub mod template;
 
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
@@ -34,6 +35,8 @@ pub struct Connection {
     /// The user name hrport signs in as, when the target has one: `--mode
     /// sync` never deactivates that account.
     pub login: Option<String>,
+    /// What comes before the vendor's paths (the sandbox's, for --sandbox).
+    pub base_url: String,
     pub _sandbox: Option<Sandbox>,
 }
 
@@ -53,6 +56,17 @@ pub fn load_profile(path: Option<&std::path::Path>, info: &TargetInfo) -> Result
         )));
     }
     Ok(profile)
+}
+
+/// An existing file is kept unless `--force` says otherwise.
+pub fn refuse_overwrite(path: &std::path::Path, force: bool) -> Result<()> {
+    if path.exists() && !force {
+        return Err(Error::config(format!(
+            "{} exists already; not overwriting it (give --force to replace it)",
+            path.display()
+        )));
+    }
+    Ok(())
 }
 
 /// Checks the sending flags before anything else happens.
@@ -97,7 +111,7 @@ pub fn connect(
         return Ok(None);
     };
     let cfg = TransportConfig {
-        base_url: base,
+        base_url: base.clone(),
         rate: a.rate,
         timeout: Duration::from_secs_f64(a.timeout),
         policy: Policy { max_retries: a.max_retries, ..Policy::default() },
@@ -107,7 +121,7 @@ pub fn connect(
     api.authenticate().map_err(api_abort)?;
     // A user name is no secret; it names the API account in the tenant.
     let login = creds.0.get("username").map(|u| u.expose().to_string());
-    Ok(Some(Connection { api, login, _sandbox: sandbox }))
+    Ok(Some(Connection { api, login, base_url: base, _sandbox: sandbox }))
 }
 
 /// Where the sandbox serves a target and what it accepts. The sandbox crate

@@ -89,6 +89,8 @@ pub struct Validation {
     pub links: HashMap<u32, Vec<(usize, Link)>>,
     /// Send order of rows that refer to other rows (absent: level 0).
     pub levels: HashMap<u32, u32>,
+    /// Fields whose profile constant rows contradict: (rows, the first few).
+    pub overridden: std::collections::BTreeMap<usize, (u64, Vec<u32>)>,
 }
 
 impl Validation {
@@ -170,6 +172,8 @@ struct Check {
     matched: Option<Match>,
     hashes: [u128; keys::MAX_KEYS],
     refs: Vec<PersonRef>,
+    /// Fields whose profile constant the row's own cell contradicts.
+    overridden: Vec<usize>,
 }
 
 /// Maps and checks one row; pure, so rows are checked in parallel.
@@ -218,7 +222,8 @@ fn check_row(
         })
         .collect();
     *spare = recycle(values);
-    Check { problems, matched, hashes: keys.hashes(rec, ctx.mapping), refs }
+    let overridden = ctx.mapping.overridden(rec);
+    Check { problems, matched, hashes: keys.hashes(rec, ctx.mapping), refs, overridden }
 }
 
 /// What a row that is not sent gets in the results file: in a dry run, the
@@ -240,9 +245,9 @@ fn known(verdict: Option<&Verdict>, seq: u32, dry_run: bool) -> Done {
 
 fn changed(ctx: &Context, validation: &Validation, now: u32) -> Error {
     Error::input(format!(
-        "{}: the file changed while it was being imported ({} rows at first, {now} now)",
+        "{}: the file changed while it was being imported ({} at first, {now} now)",
         ctx.source.path().display(),
-        validation.rows
+        crate::text::count(validation.rows, "row")
     ))
 }
 
@@ -322,6 +327,13 @@ pub fn validate(
                 }
                 if !check.refs.is_empty() {
                     refs.push((seq, rec.row, check.refs));
+                }
+                for f in check.overridden {
+                    let (n, rows) = v.overridden.entry(f).or_default();
+                    *n += 1;
+                    if rows.len() < 5 {
+                        rows.push(rec.row);
+                    }
                 }
                 if writer.is_some() {
                     dones.push(known(v.verdicts.get(&seq), seq, true));

@@ -319,7 +319,7 @@ fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<R
         let collect = |n: usize, outcomes: &mut HashMap<u32, Done>| {
             for _ in 0..n {
                 let Ok((d, _rec)) = done_rx.recv() else { break };
-                sink.tick(1);
+                sink.tick(d.line.status);
                 outcomes.insert(d.seq, d);
             }
         };
@@ -336,7 +336,7 @@ fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<R
                     break;
                 }
                 match plan(validation, run.books.replay, seq) {
-                    Plan::Known(_) => sink.tick(1),
+                    Plan::Known(d) => sink.tick(d.line.status),
                     Plan::Send { matched, resumed } => match validation.levels.get(&seq) {
                         Some(&level) if level > 0 => {
                             deferred.entry(level).or_default().push((seq, rec, matched, resumed))
@@ -372,8 +372,9 @@ fn by_levels(run: &Run, validation: &Validation, mut sink: Sink<'_>) -> Result<R
                         n += 1;
                     }
                     Err((field, row)) => {
-                        outcomes.insert(seq, not_sent_for(run, seq, field, row));
-                        sink.tick(1);
+                        let d = not_sent_for(run, seq, field, row);
+                        sink.tick(d.line.status);
+                        outcomes.insert(seq, d);
                     }
                 }
             }

@@ -55,6 +55,32 @@ pub struct Report {
     pub completed: u64,
     /// Why the run stopped early, and a hint.
     pub aborted: Option<(String, Option<String>)>,
+    /// The first rows the target refused or failed: (Excel row, message).
+    pub failed: Vec<(u32, String)>,
+    /// Rows needing a person, by kind of error (`error_kind`).
+    pub errors: BTreeMap<String, u64>,
+}
+
+/// How many failed rows the console shows.
+pub const FAILED_SHOWN: usize = 10;
+
+/// The kind of a row's error, for summary.json: `invalid: <column>` (the
+/// column the first problem names, `row` for the row as a whole), `failed:
+/// refused` (the target said no) or `failed: unavailable` (no answer;
+/// `--resume` sends it again), `pending`. `None` for a row without one.
+pub fn error_kind(status: Status, error: &str, retry: bool) -> Option<String> {
+    match status {
+        Status::Invalid => {
+            let first = error.split("; ").next().unwrap_or("");
+            let end = [first.find(": "), first.find(" is ")].into_iter().flatten().min();
+            let column = end.map(|e| &first[..e]).filter(|c| !c.contains('"') && c.len() <= 60);
+            Some(format!("invalid: {}", column.unwrap_or("row")))
+        }
+        Status::Failed if retry => Some("failed: unavailable".into()),
+        Status::Failed => Some("failed: refused".into()),
+        Status::Pending => Some("pending".into()),
+        _ => None,
+    }
 }
 
 impl Report {
@@ -77,6 +103,9 @@ pub struct Sink<'m> {
     /// The first write error; later rows are still counted so the run can
     /// wind down, and `finish` returns it.
     failure: Option<Error>,
+    /// Created, updated, failed so far, as the bar shows them (rows ticked,
+    /// which may be ahead of rows written).
+    shown: std::cell::Cell<[u64; 3]>,
 }
 
 impl<'m> Sink<'m> {
@@ -89,6 +118,7 @@ impl<'m> Sink<'m> {
             bar,
             tick_on_write: true,
             failure: None,
+            shown: std::cell::Cell::new([0; 3]),
         }
     }
 
@@ -124,15 +154,33 @@ impl<'m> Sink<'m> {
         *self.report.counts.entry(d.line.status).or_default() += 1;
         *self.report.actions.entry(d.line.action.as_str()).or_default() += 1;
         self.report.completed += d.completed as u64;
+        if let Some(kind) = error_kind(d.line.status, &d.line.error, d.retry) {
+            *self.report.errors.entry(kind).or_default() += 1;
+        }
+        if d.line.status == Status::Failed && self.report.failed.len() < FAILED_SHOWN {
+            self.report.failed.push((rec.row, d.line.error.clone()));
+        }
         if self.tick_on_write {
-            self.bar.inc(1);
+            self.tick(d.line.status);
         }
         self.next += 1;
     }
 
-    /// Moves the bar by `n` rows (outcomes known, not written yet).
-    pub fn tick(&self, n: u64) {
-        self.bar.inc(n);
+    /// Moves the bar by one row whose outcome is `status` (known, perhaps
+    /// not written yet).
+    pub fn tick(&self, status: Status) {
+        if !self.bar.is_hidden() {
+            let mut shown = self.shown.get();
+            match status {
+                Status::Created => shown[0] += 1,
+                Status::Updated | Status::Deactivated | Status::Reactivated => shown[1] += 1,
+                Status::Failed => shown[2] += 1,
+                _ => {}
+            }
+            self.shown.set(shown);
+            self.bar.set_message(super::progress::counts_text(shown[0], shown[1], shown[2]));
+        }
+        self.bar.inc(1);
     }
 
     /// Whether a file could not be written: the run should stop taking rows.
@@ -153,5 +201,37 @@ impl<'m> Sink<'m> {
         }
         self.files.finish()?;
         Ok(self.report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_errors_kind_is_its_first_column_or_why_the_target_failed_it() {
+        let k = |s, e, r| error_kind(s, e, r);
+        assert_eq!(
+            k(Status::Invalid, "Email: \"x@\" is not valid; Region: no", false).as_deref(),
+            Some("invalid: Email")
+        );
+        assert_eq!(
+            k(Status::Invalid, "Last Name is required", false).as_deref(),
+            Some("invalid: Last Name")
+        );
+        assert_eq!(
+            k(Status::Invalid, "\"a\" matches two records: 4 and 5", false).as_deref(),
+            Some("invalid: row")
+        );
+        assert_eq!(
+            k(Status::Failed, "create: taken (HTTP 422)", false).as_deref(),
+            Some("failed: refused")
+        );
+        assert_eq!(
+            k(Status::Failed, "create: timed out", true).as_deref(),
+            Some("failed: unavailable")
+        );
+        assert_eq!(k(Status::Pending, "not sent", false).as_deref(), Some("pending"));
+        assert_eq!(k(Status::Created, "", false), None);
     }
 }

@@ -324,7 +324,10 @@ impl Run<'_> {
                     let n = self.streak.fetch_add(1, Ordering::Relaxed) + 1;
                     if n >= self.settings.max_errors {
                         self.abort(
-                            format!("the target failed {n} rows in a row ({message})"),
+                            format!(
+                                "the target failed {} in a row ({message})",
+                                crate::text::count(n, "row")
+                            ),
                             Some(
                                 "check that the target is up, then resume: rows that failed \
                                  for want of an answer are sent again"

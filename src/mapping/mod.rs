@@ -232,6 +232,14 @@ pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
         .or_else(|| fields.iter().position(|f| f.aliases.iter().any(|a| text::normalize(a) == n)))
 }
 
+/// Whether the file has a column named as the field or one of its aliases.
+fn has_own_column(f: &FieldSpec, normalized: &[String], ignored: &[bool]) -> bool {
+    std::iter::once(f.column)
+        .chain(f.aliases.iter().copied())
+        .map(text::normalize)
+        .any(|n| normalized.iter().zip(ignored).any(|(h, &ig)| !ig && *h == n))
+}
+
 /// A file's headers for a message: each clipped, and no more than 30, so a
 /// file with 20,000 columns or a 30,000-character header makes a readable one.
 pub fn header_list(headers: &[String]) -> String {
@@ -277,8 +285,8 @@ impl Mapping {
             let f = find_field(fields, key);
             if f.is_none() {
                 errors.push(format!(
-                    "[{section}] names {key:?}, which is not a {} column (its columns: {})",
-                    template.name,
+                    "[{section}] names {key:?}, which is not {} column (its columns: {})",
+                    crate::text::a(template.brand()),
                     fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
                 ));
             }
@@ -303,6 +311,9 @@ impl Mapping {
                     bindings[fi].label = headers[col].clone();
                     used[col] = true;
                 }
+                // A profile written for another version of the file: the
+                // file has the template's own column, which step 2 binds.
+                None if has_own_column(&fields[fi], &normalized, &ignored) => {}
                 None => errors.push(format!(
                     "[columns] maps {} to {theirs:?}, but {file} has no such column (its columns: {})",
                     fields[fi].column,
@@ -462,6 +473,27 @@ impl Mapping {
     /// What messages call a template field for this file.
     pub fn label(&self, field: usize) -> &str {
         &self.bindings[field].label
+    }
+
+    /// The profile's constant for a field, if it has one.
+    pub fn constant(&self, field: usize) -> Option<&str> {
+        self.bindings[field].constant.as_deref()
+    }
+
+    /// The fields whose profile constant this row's own cell contradicts:
+    /// the file has the column too, and the row says something else there
+    /// (the constant wins; the import warns).
+    pub fn overridden(&self, rec: &Record) -> Vec<usize> {
+        self.bindings
+            .iter()
+            .enumerate()
+            .filter_map(|(f, b)| {
+                let (constant, col) = (b.constant.as_deref()?, b.column?);
+                let cell = text::unguard_cell(rec.fields.get(col)?).trim();
+                let cell = b.values.get(&cell.to_lowercase()).map_or(cell, |v| v.trim());
+                (!cell.is_empty() && !cell.eq_ignore_ascii_case(constant.trim())).then_some(f)
+            })
+            .collect()
     }
 
     /// The raw text a field takes in a row (constant, cell or default), after

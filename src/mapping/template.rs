@@ -21,6 +21,14 @@ pub struct Template {
     pub unique: &'static [&'static str],
 }
 
+impl Template {
+    /// The target's own spelling for messages ("intelliHR", "TrackTik"):
+    /// the first word of its title.
+    pub fn brand(&self) -> &'static str {
+        self.title.split_whitespace().next().unwrap_or(self.name)
+    }
+}
+
 /// The index of `column` in `fields`, by its exact template name.
 ///
 /// Used in a `const`, it runs at compile time, so a target's column

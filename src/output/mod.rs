@@ -7,6 +7,7 @@
 
 pub mod sheet;
 pub mod summary;
+pub mod template;
 
 use std::fs::File;
 use std::io::Write;

@@ -11,6 +11,7 @@ use serde_json::json;
 
 use super::Status;
 use crate::error::{Error, Result};
+use crate::text;
 
 /// What one import did, as the summary tells it.
 pub struct Summary<'a> {
@@ -40,6 +41,14 @@ pub struct Summary<'a> {
     pub journal: bool,
     /// `--mode sync`: records the file left out, (deactivated, failed).
     pub deactivations: Option<(u64, u64)>,
+    /// When the run started (it ends when the summary is written).
+    pub started: chrono::DateTime<chrono::Utc>,
+    /// The target's base URL; `None` for a dry run without a target.
+    pub base_url: Option<&'a str>,
+    /// Rows needing a person, by kind of error (`engine::sink::error_kind`).
+    pub errors: &'a BTreeMap<String, u64>,
+    /// Groups `--create-groups` created.
+    pub groups_created: &'a [String],
 }
 
 pub struct Seconds {
@@ -76,6 +85,10 @@ impl Summary<'_> {
 
     pub fn write_json(&self, path: &Path) -> Result<()> {
         let mut v = json!({
+            "hrport_version": env!("CARGO_PKG_VERSION"),
+            "started_at": self.started.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "ended_at": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "base_url": self.base_url,
             "target": self.target,
             "input": self.input,
             "read_as": self.read_as,
@@ -86,6 +99,8 @@ impl Summary<'_> {
             v[s.as_str()] = json!(self.count(s));
         }
         v["exists_completed"] = json!(self.completed);
+        v["errors_by_kind"] = json!(self.errors);
+        v["groups_created"] = json!(self.groups_created);
         v["actions"] = json!(self.actions);
         if let Some((done, failed)) = self.deactivations {
             v["sync"] = json!({"deactivated": done, "failed": failed, "file": "deactivations.csv"});
@@ -132,14 +147,14 @@ impl Summary<'_> {
             String::new()
         };
         println!(
-            "{}{}: {} rows: {}{completed} in {:.1}s ({} requests, {} retries)",
+            "{}{}: {}: {}{completed} in {:.1}s ({}, {})",
             if self.dry_run { "dry run, " } else { "" },
             self.target,
-            self.rows,
+            text::count(self.rows, "row"),
             parts.join(", "),
             self.seconds.total,
-            self.requests,
-            self.retries,
+            text::count(self.requests, "request"),
+            text::count(self.retries, "retry").replace("retrys", "retries"),
         );
         if self.dry_run {
             let plan: Vec<String> = ["create", "update", "deactivate", "reactivate", "unchanged"]
@@ -170,9 +185,9 @@ impl Summary<'_> {
         }
         if self.attention() > 0 {
             println!(
-                "errors:  {} ({} rows: fix them in Excel and import that file as it is)",
+                "errors:  {} ({}: fix them in Excel and import that file as it is)",
                 out_dir.join("errors.csv").display(),
-                self.attention()
+                text::count(self.attention(), "row")
             );
         }
     }

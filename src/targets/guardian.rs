@@ -549,6 +549,11 @@ impl Session for Gd {
         &self.refs
     }
 
+    /// Guardian cannot list its roles: the template offers the profile's.
+    fn names(&self, field: usize) -> Option<Vec<String>> {
+        (field == ROLE).then(|| self.roles.entries.iter().map(|e| e.name.clone()).collect())
+    }
+
     fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
         if let Some(cell) = values[ROLE].text()
             && let Err(message) = self.role_id(cell)

@@ -183,6 +183,12 @@ impl Target for IntelliHr {
         })
     }
 
+    fn lists(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        let mut s = Ih::empty(options);
+        s.refs.0.insert("permission group", ref_table(&list_all(api, "/permission-groups")?));
+        Ok(Box::new(s))
+    }
+
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
         let mut s = Ih::empty(options);
         let groups = ref_table(&list_all(api, "/permission-groups")?);

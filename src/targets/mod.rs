@@ -250,6 +250,12 @@ pub trait Target: Sync {
     }
     /// Loads the reference tables and the index of existing records.
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError>;
+    /// A session with only the reference lists loaded, for `hrport
+    /// template`'s dropdowns: it need not list the records (a big tenant's
+    /// take minutes). Without its own, the whole `connect`.
+    fn lists(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        self.connect(api, options)
+    }
     /// A session with nothing behind it, for a dry run without a target:
     /// references are not resolved and nothing is known to exist.
     fn offline(&self, options: &Options) -> Box<dyn Session>;
@@ -416,6 +422,16 @@ pub trait Session: Send + Sync {
             unavailable: false,
         }
     }
+    /// The names a reference column offers when they do not come from
+    /// `refs` (a table in the profile's [options], the groups a SCIM
+    /// service holds), for the template's dropdowns; `None`: from `refs`.
+    fn names(&self, _field: usize) -> Option<Vec<String>> {
+        None
+    }
+    /// The groups the run created (`--create-groups`), for summary.json.
+    fn groups_created(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Lines for the end of the run and summary.json (for example every
     /// elevated permission that was granted).
     fn notes(&self) -> Vec<String> {
@@ -534,6 +550,38 @@ pub fn id_text(v: &Json) -> Option<String> {
         Json::String(s) if !s.is_empty() => Some(s.clone()),
         _ => None,
     }
+}
+
+/// The values a template's dropdown offers for each column, in template
+/// column order: the session's names for reference columns, yes/no, and
+/// fixed value sets; `None` for a column with no fixed set of values (or a
+/// reference whose list is empty: offline, nothing to offer).
+pub fn choices(session: &dyn Session, fields: &[FieldSpec]) -> Vec<Option<Vec<String>>> {
+    fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let names = match f.kind {
+                Kind::Bool => vec!["yes".to_string(), "no".to_string()],
+                Kind::Choice(values) => values.iter().map(|v| v.to_string()).collect(),
+                Kind::Reference(what) | Kind::References(what) => {
+                    session.names(i).unwrap_or_else(|| {
+                        session.refs().get(what).map_or_else(Vec::new, |t| {
+                            t.entries.iter().map(|e| e.name.clone()).collect()
+                        })
+                    })
+                }
+                _ => session.names(i).unwrap_or_default(),
+            };
+            let mut seen = std::collections::HashSet::new();
+            let names: Vec<String> = names
+                .into_iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty() && seen.insert(n.to_lowercase()))
+                .collect();
+            (!names.is_empty()).then_some(names)
+        })
+        .collect()
 }
 
 /// Template documentation as a Markdown table (docs and `hrport targets`).

@@ -248,6 +248,18 @@ impl Target for Scim {
     }
 }
 
+/// The existing group whose name is within two letters (edits, ignoring
+/// case) of `name`, the closest first: a typo `--create-groups` must not
+/// turn into a new group.
+fn near_group<'a>(name: &str, existing: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+    let wanted = name.to_lowercase();
+    existing
+        .map(|e| (strsim::levenshtein(&wanted, &e.to_lowercase()), e))
+        .filter(|(d, _)| (1..=2).contains(d))
+        .min()
+        .map(|(_, e)| e)
+}
+
 /// A SCIM request: SCIM media type both ways.
 fn scim(req: Request) -> Request {
     req.header("Accept", SCIM_JSON).header("Content-Type", SCIM_JSON)
@@ -332,6 +344,8 @@ struct Sc {
     /// Groups, kept up to date as hrport creates groups and adds members;
     /// locked while a group is created so two workers never create it twice.
     groups: Mutex<Groups>,
+    /// Groups hrport created, in order, for summary.json.
+    created_groups: Mutex<Vec<String>>,
     /// (/Bulk requests, users in them), for the summary.
     bulk_sent: Mutex<(usize, usize)>,
     /// Users found changed on the service (412) and re-read.
@@ -396,6 +410,7 @@ impl Sc {
             users: HashMap::new(),
             keys: HashMap::new(),
             groups: Mutex::new(Groups::default()),
+            created_groups: Mutex::new(Vec::new()),
             bulk_sent: Mutex::new((0, 0)),
             conflicts: std::sync::atomic::AtomicUsize::new(0),
         }
@@ -630,6 +645,28 @@ impl Sc {
         }
     }
 
+    /// `--create-groups` creates no group whose name is within two letters
+    /// of one the service has (`Staf` beside `Staff`): such a row is
+    /// invalid, naming the group it probably meant.
+    fn check_new_groups(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
+        let g = self.groups();
+        for name in self.row_groups(values) {
+            if g.by_name.contains_key(&name.to_lowercase()) {
+                continue;
+            }
+            if let Some(near) = near_group(name, g.names.values().map(String::as_str)) {
+                problems.push(Problem::new(
+                    m.label(GROUPS),
+                    format!(
+                        "no group named {name:?}, and hrport does not create it: it is within two \
+                         letters of the existing group {near:?} (fix the name, or create the group \
+                         in the service first)"
+                    ),
+                ));
+            }
+        }
+    }
+
     /// Groups a user is missing, of those the row asks for.
     fn missing_groups(&self, values: &[Value], user: &str) -> Vec<String> {
         let g = self.groups();
@@ -670,6 +707,7 @@ impl Sc {
             }
         };
         g.add(&json!({"id": id, "displayName": name, "members": []}));
+        self.created_groups.lock().unwrap_or_else(|e| e.into_inner()).push(name.to_string());
         Ok(id)
     }
 
@@ -1009,6 +1047,15 @@ impl Session for Sc {
         &self.refs
     }
 
+    /// The groups the service holds, by name, for the template's dropdown.
+    fn names(&self, field: usize) -> Option<Vec<String>> {
+        (field == GROUPS).then(|| {
+            let mut names: Vec<String> = self.groups().names.values().cloned().collect();
+            names.sort();
+            names
+        })
+    }
+
     fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
         if !self.enterprise {
             for (f, _) in ENTERPRISE_FIELDS.iter().chain(&[(MANAGER, "manager")]) {
@@ -1020,7 +1067,9 @@ impl Session for Sc {
                 }
             }
         }
-        if !self.create_groups {
+        if self.create_groups {
+            self.check_new_groups(values, m, problems);
+        } else {
             let g = self.groups();
             let known: Vec<&str> = g.names.values().map(String::as_str).collect();
             for name in self.row_groups(values) {
@@ -1195,6 +1244,10 @@ impl Session for Sc {
         }
     }
 
+    fn groups_created(&self) -> Vec<String> {
+        self.created_groups.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
         let (requests, users) = *self.bulk_sent.lock().unwrap_or_else(|e| e.into_inner());
@@ -1311,6 +1364,15 @@ fn id_named(found: &[Json], attribute: &str, name: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_new_group_within_two_letters_of_an_existing_one_is_taken_for_a_typo() {
+        let have = ["Staff", "Night Shift", "HR"];
+        assert_eq!(super::near_group("Staf", have.into_iter()), Some("Staff"));
+        assert_eq!(super::near_group("night shfit", have.into_iter()), Some("Night Shift"));
+        assert_eq!(super::near_group("Contractors", have.into_iter()), None);
+        assert_eq!(super::near_group("Staff", have.into_iter()), None, "the same group is no typo");
+    }
+
     use super::*;
 
     #[test]

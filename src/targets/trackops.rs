@@ -790,6 +790,17 @@ impl Session for Tops {
         &self.refs
     }
 
+    /// Trackops cannot list locations or roles: the template offers the
+    /// profile's tables.
+    fn names(&self, field: usize) -> Option<Vec<String>> {
+        let table = match field {
+            LOCATION => &self.cfg.locations,
+            ROLE => &self.cfg.roles,
+            _ => return None,
+        };
+        Some(table.entries.iter().map(|e| e.name.clone()).collect())
+    }
+
     fn check(&self, values: &[Value], m: &Mapping, problems: &mut Vec<Problem>) {
         for p in &self.config_problems {
             problems.push(Problem::row(format!("[options] {p}")));

@@ -201,12 +201,12 @@ impl Target for TrackTik {
         Box::new(TrackTikErrors)
     }
 
+    fn lists(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
+        Ok(Box::new(Tt::with_lists(api, options)?))
+    }
+
     fn connect(&self, api: &Api, options: &Options) -> Result<Box<dyn Session>, ApiError> {
-        let mut s = Tt::empty(options);
-        s.refs.0.insert("region", ref_table("region", &list_all(api, "/regions", &[])?));
-        s.refs.0.insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
-        let reasons = list_all(api, "/employment-termination-reasons", &[])?;
-        s.refs.0.insert(REASONS, ref_table(REASONS, &reasons));
+        let mut s = Tt::with_lists(api, options)?;
         for e in list_all(api, "/employees", &[("fields", "id,customId,email,status".into())])? {
             let Some(id) = e.get("id").and_then(id_text) else {
                 continue;
@@ -340,6 +340,17 @@ impl Tt {
             update_method: verb(options, "update_method"),
             role_method: verb(options, "role_update_method"),
         }
+    }
+
+    /// An empty session with the reference tables loaded: regions, roles,
+    /// termination reasons.
+    fn with_lists(api: &Api, options: &Options) -> Result<Tt, ApiError> {
+        let mut s = Tt::empty(options);
+        s.refs.0.insert("region", ref_table("region", &list_all(api, "/regions", &[])?));
+        s.refs.0.insert("role", ref_table("role", &list_all(api, "/roles", &[])?));
+        let reasons = list_all(api, "/employment-termination-reasons", &[])?;
+        s.refs.0.insert(REASONS, ref_table(REASONS, &reasons));
+        Ok(s)
     }
 
     fn ref_id(&self, what: &str, v: &Value) -> Option<String> {

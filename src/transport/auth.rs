@@ -114,6 +114,9 @@ impl TokenLogin {
         let token = r.body.pointer(self.token_pointer).and_then(Value::as_str).filter(|_| r.ok());
         let Some(token) = token else {
             st.failures += 1;
+            if r.status == 404 {
+                return Err(not_found(t, &self.path));
+            }
             return Err(ApiError::Abort {
                 message: format!(
                     "sign-in refused (HTTP {}): {}",
@@ -263,6 +266,9 @@ impl OAuth2Password {
         if r.ok() && self.store(st, &r.body) {
             return Ok(());
         }
+        if r.status == 404 {
+            return Err(not_found(t, &self.token_path));
+        }
         let detail = super::errors::generic_message(&r.body);
         let hint = if matches!(r.status, 403 | 429) {
             "the target may be blocking sign-ins from this address after too many failures \
@@ -315,6 +321,23 @@ impl Auth for OAuth2Password {
             self.renew(t, &mut st)?;
         }
         Ok(())
+    }
+}
+
+/// A sign-in endpoint that is not there (404): the server answered, so
+/// the URL, not the credentials, is what is wrong.
+fn not_found(t: &Transport, path: &str) -> ApiError {
+    ApiError::Abort {
+        message: format!(
+            "sign-in failed: {}{path} was not found (HTTP 404), so --base-url is likely wrong \
+             (not the credentials)",
+            t.base()
+        ),
+        hint: Some(
+            "--base-url is what comes before the vendor's documented paths (the tenant's own \
+             address, with nothing after it unless the target's page says so)"
+                .into(),
+        ),
     }
 }
 

@@ -138,3 +138,29 @@ fn export_refuses_an_unknown_file_type_before_connecting() {
     assert!(r.stderr.contains("must end in .csv or .xlsx"), "{}", r.stderr);
     assert_eq!(sb.with(|s: &mut Sim| s.counters.requests), 0);
 }
+
+#[test]
+fn export_never_overwrites_a_file_unless_forced() {
+    let w = Work::new();
+    let sb = sandbox();
+    import_sample(&sb, &w);
+    let file = w.write("people.csv", "last week's export\n");
+    let requests = sb.with(|s: &mut Sim| s.counters.requests);
+    let r = export(&sb, &file, &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(
+        r.stderr,
+        format!(
+            "hrport: error: {} exists already; not overwriting it (give --force to replace it)\n",
+            file.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "last week's export\n");
+    assert_eq!(sb.with(|s: &mut Sim| s.counters.requests), requests, "refused before connecting");
+
+    let r = export(&sb, &file, &["--force"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let rows = read_csv(&file);
+    assert_eq!(rows[0][0], "ID");
+    assert_eq!(rows.len(), 1 + employees(&sb).len());
+}

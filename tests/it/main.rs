@@ -51,3 +51,11 @@ mod commands;
 
 // Sync: round trips per target, plan = run, matching rules, modes, safeguard.
 mod sync;
+
+/// `hrport template`: sheets, headers, notes, formats and dropdowns equal
+/// to the sandbox's lists; the template imported again.
+mod template;
+
+/// The console and summary.json: refused rows listed, version, times, URL,
+/// errors by kind, created groups and the typo guard, wording.
+mod console;

@@ -44,7 +44,7 @@ fn a_profile_maps_a_customers_own_spreadsheet_onto_the_template() {
     let r = import(&sb, &file, &out, &["--profile", profile.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     // Rate is not mapped, so it is an unknown column: warned about, kept.
-    assert!(r.stderr.contains("this column is not a tracktik column, so it is not sent (it is kept in results.csv): \"Rate\""), "{}", r.stderr);
+    assert!(r.stderr.contains("this column is not a TrackTik column, so it is not sent (it is kept in results.csv): \"Rate\""), "{}", r.stderr);
     let ana = employee_by_email(&sb, "ana@example.com").unwrap();
     assert_eq!(ana["customId"], "7");
     assert_eq!(ana["firstName"], "Ana");
@@ -76,7 +76,7 @@ fn profile_mistakes_are_reported_before_anything_is_read_or_sent() {
         ),
         (
             PROFILE.replace("\"Job Title\" = \"Team\"", "\"Shoe Size\" = \"Team\""),
-            "[columns] names \"Shoe Size\", which is not a tracktik column",
+            "[columns] names \"Shoe Size\", which is not a TrackTik column",
         ),
         (
             PROFILE.replace("target = \"tracktik\"", "target = \"intellihr\""),
@@ -137,4 +137,60 @@ fn profile_init_writes_a_starter_that_imports_as_it_is() {
     let r = Hrport::new(&["profile", "init"]).target("tracktik").run();
     assert_eq!(r.code, 0);
     assert_eq!(r.stdout, text, "without --output it goes to stdout");
+}
+
+#[test]
+fn a_profile_column_the_file_lacks_is_fine_when_the_file_has_the_template_column() {
+    let w = Work::new();
+    let sb = sandbox();
+    // The profile was written for "Emp No"; this file already says "Employee ID".
+    let file = w.write(
+        "ours.csv",
+        "Employee ID;Given;Surname;Mail;Contract;Start;Team\r\n\
+         000732;Ana;Silva;ana@example.com;FT;13/02/2026;north\r\n",
+    );
+    let profile = w.write("p.toml", PROFILE);
+    let r = import(&sb, &file, &w.path("o"), &["--profile", profile.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    assert_eq!(employee_by_email(&sb, "ana@example.com").unwrap()["customId"], "000732");
+
+    // Neither their column nor ours: still an error.
+    let file = w.write("neither.csv", "Staff;Given;Surname;Mail\r\n1;Ana;Silva;a@example.com\r\n");
+    let r = import(&sb, &file, &w.path("o2"), &["--profile", profile.to_str().unwrap()]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stderr.contains("[columns] maps Employee ID to \"Emp No\", but"), "{}", r.stderr);
+}
+
+#[test]
+fn a_constant_that_a_rows_own_cell_contradicts_is_a_warning_and_the_constant_wins() {
+    let w = Work::new();
+    let sb = sandbox();
+    let file = w.write(
+        "theirs.csv",
+        "Emp No;Given;Surname;Mail;Contract;Start;Team;Region\r\n\
+         7;Ana;Silva;ana@example.com;FT;;north;EMEA\r\n\
+         8;Bob;Stone;bob@example.com;FT;;north;APAC\r\n\
+         9;Cy;Diaz;cy@example.com;FT;;north;\r\n\
+         10;Di;Eze;di@example.com;FT;;north;emea\r\n",
+    );
+    let profile = w.write("p.toml", PROFILE);
+    let r = import(&sb, &file, &w.path("o"), &["--profile", profile.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.contains("warning")).collect();
+    assert_eq!(
+        warnings,
+        [format!(
+            "hrport: warning: the profile's [constants] Region = \"EMEA\" overrides the file's own \
+             column \"Region\", which says otherwise in 1 row of {} (row 3); remove the constant \
+             or the column if that is not meant",
+            file.display()
+        )]
+    );
+    let bob = employee_by_email(&sb, "bob@example.com").unwrap();
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.region_name(bob["region"].as_u64().unwrap()).map(str::to_string))
+            .as_deref(),
+        Some("EMEA")
+    );
 }

@@ -202,7 +202,7 @@ fn header_matching_ignores_case_spacing_and_punctuation_and_knows_aliases() {
     assert_eq!(
         warnings,
         [
-            "hrport: warning: these columns are not tracktik columns, so they are not sent (they are kept in results.csv): \"Shoe Size\", \"Favourite Colour\""
+            "hrport: warning: these columns are not TrackTik columns, so they are not sent (they are kept in results.csv): \"Shoe Size\", \"Favourite Colour\""
         ]
     );
     let ana = employee_by_email(&sb, "ana@example.com").unwrap();
