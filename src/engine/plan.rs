@@ -17,7 +17,7 @@ use super::diff::{self, Change};
 use crate::cli::Mode;
 use crate::input::Record;
 use crate::mapping::{Problem, Value};
-use crate::output::Action;
+use crate::output::{Action, Mark};
 use crate::targets::Existing;
 
 /// A row that matches a record the target holds, and what it does to it.
@@ -31,6 +31,9 @@ pub struct Match {
     pub changed: Vec<usize>,
     /// `hrport_changes`: every difference, with a reason for those not made.
     pub changes: String,
+    /// The input cells of `changed`, each with the record's value before
+    /// (the output workbooks mark them).
+    pub changed_cells: Vec<Mark>,
     /// The state the record is to be put in, when it differs from its own.
     pub activate: Option<bool>,
     /// The interrupted run being resumed sent this row to create the
@@ -118,12 +121,18 @@ pub fn plan(
         (false, None) => Action::Unchanged,
     };
     let changes = diff::describe(&|f| ctx.mapping.label(f).to_string(), &described);
+    let changed_cells = all
+        .iter()
+        .filter(|c| changed.contains(&c.field))
+        .filter_map(|c| Some(Mark { col: ctx.mapping.column_of(c.field)?, note: c.old.clone() }))
+        .collect();
     Ok(Some(Match {
         row: rec.row,
         existing,
         action,
         changed,
         changes,
+        changed_cells,
         activate: if create_mode { None } else { activate },
         finishing: false,
     }))
@@ -181,6 +190,7 @@ fn unchanged(row: u32, existing: Existing) -> Match {
         action: Action::Unchanged,
         changed: Vec::new(),
         changes: String::new(),
+        changed_cells: Vec::new(),
         activate: None,
         finishing: false,
     }

@@ -40,6 +40,8 @@ pub struct Summary<'a> {
     pub journal: bool,
     /// `--mode sync`: records the file left out, (deactivated, failed).
     pub deactivations: Option<(u64, u64)>,
+    /// Which results files were written.
+    pub outputs: &'a super::ResultsSpec,
 }
 
 pub struct Seconds {
@@ -49,7 +51,7 @@ pub struct Seconds {
 }
 
 /// The statuses in the order the console lists them.
-const ORDER: [Status; 10] = [
+pub(super) const ORDER: [Status; 10] = [
     Status::Created,
     Status::Updated,
     Status::Unchanged,
@@ -107,8 +109,11 @@ impl Summary<'_> {
             },
             "aborted": self.aborted,
             "notes": self.notes,
-            "results": "results.csv",
-            "errors": "errors.csv",
+            // The first of each kind (the CSV when there is one), and every one.
+            "results": self.outputs.files(false).first(),
+            "errors": self.outputs.files(true).first(),
+            "results_files": self.outputs.files(false),
+            "errors_files": self.outputs.files(true),
             "credentials": self.credentials.then_some(super::CREDENTIALS),
             "journal": self.journal.then_some("journal.jsonl"),
         });
@@ -161,7 +166,11 @@ impl Summary<'_> {
                 out_dir.join("deactivations.csv").display()
             );
         }
-        println!("results: {}", out_dir.join("results.csv").display());
+        let paths = |errors: bool| {
+            let files = self.outputs.files(errors);
+            files.iter().map(|f| out_dir.join(f).display().to_string()).collect::<Vec<_>>()
+        };
+        println!("results: {}", paths(false).join(" and "));
         if self.credentials {
             println!(
                 "passwords hrport generated: {} (only there; keep it safe, then delete it)",
@@ -171,7 +180,7 @@ impl Summary<'_> {
         if self.attention() > 0 {
             println!(
                 "errors:  {} ({} rows: fix them in Excel and import that file as it is)",
-                out_dir.join("errors.csv").display(),
+                paths(true).join(" and "),
                 self.attention()
             );
         }

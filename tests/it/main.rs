@@ -51,3 +51,7 @@ mod commands;
 
 // Sync: round trips per target, plan = run, matching rules, modes, safeguard.
 mod sync;
+
+/// results.xlsx and errors.xlsx (cell kinds, fills, notes, Summary), the
+/// errors.xlsx round trip, `--output-format`, and the CSVs' delimiter.
+mod workbooks;
