@@ -186,7 +186,7 @@ impl ResultsBook {
         let (fill, note) = fill.unwrap_or((Fill::None, String::new()));
         let f = |style: Style| &self.formats[style as usize][fill as usize];
         let shown = match cell {
-            Cell::Text(t) if t.is_empty() => {
+            Cell::Text("") => {
                 if fill != Fill::None {
                     s.write_blank(row, col, f(Style::Text)).map_err(&err)?;
                 }

@@ -196,7 +196,9 @@ fn notes(path: &Path) -> BTreeMap<String, String> {
         let text: String = body
             .match_indices("<t")
             .filter(|(i, _)| matches!(body.as_bytes().get(i + 2), Some(b'>' | b' ')))
-            .filter_map(|(i, _)| Some(body[i..].split_once('>')?.1.split("</t>").next()?.to_string()))
+            .filter_map(|(i, _)| {
+                Some(body[i..].split_once('>')?.1.split("</t>").next()?.to_string())
+            })
             .collect();
         out.insert(cell, unescape(&text));
     }
