@@ -28,6 +28,12 @@ const ERROR_FILL: u32 = 0xFFC7CE;
 const CHANGED_FILL: u32 = 0xC6EFCE;
 /// The widest a column is made, in characters.
 const MAX_WIDTH: usize = 60;
+/// Excel's limits: rows and columns of a sheet, UTF-16 units of a cell.
+const MAX_ROWS: u32 = 1_048_576;
+const MAX_COLUMNS: usize = 16_384;
+const MAX_CELL: usize = 32_767;
+/// A note longer than this is cut (Excel's limit is about a cell's).
+const MAX_NOTE: usize = 4_000;
 
 /// The kinds of cell written, each with a plain, an error and a changed style.
 #[derive(Clone, Copy)]
@@ -71,6 +77,8 @@ pub struct ResultsBook {
     sheet_name: String,
     /// The next row to write (0 is the header).
     row: u32,
+    /// Rows that did not fit in the sheet (Excel's row limit).
+    overflow: u64,
     /// [style][fill]
     formats: Vec<[Format; 3]>,
     /// Per output column: the input column, and the template kind it feeds.
@@ -99,7 +107,18 @@ impl ResultsBook {
         let mut book = Workbook::new();
         book.set_tempdir(tempdir).map_err(&err)?;
         let mut sheet = book.new_worksheet_with_constant_memory().map_err(&err)?;
+        // A name Excel refuses (an .ods sheet may have one) gets the default.
+        let sheet_name = if sheet.set_name(sheet_name).is_ok() { sheet_name } else { "People" };
         sheet.set_name(sheet_name).map_err(&err)?;
+        if mapping.carried.len() + RESULT_COLUMNS.len() > MAX_COLUMNS {
+            return Err(Error::config(format!(
+                "{}: the input has {} columns, more than a workbook holds ({}); \
+                 use --output-format csv",
+                path.display(),
+                crate::text::thousands(mapping.carried.len()),
+                crate::text::thousands(MAX_COLUMNS - RESULT_COLUMNS.len())
+            )));
+        }
         let mut kinds: Vec<Option<Kind>> = vec![None; mapping.headers.len()];
         for (fi, f) in mapping.fields.iter().enumerate() {
             if let Some(c) = mapping.column_of(fi) {
@@ -132,6 +151,7 @@ impl ResultsBook {
             which,
             sheet_name: sheet_name.to_string(),
             row: 1,
+            overflow: 0,
             formats: styles(),
             columns,
             position,
@@ -141,6 +161,10 @@ impl ResultsBook {
 
     /// One row: the input's cells (secrets blanked), then hrport's.
     pub fn write(&mut self, rec: &Record, result: &RowResult, secrets: &[usize]) -> Result<()> {
+        if self.row >= MAX_ROWS {
+            self.overflow += 1;
+            return Ok(());
+        }
         let mut fills: BTreeMap<u16, (Fill, String)> = BTreeMap::new();
         for m in &result.error_cells {
             if let Some(Some(o)) = self.position.get(m.col) {
@@ -193,6 +217,7 @@ impl ResultsBook {
                 0
             }
             Cell::Text(t) => {
+                let t = clip_utf16(t, MAX_CELL);
                 s.write_string_with_format(row, col, t, f(Style::Text)).map_err(&err)?;
                 t.lines().map(|l| l.chars().count()).max().unwrap_or(0)
             }
@@ -210,7 +235,7 @@ impl ResultsBook {
             }
         };
         if !note.is_empty() {
-            s.insert_note(row, col, &note_for(&note)).map_err(&err)?;
+            s.insert_note(row, col, &note_for(clip_utf16(&note, MAX_NOTE))).map_err(&err)?;
         }
         if let Some(w) = self.widths.get_mut(col as usize) {
             *w = (*w).max(shown + 1);
@@ -231,7 +256,8 @@ impl ResultsBook {
         }
         let last_col = (self.widths.len() as u16).saturating_sub(1);
         self.sheet.autofilter(0, 0, self.row.saturating_sub(1), last_col).map_err(&err)?;
-        let summary = summary_sheet(self.which, &self.sheet_name, counts, actions).map_err(&err)?;
+        let summary = summary_sheet(self.which, &self.sheet_name, counts, actions, self.overflow)
+            .map_err(&err)?;
         self.book.push_worksheet(self.sheet);
         self.book.push_worksheet(summary);
         self.book.save(&self.path).map_err(&err)
@@ -247,6 +273,21 @@ fn changed_note(m: &Mark, status: Status) -> String {
     } else {
         format!("Changed by this run; it was {old}")
     }
+}
+
+/// `t` cut to at most `max` UTF-16 units (how Excel counts a cell's text).
+fn clip_utf16(t: &str, max: usize) -> &str {
+    if t.len() <= max {
+        return t; // UTF-8 bytes are never fewer than UTF-16 units
+    }
+    let mut units = 0;
+    for (i, c) in t.char_indices() {
+        units += c.len_utf16();
+        if units > max {
+            return &t[..i];
+        }
+    }
+    t
 }
 
 /// A note sized to its text, without an author line (the text is all).
@@ -338,6 +379,7 @@ fn summary_sheet(
     data_sheet: &str,
     counts: &BTreeMap<Status, u64>,
     actions: &BTreeMap<&'static str, u64>,
+    overflow: u64,
 ) -> std::result::Result<Worksheet, XlsxError> {
     let mut s = Worksheet::new();
     let name =
@@ -387,6 +429,20 @@ fn summary_sheet(
              hrport reads the first sheet and ignores the hrport_ columns",
         )?;
     }
+    if overflow > 0 {
+        r += 2;
+        let csv = if which == Book::Results { "results.csv" } else { "errors.csv" };
+        s.write_string(
+            r,
+            0,
+            format!(
+                "{} more rows did not fit on the first sheet (a sheet holds {} rows): \
+                 they are in {csv} (--output-format both)",
+                crate::text::thousands(overflow as usize),
+                crate::text::thousands(MAX_ROWS as usize)
+            ),
+        )?;
+    }
     s.set_column_width(0, 14)?;
     s.set_column_width(1, 90)?;
     Ok(s)
@@ -414,5 +470,14 @@ mod tests {
         assert!(matches!(typed("TRUE", Some(CellKind::Bool), None), Cell::Bool(true)));
         assert!(matches!(typed("yes", None, Some(Kind::Bool)), Cell::Text("yes")));
         assert!(plain_decimal("-0.25") && !plain_decimal("+1") && !plain_decimal("01"));
+    }
+
+    #[test]
+    fn text_longer_than_a_cell_is_cut_to_excels_limit() {
+        let long = "é".repeat(MAX_CELL + 5);
+        assert_eq!(clip_utf16(&long, MAX_CELL).chars().count(), MAX_CELL);
+        let emoji = "😀".repeat(10); // two UTF-16 units each
+        assert_eq!(clip_utf16(&emoji, 5).chars().count(), 2);
+        assert_eq!(clip_utf16("short", 5), "short");
     }
 }

@@ -617,3 +617,31 @@ fn a_run_killed_and_resumed_writes_complete_workbooks() {
     assert_eq!(fill(&e, "E7").as_deref(), Some(RED));
     assert_eq!(employees(&sb).len(), 54);
 }
+
+#[test]
+fn a_cell_longer_than_excel_holds_is_cut_in_the_workbook_and_the_run_goes_on() {
+    let w = Work::new();
+    let long = "x".repeat(40_000);
+    let f = w.write(
+        "long.csv",
+        csv_text(&[
+            "First Name,Last Name,Email,Region,Role,Job Title",
+            &format!("Ana,Silva,ana@example.com,EMEA,Guard,{long}"),
+            "Bob,Stone,bob@example.com,EMEA,Guard,Guard",
+        ]),
+    );
+    let out = w.path("o");
+    let r = Hrport::import(&f)
+        .target("tracktik")
+        .flag("--dry-run")
+        .out(&out)
+        .arg("--output-format", "xlsx")
+        .run();
+    assert_eq!(r.code, 1, "{r:?}");
+    let rows = data_sheet(&out.join("errors.xlsx"));
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1][5], s(&"x".repeat(32_767)), "cut to a cell's 32,767 characters");
+    assert_eq!(rows[1][7], s("invalid"));
+    let rows = data_sheet(&out.join("results.xlsx"));
+    assert_eq!((rows.len(), &rows[2][7]), (3, &s("skipped")));
+}
