@@ -645,3 +645,37 @@ fn a_cell_longer_than_excel_holds_is_cut_in_the_workbook_and_the_run_goes_on() {
     let rows = data_sheet(&out.join("results.xlsx"));
     assert_eq!((rows.len(), &rows[2][7]), (3, &s("skipped")));
 }
+
+#[test]
+fn a_semicolon_file_gets_a_semicolon_deactivations_csv_in_sync_mode() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| {
+        for (n, id, name) in [(990, "E1", "Kate"), (991, "E2", "Lee")] {
+            let k = s
+                .seed_employee(json!({"customId": id, "firstName": name, "lastName": "Farrell",
+                "email": format!("{}@example.com", name.to_lowercase()), "region": 4}));
+            s.user_roles.push(json!({"id": n, "user": k, "role": 8}));
+        }
+    });
+    let f = w.write(
+        "staff.csv",
+        csv_text(&[
+            "Employee ID;First Name;Last Name;Email;Region;Role",
+            "E1;Kate;Farrell;kate@example.com;EMEA;Guard",
+        ]),
+    );
+    let out = w.path("o");
+    let r = import(&sb, &f, &out, &["--mode", "sync", "--max-deactivations", "1"]);
+    // Whether TrackTik lets the leaver go (it wants a termination reason)
+    // is not the point: the file that lists them is.
+    assert!(r.stdout.contains("records the file leaves out deactivated"), "{r:?}");
+    let text = std::fs::read_to_string(out.join("deactivations.csv")).unwrap();
+    let header = text.trim_start_matches('\u{feff}').lines().next().unwrap().to_string();
+    assert!(header.starts_with("ID;"), "{header}");
+    assert!(header.ends_with(";hrport_status;hrport_id;hrport_error"), "{header}");
+    let gone = rows_by_name(&out.join("deactivations.csv"));
+    assert_eq!(gone.len(), 1);
+    assert_eq!(gone[0]["Employee ID"], "E2");
+    assert!(["deactivated", "failed"].contains(&gone[0]["hrport_status"].as_str()), "{gone:?}");
+}
