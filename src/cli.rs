@@ -197,6 +197,18 @@ pub enum Mode {
     Sync,
 }
 
+/// Which results files an import writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputFormat {
+    /// results.xlsx and errors.xlsx only.
+    Xlsx,
+    /// results.csv and errors.csv only.
+    Csv,
+    /// Both.
+    Both,
+}
+
 /// What defines an import: kept in its journal as data and fingerprinted,
 /// and read back by `--resume`. A flag added here is kept by a resumed run
 /// with no further code; one that must not be, is a speed flag or belongs
@@ -242,6 +254,12 @@ pub struct RunArgs {
     /// Mapping profile (TOML) for files that do not use the template headers.
     #[arg(long, value_name = "FILE.toml")]
     pub profile: Option<PathBuf>,
+
+    /// Results files to write: xlsx (results.xlsx, errors.xlsx with the bad
+    /// cells marked), csv, or both [default: both for a workbook input, csv
+    /// for a CSV input].
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub output_format: Option<OutputFormat>,
 
     /// What rows do to the records the target holds [default: upsert].
     #[arg(long, value_enum, value_name = "MODE")]

@@ -60,6 +60,7 @@ fuzz_target!(|data: &[u8]| {
                 row: i as u32 + 2,
                 fields: csv::StringRecord::from(cells),
                 shape_error: None,
+                kinds: Vec::new(),
             };
             for refs in [session.refs(), &refs] {
                 let mut values = Vec::new();

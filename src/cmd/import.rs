@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use super::{Connection, api_abort, check_speed, connect, load_profile, warn};
-use crate::cli::{ImportArgs, Mode, RunArgs, Speed};
+use crate::cli::{ImportArgs, Mode, OutputFormat, RunArgs, Speed};
 use crate::engine::journal::{Header, Journal, Replay};
 use crate::engine::tenant::Snapshot;
 use crate::engine::{
@@ -22,7 +22,9 @@ use crate::input::{self, ReadOptions, Source};
 use crate::mapping::Mapping;
 use crate::mapping::profile::Profile;
 use crate::output::summary::{Seconds, Summary};
-use crate::output::{CredentialsFile, ResultFiles};
+use crate::output::{
+    CredentialsFile, ERRORS_CSV, ERRORS_XLSX, RESULTS_CSV, RESULTS_XLSX, ResultFiles, ResultsSpec,
+};
 use crate::targets::{self, Options, Session, Target};
 use crate::transport::Api;
 
@@ -165,6 +167,7 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         base_url: conn.as_ref().map(|c| c.base_url.as_str()),
         errors: &report.errors,
         groups_created: &groups_created,
+        outputs: &results_spec(&job.run, &input.source),
     };
     summary.write_json(&job.out_dir.join("summary.json"))?;
     summary.print(&job.out_dir);
@@ -230,7 +233,8 @@ fn send_all(
     let mut report = match early {
         Some(report) => report,
         None => {
-            let out = ResultFiles::create(&job.out_dir, ctx.mapping)?;
+            let spec = results_spec(&job.run, ctx.source);
+            let out = ResultFiles::create(&job.out_dir, ctx.mapping, &spec)?;
             let settings = SendSettings {
                 concurrency: job.speed.concurrency,
                 max_errors: job.speed.max_errors.max(1),
@@ -382,6 +386,25 @@ fn read_options(run: &RunArgs) -> Result<ReadOptions> {
     })
 }
 
+/// The results files: `--output-format`, else the workbooks beside the
+/// CSVs for a workbook input, and the CSVs alone for delimited text; the
+/// CSVs keep the input's delimiter.
+fn results_spec(run: &RunArgs, source: &Source) -> ResultsSpec {
+    let delimiter = source.delimiter();
+    let (csv, xlsx) = match run.output_format {
+        Some(OutputFormat::Csv) => (true, false),
+        Some(OutputFormat::Xlsx) => (false, true),
+        Some(OutputFormat::Both) => (true, true),
+        None => (true, delimiter.is_none()),
+    };
+    ResultsSpec {
+        csv,
+        xlsx,
+        delimiter: delimiter.unwrap_or(b','),
+        sheet: source.sheet_name().unwrap_or("People").to_string(),
+    }
+}
+
 /// Opens the file and binds its headers; warns about what will be ignored.
 fn open_input(
     job: &Job,
@@ -466,7 +489,8 @@ fn validate(
         let ctx = base.context(input);
         // A dry run writes its results while it validates (see engine::validate).
         let draft = if job.dry_run {
-            Some(ResultFiles::create(&job.out_dir, &input.mapping)?)
+            let spec = results_spec(&job.run, &input.source);
+            Some(ResultFiles::create(&job.out_dir, &input.mapping, &spec)?)
         } else {
             None
         };
@@ -619,7 +643,7 @@ fn absolute(run: &RunArgs) -> Result<RunArgs> {
 /// imported again, and one that holds only the rows before the damage must
 /// not be mistaken for the whole. The folder goes too if nothing else is in it.
 fn discard_draft(out_dir: &Path) {
-    for name in ["results.csv", "errors.csv"] {
+    for name in [RESULTS_CSV, ERRORS_CSV, RESULTS_XLSX, ERRORS_XLSX] {
         let _ = std::fs::remove_file(out_dir.join(name));
     }
     let _ = std::fs::remove_dir(out_dir);

@@ -33,7 +33,7 @@ use crate::error::{Error, Result};
 use crate::input::{Record, Source};
 use crate::mapping::field::Kind;
 use crate::mapping::{Mapping, Problem, Value, join_problems, recycle};
-use crate::output::{Action, ResultFiles, Status};
+use crate::output::{Action, Mark, ResultFiles, Status};
 use crate::targets::{Session, TargetInfo};
 
 pub use plan::Match;
@@ -59,6 +59,8 @@ pub enum Verdict {
     Invalid {
         row: u32,
         message: String,
+        /// The cells the message names, for the output workbooks.
+        cells: Vec<Mark>,
     },
     /// The row matches a record the target holds; the plan for it.
     Matched(Match),
@@ -122,7 +124,7 @@ impl Validation {
             .verdicts
             .values()
             .filter_map(|v| match v {
-                Verdict::Invalid { row, message } => Some((*row, message)),
+                Verdict::Invalid { row, message, .. } => Some((*row, message)),
                 _ => None,
             })
             .collect();
@@ -130,21 +132,47 @@ impl Validation {
         v.into_iter().take(n).map(|(r, m)| (r, m.clone())).collect()
     }
 
-    fn add_problem(&mut self, seq: u32, row: u32, problem: &Problem) {
+    fn add_problem(&mut self, mapping: &Mapping, seq: u32, row: u32, problem: &Problem) {
         let message = problem.to_string();
+        let more = error_marks(mapping, std::slice::from_ref(problem));
         match self.verdicts.get_mut(&seq) {
-            Some(Verdict::Invalid { message: m, .. }) => {
+            Some(Verdict::Invalid { message: m, cells, .. }) => {
                 m.push_str("; ");
                 m.push_str(&message);
+                add_marks(cells, more);
             }
             _ => {
-                self.verdicts.insert(seq, Verdict::Invalid { row, message });
+                self.verdicts.insert(seq, Verdict::Invalid { row, message, cells: more });
             }
         }
     }
 
     fn is_invalid(&self, seq: u32) -> bool {
         matches!(self.verdicts.get(&seq), Some(Verdict::Invalid { .. }))
+    }
+}
+
+/// The cells a row's problems name, one mark per cell (a cell named by
+/// several problems gets their messages on separate lines). Problems of the
+/// whole row, or of a column the file lacks, name no cell.
+pub(crate) fn error_marks(mapping: &Mapping, problems: &[Problem]) -> Vec<Mark> {
+    let mut marks = Vec::new();
+    let found = problems
+        .iter()
+        .filter_map(|p| Some(Mark { col: mapping.column_named(&p.column)?, note: p.to_string() }));
+    add_marks(&mut marks, found);
+    marks
+}
+
+fn add_marks(marks: &mut Vec<Mark>, more: impl IntoIterator<Item = Mark>) {
+    for mark in more {
+        match marks.iter_mut().find(|m| m.col == mark.col) {
+            Some(m) => {
+                m.note.push('\n');
+                m.note.push_str(&mark.note);
+            }
+            None => marks.push(mark),
+        }
     }
 }
 
@@ -230,7 +258,7 @@ fn check_row(
 /// plan (`skipped` with the action it will take); otherwise its verdict.
 fn known(verdict: Option<&Verdict>, seq: u32, dry_run: bool) -> Done {
     match verdict {
-        Some(Verdict::Invalid { message, .. }) => Done::new(seq, Status::Invalid, "", message),
+        Some(Verdict::Invalid { message, cells, .. }) => Done::invalid(seq, message, cells),
         Some(Verdict::Matched(m)) => {
             let status = match m.action {
                 _ if dry_run => Status::Skipped,
@@ -321,7 +349,8 @@ pub fn validate(
                 index.push(seq, rec.row, &check.hashes);
                 if !check.problems.is_empty() {
                     let message = join_problems(&check.problems);
-                    v.verdicts.insert(seq, Verdict::Invalid { row: rec.row, message });
+                    let cells = error_marks(ctx.mapping, &check.problems);
+                    v.verdicts.insert(seq, Verdict::Invalid { row: rec.row, message, cells });
                 } else if let Some(m) = check.matched {
                     v.verdicts.insert(seq, Verdict::Matched(m));
                 }
@@ -367,7 +396,7 @@ pub fn validate(
     let repeats = index.finish();
     let mut late_changes = !repeats.is_empty();
     for (seq, row, problem) in &repeats {
-        v.add_problem(*seq, *row, problem);
+        v.add_problem(ctx.mapping, *seq, *row, problem);
     }
     late_changes |= resolve_links(ctx, &index, refs, &mut v);
     for verdict in v.verdicts.values() {
@@ -439,7 +468,7 @@ fn resolve_links(
                                 .replace(" and ", " or ")
                             ),
                         );
-                        v.add_problem(seq, row, &p);
+                        v.add_problem(ctx.mapping, seq, row, &p);
                         changed = true;
                         continue;
                     }
@@ -472,7 +501,8 @@ fn resolve_links(
             } else {
                 format!("rows {} refer to each other in a circle", crate::text::and_list(&names))
             };
-            v.add_problem(seq, rows[&seq], &Problem::new(label(seq, next), message));
+            let p = Problem::new(label(seq, next), message);
+            v.add_problem(ctx.mapping, seq, rows[&seq], &p);
             changed = true;
         }
     }
@@ -483,7 +513,7 @@ fn resolve_links(
             label(seq, target),
             format!("row {}, whom this row refers to, cannot be imported", rows[&target]),
         );
-        v.add_problem(seq, rows[&seq], &p);
+        v.add_problem(ctx.mapping, seq, rows[&seq], &p);
         changed = true;
     }
     v.levels = analysis.levels;

@@ -17,7 +17,7 @@ use super::diff::{self, Change};
 use crate::cli::Mode;
 use crate::input::Record;
 use crate::mapping::{Problem, Value};
-use crate::output::Action;
+use crate::output::{Action, Mark};
 use crate::targets::Existing;
 
 /// A row that matches a record the target holds, and what it does to it.
@@ -35,6 +35,9 @@ pub struct Match {
     pub loaded: Vec<Change>,
     /// `hrport_changes`: every difference, with a reason for those not made.
     pub changes: String,
+    /// The input cells of `changed`, each with the record's value before
+    /// (the output workbooks mark them).
+    pub changed_cells: Vec<Mark>,
     /// The state the record is to be put in, when it differs from its own.
     pub activate: Option<bool>,
     /// The interrupted run being resumed sent this row to create the
@@ -126,6 +129,11 @@ pub fn plan(
         (false, None) => Action::Unchanged,
     };
     let changes = diff::describe(&|f| ctx.mapping.label(f).to_string(), &described);
+    let changed_cells = all
+        .iter()
+        .filter(|c| changed.contains(&c.field))
+        .filter_map(|c| Some(Mark { col: ctx.mapping.column_of(c.field)?, note: c.old.clone() }))
+        .collect();
     let loaded = all.into_iter().filter(|c| changed.contains(&c.field)).collect();
     Ok(Some(Match {
         row: rec.row,
@@ -134,6 +142,7 @@ pub fn plan(
         changed,
         loaded,
         changes,
+        changed_cells,
         activate: if create_mode { None } else { activate },
         finishing: false,
     }))
@@ -192,6 +201,7 @@ fn unchanged(row: u32, existing: Existing) -> Match {
         changed: Vec::new(),
         loaded: Vec::new(),
         changes: String::new(),
+        changed_cells: Vec::new(),
         activate: None,
         finishing: false,
     }

@@ -13,7 +13,7 @@ use indicatif::ProgressBar;
 use super::Match;
 use crate::error::{Error, Result};
 use crate::input::Record;
-use crate::output::{Action, ResultFiles, RowResult, Status};
+use crate::output::{Action, Mark, ResultFiles, RowResult, Status};
 
 /// One row's outcome, on its way to the sink.
 #[derive(Debug, Clone)]
@@ -34,8 +34,23 @@ impl Done {
 
     /// A matched row's line: its record, action and changes.
     pub fn planned(seq: u32, status: Status, m: &Match) -> Done {
-        let mut d = Done::new(seq, status, &m.existing.id, "").action(m.action);
-        d.line.changes = m.changes.clone();
+        Done::new(seq, status, &m.existing.id, "").action(m.action).changes(m)
+    }
+
+    /// The plan's changes on the line, and the cells they change unless
+    /// the row failed (then nothing was changed).
+    pub fn changes(mut self, m: &Match) -> Done {
+        self.line.changes = m.changes.clone();
+        if !self.line.status.needs_attention() {
+            self.line.changed_cells = m.changed_cells.clone();
+        }
+        self
+    }
+
+    /// An invalid row's line, with the cells its problems name.
+    pub fn invalid(seq: u32, message: &str, cells: &[Mark]) -> Done {
+        let mut d = Done::new(seq, Status::Invalid, "", message);
+        d.line.error_cells = cells.to_vec();
         d
     }
 
@@ -199,7 +214,7 @@ impl<'m> Sink<'m> {
         if let Some(e) = self.failure {
             return Err(e);
         }
-        self.files.finish()?;
+        self.files.finish(&self.report.counts, &self.report.actions)?;
         Ok(self.report)
     }
 }

@@ -108,7 +108,8 @@ pub fn deactivate(
     gone: &[(&str, &Snapshot)],
     out_dir: &Path,
 ) -> Result<(u64, u64)> {
-    let mut file = ExcelCsv::create(&out_dir.join(FILE))?;
+    let delimiter = ctx.source.delimiter().unwrap_or(b',');
+    let mut file = ExcelCsv::with_delimiter(&out_dir.join(FILE), delimiter)?;
     let header = std::iter::once(crate::mapping::ID_COLUMN)
         .chain(ctx.mapping.fields.iter().map(|f| f.column))
         .chain(["hrport_status", "hrport_id", "hrport_error"]);

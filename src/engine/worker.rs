@@ -16,7 +16,7 @@ use crate::error::{Error, Result};
 use crate::input::Record;
 use crate::mapping::field::Kind;
 use crate::mapping::{Problem, join_problems};
-use crate::output::{Action, RowResult, Status};
+use crate::output::{Action, Status};
 use crate::targets::{Outcome, RowInput};
 use crate::transport::Api;
 
@@ -94,7 +94,8 @@ impl Run<'_> {
                 ready.push(i);
             } else {
                 // Only if the file changed between the passes.
-                out[i] = Some(Done::new(job.seq, Status::Invalid, "", &join_problems(&problems)));
+                let cells = super::error_marks(ctx.mapping, &problems);
+                out[i] = Some(Done::invalid(job.seq, &join_problems(&problems), &cells));
             }
             values.push(v);
         }
@@ -155,7 +156,7 @@ impl Run<'_> {
             };
             let d = self.settle(jobs[i].seq, outcome);
             out[i] = Some(match &jobs[i].matched {
-                Some(m) => Done { line: RowResult { changes: m.changes.clone(), ..d.line }, ..d },
+                Some(m) => d.changes(m),
                 None => d.action(Action::Create),
             });
         }
@@ -225,8 +226,7 @@ impl Run<'_> {
             d.line.status = action.done_status();
         }
         d.line.action = action;
-        d.line.changes = m.changes.clone();
-        d
+        d.changes(m)
     }
 
     /// Reads the record again before changing it: a field this row changes

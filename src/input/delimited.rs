@@ -173,6 +173,10 @@ impl DelimitedFile {
         Ok(f)
     }
 
+    pub fn delimiter(&self) -> u8 {
+        self.delimiter
+    }
+
     pub fn describe(&self) -> String {
         let d = match self.delimiter {
             b'\t' => "TAB".to_string(),

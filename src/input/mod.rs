@@ -44,6 +44,23 @@ pub struct Record {
     pub fields: csv::StringRecord,
     /// Set when the row had the wrong number of fields.
     pub shape_error: Option<String>,
+    /// What kind of cell each field came from, when the file says (a
+    /// workbook); empty for delimited text. Only the output workbooks read
+    /// it, to write each cell back as the kind it was.
+    pub kinds: Vec<CellKind>,
+}
+
+/// The kind of a workbook cell, kept beside its text so that the output
+/// workbooks write an ID typed as text as text, and a date cell as a date.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Text, an empty cell, or anything else written back as text.
+    #[default]
+    Text,
+    Number,
+    /// A date or date-time cell (its text is ISO 8601).
+    Date,
+    Bool,
 }
 
 /// An opened input file. `rows()` may be called more than once: the import
@@ -107,6 +124,23 @@ impl Source {
         match self {
             Source::Delimited(d) => &d.headers,
             Source::Sheet(s) => &s.headers,
+        }
+    }
+
+    /// The delimiter of a delimited text file (the output CSVs use it too);
+    /// `None` for a workbook.
+    pub fn delimiter(&self) -> Option<u8> {
+        match self {
+            Source::Delimited(d) => Some(d.delimiter()),
+            Source::Sheet(_) => None,
+        }
+    }
+
+    /// The name of the worksheet read; `None` for delimited text.
+    pub fn sheet_name(&self) -> Option<&str> {
+        match self {
+            Source::Delimited(_) => None,
+            Source::Sheet(s) => Some(s.sheet()),
         }
     }
 

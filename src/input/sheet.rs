@@ -20,7 +20,7 @@ use std::sync::{Mutex, mpsc};
 use calamine::{Data, DataRef, Ods, Range, Reader, Sheets, Xls, Xlsb, Xlsx, open_workbook};
 
 use super::guard::{self, contain};
-use super::{ReadOptions, Record, Rows};
+use super::{CellKind, ReadOptions, Record, Rows};
 use crate::error::{Error, Result};
 
 /// How calamine reads a workbook file.
@@ -213,6 +213,11 @@ impl SheetFile {
         format!("{} workbook, sheet {:?}", self.kind, self.sheet)
     }
 
+    /// The name of the sheet read.
+    pub fn sheet(&self) -> &str {
+        &self.sheet
+    }
+
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         match &self.body {
             Body::Whole { range, header_row } => {
@@ -284,17 +289,20 @@ impl Rows for WholeRows<'_> {
                 continue;
             }
             rec.fields.clear();
+            rec.kinds.clear();
             let mut extra = Vec::new();
             for (i, c) in cells.iter().enumerate() {
                 cell_text(c, &mut self.buf);
                 if i < width {
                     rec.fields.push_field(&self.buf);
+                    rec.kinds.push(cell_kind(c));
                 } else if !self.buf.trim().is_empty() {
                     extra.push(outside(i, self.start_row as usize + idx + 1, &self.buf));
                 }
             }
             for _ in cells.len()..width {
                 rec.fields.push_field("");
+                rec.kinds.push(CellKind::Text);
             }
             rec.row = self.start_row.saturating_add(idx as u32).saturating_add(1);
             rec.shape_error = outside_error(&extra);
@@ -499,8 +507,8 @@ fn stream_sheet(
                 }
                 row.row = Some(r);
             }
-            cell_text_ref(cell.get_value(), &mut buf);
-            row.put(c, &buf);
+            let kind = cell_text_ref(cell.get_value(), &mut buf);
+            row.put(c, &buf, kind);
         };
         if ok {
             if let Some(rec) = row.take() {
@@ -548,6 +556,7 @@ struct RowBuilder {
     width: usize,
     first_col: u32,
     cells: Vec<String>,
+    kinds: Vec<CellKind>,
     extra: Vec<String>,
     any: bool,
 }
@@ -559,19 +568,23 @@ impl RowBuilder {
             width,
             first_col,
             cells: vec![String::new(); width],
+            kinds: vec![CellKind::Text; width],
             extra: Vec::new(),
             any: false,
         }
     }
 
-    fn put(&mut self, col: u32, text: &str) {
+    fn put(&mut self, col: u32, text: &str, kind: CellKind) {
         if text.trim().is_empty() {
             return;
         }
         self.any = true;
         let i = col.checked_sub(self.first_col).map(|i| i as usize).filter(|&i| i < self.width);
         match i {
-            Some(i) => self.cells[i].push_str(text),
+            Some(i) => {
+                self.cells[i].push_str(text);
+                self.kinds[i] = kind;
+            }
             None => {
                 self.extra.push(outside(col as usize, self.row.unwrap_or(0) as usize + 1, text))
             }
@@ -593,28 +606,30 @@ impl RowBuilder {
                 row: self.row.unwrap_or(0).saturating_add(1),
                 fields,
                 shape_error: outside_error(&self.extra),
+                kinds: self.kinds.clone(),
             }
         });
         for c in &mut self.cells {
             c.clear();
         }
+        self.kinds.fill(CellKind::Text);
         self.extra.clear();
         rec
     }
 }
 
-/// `cell_text` for a streamed cell.
-fn cell_text_ref(cell: &DataRef<'_>, out: &mut String) {
+/// `cell_text` for a streamed cell; returns its kind.
+fn cell_text_ref(cell: &DataRef<'_>, out: &mut String) -> CellKind {
     let owned = match cell {
         DataRef::SharedString(s) => {
             out.clear();
             out.push_str(s);
-            return;
+            return CellKind::Text;
         }
         DataRef::String(s) => {
             out.clear();
             out.push_str(s);
-            return;
+            return CellKind::Text;
         }
         DataRef::Empty => Data::Empty,
         DataRef::Int(i) => Data::Int(*i),
@@ -626,6 +641,19 @@ fn cell_text_ref(cell: &DataRef<'_>, out: &mut String) {
         DataRef::Error(e) => Data::Error(e.clone()),
     };
     cell_text(&owned, out);
+    cell_kind(&owned)
+}
+
+/// The kind the output workbooks write a cell back as: a time of day or a
+/// duration goes back as its text (no HR column holds one).
+fn cell_kind(cell: &Data) -> CellKind {
+    match cell {
+        Data::Int(_) | Data::Float(_) => CellKind::Number,
+        Data::Bool(_) => CellKind::Bool,
+        Data::DateTime(dt) if !dt.is_duration() && dt.as_f64() >= 1.0 => CellKind::Date,
+        Data::DateTimeIso(s) if s.len() >= 10 => CellKind::Date,
+        _ => CellKind::Text,
+    }
 }
 
 /// The text a person sees in the cell, by the rules in the module comment.

@@ -496,6 +496,20 @@ impl Mapping {
             .collect()
     }
 
+    /// The input column a problem's label names: the column bound to the
+    /// template field of that label, else a carried header of that name
+    /// (`ID`, `Status`). `None` for the whole row, or a column the file lacks.
+    pub fn column_named(&self, label: &str) -> Option<usize> {
+        if label.is_empty() {
+            return None;
+        }
+        self.bindings
+            .iter()
+            .find(|b| b.column.is_some() && b.label == label)
+            .and_then(|b| b.column)
+            .or_else(|| self.carried.iter().copied().find(|&i| self.headers[i] == label))
+    }
+
     /// The raw text a field takes in a row (constant, cell or default), after
     /// the formula guard is removed and the value is trimmed and translated.
     pub fn raw<'r>(&'r self, rec: &'r Record, field: usize) -> &'r str {

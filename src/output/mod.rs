@@ -8,6 +8,7 @@
 pub mod sheet;
 pub mod summary;
 pub mod template;
+pub mod workbook;
 
 use std::fs::File;
 use std::io::Write;
@@ -105,6 +106,16 @@ impl Action {
     }
 }
 
+/// One input cell a results line points at, for the output workbooks: an
+/// error in it (the note is the message) or a change made to it (the note
+/// is the value it replaced).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mark {
+    /// The input column (index into the file's headers).
+    pub col: usize,
+    pub note: String,
+}
+
 /// hrport's own cells of one row of the results files, after the row's
 /// number: a new result column is a field here and a cell in `cells`.
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +128,10 @@ pub struct RowResult {
     pub changes: String,
     /// Why the row needs a person, or empty.
     pub error: String,
+    /// The cells `error` names (the CSVs have only the text).
+    pub error_cells: Vec<Mark>,
+    /// The cells `changes` changes (or, in a dry run, would change).
+    pub changed_cells: Vec<Mark>,
 }
 
 impl RowResult {
@@ -127,6 +142,8 @@ impl RowResult {
             id: id.to_string(),
             changes: String::new(),
             error: error.to_string(),
+            error_cells: Vec::new(),
+            changed_cells: Vec::new(),
         }
     }
 
@@ -147,10 +164,17 @@ pub struct ExcelCsv {
 
 impl ExcelCsv {
     pub fn create(path: &Path) -> Result<ExcelCsv> {
+        ExcelCsv::with_delimiter(path, b',')
+    }
+
+    /// A CSV separated by `delimiter`: the input's, so that Excel set to a
+    /// `;` locale opens the results the way it opened the input.
+    pub fn with_delimiter(path: &Path, delimiter: u8) -> Result<ExcelCsv> {
         let err = |e: std::io::Error| Error::output(path, e);
         let mut f = File::create(path).map_err(err)?;
         f.write_all(b"\xEF\xBB\xBF").map_err(err)?;
         let w = csv::WriterBuilder::new()
+            .delimiter(delimiter)
             .terminator(csv::Terminator::CRLF)
             .buffer_capacity(256 * 1024)
             .from_writer(f);
@@ -187,42 +211,115 @@ impl ExcelCsv {
     }
 }
 
-/// results.csv and errors.csv, written row by row in input order.
+/// The file names of the results files.
+pub const RESULTS_CSV: &str = "results.csv";
+pub const ERRORS_CSV: &str = "errors.csv";
+pub const RESULTS_XLSX: &str = "results.xlsx";
+pub const ERRORS_XLSX: &str = "errors.xlsx";
+
+/// Which results files a run writes, and how.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResultsSpec {
+    /// results.csv and errors.csv.
+    pub csv: bool,
+    /// results.xlsx and errors.xlsx.
+    pub xlsx: bool,
+    /// The CSVs' delimiter: the input's.
+    pub delimiter: u8,
+    /// The workbooks' data sheet: the input sheet's name, or "Results".
+    pub sheet: String,
+}
+
+impl Default for ResultsSpec {
+    fn default() -> ResultsSpec {
+        ResultsSpec { csv: true, xlsx: false, delimiter: b',', sheet: "Results".into() }
+    }
+}
+
+impl ResultsSpec {
+    /// The results (or, with `errors`, the errors) files written, for the
+    /// summary and the console; the CSV first.
+    pub fn files(&self, errors: bool) -> Vec<&'static str> {
+        let (c, x) = if errors { (ERRORS_CSV, ERRORS_XLSX) } else { (RESULTS_CSV, RESULTS_XLSX) };
+        [(self.csv, c), (self.xlsx, x)].into_iter().filter(|(on, _)| *on).map(|(_, f)| f).collect()
+    }
+}
+
+/// results.csv and errors.csv, and/or results.xlsx and errors.xlsx,
+/// written row by row in input order.
 pub struct ResultFiles<'m> {
     mapping: &'m Mapping,
-    results: ExcelCsv,
-    errors: ExcelCsv,
+    csv: Option<(ExcelCsv, ExcelCsv)>,
+    xlsx: Option<Box<(workbook::ResultsBook, workbook::ResultsBook)>>,
 }
 
 impl<'m> ResultFiles<'m> {
-    pub fn create(dir: &Path, mapping: &'m Mapping) -> Result<ResultFiles<'m>> {
-        let mut results = ExcelCsv::create(&dir.join("results.csv"))?;
-        let mut errors = ExcelCsv::create(&dir.join("errors.csv"))?;
-        let header: Vec<&str> = mapping
-            .carried
-            .iter()
-            .map(|&i| mapping.headers[i].as_str())
-            .chain(RESULT_COLUMNS)
-            .collect();
-        results.write(header.iter().copied())?;
-        errors.write(header.iter().copied())?;
-        Ok(ResultFiles { mapping, results, errors })
+    pub fn create(dir: &Path, mapping: &'m Mapping, spec: &ResultsSpec) -> Result<ResultFiles<'m>> {
+        let csv = if spec.csv {
+            let mut results = ExcelCsv::with_delimiter(&dir.join(RESULTS_CSV), spec.delimiter)?;
+            let mut errors = ExcelCsv::with_delimiter(&dir.join(ERRORS_CSV), spec.delimiter)?;
+            let header: Vec<&str> = mapping
+                .carried
+                .iter()
+                .map(|&i| mapping.headers[i].as_str())
+                .chain(RESULT_COLUMNS)
+                .collect();
+            results.write(header.iter().copied())?;
+            errors.write(header.iter().copied())?;
+            Some((results, errors))
+        } else {
+            None
+        };
+        let xlsx = if spec.xlsx {
+            use workbook::{Book, ResultsBook};
+            let book = |name: &str, which: Book| {
+                ResultsBook::create(&dir.join(name), which, &spec.sheet, mapping, dir)
+            };
+            Some(Box::new((book(RESULTS_XLSX, Book::Results)?, book(ERRORS_XLSX, Book::Errors)?)))
+        } else {
+            None
+        };
+        Ok(ResultFiles { mapping, csv, xlsx })
     }
 
     pub fn write(&mut self, rec: &Record, result: &RowResult) -> Result<()> {
-        let row = rec.row.to_string();
-        let [status, action, id, changes, error] = result.cells();
-        let cells = [row.as_str(), status, action, id, changes, error];
-        write_row(&mut self.results, self.mapping, rec, &cells)?;
-        if result.status.needs_attention() {
-            write_row(&mut self.errors, self.mapping, rec, &cells)?;
+        let attention = result.status.needs_attention();
+        if let Some((results, errors)) = &mut self.csv {
+            let row = rec.row.to_string();
+            let [status, action, id, changes, error] = result.cells();
+            let cells = [row.as_str(), status, action, id, changes, error];
+            write_row(results, self.mapping, rec, &cells)?;
+            if attention {
+                write_row(errors, self.mapping, rec, &cells)?;
+            }
+        }
+        if let Some(books) = &mut self.xlsx {
+            let secrets = &self.mapping.secret_columns;
+            books.0.write(rec, result, secrets)?;
+            if attention {
+                books.1.write(rec, result, secrets)?;
+            }
         }
         Ok(())
     }
 
-    pub fn finish(self) -> Result<()> {
-        self.results.finish()?;
-        self.errors.finish()
+    /// Flushes the CSVs and saves the workbooks, whose Summary sheet gets
+    /// the run's counts.
+    pub fn finish(
+        self,
+        counts: &std::collections::BTreeMap<Status, u64>,
+        actions: &std::collections::BTreeMap<&'static str, u64>,
+    ) -> Result<()> {
+        if let Some((results, errors)) = self.csv {
+            results.finish()?;
+            errors.finish()?;
+        }
+        if let Some(books) = self.xlsx {
+            let (results, errors) = *books;
+            results.finish(counts, actions)?;
+            errors.finish(counts, actions)?;
+        }
+        Ok(())
     }
 }
 

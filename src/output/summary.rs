@@ -49,6 +49,8 @@ pub struct Summary<'a> {
     pub errors: &'a BTreeMap<String, u64>,
     /// Groups `--create-groups` created.
     pub groups_created: &'a [String],
+    /// Which results files were written.
+    pub outputs: &'a super::ResultsSpec,
 }
 
 pub struct Seconds {
@@ -58,7 +60,7 @@ pub struct Seconds {
 }
 
 /// The statuses in the order the console lists them.
-const ORDER: [Status; 10] = [
+pub(super) const ORDER: [Status; 10] = [
     Status::Created,
     Status::Updated,
     Status::Unchanged,
@@ -122,8 +124,11 @@ impl Summary<'_> {
             },
             "aborted": self.aborted,
             "notes": self.notes,
-            "results": "results.csv",
-            "errors": "errors.csv",
+            // The first of each kind (the CSV when there is one), and every one.
+            "results": self.outputs.files(false).first(),
+            "errors": self.outputs.files(true).first(),
+            "results_files": self.outputs.files(false),
+            "errors_files": self.outputs.files(true),
             "credentials": self.credentials.then_some(super::CREDENTIALS),
             "journal": self.journal.then_some("journal.jsonl"),
         });
@@ -176,7 +181,11 @@ impl Summary<'_> {
                 out_dir.join("deactivations.csv").display()
             );
         }
-        println!("results: {}", out_dir.join("results.csv").display());
+        let paths = |errors: bool| {
+            let files = self.outputs.files(errors);
+            files.iter().map(|f| out_dir.join(f).display().to_string()).collect::<Vec<_>>()
+        };
+        println!("results: {}", paths(false).join(" and "));
         if self.credentials {
             println!(
                 "passwords hrport generated: {} (only there; keep it safe, then delete it)",
@@ -186,7 +195,7 @@ impl Summary<'_> {
         if self.attention() > 0 {
             println!(
                 "errors:  {} ({}: fix them in Excel and import that file as it is)",
-                out_dir.join("errors.csv").display(),
+                paths(true).join(" and "),
                 text::count(self.attention(), "row")
             );
         }

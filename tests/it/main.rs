@@ -59,3 +59,7 @@ mod template;
 /// The console and summary.json: refused rows listed, version, times, URL,
 /// errors by kind, created groups and the typo guard, wording.
 mod console;
+
+/// results.xlsx and errors.xlsx (cell kinds, fills, notes, Summary), the
+/// errors.xlsx round trip, `--output-format`, and the CSVs' delimiter.
+mod workbooks;

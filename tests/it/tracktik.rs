@@ -546,7 +546,7 @@ mod sync {
                 Mapping::resolve(template, "row.csv", &headers, &Profile::default(), Vec::new())
                     .unwrap();
             let fields = csv::StringRecord::from(cells.split(',').collect::<Vec<_>>());
-            Row { mapping, record: Record { row: 2, fields, shape_error: None } }
+            Row { mapping, record: Record { row: 2, fields, shape_error: None, kinds: Vec::new() } }
         }
 
         /// A row of these (column, cell) pairs, plus the template's

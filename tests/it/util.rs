@@ -174,11 +174,19 @@ pub fn import(sb: &Sandbox, file: &Path, out: &Path, extra: &[&str]) -> Run {
     fast(cmd, extra).envs(&TT_ENV).run()
 }
 
-/// A CSV hrport wrote: checks the BOM, returns header + rows.
+/// A CSV hrport wrote: checks the BOM, returns header + rows. Its
+/// delimiter is the input's, so it is taken from the header line (the one
+/// of `, ; TAB |` it holds most of).
 pub fn read_csv(path: &Path) -> Vec<Vec<String>> {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     assert!(bytes.starts_with(b"\xEF\xBB\xBF"), "{} has no UTF-8 BOM", path.display());
-    let mut r = csv::ReaderBuilder::new().has_headers(false).from_reader(&bytes[3..]);
+    let header = bytes[3..].split(|&b| b == b'\n').next().unwrap_or_default();
+    let delimiter = [b',', b';', b'\t', b'|']
+        .into_iter()
+        .max_by_key(|d| (header.iter().filter(|b| *b == d).count(), *d == b','))
+        .unwrap_or(b',');
+    let mut r =
+        csv::ReaderBuilder::new().has_headers(false).delimiter(delimiter).from_reader(&bytes[3..]);
     r.records().map(|rec| rec.unwrap().iter().map(str::to_string).collect()).collect()
 }
 
@@ -332,6 +340,7 @@ impl Sheet {
                 row: i as u32 + 2,
                 fields: line(r),
                 shape_error: None,
+                kinds: Vec::new(),
             })
             .collect();
         Sheet { mapping, records }
@@ -413,7 +422,8 @@ pub fn with_row<R>(
     let profile = hrport::mapping::profile::Profile::default();
     let m = hrport::mapping::Mapping::resolve(&info.template, "t.csv", &headers, &profile, vec![])
         .expect("the header maps");
-    let rec = hrport::input::Record { row: 2, fields: split(row), shape_error: None };
+    let rec =
+        hrport::input::Record { row: 2, fields: split(row), shape_error: None, kinds: Vec::new() };
     let (mut values, mut problems) = (Vec::new(), Vec::new());
     m.map_row(&rec, s.refs(), &mut values, &mut problems);
     s.check(&values, &m, &mut problems);
