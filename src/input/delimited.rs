@@ -173,6 +173,10 @@ impl DelimitedFile {
         Ok(f)
     }
 
+    pub fn decimal_comma(&self) -> bool {
+        matches!(self.delimiter, b';' | b'\t')
+    }
+
     pub fn describe(&self) -> String {
         let d = match self.delimiter {
             b'\t' => "TAB".to_string(),

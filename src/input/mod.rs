@@ -126,6 +126,15 @@ impl Source {
         }
     }
 
+    /// Whether `18,75` is a number here: the delimiter (`;` or tab) leaves
+    /// the comma free for decimals, as in Excel's CSVs in much of Europe.
+    pub fn decimal_comma(&self) -> bool {
+        match self {
+            Source::Delimited(d) => d.decimal_comma(),
+            Source::Sheet(_) => false,
+        }
+    }
+
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         let inner: Box<dyn Rows + '_> = match self {
             Source::Delimited(d) => Box::new(d.rows()?),
@@ -170,8 +179,30 @@ impl Rows for CheckedRows<'_> {
         if all.len() > MAX_CELL_CHARS || all.contains('\0') {
             check_cells(rec, self.headers);
         }
+        // Every invisible lead character is encoded from 0xE2 or 0xEF.
+        if rec.fields.as_slice().bytes().any(|b| b == 0xE2 || b == 0xEF)
+            && rec.fields.iter().any(|c| c.starts_with(INVISIBLE_LEAD))
+        {
+            let mut clean =
+                csv::StringRecord::with_capacity(rec.fields.as_slice().len(), rec.fields.len());
+            for cell in rec.fields.iter() {
+                clean.push_field(strip_invisible_lead(cell));
+            }
+            rec.fields = clean;
+        }
         Ok(true)
     }
+}
+
+/// Characters a person cannot see that programs put at the start of a
+/// cell: a byte-order mark (a file pasted into another, a row exported by
+/// a program that writes one per line) and zero-width spaces and joiners.
+/// Left in, `\u{feff}E2` would be a second employee E2.
+pub const INVISIBLE_LEAD: [char; 5] = ['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}'];
+
+/// A cell without the invisible characters it starts with.
+pub fn strip_invisible_lead(cell: &str) -> &str {
+    cell.trim_start_matches(INVISIBLE_LEAD)
 }
 
 fn check_cells(rec: &mut Record, headers: &[String]) {
@@ -241,6 +272,9 @@ pub fn column_letter(mut idx: usize) -> String {
 /// Names header cells that are blank, so messages can refer to them.
 fn name_blank_headers(headers: &mut [String]) {
     for (i, h) in headers.iter_mut().enumerate() {
+        if h.starts_with(INVISIBLE_LEAD) {
+            *h = strip_invisible_lead(h).trim().to_string();
+        }
         if h.is_empty() {
             *h = format!("Column {}", column_letter(i));
         }
