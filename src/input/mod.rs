@@ -32,6 +32,50 @@ pub struct ReadOptions {
     pub sheet: Option<String>,
     pub encoding: Option<&'static encoding_rs::Encoding>,
     pub delimiter: Option<u8>,
+    /// What the headers should be, when known: then the header row is the
+    /// row among the first `HEADER_SEARCH` that names most of them, and a
+    /// workbook's sheet is the visible one that has the required columns.
+    pub judge: Option<Judge>,
+}
+
+/// How many non-blank rows at the top are searched for the header row.
+pub const HEADER_SEARCH: usize = 20;
+
+/// Tells a header row from a title row without the reader knowing
+/// templates (`mapping` implements it).
+pub trait HeaderJudge: Send + Sync {
+    /// How many template columns these cells name.
+    fn score(&self, cells: &[String]) -> usize;
+    /// What required columns these cells lack (empty: none).
+    fn lacks(&self, cells: &[String]) -> Vec<String>;
+}
+
+#[derive(Clone)]
+pub struct Judge(pub std::sync::Arc<dyn HeaderJudge>);
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Judge")
+    }
+}
+
+/// Which of the first rows (each its cells) is the header: the first that
+/// names most template columns, when it names more than the first row.
+/// `None` keeps the first row.
+pub fn pick_header(judge: Option<&Judge>, rows: &[Vec<String>]) -> Option<usize> {
+    let judge = judge?;
+    let scores: Vec<usize> = rows.iter().map(|r| judge.0.score(r)).collect();
+    let best = scores.iter().copied().max()?;
+    let at = scores.iter().position(|&s| s == best)?;
+    (at > 0 && best > scores[0]).then_some(at)
+}
+
+/// The warning that says which row was taken as the header.
+pub fn header_row_note(shown: &str, row: u64) -> String {
+    format!(
+        "{shown}: row {row} holds the column headers (the rows above it are read as titles \
+         and skipped); row numbers in messages are the file's own"
+    )
 }
 
 /// One data row.

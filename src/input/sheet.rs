@@ -80,6 +80,118 @@ fn pick_sheet(
     }
 }
 
+/// A sheet's first non-blank rows: each its 0-based row and its cells'
+/// columns and text. Enough to choose the sheet and its header row.
+type Top = Vec<(u32, Vec<(u32, String)>)>;
+
+fn texts(top: &Top) -> Vec<Vec<String>> {
+    top.iter().map(|(_, cells)| cells.iter().map(|(_, t)| t.clone()).collect()).collect()
+}
+
+/// The header row of a sheet (an index into `top`): see `input::pick_header`.
+fn header_of(opts: &ReadOptions, top: &Top) -> usize {
+    super::pick_header(opts.judge.as_ref(), &texts(top)).unwrap_or(0)
+}
+
+/// Which sheet to read, its first rows, and what to tell the person.
+/// `--sheet` names one (hidden or not); else hidden sheets are skipped, and
+/// when the first visible sheet lacks the required columns and exactly one
+/// other has them, that one is read. `peek` reads a sheet's first rows.
+fn choose_sheet(
+    shown: &str,
+    metas: &[calamine::Sheet],
+    opts: &ReadOptions,
+    peek: &mut dyn FnMut(&str) -> Result<Top>,
+) -> Result<(String, Top, Vec<String>)> {
+    let names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+    if opts.sheet.is_some() {
+        let sheet = pick_sheet(shown, &names, opts.sheet.as_deref())?;
+        let top = peek(&sheet)?;
+        return Ok((sheet, top, Vec::new()));
+    }
+    let hidden = |m: &calamine::Sheet| m.visible != calamine::SheetVisible::Visible;
+    let mut visible: Vec<&str> =
+        metas.iter().filter(|m| !hidden(m)).map(|m| m.name.as_str()).collect();
+    if visible.is_empty() {
+        visible = names.iter().map(String::as_str).collect();
+    }
+    let first = pick_sheet(shown, &visible.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None)?;
+    let mut notes = Vec::new();
+    let skipped: Vec<String> = metas
+        .iter()
+        .take_while(|m| m.name != first)
+        .filter(|m| hidden(m))
+        .map(|m| format!("{:?}", m.name))
+        .collect();
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "{shown}: hidden sheet{} {} skipped; reading {first:?} (give --sheet to read a hidden one)",
+            if skipped.len() == 1 { " is" } else { "s are" },
+            crate::text::and_list(&skipped)
+        ));
+    }
+    let top = peek(&first)?;
+    let Some(judge) = opts.judge.as_ref().filter(|_| visible.len() > 1) else {
+        return Ok((first, top, notes));
+    };
+    let lacks = |top: &Top| -> Vec<String> {
+        top.get(header_of(opts, top)).map_or_else(
+            || vec!["a header row".to_string()],
+            |(_, cells)| judge.0.lacks(&cells.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>()),
+        )
+    };
+    let first_lacks = lacks(&top);
+    if first_lacks.is_empty() {
+        return Ok((first, top, notes));
+    }
+    let mut verdicts = vec![(first.clone(), first_lacks.clone())];
+    let mut matching = Vec::new();
+    for name in visible.iter().filter(|n| **n != first) {
+        let other = peek(name)?;
+        let l = lacks(&other);
+        if l.is_empty() {
+            matching.push((name.to_string(), other));
+        }
+        verdicts.push((name.to_string(), l));
+    }
+    if let [(name, _)] = matching.as_slice() {
+        notes.push(format!(
+            "{shown}: sheet {first:?} lacks the required columns ({}); reading sheet {name:?}, \
+             which has them",
+            crate::text::and_list(&first_lacks)
+        ));
+        let (name, top) = matching.remove(0);
+        return Ok((name, top, notes));
+    }
+    Err(Error::input(sheets_error(shown, metas, &verdicts, matching.len())))
+}
+
+/// No one sheet has the required columns (or several do): each sheet and
+/// whether it matches, for the person to give `--sheet`.
+fn sheets_error(
+    shown: &str,
+    metas: &[calamine::Sheet],
+    verdicts: &[(String, Vec<String>)],
+    matching: usize,
+) -> String {
+    let list: Vec<String> = metas
+        .iter()
+        .map(|m| match verdicts.iter().find(|(n, _)| *n == m.name) {
+            Some((_, lacks)) if lacks.is_empty() => format!("{:?} has them", m.name),
+            Some((_, lacks)) => {
+                format!("{:?} lacks {}", m.name, crate::text::and_list(lacks))
+            }
+            None => format!("{:?} is hidden (not checked)", m.name),
+        })
+        .collect();
+    let why = if matching == 0 {
+        "no sheet has the required columns"
+    } else {
+        "several sheets have the required columns"
+    };
+    format!("{shown}: {why}; give --sheet NAME. Its sheets: {}", list.join("; "))
+}
+
 /// Opens a workbook with calamine, any failure (a panic too) an input error.
 fn open_book<R>(path: &Path, shown: &str, what: &str) -> Result<R>
 where
@@ -148,20 +260,32 @@ impl SheetFile {
         opts: &ReadOptions,
     ) -> Result<SheetFile> {
         let shown = path.display().to_string();
-        let names = book.sheet_names();
-        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
-        let cannot = |e: &dyn std::fmt::Display| {
-            Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}"))
+        let metas = book.sheets_metadata().to_vec();
+        let mut ranges: std::collections::HashMap<String, Range<Data>> = Default::default();
+        let mut peek = |name: &str| -> Result<Top> {
+            let cannot = |e: &dyn std::fmt::Display| {
+                Error::input(format!("{shown}: cannot read sheet {name:?}: {e}"))
+            };
+            let range = contain(|| book.worksheet_range(name))
+                .map_err(|p| cannot(&p))?
+                .map_err(|e| cannot(&e))?;
+            let top = top_of_range(&range);
+            ranges.insert(name.to_string(), range);
+            Ok(top)
         };
-        let range = contain(|| book.worksheet_range(&sheet))
-            .map_err(|p| cannot(&p))?
-            .map_err(|e| cannot(&e))?;
-        let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
-        let mut buf = String::new();
-        let Some((idx, cells)) = range.rows().enumerate().find(|(_, cells)| !blank(cells)) else {
+        let (sheet, top, mut warnings) = choose_sheet(&shown, &metas, opts, &mut peek)?;
+        let range = ranges.remove(&sheet).unwrap_or_default();
+        if top.is_empty() {
             return Err(Error::input(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
-        };
-        let header_row = start_row.saturating_add(idx as u32).saturating_add(1);
+        }
+        let at = header_of(opts, &top);
+        let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
+        let header_row = top[at].0.saturating_add(1);
+        if at > 0 {
+            warnings.push(super::header_row_note(&shown, header_row.into()));
+        }
+        let mut buf = String::new();
+        let cells = range.rows().nth((top[at].0 - start_row) as usize).unwrap_or(&[]);
         let mut headers: Vec<String> = cells
             .iter()
             .map(|c| {
@@ -173,7 +297,7 @@ impl SheetFile {
         Ok(SheetFile {
             path: path.to_path_buf(),
             headers,
-            warnings: Vec::new(),
+            warnings,
             sheet,
             kind,
             body: Body::Whole { range, header_row },
@@ -186,14 +310,25 @@ impl SheetFile {
         opts: &ReadOptions,
     ) -> Result<SheetFile> {
         let shown = path.display().to_string();
-        let names = book.sheet_names();
-        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
+        let mut book = book;
+        let metas = book.sheets_metadata().to_vec();
+        let mut peek = |name: &str| peek_xlsx(&mut book, name, &shown);
+        let (sheet, top, mut warnings) = choose_sheet(&shown, &metas, opts, &mut peek)?;
+        let at = header_of(opts, &top);
+        let header_at = top.get(at).map(|(r, _)| *r);
+        if at > 0
+            && let Some(r) = header_at
+        {
+            warnings.push(super::header_row_note(&shown, u64::from(r) + 1));
+        }
         let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
         let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
         let (thread_sheet, thread_shown) = (sheet.clone(), shown.clone());
         std::thread::Builder::new()
             .name("hrport-xlsx".into())
-            .spawn(move || streamer(book, &thread_sheet, &thread_shown, header_tx, pass_rx))
+            .spawn(move || {
+                streamer(book, &thread_sheet, &thread_shown, header_at, header_tx, pass_rx)
+            })
             .map_err(|e| Error::input(format!("{shown}: cannot start the reader: {e}")))?;
         let header = header_rx
             .recv()
@@ -202,7 +337,7 @@ impl SheetFile {
         Ok(SheetFile {
             path: path.to_path_buf(),
             headers: header.headers,
-            warnings: Vec::new(),
+            warnings,
             sheet,
             kind: "xlsx",
             body: Body::Stream { passes: Mutex::new(pass_tx) },
@@ -255,6 +390,57 @@ fn finish_headers(headers: &mut Vec<String>) {
         headers.pop();
     }
     super::name_blank_headers(headers);
+}
+
+/// The first non-blank rows of a streamed sheet (see `Top`); a sheet
+/// read out of order is left for the streamer to refuse.
+fn peek_xlsx(book: &mut Xlsx<Buffered>, name: &str, shown: &str) -> Result<Top> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::input(format!("{shown}: cannot read sheet {name:?}: {e}"))
+    };
+    contain(|| -> Result<Top> {
+        let mut reader = book.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
+        let mut top: Top = Vec::new();
+        let mut buf = String::new();
+        while let Some(cell) = reader.next_cell().map_err(|e| cannot(&e))? {
+            let (r, c) = cell.get_position();
+            cell_text_ref(cell.get_value(), &mut buf);
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let full = top.len() == super::HEADER_SEARCH;
+            match top.last_mut() {
+                Some((row, cells)) if *row == r => cells.push((c, buf.trim().to_string())),
+                _ if full => break,
+                _ => top.push((r, vec![(c, buf.trim().to_string())])),
+            }
+        }
+        Ok(top)
+    })
+    .map_err(|p| cannot(&p))?
+}
+
+/// The first non-blank rows of a loaded sheet (see `Top`).
+fn top_of_range(range: &Range<Data>) -> Top {
+    let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let mut buf = String::new();
+    range
+        .rows()
+        .enumerate()
+        .filter(|(_, cells)| !blank(cells))
+        .take(super::HEADER_SEARCH)
+        .map(|(i, cells)| {
+            let texts = cells
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    cell_text(cell, &mut buf);
+                    (start_col + c as u32, buf.trim().to_string())
+                })
+                .collect();
+            (start_row + i as u32, texts)
+        })
+        .collect()
 }
 
 fn blank(cells: &[Data]) -> bool {
@@ -361,11 +547,14 @@ fn streamer(
     book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
+    header_at: Option<u32>,
     header_tx: mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
 ) {
     let mut current = None;
-    let run = contain(|| stream_sheet(book, sheet, shown, &header_tx, passes, &mut current));
+    let run = contain(|| {
+        stream_sheet(book, sheet, shown, header_at, &header_tx, passes, &mut current)
+    });
     if let Err(panic) = run {
         let msg = format!("{shown}: cannot read this .xlsx workbook: {panic}");
         match current {
@@ -385,12 +574,14 @@ fn stream_sheet(
     mut book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
+    header_at: Option<u32>,
     header_tx: &mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
     current: &mut Option<mpsc::SyncSender<Chunk>>,
 ) {
     let cannot = |e: &dyn std::fmt::Display| format!("{shown}: cannot read sheet {sheet:?}: {e}");
-    // The header: the first row with a non-blank cell.
+    // The header: the row chosen when the file was opened, else the first
+    // row with a non-blank cell.
     let mut cells: Vec<(u32, String)> = Vec::new();
     let mut header_row: Option<u32> = None;
     let mut buf = String::new();
@@ -411,8 +602,11 @@ fn stream_sheet(
                         let _ = header_tx.send(Err(cannot(&e)));
                         return;
                     }
-                    if header_row.is_some_and(|h| r > h) {
+                    if header_row.is_some_and(|h| r > h) || header_at.is_some_and(|h| r > h) {
                         break;
+                    }
+                    if header_at.is_some_and(|h| r < h) {
+                        continue;
                     }
                     cell_text_ref(cell.get_value(), &mut buf);
                     if buf.trim().is_empty() {

@@ -886,3 +886,84 @@ fn check_date_format(f: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Tells a template's header row from a title row, and a sheet with its
+/// required columns from one without (`input::HeaderJudge`): a cell names
+/// a template column by its name, an alias or a common HR name.
+pub struct TemplateJudge {
+    template: &'static Template,
+    /// Per field: every normalized name it is matched by.
+    names: Vec<Vec<String>>,
+    /// Per field: a profile constant or default gives it a value anyway.
+    given: Vec<bool>,
+}
+
+impl TemplateJudge {
+    pub fn new(template: &'static Template, profile: &Profile) -> TemplateJudge {
+        let names = template
+            .fields
+            .iter()
+            .map(|f| {
+                let mut n: Vec<String> = std::iter::once(f.column)
+                    .chain(f.aliases.iter().copied())
+                    .map(text::normalize)
+                    .collect();
+                for c in dictionary::concepts_of(f) {
+                    n.extend(dictionary::CONCEPTS[c].names.iter().map(|x| text::normalize(x)));
+                }
+                n.extend(
+                    profile
+                        .columns
+                        .iter()
+                        .filter(|(k, _)| text::normalize(k) == text::normalize(f.column))
+                        .map(|(_, theirs)| text::normalize(theirs)),
+                );
+                n
+            })
+            .collect();
+        let given = template
+            .fields
+            .iter()
+            .map(|f| {
+                let is = |k: &String| find_field(template.fields, k).is_some_and(|i| {
+                    template.fields[i].column == f.column
+                });
+                profile.constants.keys().any(is) || profile.defaults.keys().any(is)
+            })
+            .collect();
+        TemplateJudge { template, names, given }
+    }
+
+    fn named(&self, cells: &[String]) -> Vec<bool> {
+        let cells: Vec<String> = cells.iter().map(|c| text::normalize(c)).collect();
+        self.names.iter().map(|n| cells.iter().any(|c| !c.is_empty() && n.contains(c))).collect()
+    }
+
+    /// For `lacks`: named in the cells or given by the profile.
+    fn present(&self, cells: &[String]) -> Vec<bool> {
+        self.named(cells).iter().zip(&self.given).map(|(a, b)| *a || *b).collect()
+    }
+}
+
+impl crate::input::HeaderJudge for TemplateJudge {
+    fn score(&self, cells: &[String]) -> usize {
+        self.named(cells).iter().filter(|&&b| b).count()
+    }
+
+    fn lacks(&self, cells: &[String]) -> Vec<String> {
+        let named = self.present(cells);
+        let fields = self.template.fields;
+        let mut lacks: Vec<String> = fields
+            .iter()
+            .zip(&named)
+            .filter(|(f, n)| f.required && !**n)
+            .map(|(f, _)| f.column.to_string())
+            .collect();
+        for group in self.template.one_of {
+            if !group.iter().any(|c| find_field(fields, c).is_some_and(|i| named[i])) {
+                lacks.push(format!("one of {}", or_list(group)));
+            }
+        }
+        lacks
+    }
+}

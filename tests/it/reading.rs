@@ -359,10 +359,20 @@ fn xlsx_cells_become_the_text_a_person_sees() {
     assert_eq!(employee_by_email(&sb, "bob@example.com").unwrap()["customId"], "124");
     assert!(r.stderr.contains("hires.xlsx row 5: Email"), "{}", r.stderr);
 
-    // The first sheet is the default; a missing sheet is named with the choices.
+    // Without --sheet, the first sheet lacks the columns and the only other
+    // has them: that one is read, and the person is told. A missing sheet
+    // is named with the choices.
     let r = dry_run(&f, &w.path("o2"), &[]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("missing required columns"), "{}", r.stderr);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "hires.xlsx: sheet \"Notes\" lacks the required columns (First Name, Last Name, \
+             Region, Role and one of Username or Email); reading sheet \"Hires\", which has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(column(&w.path("o2"), "Employee ID"), ["000123", "124", ""]);
     let r = dry_run(&f, &w.path("o3"), &["--sheet", "Staff"]);
     assert_eq!(r.code, 2);
     assert!(
