@@ -77,10 +77,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let profile = load_profile(job.run.profile.as_deref(), info)?;
     let options = targets::options(target, &profile.options, &job.run.switches)?;
     let mut read = read_options(&job.run)?;
-    read.judge = Some(input::Judge(Arc::new(crate::mapping::TemplateJudge::new(
-        &info.template,
-        &profile,
-    ))));
+    read.judge =
+        Some(input::Judge(Arc::new(crate::mapping::TemplateJudge::new(&info.template, &profile))));
     if !job.dry_run && !job.run.endpoint.sandbox && job.run.endpoint.base_url.is_none() {
         return Err(Error::config(
             "say where to import: --base-url URL (with credentials in the environment), or --sandbox to try it locally",

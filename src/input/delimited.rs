@@ -185,12 +185,8 @@ impl DelimitedFile {
     fn find_header_row(&mut self, opts: &ReadOptions, shown: &str) -> Result<()> {
         let mut top: Vec<(u64, Vec<String>)> = Vec::new();
         {
-            let mut rows = DelimitedRows {
-                file: self,
-                rdr: self.csv_reader()?,
-                last_row: 0,
-                width: 0,
-            };
+            let mut rows =
+                DelimitedRows { file: self, rdr: self.csv_reader()?, last_row: 0, width: 0 };
             let mut rec = csv::StringRecord::new();
             while top.len() < super::HEADER_SEARCH {
                 match rows.read(&mut rec)? {

@@ -115,7 +115,8 @@ fn choose_sheet(
     if visible.is_empty() {
         visible = names.iter().map(String::as_str).collect();
     }
-    let first = pick_sheet(shown, &visible.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None)?;
+    let first =
+        pick_sheet(shown, &visible.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None)?;
     let mut notes = Vec::new();
     let skipped: Vec<String> = metas
         .iter()
@@ -125,9 +126,11 @@ fn choose_sheet(
         .collect();
     if !skipped.is_empty() {
         notes.push(format!(
-            "{shown}: hidden sheet{} {} skipped; reading {first:?} (give --sheet to read a hidden one)",
-            if skipped.len() == 1 { " is" } else { "s are" },
-            crate::text::and_list(&skipped)
+            "{shown}: hidden sheet{} {} {} skipped; reading {first:?} (give --sheet to read a \
+             hidden one)",
+            if skipped.len() == 1 { "" } else { "s" },
+            crate::text::and_list(&skipped),
+            if skipped.len() == 1 { "is" } else { "are" }
         ));
     }
     let top = peek(&first)?;
@@ -321,13 +324,25 @@ impl SheetFile {
         {
             warnings.push(super::header_row_note(&shown, u64::from(r) + 1));
         }
+        // Merged regions are listed after the cells: read them first (one
+        // more parse of the sheet's XML, nothing kept but the regions).
+        let merges = contain(|| book.merge_cells_by_sheet_name(&sheet))
+            .map_err(|p| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {p}")))?
+            .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
         let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
         let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
         let (thread_sheet, thread_shown) = (sheet.clone(), shown.clone());
         std::thread::Builder::new()
             .name("hrport-xlsx".into())
             .spawn(move || {
-                streamer(book, &thread_sheet, &thread_shown, header_at, header_tx, pass_rx)
+                streamer(
+                    book,
+                    &thread_sheet,
+                    &thread_shown,
+                    (header_at, merges),
+                    header_tx,
+                    pass_rx,
+                )
             })
             .map_err(|e| Error::input(format!("{shown}: cannot start the reader: {e}")))?;
         let header = header_rx
@@ -547,14 +562,12 @@ fn streamer(
     book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
-    header_at: Option<u32>,
+    at: (Option<u32>, Vec<calamine::Dimensions>),
     header_tx: mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
 ) {
     let mut current = None;
-    let run = contain(|| {
-        stream_sheet(book, sheet, shown, header_at, &header_tx, passes, &mut current)
-    });
+    let run = contain(|| stream_sheet(book, sheet, shown, at, &header_tx, passes, &mut current));
     if let Err(panic) = run {
         let msg = format!("{shown}: cannot read this .xlsx workbook: {panic}");
         match current {
@@ -574,7 +587,7 @@ fn stream_sheet(
     mut book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
-    header_at: Option<u32>,
+    (header_at, merges): (Option<u32>, Vec<calamine::Dimensions>),
     header_tx: &mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
     current: &mut Option<mpsc::SyncSender<Chunk>>,
@@ -644,6 +657,7 @@ fn stream_sheet(
     }
     finish_headers(&mut headers);
     let width = headers.len();
+    let names = headers.clone();
     if header_tx.send(Ok(Header { headers })).is_err() {
         return;
     }
@@ -658,10 +672,12 @@ fn stream_sheet(
             }
         };
         let mut row = RowBuilder::new(width, first_col);
+        row.names.clone_from(&names);
+        row.merges = merges.iter().filter(|m| m.start.0 > header_row).map(|m| (*m, None)).collect();
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut order = Order::default();
         let ok = loop {
-            let cell = match reader.next_cell() {
+            let cell = match reader.next_cell_with_formula_metadata() {
                 Ok(Some(cell)) => cell,
                 Ok(None) => break true,
                 Err(e) => {
@@ -669,7 +685,7 @@ fn stream_sheet(
                     break false;
                 }
             };
-            let (r, c) = cell.get_position();
+            let (r, c) = cell.pos;
             if let Err(e) = order.check(r, c) {
                 let _ = out.send(Chunk::Failed(cannot(&e)));
                 break false;
@@ -678,28 +694,40 @@ fn stream_sheet(
                 continue;
             }
             if row.row != Some(r) {
+                let prev = row.row.unwrap_or(header_row);
                 if let Some(rec) = row.take() {
                     chunk.push(rec);
-                    if chunk.len() == CHUNK
-                        && out
-                            .send(Chunk::Rows(std::mem::replace(
-                                &mut chunk,
-                                Vec::with_capacity(CHUNK),
-                            )))
-                            .is_err()
-                    {
-                        break false; // the pass was abandoned
-                    }
+                }
+                // Rows a merged cell covers that the file does not list.
+                chunk.extend(row.covered_between(prev, r));
+                if chunk.len() >= CHUNK
+                    && out
+                        .send(Chunk::Rows(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                        .is_err()
+                {
+                    break false; // the pass was abandoned
                 }
                 row.row = Some(r);
             }
-            cell_text_ref(cell.get_value(), &mut buf);
+            // openpyxl, pandas and others write formulas with an empty value.
+            let empty = match &cell.value {
+                DataRef::Empty => true,
+                DataRef::String(s) => s.is_empty(),
+                DataRef::SharedString(s) => s.is_empty(),
+                _ => false,
+            };
+            if empty && cell.formula.is_some() {
+                row.uncached(c);
+            }
+            cell_text_ref(&cell.value, &mut buf);
             row.put(c, &buf);
         };
         if ok {
+            let prev = row.row.unwrap_or(header_row);
             if let Some(rec) = row.take() {
                 chunk.push(rec);
             }
+            chunk.extend(row.covered_between(prev, u32::MAX));
             if !chunk.is_empty() {
                 let _ = out.send(Chunk::Rows(chunk));
             }
@@ -744,7 +772,18 @@ struct RowBuilder {
     cells: Vec<String>,
     extra: Vec<String>,
     any: bool,
+    /// The header names, for messages.
+    names: Vec<String>,
+    /// Merged regions below the header, each with its value once the
+    /// stream has passed its top-left cell: filled into every cell it covers.
+    merges: Vec<(calamine::Dimensions, Option<String>)>,
+    /// Columns of this row holding a formula Excel never calculated.
+    uncached: Vec<u32>,
 }
+
+/// What a formula cell without a saved value makes of its row.
+pub const UNCACHED: &str =
+    "formula without a saved value: open and save the file in Excel, or paste values";
 
 impl RowBuilder {
     fn new(width: usize, first_col: u32) -> RowBuilder {
@@ -755,12 +794,55 @@ impl RowBuilder {
             cells: vec![String::new(); width],
             extra: Vec::new(),
             any: false,
+            names: Vec::new(),
+            merges: Vec::new(),
+            uncached: Vec::new(),
         }
+    }
+
+    fn uncached(&mut self, col: u32) {
+        self.any = true;
+        self.uncached.push(col);
+    }
+
+    /// Rows strictly between `prev` and `next` that only merged cells fill.
+    fn covered_between(&mut self, prev: u32, next: u32) -> Vec<Record> {
+        let mut out = Vec::new();
+        let mut q = prev.saturating_add(1);
+        while q < next {
+            let covering = self
+                .merges
+                .iter()
+                .filter(|(m, v)| v.is_some() && m.start.0 <= q && q <= m.end.0)
+                .map(|(m, _)| m.end.0)
+                .max();
+            let Some(end) = covering else {
+                // Jump to the next merge that starts below, if any.
+                match self.merges.iter().map(|(m, _)| m.start.0).filter(|&s| s > q).min() {
+                    Some(s) if s < next => q = s,
+                    _ => break,
+                }
+                continue;
+            };
+            while q <= end && q < next {
+                self.row = Some(q);
+                out.extend(self.take());
+                q += 1;
+            }
+        }
+        out
     }
 
     fn put(&mut self, col: u32, text: &str) {
         if text.trim().is_empty() {
             return;
+        }
+        if let Some(r) = self.row {
+            for (m, v) in &mut self.merges {
+                if m.start == (r, col) {
+                    *v = Some(text.to_string());
+                }
+            }
         }
         self.any = true;
         let i = col.checked_sub(self.first_col).map(|i| i as usize).filter(|&i| i < self.width);
@@ -772,8 +854,32 @@ impl RowBuilder {
         }
     }
 
+    /// Copies the value of each merged region covering this row into the
+    /// row's cells it covers.
+    fn fill_merged(&mut self) {
+        let Some(r) = self.row else { return };
+        for (m, v) in &self.merges {
+            let Some(v) = v else { continue };
+            if r < m.start.0 || r > m.end.0 {
+                continue;
+            }
+            for c in m.start.1..=m.end.1 {
+                let i = c.checked_sub(self.first_col).map(|i| i as usize);
+                if let Some(cell) = i.and_then(|i| self.cells.get_mut(i))
+                    && cell.is_empty()
+                {
+                    cell.push_str(v);
+                    self.any = true;
+                }
+            }
+        }
+    }
+
     /// The row collected so far, unless it was blank; resets for the next.
     fn take(&mut self) -> Option<Record> {
+        if !self.merges.is_empty() {
+            self.fill_merged();
+        }
         let any = std::mem::replace(&mut self.any, false);
         let rec = any.then(|| {
             let mut fields = csv::StringRecord::with_capacity(
@@ -783,16 +889,27 @@ impl RowBuilder {
             for c in &self.cells {
                 fields.push_field(c);
             }
-            Record {
+            let mut rec = Record {
                 row: self.row.unwrap_or(0).saturating_add(1),
                 fields,
                 shape_error: outside_error(&self.extra),
+            };
+            for &c in &self.uncached {
+                let i = c.checked_sub(self.first_col).map(|i| i as usize);
+                let name = i.and_then(|i| self.names.get(i)).cloned();
+                let at = format!("{}{}", super::column_letter(c as usize), rec.row);
+                rec.add_problem(match name {
+                    Some(n) => format!("{n}: {UNCACHED} (cell {at})"),
+                    None => format!("cell {at}: {UNCACHED}"),
+                });
             }
+            rec
         });
         for c in &mut self.cells {
             c.clear();
         }
         self.extra.clear();
+        self.uncached.clear();
         rec
     }
 }

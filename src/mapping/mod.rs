@@ -925,9 +925,10 @@ impl TemplateJudge {
             .fields
             .iter()
             .map(|f| {
-                let is = |k: &String| find_field(template.fields, k).is_some_and(|i| {
-                    template.fields[i].column == f.column
-                });
+                let is = |k: &String| {
+                    find_field(template.fields, k)
+                        .is_some_and(|i| template.fields[i].column == f.column)
+                };
                 profile.constants.keys().any(is) || profile.defaults.keys().any(is)
             })
             .collect();

@@ -422,3 +422,180 @@ fn unreadable_files_are_refused_with_exit_2() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("missing.csv: cannot open"), "{}", r.stderr);
 }
+
+// ---------------------------------------------------------------------
+// Files as HR systems write them. The files are in tests/corpus/; run
+// `cargo test --test it make_reading_corpus -- --ignored` to write them again.
+
+fn corpus(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name)
+}
+
+const STAFF_HEADER: [&str; 6] =
+    ["Employee No.", "First Name", "Surname", "Email", "Region", "Role"];
+
+fn staff_rows() -> Vec<[&'static str; 6]> {
+    vec![
+        ["E1", "Ana", "Silva", "ana@example.com", "EMEA", "Guard"],
+        ["E2", "Bob", "Stone", "bob@example.com", "APAC", "Supervisor"],
+    ]
+}
+
+fn write_table(
+    s: &mut rust_xlsxwriter::Worksheet,
+    first_row: u32,
+    header: &[&str],
+    rows: &[[&str; 6]],
+) {
+    for (c, h) in header.iter().enumerate() {
+        s.write_string(first_row, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            s.write_string(first_row + 1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+}
+
+#[test]
+#[ignore = "writes the reading corpus files; run by hand"]
+fn make_reading_corpus() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+    // Title rows above the header.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Export").unwrap();
+    s.write_string(0, 0, "Staff list — Acme Security").unwrap();
+    s.write_string(1, 0, "Exported 2025-03-01 by HR").unwrap();
+    write_table(s, 3, &STAFF_HEADER, &staff_rows());
+    book.save(corpus("title-rows.xlsx")).unwrap();
+
+    // A hidden first sheet with other people in it.
+    let mut book = Workbook::new();
+    let old = book.add_worksheet().set_name("Old").unwrap();
+    write_table(
+        old,
+        0,
+        &STAFF_HEADER,
+        &[["E9", "Old", "Hidden", "old@example.com", "EMEA", "Guard"]],
+    );
+    old.set_hidden(true);
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    s.set_active(true);
+    book.save(corpus("hidden-first-sheet.xlsx")).unwrap();
+
+    // An instructions sheet first.
+    let mut book = Workbook::new();
+    let i = book.add_worksheet().set_name("Instructions").unwrap();
+    i.write_string(0, 0, "Fill in one row per employee on the Staff sheet.").unwrap();
+    i.write_string(1, 0, "Dates as YYYY-MM-DD.").unwrap();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    book.save(corpus("instructions-first.xlsx")).unwrap();
+
+    // Instructions and two sheets that both could be the data.
+    let mut book = Workbook::new();
+    let i = book.add_worksheet().set_name("Instructions").unwrap();
+    i.write_string(0, 0, "Fill in one row per employee.").unwrap();
+    let s = book.add_worksheet().set_name("North").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows()[..1]);
+    let s = book.add_worksheet().set_name("South").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows()[1..]);
+    book.save(corpus("two-data-sheets.xlsx")).unwrap();
+
+    // Formulas without a saved value, as openpyxl or pandas write them.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    s.set_formula_result_default("");
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    s.write_formula(1, 3, Formula::new("=LOWER(B2)&\"@example.com\"")).unwrap();
+    // A formula with a saved value reads as that value.
+    s.write_formula(
+        2,
+        3,
+        Formula::new("=LOWER(B3)&\"@example.com\"").set_result("bob@example.com"),
+    )
+    .unwrap();
+    book.save(corpus("uncached-formulas.xlsx")).unwrap();
+
+    // Merged cells: one Region over three rows, one Role over two.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    let rows = [
+        ["E1", "Ana", "Silva", "ana@example.com", "EMEA", "Guard"],
+        ["E2", "Bob", "Stone", "bob@example.com", "", ""],
+        ["E3", "Cy", "Ray", "cy@example.com", "", "Supervisor"],
+    ];
+    write_table(s, 0, &STAFF_HEADER, &rows);
+    let plain = Format::new();
+    s.merge_range(1, 4, 3, 4, "EMEA", &plain).unwrap();
+    s.merge_range(1, 5, 2, 5, "Guard", &plain).unwrap();
+    book.save(corpus("merged-cells.xlsx")).unwrap();
+
+    // Dates: an Excel date-time cell at midnight, and text with a midnight time.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    let mut header = STAFF_HEADER.to_vec();
+    header.push("Hire Date");
+    for (c, h) in header.iter().enumerate() {
+        s.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in staff_rows().iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            s.write_string(1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    let dt = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let midnight = ExcelDateTime::from_ymd(2025, 3, 3).unwrap().and_hms(0, 0, 0).unwrap();
+    s.write_datetime_with_format(1, 6, midnight, &dt).unwrap();
+    s.write_string(2, 6, "2025-03-04 00:00:00").unwrap();
+    book.save(corpus("midnight-dates.xlsx")).unwrap();
+
+    let csv = |name: &str, text: &str| std::fs::write(corpus(name), text).unwrap();
+    csv(
+        "title-rows.csv",
+        "Staff list,,,,,\r\nExported 2025-03-01,,,,,\r\n,,,,,\r\nEmployee No.,First Name,Surname,Email,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard\r\nE2,Bob,Stone,bob@example.com,APAC,Supervisor\r\n",
+    );
+    // A byte-order mark at the start of the file and of a row (files joined
+    // together), and a zero-width space inside a key.
+    csv(
+        "bom-rows.csv",
+        "\u{feff}Employee ID,First Name,Last Name,Email,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard\r\n\
+         \u{feff}E2,Bob,Stone,bob@example.com,APAC,Supervisor\r\n\
+         E3\u{200b},Cy,Ray,cy@example.com,EMEA,Guard\r\n",
+    );
+    csv(
+        "decimal-comma.csv",
+        "Employee ID;First Name;Last Name;Email;Region;Role;Hourly Rate;Weekly Hours Target\r\n\
+         E1;Ana;Silva;ana@example.com;EMEA;Guard;18,75;37,5\r\n\
+         E2;Bob;Stone;bob@example.com;APAC;Supervisor;1.250,50;40\r\n\
+         E3;Cy;Ray;cy@example.com;EMEA;Guard;1e2;40\r\n",
+    );
+    csv(
+        "thousands.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Hourly Rate\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,\"1,250.50\"\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,\"18,75\"\r\n",
+    );
+    csv(
+        "excel-us-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,3/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,5/13/2025\r\n\
+         E3,Cy,Ray,cy@example.com,EMEA,Guard,5/5/2025 0:00\r\n",
+    );
+    csv(
+        "ambiguous-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,3/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,5/5/2025\r\n",
+    );
+    csv(
+        "contradicting-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,13/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,4/13/2025\r\n",
+    );
+}
