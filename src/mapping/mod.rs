@@ -337,34 +337,7 @@ impl Mapping {
         }
 
         // 2. The rest by template name or alias.
-        for (fi, f) in fields.iter().enumerate() {
-            if bindings[fi].column.is_some() {
-                continue;
-            }
-            let mut names: Vec<String> = vec![text::normalize(f.column)];
-            names.extend(f.aliases.iter().map(|a| text::normalize(a)));
-            let matches: Vec<usize> = (0..headers.len())
-                .filter(|&i| !ignored[i] && !used[i] && names.contains(&normalized[i]))
-                .collect();
-            match matches.as_slice() {
-                [] => {}
-                [col] => {
-                    bindings[fi].column = Some(*col);
-                    bindings[fi].how = Some(if normalized[*col] == names[0] {
-                        How::Name
-                    } else {
-                        How::Alias
-                    });
-                    bindings[fi].label = headers[*col].clone();
-                    used[*col] = true;
-                }
-                many => errors.push(format!(
-                    "{file}: columns {} all mean {}; keep one, or choose one in a profile's [columns]",
-                    many.iter().map(|&i| format!("{:?}", headers[i])).collect::<Vec<_>>().join(", "),
-                    f.column
-                )),
-            }
-        }
+        errors.extend(match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, file));
 
         // 2b. The rest by the shared dictionary of common HR names.
         let notes =
@@ -764,6 +737,69 @@ struct DateSeen {
     day_first: AtomicU64,
     month_first: AtomicU64,
     example: std::sync::Mutex<String>,
+}
+
+/// Binds the template columns no profile mapped to the headers that are
+/// their name or one of their aliases; returns what is wrong (two headers
+/// meaning one column).
+fn match_names(
+    fields: &[FieldSpec],
+    headers: &[String],
+    normalized: &[String],
+    ignored: &[bool],
+    used: &mut [bool],
+    bindings: &mut [Binding],
+    file: &str,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (fi, f) in fields.iter().enumerate() {
+        if bindings[fi].column.is_some() {
+            continue;
+        }
+        let mut names: Vec<String> = vec![text::normalize(f.column)];
+        names.extend(f.aliases.iter().map(|a| text::normalize(a)));
+        let matches: Vec<usize> = (0..headers.len())
+            .filter(|&i| !ignored[i] && !used[i] && names.contains(&normalized[i]))
+            .collect();
+        match matches.as_slice() {
+            [] => {}
+            [col] => {
+                bindings[fi].column = Some(*col);
+                bindings[fi].how = Some(if normalized[*col] == names[0] {
+                    How::Name
+                } else {
+                    How::Alias
+                });
+                bindings[fi].label = headers[*col].clone();
+                used[*col] = true;
+            }
+            many => errors.push(format!(
+                "{file}: columns {} all mean {}; keep one, or choose one in a profile's [columns]",
+                many.iter().map(|&i| format!("{:?}", headers[i])).collect::<Vec<_>>().join(", "),
+                f.column
+            )),
+        }
+    }
+    errors
+}
+
+/// For `hrport profile init --from`: which header each template column
+/// would be matched to, and why, without a profile; plus what matching
+/// could not decide. Nothing is refused here.
+pub fn suggest(template: &Template, headers: &[String]) -> (Vec<(usize, usize, How)>, Vec<String>) {
+    let fields = template.fields;
+    let mut bindings: Vec<Binding> = fields.iter().map(|_| Binding::default()).collect();
+    let normalized: Vec<String> = headers.iter().map(|h| text::normalize(h)).collect();
+    let ignored: Vec<bool> = headers.iter().map(|h| is_hrport_column(h)).collect();
+    let mut used = vec![false; headers.len()];
+    let mut notes = match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, "the file");
+    notes.extend(match_common_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings));
+    let found = bindings
+        .into_iter()
+        .enumerate()
+        .filter_map(|(fi, b)| Some((fi, b.column?, b.how?)))
+        .collect();
+    (found, notes)
 }
 
 /// Binds the headers no name or alias matched through the shared
