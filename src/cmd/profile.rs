@@ -8,11 +8,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::cli::{ProfileArgs, ProfileCommand};
+use crate::error::{Error, Result, exit};
 use crate::input::{Judge, ReadOptions, Source};
+use crate::mapping::field::FieldSpec;
 use crate::mapping::profile::Profile;
 use crate::mapping::{How, TemplateJudge, suggest};
-use crate::error::{Error, Result, exit};
-use crate::mapping::field::FieldSpec;
 use crate::targets::{self, TargetInfo};
 
 pub fn run(args: ProfileArgs) -> Result<u8> {

@@ -337,7 +337,15 @@ impl Mapping {
         }
 
         // 2. The rest by template name or alias.
-        errors.extend(match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, file));
+        errors.extend(match_names(
+            fields,
+            headers,
+            &normalized,
+            &ignored,
+            &mut used,
+            &mut bindings,
+            file,
+        ));
 
         // 2b. The rest by the shared dictionary of common HR names.
         let notes =
@@ -765,11 +773,8 @@ fn match_names(
             [] => {}
             [col] => {
                 bindings[fi].column = Some(*col);
-                bindings[fi].how = Some(if normalized[*col] == names[0] {
-                    How::Name
-                } else {
-                    How::Alias
-                });
+                bindings[fi].how =
+                    Some(if normalized[*col] == names[0] { How::Name } else { How::Alias });
                 bindings[fi].label = headers[*col].clone();
                 used[*col] = true;
             }
@@ -792,8 +797,16 @@ pub fn suggest(template: &Template, headers: &[String]) -> (Vec<(usize, usize, H
     let normalized: Vec<String> = headers.iter().map(|h| text::normalize(h)).collect();
     let ignored: Vec<bool> = headers.iter().map(|h| is_hrport_column(h)).collect();
     let mut used = vec![false; headers.len()];
-    let mut notes = match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, "the file");
-    notes.extend(match_common_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings));
+    let mut notes =
+        match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, "the file");
+    notes.extend(match_common_names(
+        fields,
+        headers,
+        &normalized,
+        &ignored,
+        &mut used,
+        &mut bindings,
+    ));
     let found = bindings
         .into_iter()
         .enumerate()

@@ -599,3 +599,319 @@ fn make_reading_corpus() {
          E2,Bob,Stone,bob@example.com,APAC,Supervisor,4/13/2025\r\n",
     );
 }
+
+/// (Employee ID, first name, last name, e-mail) of every employee in the sandbox, sorted.
+fn people(sb: &Sandbox) -> Vec<(String, String, String, String)> {
+    let mut v: Vec<_> = employees(sb)
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("customId"), s("firstName"), s("lastName"), s("email"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn ana_and_bob() -> Vec<(String, String, String, String)> {
+    let p = |a: &str, b: &str, c: &str, d: &str| (a.into(), b.into(), c.into(), d.into());
+    vec![p("E1", "Ana", "Silva", "ana@example.com"), p("E2", "Bob", "Stone", "bob@example.com")]
+}
+
+#[test]
+fn title_rows_above_the_header_are_skipped_and_the_header_row_named() {
+    for name in ["title-rows.xlsx", "title-rows.csv"] {
+        let w = Work::new();
+        let sb = sandbox();
+        let r = import(&sb, &corpus(name), &w.path("o"), &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "{name}: row 4 holds the column headers (the rows above it are read as titles \
+                 and skipped); row numbers in messages are the file's own"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(people(&sb), ana_and_bob(), "{name}");
+        // Rows keep the file's own numbers.
+        assert_eq!(column(&w.path("o"), "hrport_row"), ["5", "6"], "{name}");
+    }
+}
+
+#[test]
+fn a_hidden_first_sheet_is_skipped_unless_named() {
+    let w = Work::new();
+    let sb = sandbox();
+    let f = corpus("hidden-first-sheet.xlsx");
+    let r = import(&sb, &f, &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "hidden-first-sheet.xlsx: hidden sheet \"Old\" is skipped; reading \"Staff\" (give \
+             --sheet to read a hidden one)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(people(&sb), ana_and_bob());
+    // Named, the hidden sheet is read.
+    let r = dry_run(&f, &w.path("o2"), &["--sheet", "Old"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(column(&w.path("o2"), "Employee No."), ["E9"]);
+}
+
+#[test]
+fn the_sheet_with_the_data_is_found_or_every_sheet_is_listed() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("instructions-first.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "instructions-first.xlsx: sheet \"Instructions\" lacks the required columns (First \
+             Name, Last Name, Region, Role and one of Username or Email); reading sheet \
+             \"Staff\", which has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(people(&sb), ana_and_bob());
+
+    let r = dry_run(&corpus("two-data-sheets.xlsx"), &w.path("o2"), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "two-data-sheets.xlsx: several sheets have the required columns; give --sheet NAME. \
+             Its sheets: \"Instructions\" lacks First Name, Last Name, Region, Role and one of \
+             Username or Email; \"North\" has them; \"South\" has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = dry_run(&corpus("two-data-sheets.xlsx"), &w.path("o3"), &["--sheet", "South"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(column(&w.path("o3"), "Employee No."), ["E2"]);
+}
+
+#[test]
+fn a_formula_without_a_saved_value_makes_its_cell_invalid() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("uncached-formulas.xlsx"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Email: formula without a saved value: open and save the file in Excel, or paste \
+                 values (cell D2); give at least one of Username or Email"
+                    .into()
+            ),
+            ("3".into(), "created".into(), "".into()),
+        ]
+    );
+    // The formula with a saved value was read as that value.
+    let p = |a: &str, b: &str, c: &str, d: &str| (a.into(), b.into(), c.into(), d.into());
+    assert_eq!(people(&sb), [p("E2", "Bob", "Stone", "bob@example.com")]);
+}
+
+#[test]
+fn merged_cells_fill_every_cell_they_cover() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("merged-cells.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = w.path("o");
+    assert_eq!(column(&out, "Region"), ["EMEA", "EMEA", "EMEA"]);
+    assert_eq!(column(&out, "Role"), ["Guard", "Guard", "Supervisor"]);
+    // Ana's cell is the merge's own: the others got the same region.
+    let region_of = |email: &str| employee_by_email(&sb, email).unwrap()["region"].clone();
+    assert!(!region_of("ana@example.com").is_null());
+    for email in ["bob@example.com", "cy@example.com"] {
+        assert_eq!(region_of(email), region_of("ana@example.com"), "{email}");
+    }
+    let bob = employee_by_email(&sb, "bob@example.com").unwrap();
+    assert_eq!(role_name_of(&sb, bob["id"].as_u64().unwrap()).as_deref(), Some("Guard"));
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_row_is_removed_and_invisible_keys_refused() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("bom-rows.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(people(&sb), ana_and_bob(), "E2 without the mark");
+    assert_eq!(
+        statuses(&out.join("results.csv"))[2],
+        (
+            "4".into(),
+            "invalid".into(),
+            "Employee ID: \"E3\\u{200b}\" holds an invisible character (U+200B); as a key it \
+             would not match the same value typed; retype the value"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn decimal_commas_and_thousands_separators_where_unambiguous() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("decimal-comma.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rate = |email: &str, k: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()[k].clone())
+    };
+    assert_eq!(rate("ana@example.com", "hourlyRate"), json!(18.75));
+    assert_eq!(rate("ana@example.com", "weeklyHoursTarget"), json!(37.5));
+    assert_eq!(rate("bob@example.com", "hourlyRate"), json!(1250.5));
+    assert_eq!(
+        statuses(&out.join("results.csv"))[2],
+        ("4".into(), "invalid".into(), "Hourly Rate: \"1e2\" is not a number".into())
+    );
+
+    // In a comma file, "1,250.50" is unambiguous; "18,75" is not.
+    let sb = sandbox();
+    let out = w.path("o2");
+    let r = import(&sb, &corpus("thousands.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let e = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["hourlyRate"].clone()),
+        json!(1250.5)
+    );
+    assert_eq!(
+        statuses(&out.join("results.csv"))[1],
+        (
+            "3".into(),
+            "invalid".into(),
+            "Hourly Rate: \"18,75\" is ambiguous: the comma may separate thousands or decimals; \
+             write it without the comma, or with a decimal point"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn midnight_date_times_are_dates() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("midnight-dates.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let date = |email: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["employmentDate"].clone())
+    };
+    assert_eq!(date("ana@example.com"), "2025-03-03");
+    assert_eq!(date("bob@example.com"), "2025-03-04");
+}
+
+#[test]
+fn a_date_column_excel_rewrote_is_read_in_its_one_possible_order() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("excel-us-dates.csv"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "Employment Date: reading its dates as %m/%d/%Y (\"5/13/2025\" can only be read that \
+             way, and no value of the column contradicts it)"
+        ),
+        "{}",
+        r.stderr
+    );
+    let date = |email: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["employmentDate"].clone())
+    };
+    assert_eq!(date("ana@example.com"), "2025-03-04");
+    assert_eq!(date("bob@example.com"), "2025-05-13");
+    assert_eq!(date("cy@example.com"), "2025-05-05");
+}
+
+#[test]
+fn a_date_column_that_reads_either_way_asks_for_the_format() {
+    let w = Work::new();
+    let out = w.path("o");
+    let r = dry_run(&corpus("ambiguous-dates.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Employment Date: \"3/4/2025\" could be %d/%m/%Y or %m/%d/%Y: add --date-format \
+                 with the one your file uses"
+                    .into()
+            ),
+            // Both orders read 5/5 alike.
+            ("3".into(), "skipped".into(), "".into()),
+        ]
+    );
+    let out = w.path("o2");
+    let r = dry_run(&corpus("contradicting-dates.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Employment Date: \"13/4/2025\" is not a date hrport reads by itself; it looks \
+                 like %d/%m/%Y: add --date-format %d/%m/%Y"
+                    .into()
+            ),
+            (
+                "3".into(),
+                "invalid".into(),
+                "Employment Date: \"4/13/2025\" is not a date hrport reads by itself; it looks \
+                 like %m/%d/%Y: add --date-format %m/%d/%Y"
+                    .into()
+            ),
+        ]
+    );
+    let r = dry_run(&corpus("ambiguous-dates.csv"), &w.path("o3"), &["--date-format", "%d/%m/%Y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn profile_init_from_a_file_matches_its_columns_and_says_why() {
+    let w = Work::new();
+    let f = w.write(
+        "staff.csv",
+        "Staff No,Given Name,Surname,E-mail,Position,Favourite Colour,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,Guard lead,blue,EMEA,Guard\r\n",
+    );
+    let p = w.path("staff.toml");
+    let r = Hrport::new(&["profile", "init"]).target("tracktik").arg("--from", &f).output(&p).run();
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&p).unwrap();
+    for line in [
+        "\"Employee ID\" = \"Staff No\"   # Staff No → Employee ID: common HR name for an employee number",
+        "\"First Name\" = \"Given Name\"   # Given Name → First Name: common HR name for a first name",
+        "\"Last Name\" = \"Surname\"   # Surname → Last Name: common HR name for a last name",
+        "\"Job Title\" = \"Position\"   # Position → Job Title: common HR name for a job title",
+        "\"Region\" = \"Region\"   # Region → Region: the template column's own name",
+        "# Columns of",
+        "# \"Favourite Colour\"",
+        "# \"Middle Name\" = \"\"",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line}\n{text}");
+    }
+    // The profile it wrote imports the file.
+    let sb = sandbox();
+    let r = import(&sb, &f, &w.path("o"), &["--profile", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ana = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(ana["customId"], "E1");
+    assert_eq!(ana["lastName"], "Silva");
+    assert_eq!(ana["jobTitle"], "Guard lead");
+}
