@@ -37,7 +37,8 @@ pub struct SheetFile {
 
 enum Body {
     /// .xls, .ods, .xlsb: the whole used range, and the header's Excel row.
-    Whole { range: Range<Data>, header_row: u32 },
+    /// `uncached`: formula cells without a saved value, in row order.
+    Whole { range: Range<Data>, header_row: u32, uncached: Vec<(u32, u32)> },
     /// .xlsx: each pass asks the streaming thread for a new stream of rows.
     Stream { passes: Mutex<mpsc::Sender<mpsc::SyncSender<Chunk>>> },
 }
@@ -277,11 +278,23 @@ impl SheetFile {
             Ok(top)
         };
         let (sheet, top, mut warnings) = choose_sheet(&shown, &metas, opts, &mut peek)?;
-        let range = ranges.remove(&sheet).unwrap_or_default();
+        let mut range = ranges.remove(&sheet).unwrap_or_default();
         if top.is_empty() {
             return Err(Error::input(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
         }
         let at = header_of(opts, &top);
+        // calamine lists merged regions of .xls sheets only (not .ods, .xlsb).
+        if let Sheets::Xls(x) = &book
+            && let Ok(merges) = x.merge_cells_by_sheet_name(&sheet)
+        {
+            check_merges(&shown, &sheet, merges.len())?;
+            fill_merges(&mut range, &merges, top[at].0);
+        }
+        // A sheet whose formulas cannot be read is read for its values, as before.
+        let uncached = match contain(|| book.worksheet_formula(&sheet)) {
+            Ok(Ok(formulas)) => uncached_cells(&range, &formulas),
+            _ => Vec::new(),
+        };
         let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
         let header_row = top[at].0.saturating_add(1);
         if at > 0 {
@@ -303,7 +316,7 @@ impl SheetFile {
             warnings,
             sheet,
             kind,
-            body: Body::Whole { range, header_row },
+            body: Body::Whole { range, header_row, uncached },
         })
     }
 
@@ -329,6 +342,7 @@ impl SheetFile {
         let merges = contain(|| book.merge_cells_by_sheet_name(&sheet))
             .map_err(|p| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {p}")))?
             .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
+        check_merges(&shown, &sheet, merges.len())?;
         let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
         let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
         let (thread_sheet, thread_shown) = (sheet.clone(), shown.clone());
@@ -365,7 +379,7 @@ impl SheetFile {
 
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         match &self.body {
-            Body::Whole { range, header_row } => {
+            Body::Whole { range, header_row, uncached } => {
                 let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
                 // Index within the range of the header row (header_row is 1-based).
                 let first = header_row.saturating_sub(1).saturating_sub(start_row) as usize;
@@ -380,6 +394,9 @@ impl SheetFile {
                     rows,
                     next: first + 1,
                     start_row,
+                    start_col: range.start().map_or(0, |(_, c)| c),
+                    names: &self.headers,
+                    uncached,
                     buf: String::new(),
                 }))
             }
@@ -435,6 +452,61 @@ fn peek_xlsx(book: &mut Xlsx<Buffered>, name: &str, shown: &str) -> Result<Top> 
     .map_err(|p| cannot(&p))?
 }
 
+/// More merged regions than any sheet a person made has: refused, as each
+/// row is checked against the regions covering it.
+const MAX_MERGES: usize = 100_000;
+
+fn check_merges(shown: &str, sheet: &str, n: usize) -> Result<()> {
+    if n > MAX_MERGES {
+        return Err(Error::input(format!(
+            "{shown}: sheet {sheet:?} has {} merged regions; hrport reads at most {}: \
+             unmerge the cells (Home > Merge & Center) and save the file again",
+            crate::text::thousands(n),
+            crate::text::thousands(MAX_MERGES)
+        )));
+    }
+    Ok(())
+}
+
+/// Copies each merged region's value (its top-left cell) into the other
+/// cells it covers, below the header row `header`. Only cells inside the
+/// loaded range are filled: a region reaching beyond it grows nothing.
+fn fill_merges(range: &mut Range<Data>, merges: &[calamine::Dimensions], header: u32) {
+    for m in merges.iter().filter(|m| m.start.0 > header) {
+        let value = match range.get_value(m.start) {
+            Some(v) if !matches!(v, Data::Empty) => v.clone(),
+            _ => continue,
+        };
+        let end_row = m.end.0.min(range.end().map_or(0, |e| e.0));
+        let end_col = m.end.1.min(range.end().map_or(0, |e| e.1));
+        for r in m.start.0..=end_row {
+            for c in m.start.1..=end_col {
+                if matches!(range.get_value((r, c)), Some(Data::Empty)) {
+                    range.set_value((r, c), value.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Cells holding a formula but no saved value (absolute positions, in
+/// row order): `values` has nothing (or empty text) where `formulas` has one.
+fn uncached_cells(values: &Range<Data>, formulas: &Range<String>) -> Vec<(u32, u32)> {
+    let (r0, c0) = formulas.start().unwrap_or((0, 0));
+    let mut out: Vec<(u32, u32)> = formulas
+        .used_cells()
+        .filter(|(_, _, f)| !f.is_empty())
+        .map(|(r, c, _)| (r0 + r as u32, c0 + c as u32))
+        .filter(|&pos| match values.get_value(pos) {
+            None | Some(Data::Empty) => true,
+            Some(Data::String(s)) => s.is_empty(),
+            _ => false,
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
 /// The first non-blank rows of a loaded sheet (see `Top`).
 fn top_of_range(range: &Range<Data>) -> Top {
     let (start_row, start_col) = range.start().unwrap_or((0, 0));
@@ -472,6 +544,10 @@ struct WholeRows<'a> {
     /// Index, within the range, of the next row `rows` yields.
     next: usize,
     start_row: u32,
+    start_col: u32,
+    /// The header names, for messages.
+    names: &'a [String],
+    uncached: &'a [(u32, u32)],
     buf: String,
 }
 
@@ -499,6 +575,19 @@ impl Rows for WholeRows<'_> {
             }
             rec.row = self.start_row.saturating_add(idx as u32).saturating_add(1);
             rec.shape_error = outside_error(&extra);
+            if !self.uncached.is_empty() {
+                let r = rec.row - 1;
+                let from = self.uncached.partition_point(|&(ur, _)| ur < r);
+                for &(_, c) in self.uncached[from..].iter().take_while(|(ur, _)| *ur == r) {
+                    let name =
+                        c.checked_sub(self.start_col).and_then(|i| self.names.get(i as usize));
+                    let at = format!("{}{}", super::column_letter(c as usize), rec.row);
+                    rec.add_problem(match name {
+                        Some(n) => format!("{n}: {UNCACHED} (cell {at})"),
+                        None => format!("cell {at}: {UNCACHED}"),
+                    });
+                }
+            }
             return Ok(true);
         }
         Ok(false)
@@ -673,7 +762,8 @@ fn stream_sheet(
         };
         let mut row = RowBuilder::new(width, first_col);
         row.names.clone_from(&names);
-        row.merges = merges.iter().filter(|m| m.start.0 > header_row).map(|m| (*m, None)).collect();
+        row.pending = merges.iter().filter(|m| m.start.0 > header_row).copied().collect();
+        row.pending.sort_by_key(|m| std::cmp::Reverse(m.start.0));
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut order = Order::default();
         let ok = loop {
@@ -694,12 +784,9 @@ fn stream_sheet(
                 continue;
             }
             if row.row != Some(r) {
-                let prev = row.row.unwrap_or(header_row);
                 if let Some(rec) = row.take() {
                     chunk.push(rec);
                 }
-                // Rows a merged cell covers that the file does not list.
-                chunk.extend(row.covered_between(prev, r));
                 if chunk.len() >= CHUNK
                     && out
                         .send(Chunk::Rows(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
@@ -707,7 +794,7 @@ fn stream_sheet(
                 {
                     break false; // the pass was abandoned
                 }
-                row.row = Some(r);
+                row.start_row(r);
             }
             // openpyxl, pandas and others write formulas with an empty value.
             let empty = match &cell.value {
@@ -723,11 +810,9 @@ fn stream_sheet(
             row.put(c, &buf);
         };
         if ok {
-            let prev = row.row.unwrap_or(header_row);
             if let Some(rec) = row.take() {
                 chunk.push(rec);
             }
-            chunk.extend(row.covered_between(prev, u32::MAX));
             if !chunk.is_empty() {
                 let _ = out.send(Chunk::Rows(chunk));
             }
@@ -774,8 +859,12 @@ struct RowBuilder {
     any: bool,
     /// The header names, for messages.
     names: Vec<String>,
-    /// Merged regions below the header, each with its value once the
-    /// stream has passed its top-left cell: filled into every cell it covers.
+    /// Merged regions below the header not reached yet, the first last.
+    pending: Vec<calamine::Dimensions>,
+    /// Merged regions covering the current row, each with its value once
+    /// the stream has passed its top-left cell: filled into every cell of
+    /// the row it covers. Rows the file does not list at all (a merge the
+    /// only thing in them) stay out: they are blank to every other reader.
     merges: Vec<(calamine::Dimensions, Option<String>)>,
     /// Columns of this row holding a formula Excel never calculated.
     uncached: Vec<u32>,
@@ -795,6 +884,7 @@ impl RowBuilder {
             extra: Vec::new(),
             any: false,
             names: Vec::new(),
+            pending: Vec::new(),
             merges: Vec::new(),
             uncached: Vec::new(),
         }
@@ -805,32 +895,18 @@ impl RowBuilder {
         self.uncached.push(col);
     }
 
-    /// Rows strictly between `prev` and `next` that only merged cells fill.
-    fn covered_between(&mut self, prev: u32, next: u32) -> Vec<Record> {
-        let mut out = Vec::new();
-        let mut q = prev.saturating_add(1);
-        while q < next {
-            let covering = self
-                .merges
-                .iter()
-                .filter(|(m, v)| v.is_some() && m.start.0 <= q && q <= m.end.0)
-                .map(|(m, _)| m.end.0)
-                .max();
-            let Some(end) = covering else {
-                // Jump to the next merge that starts below, if any.
-                match self.merges.iter().map(|(m, _)| m.start.0).filter(|&s| s > q).min() {
-                    Some(s) if s < next => q = s,
-                    _ => break,
-                }
-                continue;
-            };
-            while q <= end && q < next {
-                self.row = Some(q);
-                out.extend(self.take());
-                q += 1;
+    /// Sets the row the next cells are in; the merged regions covering it
+    /// become active, those above it are dropped.
+    fn start_row(&mut self, r: u32) {
+        self.row = Some(r);
+        while self.pending.last().is_some_and(|m| m.start.0 <= r) {
+            if let Some(m) = self.pending.pop() {
+                self.merges.push((m, None));
             }
         }
-        out
+        if !self.merges.is_empty() {
+            self.merges.retain(|(m, _)| m.end.0 >= r);
+        }
     }
 
     fn put(&mut self, col: u32, text: &str) {
@@ -1000,6 +1076,37 @@ mod tests {
         let mut s = String::new();
         cell_text(&d, &mut s);
         s
+    }
+
+    #[test]
+    fn merged_regions_fill_the_cells_they_cover_below_the_header() {
+        let mut range: Range<Data> = Range::new((0, 0), (3, 2));
+        range.set_value((0, 0), Data::String("title".into()));
+        range.set_value((1, 1), Data::String("EMEA".into()));
+        range.set_value((2, 2), Data::String("own".into()));
+        let m = |a: (u32, u32), b: (u32, u32)| calamine::Dimensions::new(a, b);
+        // The title merge is above the header (row 0): left alone. The one
+        // below covers rows 1-3, columns 1-2, but keeps cells of their own;
+        // one reaching far beyond the range grows nothing.
+        fill_merges(&mut range, &[m((0, 0), (0, 2)), m((1, 1), (3, 2)), m((3, 0), (900, 900))], 0);
+        let at = |r, c| text(range.get_value((r, c)).cloned().unwrap_or(Data::Empty));
+        assert_eq!(
+            (at(0, 1), at(1, 2), at(2, 1), at(2, 2), at(3, 2)),
+            ("".into(), "EMEA".into(), "EMEA".into(), "own".into(), "EMEA".into())
+        );
+        assert_eq!(range.end(), Some((3, 2)));
+    }
+
+    #[test]
+    fn formulas_without_a_value_are_found() {
+        let mut values: Range<Data> = Range::new((1, 0), (2, 1));
+        values.set_value((1, 0), Data::Float(4.0));
+        values.set_value((2, 1), Data::String(String::new()));
+        let mut formulas: Range<String> = Range::new((1, 0), (3, 1));
+        formulas.set_value((1, 0), "2+2".into());
+        formulas.set_value((2, 1), "LOWER(A2)".into());
+        formulas.set_value((3, 0), "NOW()".into());
+        assert_eq!(uncached_cells(&values, &formulas), [(2, 1), (3, 0)]);
     }
 
     #[test]
