@@ -1001,6 +1001,15 @@ impl crate::input::HeaderJudge for TemplateJudge {
     }
 
     fn lacks(&self, cells: &[String]) -> Vec<String> {
+        // As in `Mapping::resolve`: a file with an ID or Status column may
+        // only change or end records, and needs no more.
+        let changes_only = cells.iter().any(|c| {
+            let n = text::normalize(c);
+            n == text::normalize(ID_COLUMN) || n == text::normalize(STATUS_COLUMN)
+        });
+        if changes_only {
+            return Vec::new();
+        }
         let named = self.present(cells);
         let fields = self.template.fields;
         let mut lacks: Vec<String> = fields

@@ -254,6 +254,21 @@ fn plain_number(s: &str, decimal_comma: bool) -> Result<f64, String> {
         Some(d) => body.split_once(d).ok_or_else(bad)?,
         None => (body, ""),
     };
+    // One separator before exactly three digits (`1,250`, `1.250`) may
+    // separate thousands in the other convention: in a file where either
+    // reading is the file's own, it is refused rather than guessed.
+    if decimal_comma
+        && commas + dots == 1
+        && frac.len() == 3
+        && (1..=3).contains(&int.len())
+        && !int.starts_with('0')
+    {
+        return Err(format!(
+            "{s:?} is ambiguous: the {} may separate thousands or decimals; write it without \
+             thousands separators",
+            if commas == 1 { "comma" } else { "point" }
+        ));
+    }
     if !frac.bytes().all(|c| c.is_ascii_digit()) {
         return Err(bad());
     }
@@ -417,6 +432,11 @@ mod tests {
         assert_eq!(n("1,250,000", false), Ok(1_250_000.0));
         assert_eq!(n("-1,250.5", false), Ok(-1250.5));
         assert_eq!(n(".5", false), Ok(0.5));
+        assert_eq!(n("1.250", false), Ok(1.25));
+        assert_eq!(n("0,125", true), Ok(0.125));
+        for ambiguous in ["1,250", "1.250"] {
+            assert!(n(ambiguous, true).unwrap_err().contains("is ambiguous"), "{ambiguous}");
+        }
         assert_eq!(n("42", false), Ok(42.0));
         assert_eq!(
             n("18,75", false),
