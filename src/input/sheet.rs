@@ -746,7 +746,7 @@ fn stream_sheet(
     }
     finish_headers(&mut headers);
     let width = headers.len();
-    let names = headers.clone();
+    let headers_copy = headers.clone();
     if header_tx.send(Ok(Header { headers })).is_err() {
         return;
     }
@@ -760,65 +760,69 @@ fn stream_sheet(
                 continue;
             }
         };
+        // A new builder each pass: an abandoned pass may leave half a row.
         let mut row = RowBuilder::new(width, first_col);
-        row.names.clone_from(&names);
+        row.names.clone_from(&headers_copy);
         row.pending = merges.iter().filter(|m| m.start.0 > header_row).copied().collect();
         row.pending.sort_by_key(|m| std::cmp::Reverse(m.start.0));
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut order = Order::default();
-        let ok = loop {
-            let cell = match reader.next_cell_with_formula_metadata() {
-                Ok(Some(cell)) => cell,
-                Ok(None) => break true,
-                Err(e) => {
-                    let _ = out.send(Chunk::Failed(cannot(&e)));
-                    break false;
-                }
-            };
-            let (r, c) = cell.pos;
-            if let Err(e) = order.check(r, c) {
-                let _ = out.send(Chunk::Failed(cannot(&e)));
-                break false;
-            }
-            if r <= header_row {
-                continue;
-            }
-            if row.row != Some(r) {
-                if let Some(rec) = row.take() {
-                    chunk.push(rec);
-                }
-                if chunk.len() >= CHUNK
-                    && out
-                        .send(Chunk::Rows(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
-                        .is_err()
-                {
-                    break false; // the pass was abandoned
-                }
-                row.start_row(r);
-            }
-            // openpyxl, pandas and others write formulas with an empty value.
-            let empty = match &cell.value {
-                DataRef::Empty => true,
-                DataRef::String(s) => s.is_empty(),
-                DataRef::SharedString(s) => s.is_empty(),
-                _ => false,
-            };
-            if empty && cell.formula.is_some() {
-                row.uncached(c);
-            }
-            cell_text_ref(&cell.value, &mut buf);
-            row.put(c, &buf);
-        };
-        if ok {
+        if let Err(e) = stream_pass(&mut reader, header_row, &mut row, out) {
+            let _ = out.send(Chunk::Failed(cannot(&e)));
+        }
+    }
+}
+
+/// One pass over a sheet's rows below the header, sent in chunks. An
+/// abandoned pass (the receiver gone) ends quietly; a damaged sheet is the
+/// error returned.
+fn stream_pass(
+    reader: &mut calamine::XlsxCellReader<'_, Buffered>,
+    header_row: u32,
+    row: &mut RowBuilder,
+    out: &mpsc::SyncSender<Chunk>,
+) -> std::result::Result<(), String> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut order = Order::default();
+    let mut buf = String::new();
+    while let Some(cell) = reader.next_cell_with_formula_metadata().map_err(|e| e.to_string())? {
+        let (r, c) = cell.pos;
+        order.check(r, c)?;
+        if r <= header_row {
+            continue;
+        }
+        if row.row != Some(r) {
             if let Some(rec) = row.take() {
                 chunk.push(rec);
             }
-            if !chunk.is_empty() {
-                let _ = out.send(Chunk::Rows(chunk));
+            if chunk.len() >= CHUNK
+                && out
+                    .send(Chunk::Rows(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                    .is_err()
+            {
+                return Ok(()); // the pass was abandoned
             }
-            let _ = out.send(Chunk::End);
+            row.start_row(r);
         }
+        // openpyxl, pandas and others write formulas with an empty value.
+        let empty = match &cell.value {
+            DataRef::Empty => true,
+            DataRef::String(s) => s.is_empty(),
+            DataRef::SharedString(s) => s.is_empty(),
+            _ => false,
+        };
+        if empty && cell.formula.is_some() {
+            row.uncached(c);
+        }
+        cell_text_ref(&cell.value, &mut buf);
+        row.put(c, &buf);
     }
+    if let Some(rec) = row.take() {
+        chunk.push(rec);
+    }
+    if !chunk.is_empty() {
+        let _ = out.send(Chunk::Rows(chunk));
+    }
+    let _ = out.send(Chunk::End);
+    Ok(())
 }
 
 /// Where the last streamed cell was. Excel writes rows, and cells within a
