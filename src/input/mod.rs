@@ -347,6 +347,32 @@ pub fn default_out_dir(input: &Path) -> PathBuf {
 mod tests {
     use super::*;
 
+    /// Scores a row by how many of its cells are "a" or "b".
+    struct Ab;
+    impl HeaderJudge for Ab {
+        fn score(&self, cells: &[String]) -> usize {
+            cells.iter().filter(|c| *c == "a" || *c == "b").count()
+        }
+        fn lacks(&self, _: &[String]) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn the_header_is_the_first_row_naming_most_columns() {
+        let judge = Judge(std::sync::Arc::new(Ab));
+        let rows = |r: &[&[&str]]| -> Vec<Vec<String>> {
+            r.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect()
+        };
+        let title = rows(&[&["Staff list"], &["a", "x"], &["a", "b"], &["a", "b"]]);
+        assert_eq!(pick_header(Some(&judge), &title), Some(2));
+        // Row 1 as good as any: kept.
+        assert_eq!(pick_header(Some(&judge), &rows(&[&["a"], &["b"]])), None);
+        assert_eq!(pick_header(Some(&judge), &rows(&[&["x"], &["y"]])), None);
+        assert_eq!(pick_header(None, &title), None);
+        assert_eq!(strip_invisible_lead("\u{feff}\u{200b}E2\u{200b}"), "E2\u{200b}");
+    }
+
     #[test]
     fn column_letters() {
         assert_eq!(column_letter(0), "A");
