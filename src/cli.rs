@@ -451,6 +451,13 @@ pub enum ProfileCommand {
         /// Where to write it (default: standard output).
         #[arg(long, value_name = "FILE.toml")]
         output: Option<PathBuf>,
+        /// A spreadsheet whose columns the profile matches to the template
+        /// (by name, alias and common HR names), each match commented.
+        #[arg(long, value_name = "FILE")]
+        from: Option<PathBuf>,
+        /// The sheet of a --from workbook to read (default: as import chooses).
+        #[arg(long, requires = "from")]
+        sheet: Option<String>,
     },
 }
 

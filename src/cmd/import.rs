@@ -19,8 +19,8 @@ use crate::engine::{
 };
 use crate::error::{Error, Result, exit};
 use crate::input::{self, ReadOptions, Source};
-use crate::mapping::Mapping;
 use crate::mapping::profile::Profile;
+use crate::mapping::{Mapping, values};
 use crate::output::summary::{Seconds, Summary};
 use crate::output::{
     CredentialsFile, ERRORS_CSV, ERRORS_XLSX, RESULTS_CSV, RESULTS_XLSX, ResultFiles, ResultsSpec,
@@ -79,7 +79,9 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     let info = target.info();
     let profile = load_profile(job.run.profile.as_deref(), info)?;
     let options = targets::options(target, &profile.options, &job.run.switches)?;
-    let read = read_options(&job.run)?;
+    let mut read = read_options(&job.run)?;
+    read.judge =
+        Some(input::Judge(Arc::new(crate::mapping::TemplateJudge::new(&info.template, &profile))));
     if !job.dry_run && !job.run.endpoint.sandbox && job.run.endpoint.base_url.is_none() {
         return Err(Error::config(
             "say where to import: --base-url URL (with credentials in the environment), or --sandbox to try it locally",
@@ -383,6 +385,7 @@ fn read_options(run: &RunArgs) -> Result<ReadOptions> {
         sheet: run.sheet.clone(),
         encoding,
         delimiter: run.delimiter.as_deref().map(input::parse_delimiter).transpose()?,
+        judge: None,
     })
 }
 
@@ -417,6 +420,9 @@ fn open_input(
         warn(w);
     }
     let m = &input.mapping;
+    for note in &m.notes {
+        warn(note);
+    }
     if !m.unknown.is_empty() {
         // Each name clipped and at most ten of them: a file may have 20,000.
         let names: Vec<String> = m
@@ -454,7 +460,8 @@ fn reopen(
         profile,
         job.run.date_formats.clone(),
     )?
-    .files_beside(&job.file);
+    .files_beside(&job.file)
+    .decimal_comma(source.decimal_comma());
     Ok(Input { source, mapping, read })
 }
 
@@ -510,7 +517,24 @@ fn validate(
                 }
                 return Err(e);
             }
-            Ok(v) => return Ok(v),
+            Ok(v) => {
+                // A date column Excel rewrote (`5/13/2025`) whose values all
+                // read in one day/month order: checked again in that order.
+                let found = input.mapping.date_orders_found();
+                if found.is_empty() {
+                    return Ok(v);
+                }
+                for (field, order, example) in found {
+                    let sep = values::SlashDate::parse(&example).map_or('/', |d| d.sep);
+                    warn(&format!(
+                        "{}: reading its dates as {} ({example:?} can only be read that way, \
+                         and no value of the column contradicts it)",
+                        input.mapping.label(field),
+                        order.format(sep)
+                    ));
+                    input.mapping.set_date_order(field, order);
+                }
+            }
         }
     }
 }

@@ -4,16 +4,26 @@
 //! lives here with the command rather than in `mapping` (which must not know
 //! targets or their options). It writes only the one file it is asked for.
 
+use std::path::Path;
+use std::sync::Arc;
+
 use crate::cli::{ProfileArgs, ProfileCommand};
 use crate::error::{Error, Result, exit};
+use crate::input::{Judge, ReadOptions, Source};
 use crate::mapping::field::FieldSpec;
+use crate::mapping::profile::Profile;
+use crate::mapping::{How, TemplateJudge, suggest};
 use crate::targets::{self, TargetInfo};
 
 pub fn run(args: ProfileArgs) -> Result<u8> {
     match args.command {
-        ProfileCommand::Init { target, output } => {
+        ProfileCommand::Init { target, output, from, sheet } => {
             let t = targets::find(&target).ok_or_else(|| Error::config("unknown target"))?;
-            let text = starter(t.info());
+            let matched = match &from {
+                Some(file) => Some(match_file(t.info(), file, sheet)?),
+                None => None,
+            };
+            let text = starter(t.info(), matched.as_ref());
             match output {
                 None => print!("{text}"),
                 Some(path) => {
@@ -34,8 +44,96 @@ pub fn run(args: ProfileArgs) -> Result<u8> {
     }
 }
 
-/// A commented starter profile for a target.
-pub fn starter(info: &TargetInfo) -> String {
+/// A file's headers matched to a template (`mapping::suggest`).
+pub struct FromFile {
+    pub name: String,
+    pub headers: Vec<String>,
+    pub found: Vec<(usize, usize, How)>,
+    pub notes: Vec<String>,
+}
+
+/// Reads `file`'s header row as `import` would and matches it.
+fn match_file(info: &'static TargetInfo, file: &Path, sheet: Option<String>) -> Result<FromFile> {
+    let profile = Profile::default();
+    let read = ReadOptions {
+        sheet,
+        judge: Some(Judge(Arc::new(TemplateJudge::new(&info.template, &profile)))),
+        ..ReadOptions::default()
+    };
+    let source = Source::open(file, &read)?;
+    for w in source.warnings() {
+        super::warn(w);
+    }
+    let headers = source.headers().to_vec();
+    let (found, notes) = suggest(&info.template, &headers);
+    Ok(FromFile { name: crate::input::display(file), headers, found, notes })
+}
+
+/// A TOML string holding `s` exactly (quotes and control characters escaped).
+fn toml_string(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
+/// Why a header was matched, for the comment beside the match.
+fn why(how: &How, info: &TargetInfo) -> String {
+    match how {
+        How::Name => "the template column's own name".to_string(),
+        How::Alias => format!("an alias the {} template gives it", info.template.name),
+        How::Common(what) => format!("common HR name for {what}"),
+        How::Profile => "this profile".to_string(),
+    }
+}
+
+/// The [columns] lines of a profile made from a file: each match, why, and
+/// the template columns and file columns left unmatched.
+fn matched_columns(info: &TargetInfo, from: &FromFile) -> String {
+    let t = &info.template;
+    let mut s = format!(
+        "# Which column of YOUR file feeds each template column. Matched from the\n\
+         # headers of {}; check each line.\n[columns]\n",
+        from.name
+    );
+    for (fi, col, how) in &from.found {
+        let (f, h) = (&t.fields[*fi], &from.headers[*col]);
+        s.push_str(&format!(
+            "{} = {}   # {} → {}: {}\n",
+            toml_string(f.column),
+            toml_string(h),
+            crate::text::printable(&h.replace(['\n', '\r'], " ")),
+            f.column,
+            why(how, info)
+        ));
+    }
+    let bound: Vec<usize> = from.found.iter().map(|(fi, _, _)| *fi).collect();
+    let open: Vec<&FieldSpec> =
+        t.fields.iter().enumerate().filter(|(i, _)| !bound.contains(i)).map(|(_, f)| f).collect();
+    if !open.is_empty() {
+        s.push_str("# Template columns no header matched:\n");
+        for f in open {
+            s.push_str(&format!("# \"{}\" = \"\"{}\n", f.column, field_note(f)));
+        }
+    }
+    let used: Vec<usize> = from.found.iter().map(|(_, c, _)| *c).collect();
+    let unmatched: Vec<String> = (0..from.headers.len())
+        .filter(|c| !used.contains(c) && !crate::mapping::is_hrport_column(&from.headers[*c]))
+        .map(|c| format!("{:?}", from.headers[c]))
+        .collect();
+    if !unmatched.is_empty() {
+        s.push_str(&format!(
+            "# Columns of {} that match no template column (kept in results, not sent):\n# {}\n",
+            from.name,
+            unmatched.join(", ")
+        ));
+    }
+    for n in &from.notes {
+        s.push_str(&format!("# Not decided: {n}\n"));
+    }
+    s
+}
+
+/// A commented starter profile for a target, its [columns] matched to
+/// `from`'s headers when given.
+pub fn starter(info: &TargetInfo, from: Option<&FromFile>) -> String {
     let t = &info.template;
     let mut s = String::new();
     s.push_str(&format!(
@@ -46,12 +144,17 @@ pub fn starter(info: &TargetInfo) -> String {
          target = \"{}\"\n\n",
         t.name, t.title, t.name, t.name
     ));
-    s.push_str(
-        "# Which column of YOUR file feeds each template column. Columns not listed\n\
-         # here are still matched by name and by the aliases shown.\n[columns]\n",
-    );
-    for f in t.fields {
-        s.push_str(&format!("# \"{}\" = \"\"{}\n", f.column, field_note(f)));
+    match from {
+        Some(from) => s.push_str(&matched_columns(info, from)),
+        None => {
+            s.push_str(
+                "# Which column of YOUR file feeds each template column. Columns not listed\n\
+                 # here are still matched by name and by the aliases shown.\n[columns]\n",
+            );
+            for f in t.fields {
+                s.push_str(&format!("# \"{}\" = \"\"{}\n", f.column, field_note(f)));
+            }
+        }
     }
     // Examples with this target's own columns: the first required one for a
     // constant, and the first optional one for a default and a value map.

@@ -43,6 +43,9 @@ pub struct DelimitedFile {
     cr_only: bool,
     /// UTF-8 was assumed from the start of the file, not known.
     guessed_utf8: bool,
+    /// Non-blank rows up to and including the header (more than one when
+    /// title rows stand above it).
+    header_skip: usize,
 }
 
 /// Parses the `--delimiter` value.
@@ -132,6 +135,7 @@ impl DelimitedFile {
             crlf: false,
             cr_only: false,
             guessed_utf8,
+            header_skip: 1,
         };
         let mut sample = Vec::new();
         f.decoded_reader()?
@@ -169,12 +173,50 @@ impl DelimitedFile {
             )));
         }
         f.headers = rec.iter().map(|h| h.trim().to_string()).collect();
+        if opts.judge.is_some() {
+            f.find_header_row(opts, &shown)?;
+        }
         super::name_blank_headers(&mut f.headers);
         Ok(f)
     }
 
     pub fn delimiter(&self) -> u8 {
         self.delimiter
+    }
+
+    /// Looks for the header among the first rows when a title row stands
+    /// above it (see `input::pick_header`).
+    fn find_header_row(&mut self, opts: &ReadOptions, shown: &str) -> Result<()> {
+        let mut top: Vec<(u64, Vec<String>)> = Vec::new();
+        {
+            let mut rows =
+                DelimitedRows { file: self, rdr: self.csv_reader()?, last_row: 0, width: 0 };
+            let mut rec = csv::StringRecord::new();
+            while top.len() < super::HEADER_SEARCH {
+                match rows.read(&mut rec)? {
+                    Some((_, true)) | None => break,
+                    Some(_) if is_blank(&rec) => {}
+                    Some((row, false)) => {
+                        top.push((row, rec.iter().map(|h| h.trim().to_string()).collect()))
+                    }
+                }
+            }
+        }
+        let cells: Vec<Vec<String>> = top.iter().map(|(_, c)| c.clone()).collect();
+        if let Some(at) = super::pick_header(opts.judge.as_ref(), &cells) {
+            let (row, headers) = top.swap_remove(at);
+            if headers.len() > super::MAX_COLUMNS {
+                return Err(Error::input(format!("{shown}: row {row} has too many columns")));
+            }
+            self.headers = headers;
+            self.header_skip = at + 1;
+            self.warnings.push(super::header_row_note(shown, row));
+        }
+        Ok(())
+    }
+
+    pub fn decimal_comma(&self) -> bool {
+        matches!(self.delimiter, b';' | b'\t')
     }
 
     pub fn describe(&self) -> String {
@@ -194,9 +236,13 @@ impl DelimitedFile {
         };
         // Skip up to and including the header row, exactly as `open` did.
         let mut rec = csv::StringRecord::new();
+        let mut skipped = 0;
         while let Some(_row) = rows.read(&mut rec)? {
             if !is_blank(&rec) {
-                break;
+                skipped += 1;
+                if skipped == self.header_skip {
+                    break;
+                }
             }
         }
         Ok(rows)

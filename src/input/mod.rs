@@ -32,6 +32,50 @@ pub struct ReadOptions {
     pub sheet: Option<String>,
     pub encoding: Option<&'static encoding_rs::Encoding>,
     pub delimiter: Option<u8>,
+    /// What the headers should be, when known: then the header row is the
+    /// row among the first `HEADER_SEARCH` that names most of them, and a
+    /// workbook's sheet is the visible one that has the required columns.
+    pub judge: Option<Judge>,
+}
+
+/// How many non-blank rows at the top are searched for the header row.
+pub const HEADER_SEARCH: usize = 20;
+
+/// Tells a header row from a title row without the reader knowing
+/// templates (`mapping` implements it).
+pub trait HeaderJudge: Send + Sync {
+    /// How many template columns these cells name.
+    fn score(&self, cells: &[String]) -> usize;
+    /// What required columns these cells lack (empty: none).
+    fn lacks(&self, cells: &[String]) -> Vec<String>;
+}
+
+#[derive(Clone)]
+pub struct Judge(pub std::sync::Arc<dyn HeaderJudge>);
+
+impl std::fmt::Debug for Judge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Judge")
+    }
+}
+
+/// Which of the first rows (each its cells) is the header: the first that
+/// names most template columns, when it names more than the first row.
+/// `None` keeps the first row.
+pub fn pick_header(judge: Option<&Judge>, rows: &[Vec<String>]) -> Option<usize> {
+    let judge = judge?;
+    let scores: Vec<usize> = rows.iter().map(|r| judge.0.score(r)).collect();
+    let best = scores.iter().copied().max()?;
+    let at = scores.iter().position(|&s| s == best)?;
+    (at > 0 && best > scores[0]).then_some(at)
+}
+
+/// The warning that says which row was taken as the header.
+pub fn header_row_note(shown: &str, row: u64) -> String {
+    format!(
+        "{shown}: row {row} holds the column headers (the rows above it are read as titles \
+         and skipped); row numbers in messages are the file's own"
+    )
 }
 
 /// One data row.
@@ -160,6 +204,15 @@ impl Source {
         }
     }
 
+    /// Whether `18,75` is a number here: the delimiter (`;` or tab) leaves
+    /// the comma free for decimals, as in Excel's CSVs in much of Europe.
+    pub fn decimal_comma(&self) -> bool {
+        match self {
+            Source::Delimited(d) => d.decimal_comma(),
+            Source::Sheet(_) => false,
+        }
+    }
+
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         let inner: Box<dyn Rows + '_> = match self {
             Source::Delimited(d) => Box::new(d.rows()?),
@@ -204,8 +257,30 @@ impl Rows for CheckedRows<'_> {
         if all.len() > MAX_CELL_CHARS || all.contains('\0') {
             check_cells(rec, self.headers);
         }
+        // Every invisible lead character is encoded from 0xE2 or 0xEF.
+        if rec.fields.as_slice().bytes().any(|b| b == 0xE2 || b == 0xEF)
+            && rec.fields.iter().any(|c| c.starts_with(INVISIBLE_LEAD))
+        {
+            let mut clean =
+                csv::StringRecord::with_capacity(rec.fields.as_slice().len(), rec.fields.len());
+            for cell in rec.fields.iter() {
+                clean.push_field(strip_invisible_lead(cell));
+            }
+            rec.fields = clean;
+        }
         Ok(true)
     }
+}
+
+/// Characters a person cannot see that programs put at the start of a
+/// cell: a byte-order mark (a file pasted into another, a row exported by
+/// a program that writes one per line) and zero-width spaces and joiners.
+/// Left in, `\u{feff}E2` would be a second employee E2.
+pub const INVISIBLE_LEAD: [char; 5] = ['\u{feff}', '\u{200b}', '\u{200c}', '\u{200d}', '\u{2060}'];
+
+/// A cell without the invisible characters it starts with.
+pub fn strip_invisible_lead(cell: &str) -> &str {
+    cell.trim_start_matches(INVISIBLE_LEAD)
 }
 
 fn check_cells(rec: &mut Record, headers: &[String]) {
@@ -275,6 +350,9 @@ pub fn column_letter(mut idx: usize) -> String {
 /// Names header cells that are blank, so messages can refer to them.
 fn name_blank_headers(headers: &mut [String]) {
     for (i, h) in headers.iter_mut().enumerate() {
+        if h.starts_with(INVISIBLE_LEAD) {
+            *h = strip_invisible_lead(h).trim().to_string();
+        }
         if h.is_empty() {
             *h = format!("Column {}", column_letter(i));
         }
@@ -302,6 +380,32 @@ pub fn default_out_dir(input: &Path) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Scores a row by how many of its cells are "a" or "b".
+    struct Ab;
+    impl HeaderJudge for Ab {
+        fn score(&self, cells: &[String]) -> usize {
+            cells.iter().filter(|c| *c == "a" || *c == "b").count()
+        }
+        fn lacks(&self, _: &[String]) -> Vec<String> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn the_header_is_the_first_row_naming_most_columns() {
+        let judge = Judge(std::sync::Arc::new(Ab));
+        let rows = |r: &[&[&str]]| -> Vec<Vec<String>> {
+            r.iter().map(|c| c.iter().map(|s| s.to_string()).collect()).collect()
+        };
+        let title = rows(&[&["Staff list"], &["a", "x"], &["a", "b"], &["a", "b"]]);
+        assert_eq!(pick_header(Some(&judge), &title), Some(2));
+        // Row 1 as good as any: kept.
+        assert_eq!(pick_header(Some(&judge), &rows(&[&["a"], &["b"]])), None);
+        assert_eq!(pick_header(Some(&judge), &rows(&[&["x"], &["y"]])), None);
+        assert_eq!(pick_header(None, &title), None);
+        assert_eq!(strip_invisible_lead("\u{feff}\u{200b}E2\u{200b}"), "E2\u{200b}");
+    }
 
     #[test]
     fn column_letters() {

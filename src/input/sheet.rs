@@ -37,7 +37,8 @@ pub struct SheetFile {
 
 enum Body {
     /// .xls, .ods, .xlsb: the whole used range, and the header's Excel row.
-    Whole { range: Range<Data>, header_row: u32 },
+    /// `uncached`: formula cells without a saved value, in row order.
+    Whole { range: Range<Data>, header_row: u32, uncached: Vec<(u32, u32)> },
     /// .xlsx: each pass asks the streaming thread for a new stream of rows.
     Stream { passes: Mutex<mpsc::Sender<mpsc::SyncSender<Chunk>>> },
 }
@@ -78,6 +79,121 @@ fn pick_sheet(
             .cloned()
             .ok_or_else(|| Error::input(format!("{shown}: the workbook has no sheets"))),
     }
+}
+
+/// A sheet's first non-blank rows: each its 0-based row and its cells'
+/// columns and text. Enough to choose the sheet and its header row.
+type Top = Vec<(u32, Vec<(u32, String)>)>;
+
+fn texts(top: &Top) -> Vec<Vec<String>> {
+    top.iter().map(|(_, cells)| cells.iter().map(|(_, t)| t.clone()).collect()).collect()
+}
+
+/// The header row of a sheet (an index into `top`): see `input::pick_header`.
+fn header_of(opts: &ReadOptions, top: &Top) -> usize {
+    super::pick_header(opts.judge.as_ref(), &texts(top)).unwrap_or(0)
+}
+
+/// Which sheet to read, its first rows, and what to tell the person.
+/// `--sheet` names one (hidden or not); else hidden sheets are skipped, and
+/// when the first visible sheet lacks the required columns and exactly one
+/// other has them, that one is read. `peek` reads a sheet's first rows.
+fn choose_sheet(
+    shown: &str,
+    metas: &[calamine::Sheet],
+    opts: &ReadOptions,
+    peek: &mut dyn FnMut(&str) -> Result<Top>,
+) -> Result<(String, Top, Vec<String>)> {
+    let names: Vec<String> = metas.iter().map(|m| m.name.clone()).collect();
+    if opts.sheet.is_some() {
+        let sheet = pick_sheet(shown, &names, opts.sheet.as_deref())?;
+        let top = peek(&sheet)?;
+        return Ok((sheet, top, Vec::new()));
+    }
+    let hidden = |m: &calamine::Sheet| m.visible != calamine::SheetVisible::Visible;
+    let mut visible: Vec<&str> =
+        metas.iter().filter(|m| !hidden(m)).map(|m| m.name.as_str()).collect();
+    if visible.is_empty() {
+        visible = names.iter().map(String::as_str).collect();
+    }
+    let first =
+        pick_sheet(shown, &visible.iter().map(|v| v.to_string()).collect::<Vec<_>>(), None)?;
+    let mut notes = Vec::new();
+    let skipped: Vec<String> = metas
+        .iter()
+        .take_while(|m| m.name != first)
+        .filter(|m| hidden(m))
+        .map(|m| format!("{:?}", m.name))
+        .collect();
+    if !skipped.is_empty() {
+        notes.push(format!(
+            "{shown}: hidden sheet{} {} {} skipped; reading {first:?} (give --sheet to read a \
+             hidden one)",
+            if skipped.len() == 1 { "" } else { "s" },
+            crate::text::and_list(&skipped),
+            if skipped.len() == 1 { "is" } else { "are" }
+        ));
+    }
+    let top = peek(&first)?;
+    let Some(judge) = opts.judge.as_ref().filter(|_| visible.len() > 1) else {
+        return Ok((first, top, notes));
+    };
+    let lacks = |top: &Top| -> Vec<String> {
+        top.get(header_of(opts, top)).map_or_else(
+            || vec!["a header row".to_string()],
+            |(_, cells)| judge.0.lacks(&cells.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>()),
+        )
+    };
+    let first_lacks = lacks(&top);
+    if first_lacks.is_empty() {
+        return Ok((first, top, notes));
+    }
+    let mut verdicts = vec![(first.clone(), first_lacks.clone())];
+    let mut matching = Vec::new();
+    for name in visible.iter().filter(|n| **n != first) {
+        let other = peek(name)?;
+        let l = lacks(&other);
+        if l.is_empty() {
+            matching.push((name.to_string(), other));
+        }
+        verdicts.push((name.to_string(), l));
+    }
+    if let [(name, _)] = matching.as_slice() {
+        notes.push(format!(
+            "{shown}: sheet {first:?} lacks the required columns ({}); reading sheet {name:?}, \
+             which has them",
+            crate::text::and_list(&first_lacks)
+        ));
+        let (name, top) = matching.remove(0);
+        return Ok((name, top, notes));
+    }
+    Err(Error::input(sheets_error(shown, metas, &verdicts, matching.len())))
+}
+
+/// No one sheet has the required columns (or several do): each sheet and
+/// whether it matches, for the person to give `--sheet`.
+fn sheets_error(
+    shown: &str,
+    metas: &[calamine::Sheet],
+    verdicts: &[(String, Vec<String>)],
+    matching: usize,
+) -> String {
+    let list: Vec<String> = metas
+        .iter()
+        .map(|m| match verdicts.iter().find(|(n, _)| *n == m.name) {
+            Some((_, lacks)) if lacks.is_empty() => format!("{:?} has them", m.name),
+            Some((_, lacks)) => {
+                format!("{:?} lacks {}", m.name, crate::text::and_list(lacks))
+            }
+            None => format!("{:?} is hidden (not checked)", m.name),
+        })
+        .collect();
+    let why = if matching == 0 {
+        "no sheet has the required columns"
+    } else {
+        "several sheets have the required columns"
+    };
+    format!("{shown}: {why}; give --sheet NAME. Its sheets: {}", list.join("; "))
 }
 
 /// Opens a workbook with calamine, any failure (a panic too) an input error.
@@ -148,20 +264,44 @@ impl SheetFile {
         opts: &ReadOptions,
     ) -> Result<SheetFile> {
         let shown = path.display().to_string();
-        let names = book.sheet_names();
-        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
-        let cannot = |e: &dyn std::fmt::Display| {
-            Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}"))
+        let metas = book.sheets_metadata().to_vec();
+        let mut ranges: std::collections::HashMap<String, Range<Data>> = Default::default();
+        let mut peek = |name: &str| -> Result<Top> {
+            let cannot = |e: &dyn std::fmt::Display| {
+                Error::input(format!("{shown}: cannot read sheet {name:?}: {e}"))
+            };
+            let range = contain(|| book.worksheet_range(name))
+                .map_err(|p| cannot(&p))?
+                .map_err(|e| cannot(&e))?;
+            let top = top_of_range(&range);
+            ranges.insert(name.to_string(), range);
+            Ok(top)
         };
-        let range = contain(|| book.worksheet_range(&sheet))
-            .map_err(|p| cannot(&p))?
-            .map_err(|e| cannot(&e))?;
-        let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
-        let mut buf = String::new();
-        let Some((idx, cells)) = range.rows().enumerate().find(|(_, cells)| !blank(cells)) else {
+        let (sheet, top, mut warnings) = choose_sheet(&shown, &metas, opts, &mut peek)?;
+        let mut range = ranges.remove(&sheet).unwrap_or_default();
+        if top.is_empty() {
             return Err(Error::input(format!("{shown}: sheet {sheet:?} is empty (no header row)")));
+        }
+        let at = header_of(opts, &top);
+        // calamine lists merged regions of .xls sheets only (not .ods, .xlsb).
+        if let Sheets::Xls(x) = &book
+            && let Ok(merges) = x.merge_cells_by_sheet_name(&sheet)
+        {
+            check_merges(&shown, &sheet, merges.len())?;
+            fill_merges(&mut range, &merges, top[at].0);
+        }
+        // A sheet whose formulas cannot be read is read for its values, as before.
+        let uncached = match contain(|| book.worksheet_formula(&sheet)) {
+            Ok(Ok(formulas)) => uncached_cells(&range, &formulas),
+            _ => Vec::new(),
         };
-        let header_row = start_row.saturating_add(idx as u32).saturating_add(1);
+        let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
+        let header_row = top[at].0.saturating_add(1);
+        if at > 0 {
+            warnings.push(super::header_row_note(&shown, header_row.into()));
+        }
+        let mut buf = String::new();
+        let cells = range.rows().nth((top[at].0 - start_row) as usize).unwrap_or(&[]);
         let mut headers: Vec<String> = cells
             .iter()
             .map(|c| {
@@ -173,10 +313,10 @@ impl SheetFile {
         Ok(SheetFile {
             path: path.to_path_buf(),
             headers,
-            warnings: Vec::new(),
+            warnings,
             sheet,
             kind,
-            body: Body::Whole { range, header_row },
+            body: Body::Whole { range, header_row, uncached },
         })
     }
 
@@ -186,14 +326,38 @@ impl SheetFile {
         opts: &ReadOptions,
     ) -> Result<SheetFile> {
         let shown = path.display().to_string();
-        let names = book.sheet_names();
-        let sheet = pick_sheet(&shown, &names, opts.sheet.as_deref())?;
+        let mut book = book;
+        let metas = book.sheets_metadata().to_vec();
+        let mut peek = |name: &str| peek_xlsx(&mut book, name, &shown);
+        let (sheet, top, mut warnings) = choose_sheet(&shown, &metas, opts, &mut peek)?;
+        let at = header_of(opts, &top);
+        let header_at = top.get(at).map(|(r, _)| *r);
+        if at > 0
+            && let Some(r) = header_at
+        {
+            warnings.push(super::header_row_note(&shown, u64::from(r) + 1));
+        }
+        // Merged regions are listed after the cells: read them first (one
+        // more parse of the sheet's XML, nothing kept but the regions).
+        let merges = contain(|| book.merge_cells_by_sheet_name(&sheet))
+            .map_err(|p| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {p}")))?
+            .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
+        check_merges(&shown, &sheet, merges.len())?;
         let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
         let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
         let (thread_sheet, thread_shown) = (sheet.clone(), shown.clone());
         std::thread::Builder::new()
             .name("hrport-xlsx".into())
-            .spawn(move || streamer(book, &thread_sheet, &thread_shown, header_tx, pass_rx))
+            .spawn(move || {
+                streamer(
+                    book,
+                    &thread_sheet,
+                    &thread_shown,
+                    (header_at, merges),
+                    header_tx,
+                    pass_rx,
+                )
+            })
             .map_err(|e| Error::input(format!("{shown}: cannot start the reader: {e}")))?;
         let header = header_rx
             .recv()
@@ -202,7 +366,7 @@ impl SheetFile {
         Ok(SheetFile {
             path: path.to_path_buf(),
             headers: header.headers,
-            warnings: Vec::new(),
+            warnings,
             sheet,
             kind: "xlsx",
             body: Body::Stream { passes: Mutex::new(pass_tx) },
@@ -220,7 +384,7 @@ impl SheetFile {
 
     pub fn rows(&self) -> Result<Box<dyn Rows + '_>> {
         match &self.body {
-            Body::Whole { range, header_row } => {
+            Body::Whole { range, header_row, uncached } => {
                 let start_row = range.start().map(|(r, _)| r).unwrap_or(0);
                 // Index within the range of the header row (header_row is 1-based).
                 let first = header_row.saturating_sub(1).saturating_sub(start_row) as usize;
@@ -235,6 +399,9 @@ impl SheetFile {
                     rows,
                     next: first + 1,
                     start_row,
+                    start_col: range.start().map_or(0, |(_, c)| c),
+                    names: &self.headers,
+                    uncached,
                     buf: String::new(),
                 }))
             }
@@ -262,6 +429,112 @@ fn finish_headers(headers: &mut Vec<String>) {
     super::name_blank_headers(headers);
 }
 
+/// The first non-blank rows of a streamed sheet (see `Top`); a sheet
+/// read out of order is left for the streamer to refuse.
+fn peek_xlsx(book: &mut Xlsx<Buffered>, name: &str, shown: &str) -> Result<Top> {
+    let cannot = |e: &dyn std::fmt::Display| {
+        Error::input(format!("{shown}: cannot read sheet {name:?}: {e}"))
+    };
+    contain(|| -> Result<Top> {
+        let mut reader = book.worksheet_cells_reader(name).map_err(|e| cannot(&e))?;
+        let mut top: Top = Vec::new();
+        let mut buf = String::new();
+        while let Some(cell) = reader.next_cell().map_err(|e| cannot(&e))? {
+            let (r, c) = cell.get_position();
+            cell_text_ref(cell.get_value(), &mut buf);
+            if buf.trim().is_empty() {
+                continue;
+            }
+            let full = top.len() == super::HEADER_SEARCH;
+            match top.last_mut() {
+                Some((row, cells)) if *row == r => cells.push((c, buf.trim().to_string())),
+                _ if full => break,
+                _ => top.push((r, vec![(c, buf.trim().to_string())])),
+            }
+        }
+        Ok(top)
+    })
+    .map_err(|p| cannot(&p))?
+}
+
+/// More merged regions than any sheet a person made has: refused, as each
+/// row is checked against the regions covering it.
+const MAX_MERGES: usize = 100_000;
+
+fn check_merges(shown: &str, sheet: &str, n: usize) -> Result<()> {
+    if n > MAX_MERGES {
+        return Err(Error::input(format!(
+            "{shown}: sheet {sheet:?} has {} merged regions; hrport reads at most {}: \
+             unmerge the cells (Home > Merge & Center) and save the file again",
+            crate::text::thousands(n),
+            crate::text::thousands(MAX_MERGES)
+        )));
+    }
+    Ok(())
+}
+
+/// Copies each merged region's value (its top-left cell) into the other
+/// cells it covers, below the header row `header`. Only cells inside the
+/// loaded range are filled: a region reaching beyond it grows nothing.
+fn fill_merges(range: &mut Range<Data>, merges: &[calamine::Dimensions], header: u32) {
+    for m in merges.iter().filter(|m| m.start.0 > header) {
+        let value = match range.get_value(m.start) {
+            Some(v) if !matches!(v, Data::Empty) => v.clone(),
+            _ => continue,
+        };
+        let end_row = m.end.0.min(range.end().map_or(0, |e| e.0));
+        let end_col = m.end.1.min(range.end().map_or(0, |e| e.1));
+        for r in m.start.0..=end_row {
+            for c in m.start.1..=end_col {
+                if matches!(range.get_value((r, c)), Some(Data::Empty)) {
+                    range.set_value((r, c), value.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Cells holding a formula but no saved value (absolute positions, in
+/// row order): `values` has nothing (or empty text) where `formulas` has one.
+fn uncached_cells(values: &Range<Data>, formulas: &Range<String>) -> Vec<(u32, u32)> {
+    let (r0, c0) = formulas.start().unwrap_or((0, 0));
+    let mut out: Vec<(u32, u32)> = formulas
+        .used_cells()
+        .filter(|(_, _, f)| !f.is_empty())
+        .map(|(r, c, _)| (r0 + r as u32, c0 + c as u32))
+        .filter(|&pos| match values.get_value(pos) {
+            None | Some(Data::Empty) => true,
+            Some(Data::String(s)) => s.is_empty(),
+            _ => false,
+        })
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+/// The first non-blank rows of a loaded sheet (see `Top`).
+fn top_of_range(range: &Range<Data>) -> Top {
+    let (start_row, start_col) = range.start().unwrap_or((0, 0));
+    let mut buf = String::new();
+    range
+        .rows()
+        .enumerate()
+        .filter(|(_, cells)| !blank(cells))
+        .take(super::HEADER_SEARCH)
+        .map(|(i, cells)| {
+            let texts = cells
+                .iter()
+                .enumerate()
+                .map(|(c, cell)| {
+                    cell_text(cell, &mut buf);
+                    (start_col + c as u32, buf.trim().to_string())
+                })
+                .collect();
+            (start_row + i as u32, texts)
+        })
+        .collect()
+}
+
 fn blank(cells: &[Data]) -> bool {
     cells.iter().all(|c| match c {
         Data::Empty => true,
@@ -276,6 +549,10 @@ struct WholeRows<'a> {
     /// Index, within the range, of the next row `rows` yields.
     next: usize,
     start_row: u32,
+    start_col: u32,
+    /// The header names, for messages.
+    names: &'a [String],
+    uncached: &'a [(u32, u32)],
     buf: String,
 }
 
@@ -306,6 +583,19 @@ impl Rows for WholeRows<'_> {
             }
             rec.row = self.start_row.saturating_add(idx as u32).saturating_add(1);
             rec.shape_error = outside_error(&extra);
+            if !self.uncached.is_empty() {
+                let r = rec.row - 1;
+                let from = self.uncached.partition_point(|&(ur, _)| ur < r);
+                for &(_, c) in self.uncached[from..].iter().take_while(|(ur, _)| *ur == r) {
+                    let name =
+                        c.checked_sub(self.start_col).and_then(|i| self.names.get(i as usize));
+                    let at = format!("{}{}", super::column_letter(c as usize), rec.row);
+                    rec.add_problem(match name {
+                        Some(n) => format!("{n}: {UNCACHED} (cell {at})"),
+                        None => format!("cell {at}: {UNCACHED}"),
+                    });
+                }
+            }
             return Ok(true);
         }
         Ok(false)
@@ -369,11 +659,12 @@ fn streamer(
     book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
+    at: (Option<u32>, Vec<calamine::Dimensions>),
     header_tx: mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
 ) {
     let mut current = None;
-    let run = contain(|| stream_sheet(book, sheet, shown, &header_tx, passes, &mut current));
+    let run = contain(|| stream_sheet(book, sheet, shown, at, &header_tx, passes, &mut current));
     if let Err(panic) = run {
         let msg = format!("{shown}: cannot read this .xlsx workbook: {panic}");
         match current {
@@ -393,12 +684,14 @@ fn stream_sheet(
     mut book: Xlsx<std::io::BufReader<std::fs::File>>,
     sheet: &str,
     shown: &str,
+    (header_at, merges): (Option<u32>, Vec<calamine::Dimensions>),
     header_tx: &mpsc::Sender<std::result::Result<Header, String>>,
     passes: mpsc::Receiver<mpsc::SyncSender<Chunk>>,
     current: &mut Option<mpsc::SyncSender<Chunk>>,
 ) {
     let cannot = |e: &dyn std::fmt::Display| format!("{shown}: cannot read sheet {sheet:?}: {e}");
-    // The header: the first row with a non-blank cell.
+    // The header: the row chosen when the file was opened, else the first
+    // row with a non-blank cell.
     let mut cells: Vec<(u32, String)> = Vec::new();
     let mut header_row: Option<u32> = None;
     let mut buf = String::new();
@@ -419,8 +712,11 @@ fn stream_sheet(
                         let _ = header_tx.send(Err(cannot(&e)));
                         return;
                     }
-                    if header_row.is_some_and(|h| r > h) {
+                    if header_row.is_some_and(|h| r > h) || header_at.is_some_and(|h| r > h) {
                         break;
+                    }
+                    if header_at.is_some_and(|h| r < h) {
+                        continue;
                     }
                     cell_text_ref(cell.get_value(), &mut buf);
                     if buf.trim().is_empty() {
@@ -458,6 +754,7 @@ fn stream_sheet(
     }
     finish_headers(&mut headers);
     let width = headers.len();
+    let headers_copy = headers.clone();
     if header_tx.send(Ok(Header { headers })).is_err() {
         return;
     }
@@ -471,55 +768,69 @@ fn stream_sheet(
                 continue;
             }
         };
+        // A new builder each pass: an abandoned pass may leave half a row.
         let mut row = RowBuilder::new(width, first_col);
-        let mut chunk = Vec::with_capacity(CHUNK);
-        let mut order = Order::default();
-        let ok = loop {
-            let cell = match reader.next_cell() {
-                Ok(Some(cell)) => cell,
-                Ok(None) => break true,
-                Err(e) => {
-                    let _ = out.send(Chunk::Failed(cannot(&e)));
-                    break false;
-                }
-            };
-            let (r, c) = cell.get_position();
-            if let Err(e) = order.check(r, c) {
-                let _ = out.send(Chunk::Failed(cannot(&e)));
-                break false;
-            }
-            if r <= header_row {
-                continue;
-            }
-            if row.row != Some(r) {
-                if let Some(rec) = row.take() {
-                    chunk.push(rec);
-                    if chunk.len() == CHUNK
-                        && out
-                            .send(Chunk::Rows(std::mem::replace(
-                                &mut chunk,
-                                Vec::with_capacity(CHUNK),
-                            )))
-                            .is_err()
-                    {
-                        break false; // the pass was abandoned
-                    }
-                }
-                row.row = Some(r);
-            }
-            let kind = cell_text_ref(cell.get_value(), &mut buf);
-            row.put(c, &buf, kind);
-        };
-        if ok {
+        row.names.clone_from(&headers_copy);
+        row.pending = merges.iter().filter(|m| m.start.0 > header_row).copied().collect();
+        row.pending.sort_by_key(|m| std::cmp::Reverse(m.start.0));
+        if let Err(e) = stream_pass(&mut reader, header_row, &mut row, out) {
+            let _ = out.send(Chunk::Failed(cannot(&e)));
+        }
+    }
+}
+
+/// One pass over a sheet's rows below the header, sent in chunks. An
+/// abandoned pass (the receiver gone) ends quietly; a damaged sheet is the
+/// error returned.
+fn stream_pass(
+    reader: &mut calamine::XlsxCellReader<'_, Buffered>,
+    header_row: u32,
+    row: &mut RowBuilder,
+    out: &mpsc::SyncSender<Chunk>,
+) -> std::result::Result<(), String> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    let mut order = Order::default();
+    let mut buf = String::new();
+    while let Some(cell) = reader.next_cell_with_formula_metadata().map_err(|e| e.to_string())? {
+        let (r, c) = cell.pos;
+        order.check(r, c)?;
+        if r <= header_row {
+            continue;
+        }
+        if row.row != Some(r) {
             if let Some(rec) = row.take() {
                 chunk.push(rec);
             }
-            if !chunk.is_empty() {
-                let _ = out.send(Chunk::Rows(chunk));
+            if chunk.len() >= CHUNK
+                && out
+                    .send(Chunk::Rows(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK))))
+                    .is_err()
+            {
+                return Ok(()); // the pass was abandoned
             }
-            let _ = out.send(Chunk::End);
+            row.start_row(r);
         }
+        // openpyxl, pandas and others write formulas with an empty value.
+        let empty = match &cell.value {
+            DataRef::Empty => true,
+            DataRef::String(s) => s.is_empty(),
+            DataRef::SharedString(s) => s.is_empty(),
+            _ => false,
+        };
+        if empty && cell.formula.is_some() {
+            row.uncached(c);
+        }
+        let kind = cell_text_ref(&cell.value, &mut buf);
+        row.put(c, &buf, kind);
     }
+    if let Some(rec) = row.take() {
+        chunk.push(rec);
+    }
+    if !chunk.is_empty() {
+        let _ = out.send(Chunk::Rows(chunk));
+    }
+    let _ = out.send(Chunk::End);
+    Ok(())
 }
 
 /// Where the last streamed cell was. Excel writes rows, and cells within a
@@ -559,7 +870,22 @@ struct RowBuilder {
     kinds: Vec<CellKind>,
     extra: Vec<String>,
     any: bool,
+    /// The header names, for messages.
+    names: Vec<String>,
+    /// Merged regions below the header not reached yet, the first last.
+    pending: Vec<calamine::Dimensions>,
+    /// Merged regions covering the current row, each with its value once
+    /// the stream has passed its top-left cell: filled into every cell of
+    /// the row it covers. Rows the file does not list at all (a merge the
+    /// only thing in them) stay out: they are blank to every other reader.
+    merges: Vec<(calamine::Dimensions, Option<String>)>,
+    /// Columns of this row holding a formula Excel never calculated.
+    uncached: Vec<u32>,
 }
+
+/// What a formula cell without a saved value makes of its row.
+pub const UNCACHED: &str =
+    "formula without a saved value: open and save the file in Excel, or paste values";
 
 impl RowBuilder {
     fn new(width: usize, first_col: u32) -> RowBuilder {
@@ -571,12 +897,42 @@ impl RowBuilder {
             kinds: vec![CellKind::Text; width],
             extra: Vec::new(),
             any: false,
+            names: Vec::new(),
+            pending: Vec::new(),
+            merges: Vec::new(),
+            uncached: Vec::new(),
+        }
+    }
+
+    fn uncached(&mut self, col: u32) {
+        self.any = true;
+        self.uncached.push(col);
+    }
+
+    /// Sets the row the next cells are in; the merged regions covering it
+    /// become active, those above it are dropped.
+    fn start_row(&mut self, r: u32) {
+        self.row = Some(r);
+        while self.pending.last().is_some_and(|m| m.start.0 <= r) {
+            if let Some(m) = self.pending.pop() {
+                self.merges.push((m, None));
+            }
+        }
+        if !self.merges.is_empty() {
+            self.merges.retain(|(m, _)| m.end.0 >= r);
         }
     }
 
     fn put(&mut self, col: u32, text: &str, kind: CellKind) {
         if text.trim().is_empty() {
             return;
+        }
+        if let Some(r) = self.row {
+            for (m, v) in &mut self.merges {
+                if m.start == (r, col) {
+                    *v = Some(text.to_string());
+                }
+            }
         }
         self.any = true;
         let i = col.checked_sub(self.first_col).map(|i| i as usize).filter(|&i| i < self.width);
@@ -591,8 +947,32 @@ impl RowBuilder {
         }
     }
 
+    /// Copies the value of each merged region covering this row into the
+    /// row's cells it covers.
+    fn fill_merged(&mut self) {
+        let Some(r) = self.row else { return };
+        for (m, v) in &self.merges {
+            let Some(v) = v else { continue };
+            if r < m.start.0 || r > m.end.0 {
+                continue;
+            }
+            for c in m.start.1..=m.end.1 {
+                let i = c.checked_sub(self.first_col).map(|i| i as usize);
+                if let Some(cell) = i.and_then(|i| self.cells.get_mut(i))
+                    && cell.is_empty()
+                {
+                    cell.push_str(v);
+                    self.any = true;
+                }
+            }
+        }
+    }
+
     /// The row collected so far, unless it was blank; resets for the next.
     fn take(&mut self) -> Option<Record> {
+        if !self.merges.is_empty() {
+            self.fill_merged();
+        }
         let any = std::mem::replace(&mut self.any, false);
         let rec = any.then(|| {
             let mut fields = csv::StringRecord::with_capacity(
@@ -602,18 +982,29 @@ impl RowBuilder {
             for c in &self.cells {
                 fields.push_field(c);
             }
-            Record {
+            let mut rec = Record {
                 row: self.row.unwrap_or(0).saturating_add(1),
                 fields,
                 shape_error: outside_error(&self.extra),
                 kinds: self.kinds.clone(),
+            };
+            for &c in &self.uncached {
+                let i = c.checked_sub(self.first_col).map(|i| i as usize);
+                let name = i.and_then(|i| self.names.get(i)).cloned();
+                let at = format!("{}{}", super::column_letter(c as usize), rec.row);
+                rec.add_problem(match name {
+                    Some(n) => format!("{n}: {UNCACHED} (cell {at})"),
+                    None => format!("cell {at}: {UNCACHED}"),
+                });
             }
+            rec
         });
         for c in &mut self.cells {
             c.clear();
         }
         self.kinds.fill(CellKind::Text);
         self.extra.clear();
+        self.uncached.clear();
         rec
     }
 }
@@ -717,6 +1108,37 @@ mod tests {
         let mut s = String::new();
         cell_text(&d, &mut s);
         s
+    }
+
+    #[test]
+    fn merged_regions_fill_the_cells_they_cover_below_the_header() {
+        let mut range: Range<Data> = Range::new((0, 0), (3, 2));
+        range.set_value((0, 0), Data::String("title".into()));
+        range.set_value((1, 1), Data::String("EMEA".into()));
+        range.set_value((2, 2), Data::String("own".into()));
+        let m = |a: (u32, u32), b: (u32, u32)| calamine::Dimensions::new(a, b);
+        // The title merge is above the header (row 0): left alone. The one
+        // below covers rows 1-3, columns 1-2, but keeps cells of their own;
+        // one reaching far beyond the range grows nothing.
+        fill_merges(&mut range, &[m((0, 0), (0, 2)), m((1, 1), (3, 2)), m((3, 0), (900, 900))], 0);
+        let at = |r, c| text(range.get_value((r, c)).cloned().unwrap_or(Data::Empty));
+        assert_eq!(
+            (at(0, 1), at(1, 2), at(2, 1), at(2, 2), at(3, 2)),
+            ("".into(), "EMEA".into(), "EMEA".into(), "own".into(), "EMEA".into())
+        );
+        assert_eq!(range.end(), Some((3, 2)));
+    }
+
+    #[test]
+    fn formulas_without_a_value_are_found() {
+        let mut values: Range<Data> = Range::new((1, 0), (2, 1));
+        values.set_value((1, 0), Data::Float(4.0));
+        values.set_value((2, 1), Data::String(String::new()));
+        let mut formulas: Range<String> = Range::new((1, 0), (3, 1));
+        formulas.set_value((1, 0), "2+2".into());
+        formulas.set_value((2, 1), "LOWER(A2)".into());
+        formulas.set_value((3, 0), "NOW()".into());
+        assert_eq!(uncached_cells(&values, &formulas), [(2, 1), (3, 0)]);
     }
 
     #[test]

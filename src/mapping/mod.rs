@@ -7,6 +7,7 @@
 //! resolved against `RefTables` the target loaded beforehand. Nothing here
 //! knows a target or how a vendor's payload looks.
 
+pub mod dictionary;
 pub mod field;
 pub mod files;
 pub mod profile;
@@ -17,6 +18,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use chrono::NaiveDate;
 
@@ -187,10 +189,25 @@ impl RefTables {
     }
 }
 
+/// Why a file's column was bound to a template column.
+#[derive(Debug, Clone, PartialEq)]
+pub enum How {
+    /// The profile's [columns] says so.
+    Profile,
+    /// The header is the template column's name.
+    Name,
+    /// The header is one of the template column's own aliases.
+    Alias,
+    /// The shared dictionary: the header is a common HR name for this
+    /// (`dictionary::Concept::what`).
+    Common(&'static str),
+}
+
 /// Where a template column's value comes from.
 #[derive(Debug, Default)]
 struct Binding {
     column: Option<usize>,
+    how: Option<How>,
     /// What messages call this column: the person's header, else the template's.
     label: String,
     constant: Option<String>,
@@ -206,6 +223,9 @@ pub struct Mapping {
     one_of: Vec<Vec<usize>>,
     /// The file's headers as read.
     pub headers: Vec<String>,
+    /// What header matching could not decide, for the person to settle
+    /// (a header that may mean two template columns).
+    pub notes: Vec<String>,
     /// Input columns carried into results and errors files (all but `hrport_*`).
     pub carried: Vec<usize>,
     /// Input columns whose cells are blanked in every output (secrets).
@@ -218,6 +238,17 @@ pub struct Mapping {
     /// has no column of that name itself.
     pub status_column: Option<usize>,
     formats: DateFormats,
+    /// Per field: the day/month order decided for its `a/b/yyyy` dates.
+    date_orders: Vec<Option<values::Order>>,
+    /// Per field: what its `a/b/yyyy` dates allowed, counted while rows are
+    /// checked (three counters a column: the whole-column decision costs
+    /// no second read unless it changes a verdict).
+    date_seen: Vec<DateSeen>,
+    /// `18,75` is a number: the file's delimiter leaves the comma free.
+    decimal_comma: bool,
+    /// Per field: whether it is a key (`Template::unique`), where a
+    /// character no one can see would make a second record.
+    is_key: Vec<bool>,
     today: NaiveDate,
     /// Where relative file names in cells are looked for: the input's folder.
     folder: Option<PathBuf>,
@@ -308,6 +339,7 @@ impl Mapping {
                         ));
                     }
                     bindings[fi].column = Some(col);
+                    bindings[fi].how = Some(How::Profile);
                     bindings[fi].label = headers[col].clone();
                     used[col] = true;
                 }
@@ -323,29 +355,19 @@ impl Mapping {
         }
 
         // 2. The rest by template name or alias.
-        for (fi, f) in fields.iter().enumerate() {
-            if bindings[fi].column.is_some() {
-                continue;
-            }
-            let mut names: Vec<String> = vec![text::normalize(f.column)];
-            names.extend(f.aliases.iter().map(|a| text::normalize(a)));
-            let matches: Vec<usize> = (0..headers.len())
-                .filter(|&i| !ignored[i] && !used[i] && names.contains(&normalized[i]))
-                .collect();
-            match matches.as_slice() {
-                [] => {}
-                [col] => {
-                    bindings[fi].column = Some(*col);
-                    bindings[fi].label = headers[*col].clone();
-                    used[*col] = true;
-                }
-                many => errors.push(format!(
-                    "{file}: columns {} all mean {}; keep one, or choose one in a profile's [columns]",
-                    many.iter().map(|&i| format!("{:?}", headers[i])).collect::<Vec<_>>().join(", "),
-                    f.column
-                )),
-            }
-        }
+        errors.extend(match_names(
+            fields,
+            headers,
+            &normalized,
+            &ignored,
+            &mut used,
+            &mut bindings,
+            file,
+        ));
+
+        // 2b. The rest by the shared dictionary of common HR names.
+        let notes =
+            match_common_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings);
 
         // 3. Constants, defaults and value maps.
         for (key, v) in &profile.constants {
@@ -416,9 +438,11 @@ impl Mapping {
                 .map(|f| if f.required { format!("{}*", f.column) } else { f.column.to_string() })
                 .collect::<Vec<_>>()
                 .join(", ");
+            let unsure =
+                if notes.is_empty() { String::new() } else { format!(" {}", notes.join(" ")) };
             return Err(Error::input(format!(
                 "{file}: missing required column{} {}. Expected headers (* = required): {expected}. \
-                 Found: {}. Rename the columns, or map them with --profile (see `hrport profile init --target {}`).",
+                 Found: {}.{unsure} Rename the columns, or map them with --profile (see `hrport profile init --target {} --from {file}`).",
                 if what.len() == 1 { "" } else { "s" },
                 text::and_list(&what),
                 header_list(headers),
@@ -439,15 +463,62 @@ impl Mapping {
             bindings,
             one_of,
             headers: headers.to_vec(),
+            notes,
             carried,
             secret_columns,
             unknown,
             id_column,
             status_column,
             formats: DateFormats(date_formats),
+            date_orders: vec![None; fields.len()],
+            date_seen: fields.iter().map(|_| DateSeen::default()).collect(),
+            decimal_comma: false,
+            is_key: fields
+                .iter()
+                .map(|f| {
+                    template.unique.iter().any(|u| text::normalize(u) == text::normalize(f.column))
+                })
+                .collect(),
             today: chrono::Local::now().date_naive(),
             folder: None,
         })
+    }
+
+    /// Reads `18,75` as a number (a `;` or tab-delimited file).
+    pub fn decimal_comma(mut self, yes: bool) -> Mapping {
+        self.decimal_comma = yes;
+        self
+    }
+
+    fn date_order(&self, field: usize) -> Option<values::Order> {
+        self.date_orders.get(field).copied().flatten()
+    }
+
+    /// The date columns whose `a/b/yyyy` values failed but all read in one
+    /// day/month order: (field, order, an example that fixes it). Giving
+    /// them with `set_date_order` makes those values valid.
+    pub fn date_orders_found(&self) -> Vec<(usize, values::Order, String)> {
+        let mut found = Vec::new();
+        for (fi, seen) in self.date_seen.iter().enumerate() {
+            if self.date_orders[fi].is_some() || seen.failed.load(Relaxed) == 0 {
+                continue;
+            }
+            let (day, month) = (seen.day_first.load(Relaxed), seen.month_first.load(Relaxed));
+            let order = match (day > 0, month > 0) {
+                (true, false) => values::Order::DayFirst,
+                (false, true) => values::Order::MonthFirst,
+                _ => continue,
+            };
+            let example = seen.example.lock().map(|e| e.clone()).unwrap_or_default();
+            found.push((fi, order, example));
+        }
+        found
+    }
+
+    /// Reads a date column's `a/b/yyyy` values in `order` from now on.
+    pub fn set_date_order(&mut self, field: usize, order: values::Order) {
+        self.date_orders[field] = Some(order);
+        self.date_seen[field] = DateSeen::default();
     }
 
     /// Looks for the files cells name beside `input` (the spreadsheet), not
@@ -468,6 +539,11 @@ impl Mapping {
     /// The input column feeding a template field, if any.
     pub fn column_of(&self, field: usize) -> Option<usize> {
         self.bindings[field].column
+    }
+
+    /// Why a template field is fed by its column, if it is.
+    pub fn how(&self, field: usize) -> Option<&How> {
+        self.bindings[field].how.as_ref()
     }
 
     /// What messages call a template field for this file.
@@ -573,8 +649,20 @@ impl Mapping {
                     format!("is the Excel error {err}, left by a formula that failed; type the value instead"),
                 ));
                 Value::Empty
+            } else if self.is_key[fi]
+                && let Some(c) = s.chars().find(|&c| invisible(c))
+            {
+                problems.push(Problem::new(
+                    self.label(fi),
+                    format!(
+                        "{:?} holds an invisible character (U+{:04X}); as a key it would not \
+                         match the same value typed; retype the value",
+                        s, c as u32
+                    ),
+                ));
+                Value::Empty
             } else {
-                match self.parse(f, s, refs) {
+                match self.parse(fi, f, s, refs) {
                     Ok(v) => v,
                     Err(m) => {
                         problems.push(Problem::new(self.label(fi), m));
@@ -623,7 +711,13 @@ impl Mapping {
         problems
     }
 
-    fn parse<'r>(&self, f: &FieldSpec, s: &'r str, refs: &RefTables) -> Result<Value<'r>, String> {
+    fn parse<'r>(
+        &self,
+        fi: usize,
+        f: &FieldSpec,
+        s: &'r str,
+        refs: &RefTables,
+    ) -> Result<Value<'r>, String> {
         if f.max_len > 0 {
             let n = s.chars().count();
             if n > f.max_len {
@@ -637,15 +731,17 @@ impl Mapping {
                 values::check_email(s)?;
                 Value::Text(Cow::Borrowed(s))
             }
-            Kind::Date => Value::Date(values::parse_date(s, &self.formats)?),
+            Kind::Date => Value::Date(self.date(fi, s)?),
             Kind::PastDate => {
-                let d = values::parse_date(s, &self.formats)?;
+                let d = self.date(fi, s)?;
                 if d > self.today {
                     return Err(format!("{d} is in the future"));
                 }
                 Value::Date(d)
             }
-            Kind::Number { min } => Value::Number(values::parse_number(s, min)?),
+            Kind::Number { min } => {
+                Value::Number(values::parse_number(s, min, self.decimal_comma)?)
+            }
             Kind::Bool => Value::Bool(values::parse_bool(s)?),
             Kind::List => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
             Kind::Reference(what) => match refs.get(what) {
@@ -682,6 +778,176 @@ impl Mapping {
                 }
             },
         })
+    }
+}
+
+impl Mapping {
+    /// A date cell; a failing `a/b/yyyy` value is counted for the
+    /// whole-column decision (`date_orders_found`).
+    fn date(&self, fi: usize, s: &str) -> Result<NaiveDate, String> {
+        let result = values::parse_date(s, &self.formats, self.date_order(fi));
+        if result.is_err()
+            && let Some(sd) = values::SlashDate::parse(s.split(' ').next().unwrap_or(s))
+        {
+            let seen = &self.date_seen[fi];
+            seen.failed.fetch_add(1, Relaxed);
+            let counter = match sd.forced() {
+                Some(values::Order::DayFirst) => &seen.day_first,
+                Some(values::Order::MonthFirst) => &seen.month_first,
+                None => return result,
+            };
+            if counter.fetch_add(1, Relaxed) == 0
+                && let Ok(mut e) = seen.example.lock()
+                && e.is_empty()
+            {
+                *e = s.to_string();
+            }
+        }
+        result
+    }
+}
+
+/// Characters that show as nothing (zero-width spaces and joiners,
+/// direction marks, soft hyphens, byte-order marks).
+fn invisible(c: char) -> bool {
+    matches!(c, '\u{00ad}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}'
+        | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// What one date column's `a/b/yyyy` values allowed (see `Mapping::date`).
+#[derive(Debug, Default)]
+struct DateSeen {
+    failed: AtomicU64,
+    day_first: AtomicU64,
+    month_first: AtomicU64,
+    example: std::sync::Mutex<String>,
+}
+
+/// Binds the template columns no profile mapped to the headers that are
+/// their name or one of their aliases; returns what is wrong (two headers
+/// meaning one column).
+fn match_names(
+    fields: &[FieldSpec],
+    headers: &[String],
+    normalized: &[String],
+    ignored: &[bool],
+    used: &mut [bool],
+    bindings: &mut [Binding],
+    file: &str,
+) -> Vec<String> {
+    let mut errors = Vec::new();
+    for (fi, f) in fields.iter().enumerate() {
+        if bindings[fi].column.is_some() {
+            continue;
+        }
+        let mut names: Vec<String> = vec![text::normalize(f.column)];
+        names.extend(f.aliases.iter().map(|a| text::normalize(a)));
+        let matches: Vec<usize> = (0..headers.len())
+            .filter(|&i| !ignored[i] && !used[i] && names.contains(&normalized[i]))
+            .collect();
+        match matches.as_slice() {
+            [] => {}
+            [col] => {
+                bindings[fi].column = Some(*col);
+                bindings[fi].how =
+                    Some(if normalized[*col] == names[0] { How::Name } else { How::Alias });
+                bindings[fi].label = headers[*col].clone();
+                used[*col] = true;
+            }
+            many => errors.push(format!(
+                "{file}: columns {} all mean {}; keep one, or choose one in a profile's [columns]",
+                many.iter().map(|&i| format!("{:?}", headers[i])).collect::<Vec<_>>().join(", "),
+                f.column
+            )),
+        }
+    }
+    errors
+}
+
+/// For `hrport profile init --from`: which header each template column
+/// would be matched to, and why, without a profile; plus what matching
+/// could not decide. Nothing is refused here.
+pub fn suggest(template: &Template, headers: &[String]) -> (Vec<(usize, usize, How)>, Vec<String>) {
+    let fields = template.fields;
+    let mut bindings: Vec<Binding> = fields.iter().map(|_| Binding::default()).collect();
+    let normalized: Vec<String> = headers.iter().map(|h| text::normalize(h)).collect();
+    let ignored: Vec<bool> = headers.iter().map(|h| is_hrport_column(h)).collect();
+    let mut used = vec![false; headers.len()];
+    let mut notes =
+        match_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings, "the file");
+    notes.extend(match_common_names(
+        fields,
+        headers,
+        &normalized,
+        &ignored,
+        &mut used,
+        &mut bindings,
+    ));
+    let found = bindings
+        .into_iter()
+        .enumerate()
+        .filter_map(|(fi, b)| Some((fi, b.column?, b.how?)))
+        .collect();
+    (found, notes)
+}
+
+/// Binds the headers no name or alias matched through the shared
+/// dictionary, when a header means exactly one unbound template column and
+/// no other header means it too. Returns what it could not decide.
+fn match_common_names(
+    fields: &[FieldSpec],
+    headers: &[String],
+    normalized: &[String],
+    ignored: &[bool],
+    used: &mut [bool],
+    bindings: &mut [Binding],
+) -> Vec<String> {
+    let per_field: Vec<Vec<usize>> = fields
+        .iter()
+        .zip(bindings.iter())
+        .map(|(f, b)| if b.column.is_some() { Vec::new() } else { dictionary::concepts_of(f) })
+        .collect();
+    let mut notes = Vec::new();
+    let mut claims: Vec<Vec<(usize, usize)>> = vec![Vec::new(); fields.len()];
+    for i in 0..headers.len() {
+        if ignored[i] || used[i] {
+            continue;
+        }
+        let meant = dictionary::fields_meant(&per_field, &normalized[i]);
+        match meant.as_slice() {
+            [] => {}
+            [(fi, c)] => claims[*fi].push((i, *c)),
+            many => notes.push(format!(
+                "{:?} could mean {}, so it is not matched; choose one in a profile's [columns].",
+                headers[i],
+                or_list(&many.iter().map(|(f, _)| fields[*f].column).collect::<Vec<_>>())
+            )),
+        }
+    }
+    for (fi, claim) in claims.iter().enumerate() {
+        match claim.as_slice() {
+            [] => {}
+            [(i, c)] => {
+                bindings[fi].column = Some(*i);
+                bindings[fi].how = Some(How::Common(dictionary::CONCEPTS[*c].what));
+                bindings[fi].label = headers[*i].clone();
+                used[*i] = true;
+            }
+            many => notes.push(format!(
+                "{} may each mean {}, so none is matched; keep one, or choose one in a profile's [columns].",
+                text::and_list(&many.iter().map(|(i, _)| format!("{:?}", headers[*i])).collect::<Vec<_>>()),
+                fields[fi].column
+            )),
+        }
+    }
+    notes
+}
+
+/// "A, B or C".
+fn or_list(items: &[&str]) -> String {
+    match items {
+        [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => items.join(""),
     }
 }
 
@@ -744,4 +1010,95 @@ fn check_date_format(f: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Tells a template's header row from a title row, and a sheet with its
+/// required columns from one without (`input::HeaderJudge`): a cell names
+/// a template column by its name, an alias or a common HR name.
+pub struct TemplateJudge {
+    template: &'static Template,
+    /// Per field: every normalized name it is matched by.
+    names: Vec<Vec<String>>,
+    /// Per field: a profile constant or default gives it a value anyway.
+    given: Vec<bool>,
+}
+
+impl TemplateJudge {
+    pub fn new(template: &'static Template, profile: &Profile) -> TemplateJudge {
+        let names = template
+            .fields
+            .iter()
+            .map(|f| {
+                let mut n: Vec<String> = std::iter::once(f.column)
+                    .chain(f.aliases.iter().copied())
+                    .map(text::normalize)
+                    .collect();
+                for c in dictionary::concepts_of(f) {
+                    n.extend(dictionary::CONCEPTS[c].names.iter().map(|x| text::normalize(x)));
+                }
+                n.extend(
+                    profile
+                        .columns
+                        .iter()
+                        .filter(|(k, _)| text::normalize(k) == text::normalize(f.column))
+                        .map(|(_, theirs)| text::normalize(theirs)),
+                );
+                n
+            })
+            .collect();
+        let given = template
+            .fields
+            .iter()
+            .map(|f| {
+                let is = |k: &String| {
+                    find_field(template.fields, k)
+                        .is_some_and(|i| template.fields[i].column == f.column)
+                };
+                profile.constants.keys().any(is) || profile.defaults.keys().any(is)
+            })
+            .collect();
+        TemplateJudge { template, names, given }
+    }
+
+    fn named(&self, cells: &[String]) -> Vec<bool> {
+        let cells: Vec<String> = cells.iter().map(|c| text::normalize(c)).collect();
+        self.names.iter().map(|n| cells.iter().any(|c| !c.is_empty() && n.contains(c))).collect()
+    }
+
+    /// For `lacks`: named in the cells or given by the profile.
+    fn present(&self, cells: &[String]) -> Vec<bool> {
+        self.named(cells).iter().zip(&self.given).map(|(a, b)| *a || *b).collect()
+    }
+}
+
+impl crate::input::HeaderJudge for TemplateJudge {
+    fn score(&self, cells: &[String]) -> usize {
+        self.named(cells).iter().filter(|&&b| b).count()
+    }
+
+    fn lacks(&self, cells: &[String]) -> Vec<String> {
+        // As in `Mapping::resolve`: a file with an ID or Status column may
+        // only change or end records, and needs no more.
+        let changes_only = cells.iter().any(|c| {
+            let n = text::normalize(c);
+            n == text::normalize(ID_COLUMN) || n == text::normalize(STATUS_COLUMN)
+        });
+        if changes_only {
+            return Vec::new();
+        }
+        let named = self.present(cells);
+        let fields = self.template.fields;
+        let mut lacks: Vec<String> = fields
+            .iter()
+            .zip(&named)
+            .filter(|(f, n)| f.required && !**n)
+            .map(|(f, _)| f.column.to_string())
+            .collect();
+        for group in self.template.one_of {
+            if !group.iter().any(|c| find_field(fields, c).is_some_and(|i| named[i])) {
+                lacks.push(format!("one of {}", or_list(group)));
+            }
+        }
+        lacks
+    }
 }

@@ -13,8 +13,102 @@ pub struct DateFormats(pub Vec<String>);
 /// Excel's first and last valid serial dates (1900-01-01 .. 9999-12-31).
 const EXCEL_SERIAL_RANGE: std::ops::RangeInclusive<f64> = 1.0..=2_958_465.0;
 
-pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
+/// Day/month order of a date column whose values are written `a/b/yyyy`
+/// (or with `.` or `-`), decided for the whole column (see `SlashDate`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    DayFirst,
+    MonthFirst,
+}
+
+impl Order {
+    /// The strftime format a person would give for this order.
+    pub fn format(self, sep: char) -> String {
+        match self {
+            Order::DayFirst => format!("%d{sep}%m{sep}%Y"),
+            Order::MonthFirst => format!("%m{sep}%d{sep}%Y"),
+        }
+    }
+}
+
+/// A date written `a/b/yyyy` (Excel's own rewriting of dates in a CSV),
+/// with what its numbers allow: a day above 12 fixes the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlashDate {
+    pub a: u32,
+    pub b: u32,
+    pub year: i32,
+    pub sep: char,
+}
+
+impl SlashDate {
+    pub fn parse(s: &str) -> Option<SlashDate> {
+        let sep = s.chars().find(|c| matches!(c, '/' | '.' | '-'))?;
+        let mut parts = s.split(sep);
+        let (a, b, y) = (parts.next()?, parts.next()?, parts.next()?);
+        let short = |p: &str| (1..=2).contains(&p.len()) && p.bytes().all(|c| c.is_ascii_digit());
+        if parts.next().is_some() || !short(a) || !short(b) || y.len() != 4 {
+            return None;
+        }
+        if !y.bytes().all(|c| c.is_ascii_digit()) {
+            return None;
+        }
+        Some(SlashDate { a: a.parse().ok()?, b: b.parse().ok()?, year: y.parse().ok()?, sep })
+    }
+
+    /// The one order its numbers allow, if only one does.
+    pub fn forced(&self) -> Option<Order> {
+        match (self.a > 12, self.b > 12) {
+            (true, false) => Some(Order::DayFirst),
+            (false, true) => Some(Order::MonthFirst),
+            _ => None,
+        }
+    }
+
+    pub fn date(&self, order: Order) -> Option<NaiveDate> {
+        let (d, m) = match order {
+            Order::DayFirst => (self.a, self.b),
+            Order::MonthFirst => (self.b, self.a),
+        };
+        NaiveDate::from_ymd_opt(self.year, m, d)
+    }
+}
+
+/// Removes a midnight time part (`2025-03-03 00:00:00`, Excel's US
+/// `5/5/2025 0:00`): a date-time at midnight is a date.
+fn strip_midnight(s: &str) -> &str {
+    let Some((date, time)) = s.split_once(' ') else {
+        return s;
+    };
+    let time = time.trim();
+    let (time, am) = match time.strip_suffix("AM").or_else(|| time.strip_suffix("am")) {
+        Some(t) => (t.trim_end(), true),
+        None => (time, false),
+    };
+    let zeros = |p: &str| !p.is_empty() && p.bytes().all(|c| c == b'0');
+    let parts: Vec<&str> = time.split(':').collect();
+    let hour_ok = |h: &str| h.len() <= 2 && (zeros(h) || (am && h == "12"));
+    let midnight = match parts.as_slice() {
+        [h, m] => hour_ok(h) && m.len() == 2 && zeros(m),
+        [h, m, sec] => {
+            hour_ok(h) && m.len() == 2 && zeros(m) && sec.split('.').all(zeros) && sec.len() >= 2
+        }
+        _ => false,
+    };
+    if midnight { date } else { s }
+}
+
+/// A date cell: ISO (with or without a time part), a midnight date-time,
+/// one of `formats`, `a/b/yyyy` in the column's decided `order`, or an
+/// Excel serial number.
+pub fn parse_date(
+    s: &str,
+    formats: &DateFormats,
+    order: Option<Order>,
+) -> Result<NaiveDate, String> {
     let not_real = || format!("{s:?} is not a real date");
+    let s0 = s;
+    let s = strip_midnight(s);
     // ISO first: YYYY-MM-DD, or the date part of an ISO date-time that a
     // workbook's date-time cell turns into.
     let iso =
@@ -36,6 +130,9 @@ pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
     if impossible {
         return Err(not_real());
     }
+    if let Some(sd) = SlashDate::parse(s) {
+        return slash_date(s0, sd, formats, order);
+    }
     if let Ok(serial) = s.parse::<f64>()
         && EXCEL_SERIAL_RANGE.contains(&serial)
     {
@@ -46,7 +143,43 @@ pub fn parse_date(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
     } else {
         format!("use YYYY-MM-DD or {}", formats.0.join(" or "))
     };
-    Err(format!("{s:?} is not a date ({hint})"))
+    Err(format!("{s0:?} is not a date ({hint})"))
+}
+
+/// `a/b/yyyy` that no given format read: the column's order if it has one,
+/// the one date both orders agree on (`5/5/2025`), else a message naming
+/// the format (or both candidates) to give.
+fn slash_date(
+    s: &str,
+    sd: SlashDate,
+    formats: &DateFormats,
+    order: Option<Order>,
+) -> Result<NaiveDate, String> {
+    let not_real = || format!("{s:?} is not a real date");
+    if let Some(o) = order {
+        return sd.date(o).ok_or_else(not_real);
+    }
+    if sd.a == sd.b {
+        return sd.date(Order::DayFirst).ok_or_else(not_real);
+    }
+    let given = if formats.0.is_empty() {
+        String::new()
+    } else {
+        format!(" (it does not match {})", formats.0.join(" or "))
+    };
+    match sd.forced() {
+        Some(o) if sd.date(o).is_some() => Err(format!(
+            "{s:?} is not a date hrport reads by itself{given}; it looks like {f}: add --date-format {f}",
+            f = o.format(sd.sep)
+        )),
+        Some(_) => Err(not_real()),
+        None if sd.a > 12 => Err(not_real()),
+        None => Err(format!(
+            "{s:?} could be {} or {}{given}: add --date-format with the one your file uses",
+            Order::DayFirst.format(sd.sep),
+            Order::MonthFirst.format(sd.sep)
+        )),
+    }
 }
 
 fn looks_iso(d: &str) -> bool {
@@ -73,16 +206,100 @@ pub fn parse_bool(s: &str) -> Result<bool, String> {
     }
 }
 
-pub fn parse_number(s: &str, min: Option<f64>) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .ok()
-        .filter(|v: &f64| v.is_finite())
-        .ok_or_else(|| format!("{s:?} is not a number"))?;
+/// A number as a person types it: `18.75`; `18,75` where the file's
+/// delimiter leaves the comma free for decimals (`decimal_comma`: a `;` or
+/// tab file); thousands separators where they cannot be misread
+/// (`1,250.50`, `1.250,50`, `1,250,000`). Never exponents (`1e2`), `inf`
+/// or `NaN`: no one types an amount that way, and a key pasted as one
+/// would be silently changed.
+pub fn parse_number(s: &str, min: Option<f64>, decimal_comma: bool) -> Result<f64, String> {
+    let v = plain_number(s, decimal_comma)?;
     match min {
         Some(m) if v < m => Err(format!("{s} is below the minimum of {m}")),
         _ => Ok(v),
     }
+}
+
+fn plain_number(s: &str, decimal_comma: bool) -> Result<f64, String> {
+    let bad = || format!("{s:?} is not a number");
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if body.is_empty() || !body.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b',') {
+        return Err(bad());
+    }
+    let (commas, dots) = (body.matches(',').count(), body.matches('.').count());
+    // Which separator is the decimal one, if any.
+    let decimal = match (commas, dots) {
+        (0, 0) => None,
+        (0, 1) => Some('.'),
+        (1, 0) if decimal_comma => Some(','),
+        (1, 0) => {
+            return Err(format!(
+                "{s:?} is ambiguous: the comma may separate thousands or decimals; \
+                 write it without the comma, or with a decimal point"
+            ));
+        }
+        (_, 0) => None, // 1,250,000
+        (0, _) => None, // 1.250.000
+        _ => {
+            // Both: the last one is the decimal separator, and there is one.
+            let last = body.rfind([',', '.']).map(|i| body.as_bytes()[i] as char);
+            let d = last.ok_or_else(bad)?;
+            if body.matches(d).count() != 1 {
+                return Err(bad());
+            }
+            Some(d)
+        }
+    };
+    let (int, frac) = match decimal {
+        Some(d) => body.split_once(d).ok_or_else(bad)?,
+        None => (body, ""),
+    };
+    // One separator before exactly three digits (`1,250`, `1.250`) may
+    // separate thousands in the other convention: in a file where either
+    // reading is the file's own, it is refused rather than guessed.
+    if decimal_comma
+        && commas + dots == 1
+        && frac.len() == 3
+        && (1..=3).contains(&int.len())
+        && !int.starts_with('0')
+    {
+        return Err(format!(
+            "{s:?} is ambiguous: the {} may separate thousands or decimals; write it without \
+             thousands separators",
+            if commas == 1 { "comma" } else { "point" }
+        ));
+    }
+    if !frac.bytes().all(|c| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let thousands = if decimal == Some('.') { ',' } else { '.' };
+    let int = if int.is_empty() && decimal.is_some() {
+        "0".to_string()
+    } else {
+        grouped(int, thousands, decimal.is_none()).ok_or_else(bad)?
+    };
+    let sign = if s.starts_with('-') { "-" } else { "" };
+    format!("{sign}{int}.{}", if frac.is_empty() { "0" } else { frac })
+        .parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(bad)
+}
+
+/// The digits of an integer part, its thousands separators removed when
+/// they group by three; `either` when the separator may be `,` or `.`.
+fn grouped(int: &str, sep: char, either: bool) -> Option<String> {
+    let seps: &[char] = if either { &[',', '.'] } else { &[sep] };
+    if !int.contains(seps) {
+        return (!int.is_empty() && int.bytes().all(|c| c.is_ascii_digit()))
+            .then(|| int.to_string());
+    }
+    let used = int.chars().find(|c| seps.contains(c))?;
+    let groups: Vec<&str> = int.split(used).collect();
+    let digits = |g: &str| g.bytes().all(|c| c.is_ascii_digit());
+    let first_ok = (1..=3).contains(&groups[0].len()) && digits(groups[0]);
+    let rest_ok = groups[1..].iter().all(|g| g.len() == 3 && digits(g));
+    (first_ok && rest_ok).then(|| groups.concat())
 }
 
 /// A practical e-mail form check: one `@`, a non-empty local part, a dotted
@@ -127,6 +344,14 @@ pub fn split_list(s: &str) -> impl Iterator<Item = &str> {
 mod tests {
     use super::*;
 
+    fn parse_date_(s: &str, formats: &DateFormats) -> Result<NaiveDate, String> {
+        parse_date(s, formats, None)
+    }
+
+    fn parse_number_(s: &str, min: Option<f64>) -> Result<f64, String> {
+        parse_number(s, min, false)
+    }
+
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
     }
@@ -134,19 +359,96 @@ mod tests {
     #[test]
     fn dates() {
         let none = DateFormats::default();
-        assert_eq!(parse_date("2024-02-29", &none), Ok(d("2024-02-29")));
-        assert_eq!(parse_date("2024-02-29T13:00:00", &none), Ok(d("2024-02-29")));
+        assert_eq!(parse_date_("2024-02-29", &none), Ok(d("2024-02-29")));
+        assert_eq!(parse_date_("2024-02-29T13:00:00", &none), Ok(d("2024-02-29")));
         assert_eq!(
-            parse_date("2023-02-30", &none),
+            parse_date_("2023-02-30", &none),
             Err("\"2023-02-30\" is not a real date".into())
         );
-        assert_eq!(parse_date("45943", &none), Ok(d("2025-10-13")));
-        assert_eq!(parse_date("1", &none), Ok(d("1900-01-01")));
-        assert!(parse_date("13/02/2023", &none).unwrap_err().contains("give --date-format"));
+        assert_eq!(parse_date_("45943", &none), Ok(d("2025-10-13")));
+        assert_eq!(parse_date_("1", &none), Ok(d("1900-01-01")));
+        assert_eq!(
+            parse_date_("13/02/2023", &none),
+            Err("\"13/02/2023\" is not a date hrport reads by itself; it looks like %d/%m/%Y: \
+                 add --date-format %d/%m/%Y"
+                .into())
+        );
+        assert!(parse_date_("next week", &none).unwrap_err().contains("give --date-format"));
         let uk = DateFormats(vec!["%d/%m/%Y".into()]);
-        assert_eq!(parse_date("13/02/2023", &uk), Ok(d("2023-02-13")));
-        assert_eq!(parse_date("30/02/2023", &uk), Err("\"30/02/2023\" is not a real date".into()));
-        assert!(parse_date("next week", &uk).unwrap_err().contains("%d/%m/%Y"));
+        assert_eq!(parse_date_("13/02/2023", &uk), Ok(d("2023-02-13")));
+        assert_eq!(parse_date_("30/02/2023", &uk), Err("\"30/02/2023\" is not a real date".into()));
+        assert!(parse_date_("next week", &uk).unwrap_err().contains("%d/%m/%Y"));
+    }
+
+    #[test]
+    fn midnight_date_times_are_dates() {
+        let none = DateFormats::default();
+        for s in ["2025-03-03 00:00:00", "2025-03-03 00:00", "2025-03-03 00:00:00.000"] {
+            assert_eq!(parse_date_(s, &none), Ok(d("2025-03-03")), "{s}");
+        }
+        assert_eq!(parse_date_("3/3/2025 0:00", &none), Ok(d("2025-03-03")));
+        assert_eq!(parse_date_("3/3/2025 12:00:00 AM", &none), Ok(d("2025-03-03")));
+        assert!(parse_date_("2025-03-03 13:00:00", &none).is_err());
+        assert!(parse_date_("2025-03-03 12:00:00", &none).is_err());
+    }
+
+    #[test]
+    fn excel_rewritten_dates_by_the_column_order() {
+        let none = DateFormats::default();
+        // Both orders agree.
+        assert_eq!(parse_date_("5/5/2025", &none), Ok(d("2025-05-05")));
+        assert_eq!(
+            parse_date_("5/13/2025", &none),
+            Err("\"5/13/2025\" is not a date hrport reads by itself; it looks like %m/%d/%Y: \
+                 add --date-format %m/%d/%Y"
+                .into())
+        );
+        assert_eq!(
+            parse_date_("3/4/2025", &none),
+            Err("\"3/4/2025\" could be %d/%m/%Y or %m/%d/%Y: add --date-format with the one \
+                 your file uses"
+                .into())
+        );
+        assert_eq!(parse_date("3/4/2025", &none, Some(Order::MonthFirst)), Ok(d("2025-03-04")));
+        assert_eq!(parse_date("3.4.2025", &none, Some(Order::DayFirst)), Ok(d("2025-04-03")));
+        assert_eq!(
+            parse_date("13/13/2025", &none, Some(Order::DayFirst)),
+            Err("\"13/13/2025\" is not a real date".into())
+        );
+        let sd = SlashDate::parse("13.05.2025").unwrap();
+        assert_eq!(sd.forced(), Some(Order::DayFirst));
+        assert_eq!(SlashDate::parse("2025/05/05"), None);
+        assert_eq!(SlashDate::parse("1/2/25"), None);
+    }
+
+    #[test]
+    fn numbers_as_people_write_them() {
+        let n = |s: &str, comma: bool| parse_number(s, None, comma);
+        assert_eq!(n("18,75", true), Ok(18.75));
+        assert_eq!(n("18.75", true), Ok(18.75));
+        assert_eq!(n("1,250.50", false), Ok(1250.5));
+        assert_eq!(n("1.250,50", false), Ok(1250.5));
+        assert_eq!(n("1.250,50", true), Ok(1250.5));
+        assert_eq!(n("1,250,000", false), Ok(1_250_000.0));
+        assert_eq!(n("-1,250.5", false), Ok(-1250.5));
+        assert_eq!(n(".5", false), Ok(0.5));
+        assert_eq!(n("1.250", false), Ok(1.25));
+        assert_eq!(n("0,125", true), Ok(0.125));
+        for ambiguous in ["1,250", "1.250"] {
+            assert!(n(ambiguous, true).unwrap_err().contains("is ambiguous"), "{ambiguous}");
+        }
+        assert_eq!(n("42", false), Ok(42.0));
+        assert_eq!(
+            n("18,75", false),
+            Err("\"18,75\" is ambiguous: the comma may separate thousands or decimals; write \
+                 it without the comma, or with a decimal point"
+                .into())
+        );
+        for bad in
+            ["1e2", "1E2", "inf", "NaN", "1,25.50", "1.250.50,1,2", "12,34,5", "1..2", "", "-"]
+        {
+            assert_eq!(n(bad, true), Err(format!("{bad:?} is not a number")), "{bad}");
+        }
     }
 
     #[test]
@@ -158,10 +460,10 @@ mod tests {
             assert_eq!(parse_bool(f), Ok(false));
         }
         assert!(parse_bool("maybe").is_err());
-        assert_eq!(parse_number("18.50", Some(0.0)), Ok(18.5));
-        assert!(parse_number("-1", Some(0.0)).unwrap_err().contains("minimum"));
-        assert!(parse_number("ten", None).is_err());
-        assert!(parse_number("NaN", None).is_err());
+        assert_eq!(parse_number_("18.50", Some(0.0)), Ok(18.5));
+        assert!(parse_number_("-1", Some(0.0)).unwrap_err().contains("minimum"));
+        assert!(parse_number_("ten", None).is_err());
+        assert!(parse_number_("NaN", None).is_err());
     }
 
     #[test]

@@ -359,10 +359,20 @@ fn xlsx_cells_become_the_text_a_person_sees() {
     assert_eq!(employee_by_email(&sb, "bob@example.com").unwrap()["customId"], "124");
     assert!(r.stderr.contains("hires.xlsx row 5: Email"), "{}", r.stderr);
 
-    // The first sheet is the default; a missing sheet is named with the choices.
+    // Without --sheet, the first sheet lacks the columns and the only other
+    // has them: that one is read, and the person is told. A missing sheet
+    // is named with the choices.
     let r = dry_run(&f, &w.path("o2"), &[]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert!(r.stderr.contains("missing required columns"), "{}", r.stderr);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "hires.xlsx: sheet \"Notes\" lacks the required columns (First Name, Last Name, \
+             Region, Role and one of Username or Email); reading sheet \"Hires\", which has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(column(&w.path("o2"), "Employee ID"), ["000123", "124", ""]);
     let r = dry_run(&f, &w.path("o3"), &["--sheet", "Staff"]);
     assert_eq!(r.code, 2);
     assert!(
@@ -411,4 +421,497 @@ fn unreadable_files_are_refused_with_exit_2() {
     let r = dry_run(&w.path("missing.csv"), &w.path("o"), &[]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("missing.csv: cannot open"), "{}", r.stderr);
+}
+
+// ---------------------------------------------------------------------
+// Files as HR systems write them. The files are in tests/corpus/; run
+// `cargo test --test it make_reading_corpus -- --ignored` to write them again.
+
+fn corpus(name: &str) -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus").join(name)
+}
+
+const STAFF_HEADER: [&str; 6] =
+    ["Employee No.", "First Name", "Surname", "Email", "Region", "Role"];
+
+fn staff_rows() -> Vec<[&'static str; 6]> {
+    vec![
+        ["E1", "Ana", "Silva", "ana@example.com", "EMEA", "Guard"],
+        ["E2", "Bob", "Stone", "bob@example.com", "APAC", "Supervisor"],
+    ]
+}
+
+fn write_table(
+    s: &mut rust_xlsxwriter::Worksheet,
+    first_row: u32,
+    header: &[&str],
+    rows: &[[&str; 6]],
+) {
+    for (c, h) in header.iter().enumerate() {
+        s.write_string(first_row, c as u16, *h).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            s.write_string(first_row + 1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+}
+
+#[test]
+#[ignore = "writes the reading corpus files; run by hand"]
+fn make_reading_corpus() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Formula, Workbook};
+    // Title rows above the header.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Export").unwrap();
+    s.write_string(0, 0, "Staff list — Acme Security").unwrap();
+    s.write_string(1, 0, "Exported 2025-03-01 by HR").unwrap();
+    write_table(s, 3, &STAFF_HEADER, &staff_rows());
+    book.save(corpus("title-rows.xlsx")).unwrap();
+
+    // A hidden first sheet with other people in it.
+    let mut book = Workbook::new();
+    let old = book.add_worksheet().set_name("Old").unwrap();
+    write_table(
+        old,
+        0,
+        &STAFF_HEADER,
+        &[["E9", "Old", "Hidden", "old@example.com", "EMEA", "Guard"]],
+    );
+    old.set_hidden(true);
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    s.set_active(true);
+    book.save(corpus("hidden-first-sheet.xlsx")).unwrap();
+
+    // An instructions sheet first.
+    let mut book = Workbook::new();
+    let i = book.add_worksheet().set_name("Instructions").unwrap();
+    i.write_string(0, 0, "Fill in one row per employee on the Staff sheet.").unwrap();
+    i.write_string(1, 0, "Dates as YYYY-MM-DD.").unwrap();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    book.save(corpus("instructions-first.xlsx")).unwrap();
+
+    // Instructions and two sheets that both could be the data.
+    let mut book = Workbook::new();
+    let i = book.add_worksheet().set_name("Instructions").unwrap();
+    i.write_string(0, 0, "Fill in one row per employee.").unwrap();
+    let s = book.add_worksheet().set_name("North").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows()[..1]);
+    let s = book.add_worksheet().set_name("South").unwrap();
+    write_table(s, 0, &STAFF_HEADER, &staff_rows()[1..]);
+    book.save(corpus("two-data-sheets.xlsx")).unwrap();
+
+    // Formulas without a saved value, as openpyxl or pandas write them.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    s.set_formula_result_default("");
+    write_table(s, 0, &STAFF_HEADER, &staff_rows());
+    s.write_formula(1, 3, Formula::new("=LOWER(B2)&\"@example.com\"")).unwrap();
+    // A formula with a saved value reads as that value.
+    s.write_formula(
+        2,
+        3,
+        Formula::new("=LOWER(B3)&\"@example.com\"").set_result("bob@example.com"),
+    )
+    .unwrap();
+    book.save(corpus("uncached-formulas.xlsx")).unwrap();
+
+    // Merged cells: one Region over three rows, one Role over two.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    let rows = [
+        ["E1", "Ana", "Silva", "ana@example.com", "EMEA", "Guard"],
+        ["E2", "Bob", "Stone", "bob@example.com", "", ""],
+        ["E3", "Cy", "Ray", "cy@example.com", "", "Supervisor"],
+    ];
+    write_table(s, 0, &STAFF_HEADER, &rows);
+    let plain = Format::new();
+    s.merge_range(1, 4, 3, 4, "EMEA", &plain).unwrap();
+    s.merge_range(1, 5, 2, 5, "Guard", &plain).unwrap();
+    book.save(corpus("merged-cells.xlsx")).unwrap();
+
+    // Dates: an Excel date-time cell at midnight, and text with a midnight time.
+    let mut book = Workbook::new();
+    let s = book.add_worksheet().set_name("Staff").unwrap();
+    let mut header = STAFF_HEADER.to_vec();
+    header.push("Hire Date");
+    for (c, h) in header.iter().enumerate() {
+        s.write_string(0, c as u16, *h).unwrap();
+    }
+    for (r, row) in staff_rows().iter().enumerate() {
+        for (c, v) in row.iter().enumerate() {
+            s.write_string(1 + r as u32, c as u16, *v).unwrap();
+        }
+    }
+    let dt = Format::new().set_num_format("yyyy-mm-dd hh:mm:ss");
+    let midnight = ExcelDateTime::from_ymd(2025, 3, 3).unwrap().and_hms(0, 0, 0).unwrap();
+    s.write_datetime_with_format(1, 6, midnight, &dt).unwrap();
+    s.write_string(2, 6, "2025-03-04 00:00:00").unwrap();
+    book.save(corpus("midnight-dates.xlsx")).unwrap();
+
+    let csv = |name: &str, text: &str| std::fs::write(corpus(name), text).unwrap();
+    csv(
+        "title-rows.csv",
+        "Staff list,,,,,\r\nExported 2025-03-01,,,,,\r\n,,,,,\r\nEmployee No.,First Name,Surname,Email,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard\r\nE2,Bob,Stone,bob@example.com,APAC,Supervisor\r\n",
+    );
+    // A byte-order mark at the start of the file and of a row (files joined
+    // together), and a zero-width space inside a key.
+    csv(
+        "bom-rows.csv",
+        "\u{feff}Employee ID,First Name,Last Name,Email,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard\r\n\
+         \u{feff}E2,Bob,Stone,bob@example.com,APAC,Supervisor\r\n\
+         E3\u{200b},Cy,Ray,cy@example.com,EMEA,Guard\r\n",
+    );
+    csv(
+        "decimal-comma.csv",
+        "Employee ID;First Name;Last Name;Email;Region;Role;Hourly Rate;Weekly Hours Target\r\n\
+         E1;Ana;Silva;ana@example.com;EMEA;Guard;18,75;37,5\r\n\
+         E2;Bob;Stone;bob@example.com;APAC;Supervisor;1.250,50;40\r\n\
+         E3;Cy;Ray;cy@example.com;EMEA;Guard;1e2;40\r\n",
+    );
+    csv(
+        "thousands.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Hourly Rate\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,\"1,250.50\"\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,\"18,75\"\r\n",
+    );
+    csv(
+        "excel-us-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,3/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,5/13/2025\r\n\
+         E3,Cy,Ray,cy@example.com,EMEA,Guard,5/5/2025 0:00\r\n",
+    );
+    csv(
+        "ambiguous-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,3/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,5/5/2025\r\n",
+    );
+    csv(
+        "contradicting-dates.csv",
+        "Employee ID,First Name,Last Name,Email,Region,Role,Employment Date\r\n\
+         E1,Ana,Silva,ana@example.com,EMEA,Guard,13/4/2025\r\n\
+         E2,Bob,Stone,bob@example.com,APAC,Supervisor,4/13/2025\r\n",
+    );
+}
+
+/// (Employee ID, first name, last name, e-mail) of every employee in the sandbox, sorted.
+fn people(sb: &Sandbox) -> Vec<(String, String, String, String)> {
+    let mut v: Vec<_> = employees(sb)
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("customId"), s("firstName"), s("lastName"), s("email"))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn ana_and_bob() -> Vec<(String, String, String, String)> {
+    let p = |a: &str, b: &str, c: &str, d: &str| (a.into(), b.into(), c.into(), d.into());
+    vec![p("E1", "Ana", "Silva", "ana@example.com"), p("E2", "Bob", "Stone", "bob@example.com")]
+}
+
+#[test]
+fn title_rows_above_the_header_are_skipped_and_the_header_row_named() {
+    for name in ["title-rows.xlsx", "title-rows.csv"] {
+        let w = Work::new();
+        let sb = sandbox();
+        let r = import(&sb, &corpus(name), &w.path("o"), &[]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stderr.contains(&format!(
+                "{name}: row 4 holds the column headers (the rows above it are read as titles \
+                 and skipped); row numbers in messages are the file's own"
+            )),
+            "{}",
+            r.stderr
+        );
+        assert_eq!(people(&sb), ana_and_bob(), "{name}");
+        // Rows keep the file's own numbers.
+        assert_eq!(column(&w.path("o"), "hrport_row"), ["5", "6"], "{name}");
+    }
+}
+
+#[test]
+fn a_hidden_first_sheet_is_skipped_unless_named() {
+    let w = Work::new();
+    let sb = sandbox();
+    let f = corpus("hidden-first-sheet.xlsx");
+    let r = import(&sb, &f, &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "hidden-first-sheet.xlsx: hidden sheet \"Old\" is skipped; reading \"Staff\" (give \
+             --sheet to read a hidden one)"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(people(&sb), ana_and_bob());
+    // Named, the hidden sheet is read.
+    let r = dry_run(&f, &w.path("o2"), &["--sheet", "Old"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(column(&w.path("o2"), "Employee No."), ["E9"]);
+}
+
+#[test]
+fn the_sheet_with_the_data_is_found_or_every_sheet_is_listed() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("instructions-first.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "instructions-first.xlsx: sheet \"Instructions\" lacks the required columns (First \
+             Name, Last Name, Region, Role and one of Username or Email); reading sheet \
+             \"Staff\", which has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(people(&sb), ana_and_bob());
+
+    let r = dry_run(&corpus("two-data-sheets.xlsx"), &w.path("o2"), &[]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "two-data-sheets.xlsx: several sheets have the required columns; give --sheet NAME. \
+             Its sheets: \"Instructions\" lacks First Name, Last Name, Region, Role and one of \
+             Username or Email; \"North\" has them; \"South\" has them"
+        ),
+        "{}",
+        r.stderr
+    );
+    let r = dry_run(&corpus("two-data-sheets.xlsx"), &w.path("o3"), &["--sheet", "South"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(column(&w.path("o3"), "Employee No."), ["E2"]);
+}
+
+#[test]
+fn a_formula_without_a_saved_value_makes_its_cell_invalid() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("uncached-formulas.xlsx"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Email: formula without a saved value: open and save the file in Excel, or paste \
+                 values (cell D2); give at least one of Username or Email"
+                    .into()
+            ),
+            ("3".into(), "created".into(), "".into()),
+        ]
+    );
+    // The formula with a saved value was read as that value.
+    let p = |a: &str, b: &str, c: &str, d: &str| (a.into(), b.into(), c.into(), d.into());
+    assert_eq!(people(&sb), [p("E2", "Bob", "Stone", "bob@example.com")]);
+}
+
+#[test]
+fn merged_cells_fill_every_cell_they_cover() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("merged-cells.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let out = w.path("o");
+    assert_eq!(column(&out, "Region"), ["EMEA", "EMEA", "EMEA"]);
+    assert_eq!(column(&out, "Role"), ["Guard", "Guard", "Supervisor"]);
+    // Ana's cell is the merge's own: the others got the same region.
+    let region_of = |email: &str| employee_by_email(&sb, email).unwrap()["region"].clone();
+    assert!(!region_of("ana@example.com").is_null());
+    for email in ["bob@example.com", "cy@example.com"] {
+        assert_eq!(region_of(email), region_of("ana@example.com"), "{email}");
+    }
+    let bob = employee_by_email(&sb, "bob@example.com").unwrap();
+    assert_eq!(role_name_of(&sb, bob["id"].as_u64().unwrap()).as_deref(), Some("Guard"));
+}
+
+#[test]
+fn a_byte_order_mark_at_the_start_of_a_row_is_removed_and_invisible_keys_refused() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("bom-rows.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(people(&sb), ana_and_bob(), "E2 without the mark");
+    assert_eq!(
+        statuses(&out.join("results.csv"))[2],
+        (
+            "4".into(),
+            "invalid".into(),
+            "Employee ID: \"E3\\u{200b}\" holds an invisible character (U+200B); as a key it \
+             would not match the same value typed; retype the value"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn decimal_commas_and_thousands_separators_where_unambiguous() {
+    let w = Work::new();
+    let sb = sandbox();
+    let out = w.path("o");
+    let r = import(&sb, &corpus("decimal-comma.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let rate = |email: &str, k: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()[k].clone())
+    };
+    assert_eq!(rate("ana@example.com", "hourlyRate"), json!(18.75));
+    assert_eq!(rate("ana@example.com", "weeklyHoursTarget"), json!(37.5));
+    assert_eq!(rate("bob@example.com", "hourlyRate"), json!(1250.5));
+    assert_eq!(
+        statuses(&out.join("results.csv"))[2],
+        ("4".into(), "invalid".into(), "Hourly Rate: \"1e2\" is not a number".into())
+    );
+
+    // In a comma file, "1,250.50" is unambiguous; "18,75" is not.
+    let sb = sandbox();
+    let out = w.path("o2");
+    let r = import(&sb, &corpus("thousands.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    let e = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["hourlyRate"].clone()),
+        json!(1250.5)
+    );
+    assert_eq!(
+        statuses(&out.join("results.csv"))[1],
+        (
+            "3".into(),
+            "invalid".into(),
+            "Hourly Rate: \"18,75\" is ambiguous: the comma may separate thousands or decimals; \
+             write it without the comma, or with a decimal point"
+                .into()
+        )
+    );
+}
+
+#[test]
+fn midnight_date_times_are_dates() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("midnight-dates.xlsx"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let date = |email: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["employmentDate"].clone())
+    };
+    assert_eq!(date("ana@example.com"), "2025-03-03");
+    assert_eq!(date("bob@example.com"), "2025-03-04");
+}
+
+#[test]
+fn a_date_column_excel_rewrote_is_read_in_its_one_possible_order() {
+    let w = Work::new();
+    let sb = sandbox();
+    let r = import(&sb, &corpus("excel-us-dates.csv"), &w.path("o"), &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains(
+            "Employment Date: reading its dates as %m/%d/%Y (\"5/13/2025\" can only be read that \
+             way, and no value of the column contradicts it)"
+        ),
+        "{}",
+        r.stderr
+    );
+    let date = |email: &str| {
+        let e = employee_by_email(&sb, email).unwrap();
+        sb.with(|s: &mut Sim| s.profile_of(&e).unwrap()["employmentDate"].clone())
+    };
+    assert_eq!(date("ana@example.com"), "2025-03-04");
+    assert_eq!(date("bob@example.com"), "2025-05-13");
+    assert_eq!(date("cy@example.com"), "2025-05-05");
+}
+
+#[test]
+fn a_date_column_that_reads_either_way_asks_for_the_format() {
+    let w = Work::new();
+    let out = w.path("o");
+    let r = dry_run(&corpus("ambiguous-dates.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Employment Date: \"3/4/2025\" could be %d/%m/%Y or %m/%d/%Y: add --date-format \
+                 with the one your file uses"
+                    .into()
+            ),
+            // Both orders read 5/5 alike.
+            ("3".into(), "skipped".into(), "".into()),
+        ]
+    );
+    let out = w.path("o2");
+    let r = dry_run(&corpus("contradicting-dates.csv"), &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            (
+                "2".into(),
+                "invalid".into(),
+                "Employment Date: \"13/4/2025\" is not a date hrport reads by itself; it looks \
+                 like %d/%m/%Y: add --date-format %d/%m/%Y"
+                    .into()
+            ),
+            (
+                "3".into(),
+                "invalid".into(),
+                "Employment Date: \"4/13/2025\" is not a date hrport reads by itself; it looks \
+                 like %m/%d/%Y: add --date-format %m/%d/%Y"
+                    .into()
+            ),
+        ]
+    );
+    let r = dry_run(&corpus("ambiguous-dates.csv"), &w.path("o3"), &["--date-format", "%d/%m/%Y"]);
+    assert_eq!(r.code, 0, "{r:?}");
+}
+
+#[test]
+fn profile_init_from_a_file_matches_its_columns_and_says_why() {
+    let w = Work::new();
+    let f = w.write(
+        "staff.csv",
+        "Staff No,Given Name,Surname,E-mail,Position,Favourite Colour,Region,Role\r\n\
+         E1,Ana,Silva,ana@example.com,Guard lead,blue,EMEA,Guard\r\n",
+    );
+    let p = w.path("staff.toml");
+    let r = Hrport::new(&["profile", "init"]).target("tracktik").arg("--from", &f).output(&p).run();
+    assert_eq!(r.code, 0, "{r:?}");
+    let text = std::fs::read_to_string(&p).unwrap();
+    for line in [
+        "\"Employee ID\" = \"Staff No\"   # Staff No → Employee ID: common HR name for an employee number",
+        "\"First Name\" = \"Given Name\"   # Given Name → First Name: common HR name for a first name",
+        "\"Last Name\" = \"Surname\"   # Surname → Last Name: common HR name for a last name",
+        "\"Job Title\" = \"Position\"   # Position → Job Title: common HR name for a job title",
+        "\"Region\" = \"Region\"   # Region → Region: the template column's own name",
+        "# Columns of",
+        "# \"Favourite Colour\"",
+        "# \"Middle Name\" = \"\"",
+    ] {
+        assert!(text.lines().any(|l| l.starts_with(line)), "{line}\n{text}");
+    }
+    // The profile it wrote imports the file.
+    let sb = sandbox();
+    let r = import(&sb, &f, &w.path("o"), &["--profile", p.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let ana = employee_by_email(&sb, "ana@example.com").unwrap();
+    assert_eq!(ana["customId"], "E1");
+    assert_eq!(ana["lastName"], "Silva");
+    assert_eq!(ana["jobTitle"], "Guard lead");
 }

@@ -444,7 +444,7 @@ fn output_format_chooses_the_files_and_a_csv_input_gets_typed_cells() {
         csv_text(&[
             "Employee ID,First Name,Last Name,Email,Phone,Region,Role,Hire Date,Hourly Rate,Zip",
             "000732,Ana,Silva,ana@example.com,0044 20 7946 0000,EMEA,Guard,2025-05-05,18.50,02134",
-            "000733,Cy,Ray,cy@example,,EMEA,Guard,5/5/2025,x,",
+            "000733,Cy,Ray,cy@example,,EMEA,Guard,2025-02-30,x,",
         ]),
     );
     let out = w.path("both");
@@ -460,7 +460,7 @@ fn output_format_chooses_the_files_and_a_csv_input_gets_typed_cells() {
     assert_eq!(ana[8], Data::Float(18.5));
     assert_eq!(ana[9], s("02134"), "a postal code stays text");
     let cy = &data_sheet(&out.join("errors.xlsx"))[1];
-    assert_eq!(cy[7], s("5/5/2025"), "what is not a date stays as typed");
+    assert_eq!(cy[7], s("2025-02-30"), "what is not a date stays as typed");
     assert_eq!(cy[8], s("x"));
     let n = notes(&out.join("errors.xlsx"));
     assert!(n["D2"].starts_with("Email: "), "{n:?}");
