@@ -110,7 +110,7 @@ impl Batcher {
             }
             // The tenant does not offer the endpoint (or not to this
             // account): nothing was applied; one request per step from now.
-            Err(ApiError::Status { status: status @ (403 | 404 | 405), message }) => {
+            Err(ApiError::Status { status: status @ 403..=405, message }) => {
                 let _ = self.refused.set(format!("{message} (HTTP {status})"));
                 every(&|| Answer::NotSent)
             }
