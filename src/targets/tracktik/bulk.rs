@@ -5,10 +5,11 @@
 //! as a CREATE on `user-roles`, and the force-password-change action) need
 //! the new ids, which a CONTINUE batch has no documented way to refer to, so
 //! they go in the next calls, together with those of employees an earlier
-//! run left unfinished. A step whose batch answer was lost is looked up (a
-//! create by Employee ID and e-mail, a role by reading the user's role)
-//! before it is sent again, singly; a step the tenant refused as part of a
-//! refused batch is sent singly.
+//! run left unfinished. A batch whose answer was lost is settled by looking
+//! its rows up together (`customId:in`, `email:in`, `user:in`), adopting
+//! what it applied and sending the rest once more in a batch; what is still
+//! unsettled then goes one request each, looked up first. The steps of a
+//! batch the tenant refused as a whole go one request each.
 //!
 //! Matched rows (updates, terminations, unfinished employees) go in waves:
 //! each wave carries the next step of every row still going, so a row's
