@@ -138,8 +138,14 @@ impl Run<'_> {
             .partition(|&&i| jobs[i].matched.as_ref().is_some_and(|m| m.action != Action::None));
         self.change_rows(jobs, &changing, &input, &mut out);
         let inputs: Vec<RowInput> = creating.iter().map(|&i| input(i)).collect();
+        // Rows an interrupted run sent without an outcome: its requests may
+        // still land, so the target settles them as possibly applied.
+        let resumed: Vec<bool> = creating.iter().map(|&i| jobs[i].resumed).collect();
         let outcomes = match inputs.len() {
             0 => Vec::new(),
+            _ if resumed.contains(&true) => {
+                ctx.session.provision_resumed(self.api, &inputs, &resumed)
+            }
             1 => vec![ctx.session.provision(self.api, &inputs[0])],
             _ => ctx.session.provision_batch(self.api, &inputs),
         };

@@ -386,6 +386,15 @@ pub trait Session: Send + Sync {
     fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
         rows.iter().map(|r| self.provision(api, r)).collect()
     }
+    /// `provision_batch` for rows of which those marked `resumed` were sent
+    /// by an interrupted run without an outcome (its requests may still be
+    /// applied late): a target that can settles them as possibly applied.
+    fn provision_resumed(&self, api: &Api, rows: &[RowInput], _resumed: &[bool]) -> Vec<Outcome> {
+        match rows {
+            [row] => vec![self.provision(api, row)],
+            _ => self.provision_batch(api, rows),
+        }
+    }
     /// Carries out several matched rows' plans together, when the target
     /// sends such steps in bulk: for each row, as the engine would one by
     /// one, reactivate, update, deactivate, then the missing follow-ups,

@@ -673,7 +673,14 @@ impl Session for Tt {
         if !self.batch.on() {
             return rows.iter().map(|r| self.provision(api, r)).collect();
         }
-        self.provision_bulk(api, rows)
+        self.provision_bulk(api, rows, &vec![false; rows.len()])
+    }
+
+    fn provision_resumed(&self, api: &Api, rows: &[RowInput], resumed: &[bool]) -> Vec<Outcome> {
+        if !self.batch.on() {
+            return rows.iter().map(|r| self.provision(api, r)).collect();
+        }
+        self.provision_bulk(api, rows, resumed)
     }
 
     fn change_batch(&self, api: &Api, rows: &[super::Change]) -> Option<Vec<Outcome>> {

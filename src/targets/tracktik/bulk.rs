@@ -34,17 +34,25 @@ type Step = (usize, &'static str, serde_json::Value);
 
 impl Tt {
     /// Creates the rows without a record and finishes every row's
-    /// follow-ups, in batches; one outcome per row, in order.
-    pub(super) fn provision_bulk(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
+    /// follow-ups, in batches; one outcome per row, in order. A `resumed`
+    /// row's create is settled as one whose answer was lost (an interrupted
+    /// run's request may still land), and a refusal of its follow-ups is
+    /// checked alone.
+    pub(super) fn provision_bulk(
+        &self,
+        api: &Api,
+        rows: &[RowInput],
+        resumed: &[bool],
+    ) -> Vec<Outcome> {
         let mut ids: Vec<Option<String>> =
             rows.iter().map(|r| r.existing.map(|e| e.id.clone())).collect();
         let mut failed: Vec<Option<Outcome>> = rows.iter().map(|_| None).collect();
-        let new: Vec<usize> = (0..rows.len()).filter(|&i| rows[i].existing.is_none()).collect();
+        let (new, mut lost): (Vec<usize>, Vec<usize>) =
+            (0..rows.len()).filter(|&i| rows[i].existing.is_none()).partition(|&i| !resumed[i]);
         let ops = new
             .iter()
             .map(|&i| batch::create("employees", payload(FIELDS, rows[i].values, &self.refs)))
             .collect();
-        let mut lost: Vec<usize> = Vec::new();
         for (&i, answer) in new.iter().zip(self.batch.run(api, ops)) {
             if let Answer::Unknown = answer {
                 lost.push(i);
@@ -61,7 +69,7 @@ impl Tt {
                 Err(o) => failed[i] = Some(o),
             }
         }
-        let steps = self.follow_ups_bulk(api, rows, &ids);
+        let steps = self.follow_ups_bulk(api, rows, &ids, resumed);
         rows.iter()
             .enumerate()
             .map(|(i, r)| {
@@ -205,6 +213,7 @@ impl Tt {
         api: &Api,
         rows: &[RowInput],
         ids: &[Option<String>],
+        resumed: &[bool],
     ) -> Vec<Result<(), (&'static str, ApiError)>> {
         let mut done: Vec<Result<(), (&'static str, ApiError)>> =
             rows.iter().map(|_| Ok(())).collect();
@@ -235,9 +244,10 @@ impl Tt {
                 let i = step.0;
                 match answer {
                     Answer::Done(_) => {}
-                    // Sent again after a lost batch, which may have been
-                    // applied meanwhile: settled alone.
-                    Answer::Failed(_) if attempt == 1 => singly.push(i),
+                    // Sent again after a lost batch (or an interrupted
+                    // run), which may have been applied meanwhile: settled
+                    // alone.
+                    Answer::Failed(_) if attempt == 1 || resumed[i] => singly.push(i),
                     Answer::Failed(e) | Answer::Abort(e) => {
                         if done[i].is_ok() {
                             done[i] = Err((step.1, e));
