@@ -15,6 +15,11 @@
 //!    edited export against it; baseline: the same dry run against an empty
 //!    tenant. The listing of the tenant is left out of the comparison (see
 //!    `tenant_figures`).
+//! 5. Requests per created employee, importing a clean file of new people:
+//!    TrackTik with `/batch/file`, SCIM with `/Bulk` (sign-in and the
+//!    start-up look-ups included); baseline: the same file into the same
+//!    empty sandbox with batches turned off (`batch_size = 1`,
+//!    `bulk = false`), one request per step.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::path::Path;
@@ -460,6 +465,12 @@ fn main() {
         tenant_figures(dir.path(), 3);
         return;
     }
+    // `cargo bench --bench import -- requests`: only figures 5.
+    if std::env::args().any(|a| a == "requests") {
+        println!("hrport benchmarks: requests per created employee only\n");
+        requests_figures(dir.path());
+        return;
+    }
     println!("hrport benchmarks (best of {runs} runs each; machine is shared, expect noise)\n");
 
     // 1. CSV
@@ -570,12 +581,17 @@ fn main() {
     let access = hrport_sandbox::tracktik::ACCESS;
     let url = format!("{}{}", sb.url(), access.prefix);
     let rate = limit.to_string();
+    // One request per step: this figure is about pacing, not batching.
+    let per_step = dir.path().join("per-step.toml");
+    std::fs::write(&per_step, "target = \"tracktik\"\n[options]\nbatch_size = 1\n").unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
         .args([
             "import",
             send_path.to_str().unwrap(),
             "--target",
             "tracktik",
+            "--profile",
+            per_step.to_str().unwrap(),
             "--base-url",
             &url,
             "--rate",
@@ -620,4 +636,78 @@ fn main() {
     // 4. A tenant of 100,000 existing records (best of 3: each dry run
     // against it lists the whole tenant first).
     tenant_figures(dir.path(), 3);
+    println!();
+
+    // 5. Requests per created employee.
+    requests_figures(dir.path());
+}
+
+/// Figures 5: requests per created employee, batched and one request per
+/// step, for TrackTik (`/batch/file`) and SCIM (`/Bulk`).
+fn requests_figures(dir: &Path) {
+    let n = 1000;
+    let tt = dir.join("hires-tracktik.csv");
+    write_csv(&tt, n);
+    let scim = dir.join("hires-scim.csv");
+    let mut w = csv::Writer::from_path(&scim).unwrap();
+    w.write_record(["User Name", "Given Name", "Family Name", "Email", "Employee Number"]).unwrap();
+    for i in 0..n {
+        let r = row(i);
+        w.write_record([&r[3], &r[1], &r[2], &r[4], &r[0]]).unwrap();
+    }
+    w.flush().unwrap();
+    for (target, file, what, off) in [
+        ("tracktik", &tt, "/batch/file", "batch_size = 1"),
+        ("scim", &scim, "/Bulk", "bulk = false"),
+    ] {
+        let (batched, created) = per_created(dir, target, file, None);
+        let (single, _) = per_created(dir, target, file, Some(off));
+        println!("requests per created employee, {target}, clean file of {n} new people");
+        println!(
+            "  hrport:   {batched:>7.3} requests per employee with {what} ({created} created)   (aim: <= 0.1)"
+        );
+        println!("  baseline: {single:>7.3} requests per employee, one request per step ({off})");
+        println!("  ratio:    {:>7.3} x baseline\n", batched / single);
+    }
+}
+
+/// Imports `file` into a new, empty sandbox (with `option` in a profile's
+/// `[options]`); the requests hrport sent per record created, and how many
+/// were created.
+fn per_created(dir: &Path, target: &str, file: &Path, option: Option<&str>) -> (f64, u64) {
+    let sb = Sandbox::start(SandboxConfig::default()).unwrap();
+    let access = hrport_sandbox::access(target).unwrap();
+    let url = format!("{}{}", sb.url(), access.prefix);
+    let env: Vec<(String, String)> = access
+        .credentials
+        .iter()
+        .map(|(k, v)| {
+            (format!("HRPORT_{}_{}", target.to_uppercase(), k.to_uppercase()), v.to_string())
+        })
+        .collect();
+    let out = dir.join(format!("out-requests-{target}"));
+    let profile = dir.join(format!("requests-{target}.toml"));
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "--target",
+        target,
+        "--base-url",
+        &url,
+        "--rate",
+        "1000",
+        "--concurrency",
+        "8",
+        "-q",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    if let Some(o) = option {
+        std::fs::write(&profile, format!("target = \"{target}\"\n[options]\n{o}\n")).unwrap();
+        args.extend(["--profile", profile.to_str().unwrap()]);
+    }
+    let (_, summary) = run_with(&args, &env, &out);
+    let created = summary["created"].as_u64().unwrap_or(0);
+    let requests = summary["requests"].as_u64().unwrap_or(0);
+    (requests as f64 / created.max(1) as f64, created)
 }

@@ -415,6 +415,11 @@ pub struct SandboxArgs {
     #[arg(long, value_name = "SECS")]
     pub fault_retry_after: Option<u64>,
 
+    /// TrackTik: a /batch/file call with more than N operations runs only N,
+    /// then answers 504 without a body (the vendor names 50 as the risk).
+    #[arg(long, value_name = "N")]
+    pub fault_batch_timeout_above: Option<usize>,
+
     /// Seed for the fault injector: the same seed and the same requests give
     /// the same faults.
     #[arg(long, default_value_t = 1, value_name = "N")]

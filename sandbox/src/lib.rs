@@ -109,6 +109,11 @@ pub struct Faults {
     pub burst: u32,
     /// `Retry-After` seconds sent with the burst's 429s (`None`: no header).
     pub burst_retry_after: Option<u64>,
+    /// TrackTik: a `/batch/file` call with more operations than this runs
+    /// only that many, then answers 504 without a body, as the vendor warns
+    /// large batches may (it names 50, 20 with ROLLBACK). Not a share: every
+    /// such batch.
+    pub batch_timeout_above: Option<usize>,
 }
 
 impl Default for Faults {
@@ -125,6 +130,7 @@ impl Default for Faults {
             throttle: 0.0,
             burst: 5,
             burst_retry_after: None,
+            batch_timeout_above: None,
         }
     }
 }
@@ -159,6 +165,9 @@ impl Faults {
                 }
             ),
         );
+        if let Some(n) = self.batch_timeout_above {
+            parts.push(format!("TrackTik batches of more than {n} operations time out after {n}"));
+        }
         (!parts.is_empty()).then(|| format!("faults (seed {}): {}", self.seed, parts.join(", ")))
     }
 
@@ -669,7 +678,8 @@ fn respond(r: SimResponse) -> Response {
     let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     // 204 and 304 carry no body (RFC 9110 §15.3.5, §15.4.5), so neither a
     // JSON content type nor a length.
-    let mut resp = if matches!(r.status, 204 | 304) {
+    // A null body is no body at all (a gateway's 504).
+    let mut resp = if matches!(r.status, 204 | 304) || r.body.is_null() {
         status.into_response()
     } else {
         (status, axum::Json(r.body)).into_response()

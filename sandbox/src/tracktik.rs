@@ -21,6 +21,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::{SandboxConfig, SimRequest, SimResponse, VendorAccess, VendorSim};
 
+mod batch;
+
 pub const CLIENT_ID: &str = "sandbox";
 pub const CLIENT_SECRET: &str = "sandbox";
 pub const USERNAME: &str = "api";
@@ -159,6 +161,10 @@ pub struct Sim {
     /// Requests answered with a fixed status instead of being processed:
     /// (method, path below /rest/v1, status).
     pub refuse: Vec<(Method, String, u16)>,
+    /// A `/batch/file` call with more operations than this runs only that
+    /// many, then answers 504 without a body (the vendor's warning about
+    /// large batches); `None`: every batch is answered.
+    pub batch_timeout_above: Option<usize>,
 }
 
 impl Sim {
@@ -187,6 +193,7 @@ impl Sim {
             announced_ttl: None,
             credentials: [CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD].map(String::from),
             refuse: Vec::new(),
+            batch_timeout_above: cfg.faults.batch_timeout_above,
         };
         for (i, name) in REGIONS.iter().enumerate() {
             let id = s.id();
@@ -442,6 +449,7 @@ impl Sim {
                 self.role_permissions.push(rp.clone());
                 created(rp)
             }
+            ["batch", "file"] if m == Method::POST => self.batch(req),
             ["employment-termination-reasons"] if m == Method::GET => {
                 listing(req, "employment-termination-reasons", self.termination_reasons.clone())
             }
@@ -913,6 +921,15 @@ fn random_token() -> String {
 
 fn is_date(s: &str) -> bool {
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").is_ok()
+}
+
+/// An id sent as a number or as text.
+fn id_of(v: &Json) -> Option<String> {
+    match v {
+        Json::Number(n) => Some(n.to_string()),
+        Json::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
 }
 
 fn validation(field: &str, message: &str) -> SimResponse {

@@ -24,6 +24,7 @@ pub fn run(args: SandboxArgs) -> Result<u8> {
         throttle: args.fault_throttle,
         burst: args.fault_burst,
         burst_retry_after: args.fault_retry_after,
+        batch_timeout_above: args.fault_batch_timeout_above,
     };
     // Shares past 1 would silently starve the kinds drawn last.
     if faults.total() > 1.0 + 1e-9 {

@@ -17,7 +17,7 @@ use crate::input::Record;
 use crate::mapping::field::Kind;
 use crate::mapping::{Problem, join_problems};
 use crate::output::{Action, Status};
-use crate::targets::{Outcome, RowInput};
+use crate::targets::{Change, Outcome, RowInput};
 use crate::transport::Api;
 
 /// One row for a worker.
@@ -138,13 +138,16 @@ impl Run<'_> {
         let (changing, creating): (Vec<usize>, Vec<usize>) = ready
             .iter()
             .partition(|&&i| jobs[i].matched.as_ref().is_some_and(|m| m.action != Action::None));
-        for i in changing {
-            let m = jobs[i].matched.as_ref().expect("partitioned on it");
-            out[i] = Some(self.change(&jobs[i], m, &input(i)));
-        }
+        self.change_rows(jobs, &changing, &input, &mut out);
         let inputs: Vec<RowInput> = creating.iter().map(|&i| input(i)).collect();
+        // Rows an interrupted run sent without an outcome: its requests may
+        // still land, so the target settles them as possibly applied.
+        let resumed: Vec<bool> = creating.iter().map(|&i| jobs[i].resumed).collect();
         let outcomes = match inputs.len() {
             0 => Vec::new(),
+            _ if resumed.contains(&true) => {
+                ctx.session.provision_resumed(self.api, &inputs, &resumed)
+            }
             1 => vec![ctx.session.provision(self.api, &inputs[0])],
             _ => ctx.session.provision_batch(self.api, &inputs),
         };
@@ -167,6 +170,64 @@ impl Run<'_> {
             .collect();
         self.journal_done(&dones, jobs);
         dones
+    }
+
+    /// Carries out the matched rows' plans: together when the target sends
+    /// such steps in bulk, else one by one.
+    fn change_rows<'a>(
+        &self,
+        jobs: &'a [Job],
+        changing: &[usize],
+        input: &dyn Fn(usize) -> RowInput<'a>,
+        out: &mut [Option<Done>],
+    ) {
+        let ctx = self.ctx;
+        // A row whose fields someone else changed meanwhile is settled here
+        // and sent in no batch.
+        let changing: Vec<usize> = changing
+            .iter()
+            .copied()
+            .filter(|&i| {
+                let m = jobs[i].matched.as_ref().expect("partitioned on it");
+                let moved = (!m.changed.is_empty()).then(|| self.meanwhile(m)).flatten();
+                match moved {
+                    Some(outcome) => {
+                        out[i] = Some(self.changed(&jobs[i], m, outcome));
+                        false
+                    }
+                    None => true,
+                }
+            })
+            .collect();
+        let plans: Vec<Change> = changing
+            .iter()
+            .map(|&i| {
+                let m = jobs[i].matched.as_ref().expect("partitioned on it");
+                Change {
+                    row: input(i),
+                    id: &m.existing.id,
+                    activate: m.activate,
+                    changed: &m.changed,
+                    incomplete: m.existing.incomplete,
+                }
+            })
+            .collect();
+        let together =
+            if plans.len() > 1 { ctx.session.change_batch(self.api, &plans) } else { None };
+        match together {
+            Some(outcomes) => {
+                for (&i, outcome) in changing.iter().zip(outcomes) {
+                    let m = jobs[i].matched.as_ref().expect("partitioned on it");
+                    out[i] = Some(self.changed(&jobs[i], m, outcome));
+                }
+            }
+            None => {
+                for (&i, plan) in changing.iter().zip(&plans) {
+                    let m = jobs[i].matched.as_ref().expect("partitioned on it");
+                    out[i] = Some(self.change(&jobs[i], m, &plan.row));
+                }
+            }
+        }
     }
 
     /// Each finished row's outcome in the journal (a row not sent because
@@ -199,9 +260,6 @@ impl Run<'_> {
                 }
             }
             if !m.changed.is_empty() {
-                if let Some(o) = self.meanwhile(m) {
-                    break 'steps o;
-                }
                 let o = s.update(api, id, row, &m.changed);
                 if !ok(&o) {
                     break 'steps o;
@@ -218,6 +276,11 @@ impl Run<'_> {
             }
             Outcome::Updated { id: id.clone() }
         };
+        self.changed(job, m, outcome)
+    }
+
+    /// A matched row's line, from the outcome of its plan.
+    fn changed(&self, job: &Job, m: &Match, outcome: Outcome) -> Done {
         let mut d = self.settle(job.seq, outcome);
         // A record the interrupted run created, whose missing steps are all
         // this row still needed: this import created it.

@@ -205,6 +205,10 @@ impl Options {
         self.0.get(name).and_then(|v| v.as_str()).unwrap_or_default().to_string()
     }
 
+    pub fn int(&self, name: &str) -> i64 {
+        self.0.get(name).and_then(|v| v.as_integer()).unwrap_or(0)
+    }
+
     pub fn bool(&self, name: &str) -> bool {
         self.0.get(name).and_then(|v| v.as_bool()).unwrap_or(false)
     }
@@ -297,6 +301,20 @@ impl RowInput<'_> {
     }
 }
 
+/// A matched row's plan, for `Session::change_batch`.
+pub struct Change<'a> {
+    pub row: RowInput<'a>,
+    /// The record's id.
+    pub id: &'a str,
+    /// `Some(true)`: reactivate first; `Some(false)`: deactivate last.
+    pub activate: Option<bool>,
+    /// The fields to change (all of them in `updatable`).
+    pub changed: &'a [usize],
+    /// Its provisioning was not finished: its missing follow-up steps run
+    /// last.
+    pub incomplete: bool,
+}
+
 /// The end of one row's provisioning.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
@@ -373,6 +391,24 @@ pub trait Session: Send + Sync {
     /// Provisions several rows together (one outcome per row, in order).
     fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
         rows.iter().map(|r| self.provision(api, r)).collect()
+    }
+    /// `provision_batch` for rows of which those marked `resumed` were sent
+    /// by an interrupted run without an outcome (its requests may still be
+    /// applied late): a target that can settles them as possibly applied.
+    fn provision_resumed(&self, api: &Api, rows: &[RowInput], _resumed: &[bool]) -> Vec<Outcome> {
+        match rows {
+            [row] => vec![self.provision(api, row)],
+            _ => self.provision_batch(api, rows),
+        }
+    }
+    /// Carries out several matched rows' plans together, when the target
+    /// sends such steps in bulk: for each row, as the engine would one by
+    /// one, reactivate, update, deactivate, then the missing follow-ups,
+    /// stopping at its first failed step; `Outcome::Updated` when all were
+    /// done. One outcome per row, in order; `None`: the engine takes the
+    /// rows one by one.
+    fn change_batch(&self, _api: &Api, _rows: &[Change]) -> Option<Vec<Outcome>> {
+        None
     }
     /// The fields of an existing record that `update` can change. A field
     /// that differs but is not listed is reported in `hrport_changes` as

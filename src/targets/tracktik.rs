@@ -27,6 +27,9 @@ use crate::transport::auth::OAuth2Password;
 use crate::transport::errors::{ErrorReader, generic_message};
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
 
+mod batch;
+mod bulk;
+
 pub struct TrackTik;
 
 const T: Kind = Kind::Text;
@@ -163,6 +166,38 @@ static INFO: TargetInfo = TargetInfo {
                    (/user-roles/{id} with {\"role\": id}), \"PATCH\" or \"PUT\"; the employee \
                    keeps exactly one role throughout. Unknown: TrackTik does not publish it.",
         },
+        OptionSpec {
+            name: "batch_size",
+            default: "50",
+            help: "Operations per /batch/file request (onFailure CONTINUE): creates, their \
+                   roles and password changes, updates and actions. TrackTik recommends at \
+                   most 50; 1 sends one request per step.",
+        },
+        OptionSpec {
+            name: "batch_path",
+            default: "\"/batch/file\"",
+            help: "The batch endpoint below /rest/v1. Unknown: the vendor's article names \
+                   /batch/file without its prefix.",
+        },
+        OptionSpec {
+            name: "batch_operations_key",
+            default: "\"operations\"",
+            help: "The key of the operations array in a batch request. Unknown: not published.",
+        },
+        OptionSpec {
+            name: "batch_results_key",
+            default: "\"data\"",
+            help: "The key of the array of results in a batch answer: one per operation, in \
+                   order (or by an `index`), each with the operation's HTTP `status` and its \
+                   record in `data` or its error in `message`/`errors`. Unknown: not published.",
+        },
+        OptionSpec {
+            name: "batch_roles",
+            default: "true",
+            help: "Assign roles in batches, as CREATE operations on resource user-roles; \
+                   false: one POST /user-roles per employee (if the tenant's batches take \
+                   employees only).",
+        },
     ],
 };
 
@@ -224,7 +259,12 @@ impl Target for TrackTik {
         }
         for ur in list_all(api, "/user-roles", &[])? {
             if let Some(u) = ur.get("user").and_then(id_text) {
-                s.has_role.insert(u);
+                s.has_role.insert(u.clone());
+                if let (Some(ur_id), Some(role)) =
+                    (ur.get("id").and_then(id_text), ur.get("role").and_then(id_text))
+                {
+                    s.user_role.insert(u, (ur_id, role));
+                }
             }
         }
         // Who must already change their password: a run that stopped
@@ -302,6 +342,8 @@ struct Tt {
     by_custom_id: HashMap<String, String>,
     by_email: HashMap<String, String>,
     has_role: HashSet<String>,
+    /// Each employee's user-role at the start: (its id, the role's id).
+    user_role: HashMap<String, (String, String)>,
     /// Employees already made to change their password.
     forced: HashSet<String>,
     terminated: Vec<String>,
@@ -312,6 +354,7 @@ struct Tt {
     /// that changes nothing is not stopped by them).
     update_method: Result<Method, String>,
     role_method: Result<Method, String>,
+    batch: batch::Batcher,
 }
 
 /// A verb option: PATCH or PUT, in any case.
@@ -330,6 +373,7 @@ impl Tt {
             by_custom_id: HashMap::new(),
             by_email: HashMap::new(),
             has_role: HashSet::new(),
+            user_role: HashMap::new(),
             forced: HashSet::new(),
             terminated: options
                 .strings("terminated_statuses")
@@ -339,6 +383,7 @@ impl Tt {
             default_reason: options.string("termination_reason"),
             update_method: verb(options, "update_method"),
             role_method: verb(options, "role_update_method"),
+            batch: batch::Batcher::new(options),
         }
     }
 
@@ -388,6 +433,72 @@ impl Tt {
             }
         }
         Ok(None)
+    }
+
+    /// Creates the row's employee with one request; `maybe_sent`: a batch
+    /// holding it may have been applied without an answer, so it is looked
+    /// up first.
+    fn create_one(&self, api: &Api, values: &[Value], maybe_sent: bool) -> Result<String, Outcome> {
+        let body = payload(FIELDS, values, &self.refs);
+        let req = Request::post(format!("{API}/employees"), body);
+        let lookup = |api: &Api| self.lookup(api, values);
+        let created = if maybe_sent {
+            api.create_after_uncertain(&req, &lookup)
+        } else {
+            api.create(&req, &lookup)
+        };
+        match created {
+            Ok(Created::Recovered(id)) => Ok(id),
+            Ok(Created::Answer(r)) => {
+                r.body.pointer("/data/id").and_then(id_text).ok_or(Outcome::Failed {
+                    id: None,
+                    message: "create employee: the answer has no data.id".into(),
+                    unavailable: false,
+                })
+            }
+            Err(e) => Err(Outcome::failed(None, "create employee", e)),
+        }
+    }
+
+    /// The body of the `terminate` action for this row: its date (the
+    /// run's when empty) and reason (the option's when empty).
+    fn termination(&self, values: &[Value]) -> Result<Json, String> {
+        let date = match values[TERMINATION_DATE] {
+            Value::Date(d) => d,
+            _ => chrono::Local::now().date_naive(),
+        };
+        let reason = self.termination_reason(values)?;
+        Ok(json!({
+            "date": date.format("%Y-%m-%d").to_string(),
+            "reason": id_json(&reason),
+            "comment": "hrport",
+        }))
+    }
+
+    /// Terminates employee `id`; `maybe_sent`: a batch holding it may have
+    /// been applied without an answer, so the status is read first.
+    fn send_terminate(
+        &self,
+        api: &Api,
+        id: &str,
+        body: Json,
+        maybe_sent: bool,
+    ) -> Result<(), ApiError> {
+        let req = Request::post(format!("{API}/employees/{id}/actions/terminate"), body);
+        // Terminating twice is refused, so a lost answer is settled by
+        // reading the employee's status before anything is sent again.
+        let terminated = |api: &Api| -> Result<Option<String>, ApiError> {
+            let body = api.get(&format!("{API}/employees/{id}"), &[])?;
+            let status =
+                body.pointer("/data/status").and_then(Json::as_str).unwrap_or("").to_uppercase();
+            Ok(self.terminated.contains(&status).then(|| id.to_string()))
+        };
+        let done = if maybe_sent {
+            api.create_after_uncertain(&req, &terminated)
+        } else {
+            api.create(&req, &terminated)
+        };
+        done.map(|_| ())
     }
 
     fn assign_role(&self, api: &Api, id: &str, role: &str) -> Result<(), ApiError> {
@@ -607,40 +718,40 @@ impl Session for Tt {
                 Err((step, e)) => Outcome::failed(Some(ex.id.clone()), step, e),
             };
         }
-        let body = payload(FIELDS, values, &self.refs);
-        let req = Request::post(format!("{API}/employees"), body);
-        let lookup = |api: &Api| self.lookup(api, values);
-        let id = match api.create(&req, &lookup) {
-            Ok(Created::Recovered(id)) => id,
-            Ok(Created::Answer(r)) => match r.body.pointer("/data/id").and_then(id_text) {
-                Some(id) => id,
-                None => {
-                    return Outcome::Failed {
-                        id: None,
-                        message: "create employee: the answer has no data.id".into(),
-                        unavailable: false,
-                    };
-                }
-            },
-            Err(e) => return Outcome::failed(None, "create employee", e),
+        let id = match self.create_one(api, values, false) {
+            Ok(id) => id,
+            Err(o) => return o,
         };
         match self.follow_up(api, values, &id) {
             Ok(()) => Outcome::Created { id },
-            Err((step, e)) => {
-                let o = Outcome::failed(Some(id.clone()), step, e);
-                match o {
-                    Outcome::Failed { id, message, unavailable } => Outcome::Failed {
-                        message: format!(
-                            "{message}; employee {} was created: import this row again to finish it",
-                            id.as_deref().unwrap_or("?")
-                        ),
-                        id,
-                        unavailable,
-                    },
-                    other => other,
-                }
-            }
+            Err((step, e)) => bulk::unfinished(id, step, e),
         }
+    }
+
+    fn batch_limit(&self) -> usize {
+        if self.batch.on() { self.batch.size() } else { 1 }
+    }
+
+    fn provision_batch(&self, api: &Api, rows: &[RowInput]) -> Vec<Outcome> {
+        if !self.batch.on() {
+            return rows.iter().map(|r| self.provision(api, r)).collect();
+        }
+        self.provision_bulk(api, rows, &vec![false; rows.len()])
+    }
+
+    fn provision_resumed(&self, api: &Api, rows: &[RowInput], resumed: &[bool]) -> Vec<Outcome> {
+        if !self.batch.on() {
+            return rows.iter().map(|r| self.provision(api, r)).collect();
+        }
+        self.provision_bulk(api, rows, resumed)
+    }
+
+    fn change_batch(&self, api: &Api, rows: &[super::Change]) -> Option<Vec<Outcome>> {
+        self.batch.on().then(|| self.change_bulk(api, rows))
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.batch.notes()
     }
 
     fn updatable(&self) -> &[usize] {
@@ -737,32 +848,12 @@ impl Session for Tt {
                     .into(),
             );
         }
-        let date = match row.values[TERMINATION_DATE] {
-            Value::Date(d) => d,
-            _ => chrono::Local::now().date_naive(),
-        };
-        let reason = match self.termination_reason(row.values) {
-            Ok(r) => r,
+        let body = match self.termination(row.values) {
+            Ok(b) => b,
             Err(m) => return fail(m),
         };
-        let req = Request::post(
-            format!("{API}/employees/{id}/actions/terminate"),
-            json!({
-                "date": date.format("%Y-%m-%d").to_string(),
-                "reason": id_json(&reason),
-                "comment": "hrport",
-            }),
-        );
-        // Terminating twice is refused, so a lost answer is settled by
-        // reading the employee's status before anything is sent again.
-        let terminated = |api: &Api| -> Result<Option<String>, ApiError> {
-            let body = api.get(&format!("{API}/employees/{id}"), &[])?;
-            let status =
-                body.pointer("/data/status").and_then(Json::as_str).unwrap_or("").to_uppercase();
-            Ok(self.terminated.contains(&status).then(|| id.to_string()))
-        };
-        match api.create(&req, &terminated) {
-            Ok(_) => Outcome::Updated { id: id.to_string() },
+        match self.send_terminate(api, id, body, false) {
+            Ok(()) => Outcome::Updated { id: id.to_string() },
             Err(e) => Outcome::failed(Some(id.to_string()), "terminate employee", e),
         }
     }

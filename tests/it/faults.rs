@@ -53,8 +53,11 @@ fn import_hires(cfg: SandboxConfig, n: usize, flags: &[&str]) -> Ran {
     let sb = sandbox_with(cfg);
     let file = hires(&w, n);
     let out = w.path("out");
+    // Each step its own request: these tests count on many of them.
+    let profile = per_step(&w);
+    let flags = [flags, &["--profile", profile.to_str().unwrap()]].concat();
     let started = Instant::now();
-    let r = import(&sb, &file, &out, flags);
+    let r = import(&sb, &file, &out, &flags);
     let elapsed = started.elapsed();
     assert_eq!(r.code, 0, "{r:?}");
     // Slow requests the client gave up on are still on their way in: let

@@ -84,7 +84,7 @@ fn profile_mistakes_are_reported_before_anything_is_read_or_sent() {
         ),
         (
             format!("{PROFILE}\n[options]\nturbo = true\n"),
-            "[options] \"turbo\" is not an option of tracktik (options: terminated_statuses, termination_reason, update_method, role_update_method)",
+            "[options] \"turbo\" is not an option of tracktik (options: terminated_statuses, termination_reason, update_method, role_update_method, batch_size, batch_path, batch_operations_key, batch_results_key, batch_roles)",
         ),
         (
             format!("{PROFILE}\n[options]\nterminated_statuses = 3\n"),

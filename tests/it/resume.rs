@@ -101,6 +101,7 @@ fn ctrl_c_finishes_the_rows_in_flight_and_resume_does_the_rest() {
     let child = spawn(
         Hrport::import(&file)
             .target("tracktik")
+            .profile(per_step(&w))
             .base_url(&url)
             .out(&out)
             .arg("--rate", "40")
@@ -169,6 +170,10 @@ fn an_output_file_that_fills_up_while_sending_is_exit_3_and_the_run_resumes() {
         .arg(env!("CARGO_BIN_EXE_hrport"))
         .args(["import", file.to_str().unwrap(), "--target", "tracktik", "--base-url", &url])
         .args(["--out", out.to_str().unwrap(), "--rate", "1000", "-q"])
+        // One request per step, so the run is still sending when the file
+        // fills up (50-row batches would all be in flight by then).
+        .arg("--profile")
+        .arg(per_step(&w))
         .stdin(Stdio::null())
         .envs(TT_ENV);
     let o = cmd.output().unwrap();

@@ -70,6 +70,7 @@ fn a_429_storm_is_absorbed_by_slowing_down() {
         let out = w.path("out");
         let r = Hrport::import(&file)
             .target("tracktik")
+            .profile(per_step(&w))
             .base_url(tt_url(&sb))
             .out(&out)
             .arg("--rate", "60")
@@ -96,6 +97,7 @@ fn a_token_expiring_mid_run_is_renewed_with_the_refresh_token() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
+        .profile(per_step(&w))
         .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "25")
@@ -123,6 +125,7 @@ fn a_token_refused_before_its_announced_expiry_is_renewed_on_401() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
+        .profile(per_step(&w))
         .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "25")
@@ -153,6 +156,7 @@ fn lost_answers_are_settled_by_looking_up_never_by_sending_twice() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
+        .profile(per_step(&w))
         .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "200")
@@ -177,6 +181,7 @@ fn unprocessed_5xx_answers_are_retried_until_created_once() {
     let out = w.path("out");
     let r = Hrport::import(&file)
         .target("tracktik")
+        .profile(per_step(&w))
         .base_url(tt_url(&sb))
         .out(&out)
         .arg("--rate", "200")
@@ -233,7 +238,11 @@ fn import_until_the_breaker_trips(sb: &Sandbox, w: &Work, refused: &str) -> (Run
     sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, refused.into(), 503)));
     let file = hires(w, "h.csv", 8);
     let out = w.path("out");
-    let flags = ["--concurrency", "1", "--max-retries", "1", "--max-errors", "3"];
+    // Row by row: the breaker counts rows in a row.
+    let profile = per_step(w);
+    let profile = profile.to_str().unwrap();
+    let flags =
+        ["--concurrency", "1", "--max-retries", "1", "--max-errors", "3", "--profile", profile];
     let r = import(sb, &file, &out, &flags);
     assert_eq!(r.code, 3, "{r:?}");
     (r, out)

@@ -486,6 +486,230 @@ fn the_demo_command_imports_the_sample_workbook_into_the_built_in_sandbox() {
     );
 }
 
+const BATCH_HEADER: &str = "Employee ID,First Name,Last Name,Username,Email,Region,Role,Force Password Change,Temporary Password";
+
+/// `n` new guards (E1.., pN@example.com), each with a role and a forced
+/// password change.
+fn guards(w: &Work, n: usize) -> std::path::PathBuf {
+    let mut rows = vec![BATCH_HEADER.to_string()];
+    rows.extend(
+        (1..=n).map(|i| {
+            format!("E{i},P{i},Guard,user{i},p{i}@example.com,EMEA,Guard,yes,Tmp#{i}-pass")
+        }),
+    );
+    let refs: Vec<&str> = rows.iter().map(String::as_str).collect();
+    w.write("guards.csv", csv_text(&refs))
+}
+
+/// Every guard of `guards` is there once, with the role Guard and a forced
+/// password change.
+fn assert_guards(sb: &Sandbox, n: usize) {
+    sb.with(|s: &mut Sim| {
+        for i in 1..=n {
+            let ids = ids_with_email(s, &format!("p{i}@example.com"));
+            assert_eq!(ids.len(), 1, "p{i}: {ids:?}");
+            let roles: Vec<&Value> =
+                s.user_roles.iter().filter(|ur| ur["user"] == json!(ids[0])).collect();
+            assert_eq!(roles.len(), 1, "p{i}: {roles:?}");
+            assert_eq!(roles[0]["role"], json!(s.role_id("Guard").unwrap()));
+            assert!(s.force_password_change.contains(&ids[0]), "p{i}");
+            assert_eq!(s.passwords[&ids[0]], format!("Tmp#{i}-pass"));
+        }
+    });
+}
+
+#[test]
+fn a_batch_creates_the_valid_rows_and_fails_the_refused_ones_with_their_message() {
+    let w = Work::new();
+    let sb = sandbox();
+    // Usernames TrackTik already holds: hrport cannot know, TrackTik refuses.
+    sb.with(|s: &mut Sim| {
+        s.seed_employee(
+            json!({"firstName": "Old", "lastName": "One", "username": "user2", "region": 4}),
+        );
+        s.seed_employee(
+            json!({"firstName": "Old", "lastName": "Two", "username": "user5", "region": 4}),
+        );
+    });
+    let file = guards(&w, 6);
+    // A dry run makes the start-up requests (sign-in, look-ups) and no more.
+    assert_eq!(import(&sb, &file, &w.path("plan"), &["--dry-run"]).code, 0);
+    let start_up = sb.with(|s: &mut Sim| s.counters.requests);
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("tracktik: 6 rows: 4 created, 0 invalid, 2 failed"), "{}", r.stdout);
+    let refused = "create employee: The given data was invalid.; username: The username has \
+                   already been taken. (HTTP 400)";
+    assert_eq!(
+        statuses(&out.join("results.csv")),
+        [
+            ("2".into(), "created".into(), "".into()),
+            ("3".into(), "failed".into(), refused.to_string()),
+            ("4".into(), "created".into(), "".into()),
+            ("5".into(), "created".into(), "".into()),
+            ("6".into(), "failed".into(), refused.to_string()),
+            ("7".into(), "created".into(), "".into()),
+        ]
+    );
+    let created: Vec<String> = rows_by_name(&out.join("results.csv"))
+        .into_iter()
+        .filter(|r| r["hrport_status"] == "created")
+        .map(|r| r["hrport_id"].clone())
+        .collect();
+    sb.with(|s: &mut Sim| {
+        assert_eq!(s.employees.len(), 2 + 4);
+        for (i, id) in [1, 3, 4, 6].iter().zip(&created) {
+            assert_eq!(
+                ids_with_email(s, &format!("p{i}@example.com")),
+                [id.parse::<u64>().unwrap()]
+            );
+        }
+        assert!(ids_with_email(s, "p2@example.com").is_empty());
+        // The start-up requests, one batch of creates and one of the four
+        // roles and four password changes: no request per row.
+        assert_eq!(s.counters.requests - start_up, start_up + 2);
+    });
+    assert!(
+        r.stdout.contains("note: 14 operations went in 2 /batch/file requests"),
+        "{}",
+        r.stdout
+    );
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["requests"], start_up + 2);
+}
+
+#[test]
+fn a_batch_whose_answer_is_lost_is_looked_up_and_nothing_is_created_twice() {
+    let w = Work::new();
+    // Batches of more than 3 operations run 3, then time out without a body.
+    let sb = sandbox_with(SandboxConfig {
+        faults: Faults { batch_timeout_above: Some(3), ..Faults::default() },
+        ..SandboxConfig::default()
+    });
+    let file = guards(&w, 8);
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("tracktik: 8 rows: 8 created, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert_eq!(sb.with(|s: &mut Sim| s.employees.len()), 8);
+    assert_guards(&sb, 8);
+    let ids: Vec<String> = rows_by_name(&out.join("results.csv"))
+        .into_iter()
+        .map(|r| r["hrport_id"].clone())
+        .collect();
+    sb.with(|s: &mut Sim| {
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(
+                ids_with_email(s, &format!("p{}@example.com", i + 1)),
+                [id.parse::<u64>().unwrap()]
+            );
+        }
+    });
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    // Found, not sent again: the three the first batch of eight created
+    // before it was cut off, then three of the five sent again in a batch;
+    // the last two were looked up alone and created.
+    assert_eq!(summary["recovered_lost_answers"], 6, "{}", r.stdout);
+}
+
+#[test]
+fn a_tenant_without_batches_gets_one_request_per_step_and_is_told_once() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, "/batch/file".into(), 404)));
+    let file = guards(&w, 5);
+    let profile = w.write("tt.toml", "target = \"tracktik\"\n[options]\nbatch_size = 2\n");
+    let out = w.path("out");
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(tt_url(&sb))
+        .profile(&profile)
+        .out(&out)
+        .arg("--rate", "500")
+        .envs(
+            &sandbox_env("tracktik")
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect::<Vec<_>>(),
+        )
+        .run();
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("tracktik: 5 rows: 5 created, 0 invalid, 0 failed"), "{}", r.stdout);
+    assert_guards(&sb, 5);
+    let said = "note: TrackTik refused /rest/v1/batch/file: refused by the sandbox's test settings \
+                (HTTP 404); hrport sent one request per step instead (set batch_size = 1 in the \
+                profile's [options] to skip the attempt)";
+    assert_eq!(r.stdout.matches(said).count(), 1, "{}", r.stdout);
+    assert!(!r.stdout.contains("operations went in"), "{}", r.stdout);
+}
+
+#[test]
+fn batched_changes_keep_each_rows_order_and_stop_a_row_at_its_first_refused_step() {
+    let w = Work::new();
+    let sb = sandbox();
+    assert_eq!(import(&sb, &guards(&w, 3), &w.path("hired"), &[]).code, 0);
+    sb.with(|s: &mut Sim| {
+        s.seed_employee(
+            json!({"firstName": "Old", "lastName": "One", "username": "taken", "region": 4}),
+        )
+    });
+    let file = w.write(
+        "changes.csv",
+        csv_text(&[
+            "Employee ID,First Name,Last Name,Username,Email,Region,Role,Job Title,Status,Termination Reason",
+            "E1,P1,Guard,user1,p1@example.com,EMEA,Guard,Night Lead,Terminated,Resignation",
+            "E2,P2,Guard,taken,p2@example.com,APAC,Guard,,Active,",
+            "E3,P3,Guard,user3,p3@example.com,EMEA,Guard,,Active,",
+        ]),
+    );
+    let requests = || sb.with(|s: &mut Sim| s.counters.requests);
+    let before = requests();
+    assert_eq!(import(&sb, &file, &w.path("plan"), &["--dry-run"]).code, 0);
+    let start_up = requests() - before;
+    let before = requests();
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 1, "{r:?}");
+    // Two waves: both updates in one batch, then the termination.
+    assert_eq!(requests() - before, start_up + 2);
+    let st = statuses(&out.join("results.csv"));
+    assert_eq!(st[0].2, "", "{st:?}");
+    assert_eq!(
+        st[1],
+        (
+            "3".into(),
+            "failed".into(),
+            "update employee: The given data was invalid.; username: The username has already \
+             been taken. (HTTP 400)"
+                .into()
+        )
+    );
+    assert_eq!((st[2].1.as_str(), st[2].2.as_str()), ("unchanged", ""));
+    sb.with(|s: &mut Sim| {
+        let e1 = &s.employees[&ids_with_email(s, "p1@example.com")[0]];
+        // Its fields changed before access ended, as one request each would.
+        assert_eq!(
+            (e1["jobTitle"].as_str(), e1["status"].as_str()),
+            (Some("Night Lead"), Some("TERMINATED"))
+        );
+        assert_eq!(s.terminations.len(), 1);
+        assert_eq!(
+            s.terminations[0]["reason"],
+            json!(s.termination_reason("Resignation").unwrap())
+        );
+        // E2 stopped at its refused update: never moved to APAC.
+        let e2 = &s.employees[&ids_with_email(s, "p2@example.com")[0]];
+        assert_eq!(
+            (e2["username"].as_str(), e2["region"].as_u64()),
+            (Some("user2"), s.region_id("EMEA"))
+        );
+        assert_eq!(s.counters.region_moves, 0);
+    });
+}
+
 /// Sync calls of the TrackTik session itself (update, terminate, rehire),
 /// through the library against the in-process sandbox. Import runs through
 /// the engine come with the engine.

@@ -153,6 +153,13 @@ pub fn sandbox_with(cfg: SandboxConfig) -> Sandbox {
     Sandbox::start(cfg).expect("start sandbox")
 }
 
+/// A profile in which TrackTik sends one request per step (`batch_size = 1`,
+/// no `/batch/file`): for tests of how single requests are paced, retried
+/// and settled, which batches would leave with too few requests.
+pub fn per_step(w: &Work) -> PathBuf {
+    w.write("per-step.toml", "target = \"tracktik\"\n[options]\nbatch_size = 1\n")
+}
+
 pub fn tt_url(sb: &Sandbox) -> String {
     format!("{}{}", sb.url(), hrport_sandbox::tracktik::ACCESS.prefix)
 }
