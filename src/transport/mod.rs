@@ -324,7 +324,7 @@ impl Transport {
                 }
                 Step::Wait(delay) => self.pause(delay),
                 Step::Return(r) => {
-                    self.limiter.succeeded();
+                    self.limiter.succeeded(sent);
                     return Ok(r);
                 }
                 Step::Uncertain(m) => return Err(Fail::Uncertain(m)),
