@@ -15,6 +15,9 @@
 //!   `Retry-After` becomes the limiter's one pause for every worker, so the
 //!   retry itself waits no longer (each worker sleeping its own `Retry-After`
 //!   on top would pause the run once per refused request);
+//! - a request that never left (refused connection, DNS) is retried, except
+//!   on the run's first contact, where it ends the run at once: a wrong
+//!   `--base-url` or a server that is down does not mend in 20 s of retries;
 //! - a 5xx or a lost answer is retried only for a repeatable request; for
 //!   any other it ends the send loop as `Step::Uncertain`;
 //! - creating a record (`Retry::create`), an uncertain attempt is followed by
@@ -94,6 +97,10 @@ pub enum Event {
     Answer(Response),
     /// The request never left this machine (connection refused, DNS).
     NotSent(String),
+    /// As `NotSent`, on the run's first contact with the server, for a
+    /// reason retrying cannot mend (a name that does not resolve, a refused
+    /// connection): the message names the host and the cause.
+    Unreachable(String),
     /// It may have reached the server without an answer (timeout, reset, a
     /// cut-off answer); for a create, a send that ended `Uncertain`.
     Lost(String),
@@ -220,6 +227,14 @@ impl<'a> Retry<'a> {
             (Event::Answer(r), Mode::Send { repeatable }) => self.answered(r, repeatable),
             (Event::Answer(r), Mode::Create) => self.create_answered(r),
             (Event::NotSent(m), _) => self.again(m, None),
+            (Event::Unreachable(message), _) => Step::GiveUp(ApiError::Abort {
+                message,
+                hint: Some(
+                    "nothing was sent; check --base-url and that the server is up, then run \
+                     the same command again"
+                        .into(),
+                ),
+            }),
             (Event::Lost(m), Mode::Send { repeatable: true }) => self.again(m, None),
             (Event::Lost(m), Mode::Send { repeatable: false }) => Step::Uncertain(m),
             (Event::Lost(m), Mode::Create) => {
@@ -484,6 +499,12 @@ mod steps {
                 send(false),
                 vec![Event::NotSent("refused".into()), answer(201)],
                 "send, wait 0s, send, return 201",
+            ),
+            (
+                "an unreachable host on first contact ends at once, with no retry",
+                send(false),
+                vec![Event::Unreachable("cannot reach h:1: connection refused".into())],
+                "send, give up: cannot reach h:1: connection refused",
             ),
             (
                 "a 500 that is not transient-looking is an answer",
