@@ -17,7 +17,10 @@
 //! - a 429 cuts the rate to `CUT` of itself, once per overload: a 429 for a
 //!   request sent before the last cut tells of the overload already acted
 //!   on, and 429s with nothing let through since the cut are one burst
-//!   (many workers meeting it at once), not a sign to cut again;
+//!   (many workers meeting it at once), not a sign to cut again; a 429
+//!   soon after a cut (fewer than `SOON` requests through since) measures
+//!   what the server takes, and the cut goes to just below that, so a
+//!   hidden limit is found in two steps;
 //! - the rate at the cut is remembered as the ceiling; the rate climbs back
 //!   by `CLIMB` of `--rate` per second up to just below it, then probes
 //!   above it by `PROBE` of `--rate` per second, so a hidden limit below
@@ -43,6 +46,8 @@ const CLIMB: f64 = 0.5;
 const NEAR: f64 = 0.97;
 /// The probe near and above the ceiling, in shares of `--rate` per second.
 const PROBE: f64 = 0.015;
+/// Fewer requests than this between two cuts tell how much the server takes.
+const SOON: u32 = 10;
 /// How far past the ceiling the rate goes before the ceiling is forgotten.
 const FORGET: f64 = 1.02;
 
@@ -56,10 +61,10 @@ pub struct Pace {
     last: Option<Instant>,
     /// When the rate last grew (growth is by elapsed time).
     grown: Instant,
-    /// When the rate was last cut, and whether a request sent since then
+    /// When the rate was last cut, and how many requests sent since then
     /// went through.
     cut: Option<Instant>,
-    passed: bool,
+    passed: u32,
     /// The rate at the last cut: where the limit was met.
     ceiling: Option<f64>,
     /// No request leaves before this (a `Retry-After`), and when it was set.
@@ -77,7 +82,7 @@ impl Pace {
             last: None,
             grown: now,
             cut: None,
-            passed: false,
+            passed: 0,
             ceiling: None,
             not_before: None,
             paused_at: None,
@@ -114,19 +119,34 @@ impl Pace {
             return;
         }
         // Once per overload (see the module's comment).
-        if self.cut.is_some_and(|at| sent < at || !self.passed) {
+        if self.cut.is_some_and(|at| sent < at || self.passed == 0) {
             return;
         }
         self.grow(now);
-        self.ceiling = Some(self.rate);
-        self.rate = (self.rate * CUT).max(FLOOR);
+        // A 429 soon after a cut, `passed` requests after it: the server
+        // takes about that share of the new pace, which was still too fast.
+        // Cut to just below that: a hidden limit is found in two steps, not
+        // five. After a long quiet spell (a burst, or the probe reaching the
+        // limit again) that share says little, and `CUT` applies.
+        let taken = match self.cut {
+            // (No deeper than a quarter: two bursts close together say
+            // nothing of the pace.)
+            Some(_) if self.passed < SOON => {
+                self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75)
+            }
+            _ => self.rate,
+        };
+        self.ceiling = Some(taken);
+        self.rate = (self.rate * CUT).min(taken * NEAR).max(FLOOR);
         self.cut = Some(now);
-        self.passed = false;
+        self.passed = 0;
     }
 
     /// A request let through at `sent` went through (any answer but 429).
     pub fn succeeded(&mut self, sent: Instant, now: Instant) {
-        self.passed |= self.cut.is_none_or(|at| sent >= at);
+        if self.cut.is_none_or(|at| sent >= at) {
+            self.passed = self.passed.saturating_add(1);
+        }
         self.grow(now);
     }
 
@@ -264,12 +284,14 @@ mod tests {
             p.throttled(now + ms(i), now + ms(i), None);
         }
         assert_eq!(p.rate(), 34.0);
-        // Some go through, then a request sent at the new pace is refused:
-        // still too fast, cut again.
-        p.succeeded(now + ms(8), now + ms(9));
+        // Four go through, then a request sent at the new pace is refused:
+        // still too fast, and the server takes about four in five of them.
+        for i in 6..10 {
+            p.succeeded(now + ms(i), now + ms(i));
+        }
         p.throttled(now + ms(10), now + ms(10), None);
-        // (34 plus the climb of 10 ms, times 0.85)
-        assert!((29.0..29.2).contains(&p.rate()), "{}", p.rate());
+        // (34 plus the climb of 10 ms) x 4/5 x 0.97
+        assert!((26.5..26.6).contains(&p.rate()), "{}", p.rate());
     }
 
     #[test]
