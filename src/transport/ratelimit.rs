@@ -30,8 +30,9 @@
 //!   both; `benches/import.rs` measures them against the sandbox);
 //! - past the ceiling by `FORGET` without a 429, the limit is no longer
 //!   there: the ceiling is forgotten and the rate climbs fast to `--rate`;
-//! - a `Retry-After` holds every worker until one shared instant; the 429s
-//!   of requests sent before that pause was set do not extend it.
+//! - a `Retry-After` holds every worker until one shared instant: the
+//!   latest any answer asked for, so the server never sees a request
+//!   before an instant it named, and no worker sleeps a pause of its own.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -67,9 +68,8 @@ pub struct Pace {
     passed: u32,
     /// The rate at the last cut: where the limit was met.
     ceiling: Option<f64>,
-    /// No request leaves before this (a `Retry-After`), and when it was set.
+    /// No request leaves before this (a `Retry-After`).
     not_before: Option<Instant>,
-    paused_at: Option<Instant>,
 }
 
 impl Pace {
@@ -85,7 +85,6 @@ impl Pace {
             passed: 0,
             ceiling: None,
             not_before: None,
-            paused_at: None,
         }
     }
 
@@ -109,11 +108,8 @@ impl Pace {
 
     /// A request let through at `sent` was answered 429 at `now`.
     pub fn throttled(&mut self, sent: Instant, now: Instant, retry_after: Option<Duration>) {
-        if let Some(ra) = retry_after
-            && self.paused_at.is_none_or(|at| sent >= at)
-        {
+        if let Some(ra) = retry_after {
             self.not_before = Some(self.not_before.map_or(now + ra, |nb| nb.max(now + ra)));
-            self.paused_at = Some(now);
         }
         if self.configured.is_none() {
             return;
@@ -337,16 +333,19 @@ mod tests {
         assert_eq!(p.take(t0), Ok(()));
         assert_eq!(p.take(t0), Ok(()), "no limit");
         // Three requests in flight meet a burst that says wait 2 s; the
-        // answers arrive over 300 ms.
+        // answers arrive over 200 ms: one pause, to the last instant named.
         for i in 0..3 {
             p.throttled(t0 + ms(i), t0 + ms(10 + 100 * i), Some(Duration::from_secs(2)));
         }
-        assert_eq!(p.take(t0 + ms(500)), Err(t0 + ms(2010)), "paused once, not extended");
-        assert_eq!(p.take(t0 + ms(2009)), Err(t0 + ms(2010)));
-        assert_eq!(p.take(t0 + ms(2010)), Ok(()));
+        assert_eq!(p.take(t0 + ms(500)), Err(t0 + ms(2210)));
+        assert_eq!(p.take(t0 + ms(2209)), Err(t0 + ms(2210)));
+        assert_eq!(p.take(t0 + ms(2210)), Ok(()));
+        // An answer asking for less does not shorten it.
+        p.throttled(t0 + ms(3), t0 + ms(300), Some(Duration::from_secs(1)));
+        assert_eq!(p.take(t0 + ms(2000)), Err(t0 + ms(2210)));
         // A request sent after the pause and refused again pauses again.
-        p.throttled(t0 + ms(2010), t0 + ms(2020), Some(Duration::from_secs(1)));
-        assert_eq!(p.take(t0 + ms(2100)), Err(t0 + ms(3020)));
+        p.throttled(t0 + ms(2210), t0 + ms(2220), Some(Duration::from_secs(1)));
+        assert_eq!(p.take(t0 + ms(2300)), Err(t0 + ms(3220)));
     }
 
     /// Sends for `secs` of simulated time as fast as the pace allows, to a
