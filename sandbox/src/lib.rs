@@ -21,6 +21,7 @@ use std::any::Any;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -316,6 +317,21 @@ struct Vendor {
 struct Shared {
     vendors: Vec<Vendor>,
     cfg: SandboxConfig,
+    /// Every request's arrival and answer, once a test asks for them
+    /// (`Sandbox::record`); off by default, as `hrport sandbox` runs for
+    /// as long as a user likes.
+    recording: AtomicBool,
+    arrivals: Mutex<Vec<Arrival>>,
+}
+
+/// One request as the server saw it, for tests of a client's pacing.
+#[derive(Debug, Clone, Copy)]
+pub struct Arrival {
+    pub arrived: Instant,
+    pub answered: Instant,
+    pub status: u16,
+    /// The `Retry-After` the answer carried, in seconds.
+    pub retry_after: Option<f64>,
 }
 
 /// What the fault injector decided for one request.
@@ -440,6 +456,8 @@ impl Sandbox {
                 })
                 .collect(),
             cfg,
+            recording: AtomicBool::new(false),
+            arrivals: Mutex::new(Vec::new()),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let rt = tokio::runtime::Builder::new_multi_thread()
@@ -508,6 +526,16 @@ impl Sandbox {
         v.meddles.lock().unwrap_or_else(|e| e.into_inner()).push(m);
     }
 
+    /// Records every request from now on, for `arrivals`.
+    pub fn record(&self) {
+        self.shared.recording.store(true, Ordering::SeqCst);
+    }
+
+    /// The requests recorded since `record`, in the order they were answered.
+    pub fn arrivals(&self) -> Vec<Arrival> {
+        self.shared.arrivals.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
     /// The faults injected so far, over all vendors.
     pub fn injected(&self) -> Injected {
         let mut t = Injected::default();
@@ -543,6 +571,30 @@ impl Drop for Sandbox {
 }
 
 async fn serve(
+    shared: Arc<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let arrived = Instant::now();
+    let resp = answer(shared.clone(), method, uri, headers, body).await;
+    if shared.recording.load(Ordering::Relaxed) {
+        let retry_after =
+            resp.headers().get("retry-after").and_then(|v| v.to_str().ok()?.parse().ok());
+        let a = Arrival {
+            arrived,
+            answered: Instant::now(),
+            status: resp.status().as_u16(),
+            retry_after,
+        };
+        shared.arrivals.lock().unwrap_or_else(|e| e.into_inner()).push(a);
+    }
+    resp
+}
+
+/// The answer to one request: the rate limit, the faults, the vendor.
+async fn answer(
     shared: Arc<Shared>,
     method: Method,
     uri: Uri,

@@ -116,6 +116,8 @@ pub struct Counters {
     pub logins: u64,
     pub failed_logins: u64,
     pub refreshes: u64,
+    /// Refresh grants answered 400 because `refuse_refresh` is set.
+    pub refused_refreshes: u64,
     pub creates: u64,
     pub requests: u64,
     /// Employee updates (`PATCH` or `PUT /employees/{id}`) that changed one.
@@ -144,6 +146,8 @@ pub struct Sim {
     pub passwords: HashMap<u64, String>,
     next_id: u64,
     access_tokens: HashMap<String, Instant>,
+    /// Requests each access token still may make, when `token_uses` is set.
+    uses_left: HashMap<String, u64>,
     refresh_tokens: HashSet<String>,
     failures: VecDeque<Instant>,
     locked_until: Option<Instant>,
@@ -165,6 +169,13 @@ pub struct Sim {
     /// many, then answers 504 without a body (the vendor's warning about
     /// large batches); `None`: every batch is answered.
     pub batch_timeout_above: Option<usize>,
+    /// Answer every refresh grant 400 `invalid_grant`, as a tenant that
+    /// revoked the client's refresh tokens does (the vendor documents 400 or
+    /// 401 for a refresh token it will not take).
+    pub refuse_refresh: bool,
+    /// Access tokens stop working after this many requests (answered 401):
+    /// renewal tests that do not depend on the clock.
+    pub token_uses: Option<u64>,
 }
 
 impl Sim {
@@ -183,6 +194,7 @@ impl Sim {
             passwords: HashMap::new(),
             next_id: 1,
             access_tokens: HashMap::new(),
+            uses_left: HashMap::new(),
             refresh_tokens: HashSet::new(),
             failures: VecDeque::new(),
             locked_until: None,
@@ -194,6 +206,8 @@ impl Sim {
             credentials: [CLIENT_ID, CLIENT_SECRET, USERNAME, PASSWORD].map(String::from),
             refuse: Vec::new(),
             batch_timeout_above: cfg.faults.batch_timeout_above,
+            refuse_refresh: false,
+            token_uses: None,
         };
         for (i, name) in REGIONS.iter().enumerate() {
             let id = s.id();
@@ -325,6 +339,13 @@ impl Sim {
                 }
                 ok
             }
+            "refresh_token" if self.refuse_refresh => {
+                self.counters.refused_refreshes += 1;
+                return SimResponse::json(
+                    400,
+                    json!({"error": "invalid_grant", "message": "The refresh token is invalid."}),
+                );
+            }
             "refresh_token" => {
                 // Single use: a refresh token is gone once presented.
                 let ok = client_ok && self.refresh_tokens.remove(get("refresh_token"));
@@ -361,6 +382,9 @@ impl Sim {
         let access = random_token();
         let refresh = random_token();
         self.access_tokens.insert(access.clone(), req.now + self.token_ttl);
+        if let Some(n) = self.token_uses {
+            self.uses_left.insert(access.clone(), n);
+        }
         self.refresh_tokens.insert(refresh.clone());
         SimResponse::json(
             200,
@@ -376,6 +400,12 @@ impl Sim {
         else {
             return false;
         };
+        if let Some(left) = self.uses_left.get_mut(token) {
+            if *left == 0 {
+                return false;
+            }
+            *left -= 1;
+        }
         match self.access_tokens.get(token) {
             Some(exp) if *exp > req.now => true,
             Some(_) => {

@@ -130,7 +130,8 @@ pub fn run(args: ImportArgs) -> Result<u8> {
         Some(gone) if report.aborted.is_none() => Some(deactivate(&job, &ctx, gone, api)?),
         _ => None,
     };
-    let notes = session.notes();
+    let mut notes = session.notes();
+    notes.extend(api.map(Api::notes).unwrap_or_default());
     let groups_created = session.groups_created();
     let send_secs = sending_at.elapsed().as_secs_f64();
     let [requests, retries, throttled, recovered] = counters(api);

@@ -21,6 +21,11 @@ pub trait Auth: Send + Sync {
     fn headers(&self, t: &Transport) -> Result<(u64, Vec<(String, Secret)>), ApiError>;
     /// A request sent with credentials of `generation` was answered 401.
     fn unauthorized(&self, t: &Transport, generation: u64) -> Result<(), ApiError>;
+    /// What the run's summary should say about signing in (a refused
+    /// refresh token, say).
+    fn notes(&self) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// Secrets and settings read from the environment, by field name.
@@ -192,6 +197,9 @@ struct TokenState {
     generation: u64,
     logins: u32,
     refreshes: u32,
+    /// Why the last refresh token was refused, when it was.
+    refused: Option<String>,
+    notes: Vec<String>,
 }
 
 /// Sign-ins allowed in one run; the run aborts before a fourth.
@@ -227,32 +235,14 @@ impl OAuth2Password {
     /// signing in. Called with the state locked, so workers wait for one
     /// renewal instead of racing to use a single-use refresh token.
     fn renew(&self, t: &Transport, st: &mut TokenState) -> Result<(), ApiError> {
-        if let Some(refresh) = st.refresh.take() {
-            let req = self.token_request(vec![
-                ("grant_type", Secret::new("refresh_token")),
-                ("client_id", self.client_id.clone()),
-                ("client_secret", self.client_secret.clone()),
-                ("refresh_token", refresh),
-            ]);
-            if let Ok(r) = t.send_unauthenticated(&req)
-                && r.ok()
-                && self.store(st, &r.body)
-            {
-                st.refreshes += 1;
-                return Ok(());
-            }
-            // A refused refresh token is not a failed login: sign in again.
+        if let Some(refresh) = st.refresh.take()
+            && self.refresh(t, st, refresh)
+        {
+            return Ok(());
         }
+        // A refused refresh token is not a failed login: sign in again.
         if st.logins >= MAX_LOGINS {
-            return Err(ApiError::Abort {
-                message: format!(
-                    "signed in {MAX_LOGINS} times in this run already; stopping rather than risk a lockout"
-                ),
-                hint: Some(
-                    "the target keeps rejecting fresh tokens; check the API account's permissions"
-                        .into(),
-                ),
-            });
+            return Err(too_many_logins(st.refused.as_deref()));
         }
         st.logins += 1;
         let req = self.token_request(vec![
@@ -281,6 +271,37 @@ impl OAuth2Password {
             message: format!("sign-in refused (HTTP {}): {detail}", r.status),
             hint: Some(hint),
         })
+    }
+
+    /// Trades a refresh token for new tokens; false when that did not work.
+    /// A refusal (400 or 401, `invalid_grant`) is noted for the summary and
+    /// kept, so a stop at the sign-in limit can say why it came.
+    fn refresh(&self, t: &Transport, st: &mut TokenState, refresh: Secret) -> bool {
+        let req = self.token_request(vec![
+            ("grant_type", Secret::new("refresh_token")),
+            ("client_id", self.client_id.clone()),
+            ("client_secret", self.client_secret.clone()),
+            ("refresh_token", refresh),
+        ]);
+        match t.send_unauthenticated(&req) {
+            Ok(r) if r.ok() && self.store(st, &r.body) => {
+                st.refreshes += 1;
+                st.refused = None;
+                true
+            }
+            Ok(r) if matches!(r.status, 400 | 401) => {
+                let why = format!(
+                    "the refresh token was refused (HTTP {}: {})",
+                    r.status,
+                    super::errors::generic_message(&r.body)
+                );
+                st.notes.push(format!("{why}; signing in again"));
+                st.refused = Some(why);
+                false
+            }
+            // No usable answer: signing in is the way left.
+            _ => false,
+        }
     }
 
     fn store(&self, st: &mut TokenState, body: &Value) -> bool {
@@ -321,6 +342,38 @@ impl Auth for OAuth2Password {
             self.renew(t, &mut st)?;
         }
         Ok(())
+    }
+
+    fn notes(&self) -> Vec<String> {
+        self.state.lock().map(|s| s.notes.clone()).unwrap_or_default()
+    }
+}
+
+/// The stop before a fourth sign-in, worded by what made the sign-ins
+/// necessary: a target refusing its own refresh tokens is no sign of a
+/// missing permission.
+fn too_many_logins(refused: Option<&str>) -> ApiError {
+    let stop = format!(
+        "signed in {MAX_LOGINS} times in this run already; stopping rather than risk a lockout"
+    );
+    match refused {
+        Some(why) => ApiError::Abort {
+            message: format!("{why}, and hrport {stop}"),
+            hint: Some(
+                "the target does not take its own refresh tokens (revoked, or refresh turned \
+                 off for this OAuth client), so each renewal costs a sign-in; ask the tenant's \
+                 administrator to allow refresh tokens, then continue the run"
+                    .into(),
+            ),
+        },
+        None => ApiError::Abort {
+            message: stop,
+            hint: Some(
+                "the target keeps rejecting tokens it has just issued; check the API account's \
+                 permissions"
+                    .into(),
+            ),
+        },
     }
 }
 

@@ -172,6 +172,10 @@ pub struct Transport {
     policy: Policy,
     pub stats: Stats,
     stop: Arc<AtomicBool>,
+    /// Whether any request has reached the server yet: before one has, a
+    /// host that does not resolve or refuses connections is a wrong
+    /// `--base-url` or a server that is down, and retrying cannot help.
+    reached: AtomicBool,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +207,7 @@ impl Transport {
             policy: cfg.policy.clone(),
             stats: Stats::default(),
             stop,
+            reached: AtomicBool::new(false),
         })
     }
 
@@ -260,9 +265,13 @@ impl Transport {
         };
         let resp = match rb.send() {
             Ok(r) => r,
-            Err(e) if e.is_connect() => return Event::NotSent(describe(&e)),
-            Err(e) => return Event::Lost(describe(&e)),
+            Err(e) if e.is_connect() => return self.not_sent(&e),
+            Err(e) => {
+                self.reached.store(true, Ordering::Relaxed);
+                return Event::Lost(describe(&e));
+            }
         };
+        self.reached.store(true, Ordering::Relaxed);
         let status = resp.status().as_u16();
         let header =
             |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -274,6 +283,24 @@ impl Transport {
                 Event::Answer(Response { status, body: parse_body(&bytes), retry_after, server })
             }
             Err(e) => Event::Lost(format!("the answer was cut off: {}", describe(&e))),
+        }
+    }
+
+    /// A request that never left: on the run's first contact, a name that
+    /// does not resolve or a refused connection ends the run at once (see
+    /// `reached`); otherwise it is retried.
+    fn not_sent(&self, e: &reqwest::Error) -> Event {
+        match unreachable_cause(e) {
+            Some(cause) if !self.reached.load(Ordering::Relaxed) => {
+                let url = reqwest::Url::parse(&self.base).ok();
+                let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or(&self.base);
+                let host = match url.as_ref().and_then(|u| u.port()) {
+                    Some(port) => format!("{host}:{port}"),
+                    None => host.to_string(),
+                };
+                Event::Unreachable(format!("cannot reach {host}: {cause}"))
+            }
+            _ => Event::NotSent(describe(e)),
         }
     }
 
@@ -324,7 +351,7 @@ impl Transport {
                 }
                 Step::Wait(delay) => self.pause(delay),
                 Step::Return(r) => {
-                    self.limiter.succeeded();
+                    self.limiter.succeeded(sent);
                     return Ok(r);
                 }
                 Step::Uncertain(m) => return Err(Fail::Uncertain(m)),
@@ -380,6 +407,11 @@ impl Api {
 
     pub fn stats(&self) -> &Stats {
         &self.transport.stats
+    }
+
+    /// What the summary should say about signing in.
+    pub fn notes(&self) -> Vec<String> {
+        self.auth.notes()
     }
 
     /// Signs in now, so bad credentials stop the run before any row is read.
@@ -539,6 +571,27 @@ fn describe(e: &reqwest::Error) -> String {
     if cause.is_empty() { kind.to_string() } else { format!("{kind}: {cause}") }
 }
 
+/// Why a connection could not be made, when retrying cannot help: the host
+/// name does not resolve, or nothing listens at the address.
+fn unreachable_cause(e: &reqwest::Error) -> Option<String> {
+    use std::error::Error as _;
+    let mut src = e.source();
+    let mut dns = false;
+    let mut innermost = String::new();
+    while let Some(s) = src {
+        if s.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::ConnectionRefused)
+        {
+            return Some("connection refused (nothing listens at that address and port)".into());
+        }
+        // hyper-util's name for a failed look-up of the host name.
+        dns |= s.to_string() == "dns error";
+        innermost = s.to_string();
+        src = s.source();
+    }
+    dns.then(|| format!("the host name does not resolve (DNS: {innermost})"))
+}
+
 fn parse_body(bytes: &[u8]) -> Value {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Value::Null;
@@ -630,6 +683,43 @@ mod tests {
         let _ = api2.get("/warm", &[]);
         assert!(matches!(api2.create(&req, &lookup), Err(ApiError::Unavailable(_))));
         assert_eq!(looked.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_refused_connection_fails_at_once_only_before_the_server_was_reached() {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let cfg = TransportConfig {
+            base_url: format!("http://127.0.0.1:{port}"),
+            rate: 0.0,
+            timeout: Duration::from_secs(5),
+            policy: Policy {
+                max_retries: 2,
+                base: Duration::from_millis(1),
+                cap: Duration::from_millis(2),
+                retry_after_cap: Duration::from_millis(2),
+            },
+        };
+        let t = Transport::new(&cfg, Arc::new(AtomicBool::new(false))).unwrap();
+        let req = Request::get("/x");
+        match t.send_unauthenticated(&req) {
+            Err(ApiError::Abort { message, .. }) => {
+                assert!(
+                    message.contains(&format!("127.0.0.1:{port}: connection refused")),
+                    "{message}"
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.stats.requests.load(Ordering::Relaxed), 1, "no retry");
+        assert_eq!(t.stats.retries.load(Ordering::Relaxed), 0);
+        // Once the server has answered, a refusal is retried as before (a
+        // restart, a load balancer between two backends).
+        t.reached.store(true, Ordering::Relaxed);
+        match t.send_unauthenticated(&req) {
+            Err(ApiError::Unavailable(m)) => assert!(m.contains("gave up after 2 retries"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(t.stats.requests.load(Ordering::Relaxed), 4);
     }
 
     #[test]

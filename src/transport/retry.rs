@@ -11,7 +11,13 @@
 //!
 //! The rules, for the two loops that use `Retry`:
 //! - a 429 says nothing was done: always retried, and the rate limiter is
-//!   told first (`Step::SlowDown`), so every worker slows down;
+//!   told first (`Step::SlowDown`), so every worker slows down; its
+//!   `Retry-After` becomes the limiter's one pause for every worker, so the
+//!   retry itself waits no longer (each worker sleeping its own `Retry-After`
+//!   on top would pause the run once per refused request);
+//! - a request that never left (refused connection, DNS) is retried, except
+//!   on the run's first contact, where it ends the run at once: a wrong
+//!   `--base-url` or a server that is down does not mend in 20 s of retries;
 //! - a 5xx or a lost answer is retried only for a repeatable request; for
 //!   any other it ends the send loop as `Step::Uncertain`;
 //! - creating a record (`Retry::create`), an uncertain attempt is followed by
@@ -91,6 +97,10 @@ pub enum Event {
     Answer(Response),
     /// The request never left this machine (connection refused, DNS).
     NotSent(String),
+    /// As `NotSent`, on the run's first contact with the server, for a
+    /// reason retrying cannot mend (a name that does not resolve, a refused
+    /// connection): the message names the host and the cause.
+    Unreachable(String),
     /// It may have reached the server without an answer (timeout, reset, a
     /// cut-off answer); for a create, a send that ended `Uncertain`.
     Lost(String),
@@ -208,13 +218,23 @@ impl<'a> Retry<'a> {
         let pending = std::mem::replace(&mut self.pending, Pending::Nothing);
         match (event, self.mode) {
             (Event::SlowedDown, _) => match pending {
-                Pending::Throttled(what, ra) => self.again(what, ra),
+                // The limiter holds every worker until the instant asked.
+                Pending::Throttled(what, Some(_)) => self.again_in(what, Duration::ZERO),
+                Pending::Throttled(what, None) => self.again(what, None),
                 other => panic!("SlowedDown without a SlowDown (pending {other:?})"),
             },
             (Event::LookedUp(found), _) => self.looked_up(found, pending),
             (Event::Answer(r), Mode::Send { repeatable }) => self.answered(r, repeatable),
             (Event::Answer(r), Mode::Create) => self.create_answered(r),
             (Event::NotSent(m), _) => self.again(m, None),
+            (Event::Unreachable(message), _) => Step::GiveUp(ApiError::Abort {
+                message,
+                hint: Some(
+                    "nothing was sent; check --base-url and that the server is up, then run \
+                     the same command again"
+                        .into(),
+                ),
+            }),
             (Event::Lost(m), Mode::Send { repeatable: true }) => self.again(m, None),
             (Event::Lost(m), Mode::Send { repeatable: false }) => Step::Uncertain(m),
             (Event::Lost(m), Mode::Create) => {
@@ -282,13 +302,18 @@ impl<'a> Retry<'a> {
 
     /// Another try after `what` went wrong, unless the retries ran out.
     fn again(&mut self, what: String, retry_after: Option<Duration>) -> Step {
+        let delay = self.policy.delay(self.retries, retry_after);
+        self.again_in(what, delay)
+    }
+
+    /// Another try after `delay`, unless the retries ran out.
+    fn again_in(&mut self, what: String, delay: Duration) -> Step {
         if self.retries >= self.policy.max_retries {
             let retries = self.retries;
             return Step::GiveUp(ApiError::Unavailable(format!(
                 "{what} (gave up after {retries} retries)"
             )));
         }
-        let delay = self.policy.delay(self.retries, retry_after);
         self.retries += 1;
         Step::Wait(delay)
     }
@@ -414,16 +439,29 @@ mod steps {
             ("an answer is returned", send(false), vec![answer(201)], "send, return 201"),
             ("so is a refusal", send(false), vec![answer(400)], "send, return 400"),
             (
-                "429 is retried after telling the limiter, Retry-After honoured",
+                "429 is retried after telling the limiter, whose pause honours Retry-After",
                 send(false),
                 vec![throttled(3), answer(201)],
-                "send, slow down 3s, wait 3s, send, return 201",
+                "send, slow down 3s, wait 0s, send, return 201",
             ),
             (
                 "Retry-After is capped",
                 send(true),
                 vec![throttled(99), answer(200)],
-                "send, slow down 5s, wait 5s, send, return 200",
+                "send, slow down 5s, wait 0s, send, return 200",
+            ),
+            (
+                "Retry-After on a 503 is the wait itself (the limiter is not told)",
+                send(true),
+                vec![
+                    {
+                        let Event::Answer(mut r) = answer(503) else { unreachable!() };
+                        r.retry_after = Some(Duration::from_secs(3));
+                        Event::Answer(r)
+                    },
+                    answer(200),
+                ],
+                "send, wait 3s, send, return 200",
             ),
             (
                 "429s until the retries run out, each one told to the limiter",
@@ -461,6 +499,12 @@ mod steps {
                 send(false),
                 vec![Event::NotSent("refused".into()), answer(201)],
                 "send, wait 0s, send, return 201",
+            ),
+            (
+                "an unreachable host on first contact ends at once, with no retry",
+                send(false),
+                vec![Event::Unreachable("cannot reach h:1: connection refused".into())],
+                "send, give up: cannot reach h:1: connection refused",
             ),
             (
                 "a 500 that is not transient-looking is an answer",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use hrport_sandbox::Injected;
+use hrport_sandbox::{Arrival, Injected};
 
 use crate::util::*;
 
@@ -37,6 +37,8 @@ struct Ran {
     summary: Value,
     injected: Injected,
     elapsed: Duration,
+    /// Every request the sandbox saw.
+    arrivals: Vec<Arrival>,
 }
 
 impl Ran {
@@ -51,6 +53,7 @@ fn import_hires(cfg: SandboxConfig, n: usize, flags: &[&str]) -> Ran {
     let w = Work::new();
     let settle = if cfg.faults.slow > 0.0 { cfg.faults.slow_delay } else { Duration::ZERO };
     let sb = sandbox_with(cfg);
+    sb.record();
     let file = hires(&w, n);
     let out = w.path("out");
     // Each step its own request: these tests count on many of them.
@@ -72,7 +75,7 @@ fn import_hires(cfg: SandboxConfig, n: usize, flags: &[&str]) -> Ran {
     );
     let injected = sb.injected();
     eprintln!("{n} rows in {elapsed:.1?}: {injected:?}; summary {summary}");
-    Ran { summary, injected, elapsed }
+    Ran { summary, injected, elapsed, arrivals: sb.arrivals() }
 }
 
 /// Every row `created` once with its own id, and the sandbox holding exactly
@@ -214,6 +217,58 @@ fn bursts_of_429_with_retry_after_pause_every_worker() {
         ran.elapsed,
         inj.bursts
     );
+}
+
+#[test]
+fn a_retry_after_holds_every_worker_until_its_instant() {
+    // Each injected 429 says "Retry-After: 2". Every worker waits for that
+    // instant, not only the one refused: after it, the sandbox sees only
+    // requests that were already on their way (they arrive within
+    // milliseconds; a second is allowed for a busy machine), then nothing
+    // until the instant. Were only the refused worker to wait, the others
+    // would go on at 25 a second.
+    let ran = import_hires(
+        faults(Faults {
+            seed: 508,
+            throttle: 0.04,
+            burst: 1,
+            burst_retry_after: Some(2),
+            ..Faults::default()
+        }),
+        20,
+        &["--rate", "25", "--concurrency", "4", "--max-retries", "10"],
+    );
+    let told: Vec<&Arrival> =
+        ran.arrivals.iter().filter(|a| a.status == 429 && a.retry_after.is_some()).collect();
+    assert_eq!(told.len() as u64, ran.injected.throttled, "{:?}", ran.injected);
+    assert!(!told.is_empty(), "{:?}", ran.injected);
+    for t in told {
+        let from = t.answered + Duration::from_secs(1);
+        let until = t.answered + Duration::from_secs_f64(t.retry_after.unwrap());
+        let early: Vec<Duration> = ran
+            .arrivals
+            .iter()
+            .filter(|a| a.arrived > from && a.arrived < until)
+            .map(|a| a.arrived - t.answered)
+            .collect();
+        assert!(early.is_empty(), "requests {early:?} after a Retry-After: 2");
+    }
+}
+
+#[test]
+fn a_hidden_limit_at_70_percent_of_the_rate_is_met_by_at_most_2_percent_429s() {
+    // The vendor takes 35 a second (at most one second's worth at once);
+    // the user asked for 50. The first overshoot costs a few 429s while
+    // the limiter finds the limit; after that, about one every few seconds.
+    let ran = import_hires(
+        SandboxConfig { rate_limit_per_minute: 2100, ..SandboxConfig::default() },
+        120,
+        &["--rate", "50", "--concurrency", "8", "--max-retries", "10"],
+    );
+    let (throttled, requests) = (ran.count("throttled_429"), ran.count("requests"));
+    eprintln!("{throttled} 429s of {requests} requests");
+    assert!(throttled > 0, "the limit was met: {}", ran.summary);
+    assert!(throttled * 50 <= requests + 4 * 50, "at most 2 % and 4 more: {}", ran.summary);
 }
 
 #[test]

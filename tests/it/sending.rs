@@ -307,3 +307,105 @@ fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
     assert!(r.stderr.contains("--dry-run cannot be added"), "{}", r.stderr);
     assert_all_created_once(&sb, &out, 8);
 }
+
+/// A port on this machine that nothing listens at: bound, then let go.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_refused_connection_on_first_contact_stops_at_once_naming_host_and_cause() {
+    let w = Work::new();
+    let port = closed_port();
+    let file = hires(&w, "h.csv", 3);
+    // TrackTik signs in first; the default six retries would take 20 s.
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url(format!("http://127.0.0.1:{port}/tracktik"))
+        .out(w.path("out"))
+        .envs(&TT_ENV)
+        .run();
+    assert_eq!(r.code, 3, "{r:?}");
+    let said = format!("cannot reach 127.0.0.1:{port}: connection refused");
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+    assert!(!r.stderr.contains("gave up after"), "not retried: {}", r.stderr);
+    assert!(r.stderr.contains("nothing was sent"), "{}", r.stderr);
+
+    // Guardian takes a fixed token: its first request reads data.
+    let env = sandbox_env("guardian");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let r = Hrport::export()
+        .target("guardian")
+        .base_url(format!("http://127.0.0.1:{port}/guardian"))
+        .output(w.path("users.csv"))
+        .envs(&env)
+        .run();
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains(&said), "{}", r.stderr);
+    assert!(!r.stderr.contains("gave up after"), "not retried: {}", r.stderr);
+}
+
+#[test]
+fn a_host_name_that_does_not_resolve_stops_at_once_naming_it() {
+    // `.invalid` never resolves (RFC 6761 §6.4); a resolver answers so at
+    // once, and one that cannot be reached fails the look-up as well, only
+    // later: either way a DNS error, which is what is checked.
+    let w = Work::new();
+    let file = hires(&w, "h.csv", 3);
+    let r = Hrport::import(&file)
+        .target("tracktik")
+        .base_url("https://acme.tracktik.invalid")
+        .out(w.path("out"))
+        .envs(&TT_ENV)
+        .run();
+    assert_eq!(r.code, 3, "{r:?}");
+    let said = "cannot reach acme.tracktik.invalid: the host name does not resolve";
+    assert!(r.stderr.contains(said), "{}", r.stderr);
+    assert!(!r.stderr.contains("gave up after"), "not retried: {}", r.stderr);
+}
+
+#[test]
+fn a_refused_refresh_token_is_said_and_costs_one_more_sign_in() {
+    let w = Work::new();
+    let sb = sandbox();
+    // Each token works for 50 requests; the run makes about 80.
+    sb.with(|s: &mut Sim| {
+        s.refuse_refresh = true;
+        s.token_uses = Some(50);
+    });
+    let file = hires(&w, "h.csv", 30);
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_all_created_once(&sb, &out, 30);
+    let c = sb.with(|s: &mut Sim| s.counters.clone());
+    assert_eq!((c.logins, c.refused_refreshes, c.failed_logins), (2, 1, 0), "{c:?}");
+    let note = "the refresh token was refused (HTTP 400: The refresh token is invalid.); \
+                signing in again";
+    assert!(r.stdout.contains(note) || r.stderr.contains(note), "{r:?}");
+    assert!(summary(&out)["notes"].to_string().contains(note), "{}", summary(&out));
+}
+
+#[test]
+fn refresh_tokens_refused_again_and_again_stop_before_a_fourth_sign_in() {
+    let w = Work::new();
+    let sb = sandbox();
+    sb.with(|s: &mut Sim| {
+        s.refuse_refresh = true;
+        s.token_uses = Some(15);
+    });
+    let file = hires(&w, "h.csv", 30);
+    let out = w.path("out");
+    let r = import(&sb, &file, &out, &[]);
+    assert_eq!(r.code, 3, "{r:?}");
+    let c = sb.with(|s: &mut Sim| s.counters.clone());
+    assert_eq!((c.logins, c.failed_logins), (3, 0), "{c:?}");
+    assert!(
+        r.stderr.contains("the refresh token was refused (HTTP 400: The refresh token is invalid.), and hrport signed in 3 times in this run already"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("refresh tokens"), "{}", r.stderr);
+    assert!(!r.stderr.contains("permission"), "no blame on the account: {}", r.stderr);
+}
