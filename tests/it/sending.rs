@@ -376,7 +376,9 @@ fn a_refused_refresh_token_is_said_and_costs_one_more_sign_in() {
     });
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
-    let r = import(&sb, &file, &out, &[]);
+    // One request per step: batches would need too few requests to renew.
+    let profile = per_step(&w);
+    let r = import(&sb, &file, &out, &["--profile", profile.to_str().unwrap()]);
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 30);
     let c = sb.with(|s: &mut Sim| s.counters.clone());
@@ -397,10 +399,12 @@ fn refresh_tokens_refused_again_and_again_stop_before_a_fourth_sign_in() {
     });
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
-    let r = import(&sb, &file, &out, &[]);
+    // One request per step: batches would need too few requests to renew.
+    let profile = per_step(&w);
+    let r = import(&sb, &file, &out, &["--profile", profile.to_str().unwrap()]);
     assert_eq!(r.code, 3, "{r:?}");
     let c = sb.with(|s: &mut Sim| s.counters.clone());
-    assert_eq!((c.logins, c.failed_logins), (3, 0), "{c:?}");
+    assert_eq!((c.logins, c.failed_logins), (3, 0), "{c:?} {r:?}");
     assert!(
         r.stderr.contains("the refresh token was refused (HTTP 400: The refresh token is invalid.), and hrport signed in 3 times in this run already"),
         "{}",

@@ -577,6 +577,8 @@ fn a_run_killed_and_resumed_writes_complete_workbooks() {
         .target("tracktik")
         .base_url(tt_url(&sb))
         .out(&out)
+        // One request per step, slowly: killed mid-run, not after a batch.
+        .profile(per_step(&w))
         .arg("--rate", "40")
         .arg("--output-format", "xlsx")
         .flag("-q")
