@@ -68,6 +68,24 @@ impl Policy {
     }
 }
 
+/// Longest a request waits before its own retry after a 429 that named no
+/// time: the limiter has already slowed every worker down, so this wait only
+/// spreads the retries. A long exponential wait on top (30 s) left a row
+/// that met a short burst again and again idle for seconds after the burst
+/// was over, with the end of the run waiting for it.
+const THROTTLE_CAP: Duration = Duration::from_secs(2);
+
+impl Policy {
+    /// How long to wait before retry number `retry` after a 429 without
+    /// `Retry-After`: exponential and jittered like `delay`, capped at
+    /// `THROTTLE_CAP` (and at the policy's cap).
+    pub fn throttle_delay(&self, retry: u32) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap).min(THROTTLE_CAP);
+        let half = exp / 2;
+        half + Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64))
+    }
+}
+
 /// Parses a `Retry-After` value: delta-seconds or an HTTP-date.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
@@ -220,7 +238,10 @@ impl<'a> Retry<'a> {
             (Event::SlowedDown, _) => match pending {
                 // The limiter holds every worker until the instant asked.
                 Pending::Throttled(what, Some(_)) => self.again_in(what, Duration::ZERO),
-                Pending::Throttled(what, None) => self.again(what, None),
+                Pending::Throttled(what, None) => {
+                    let delay = self.policy.throttle_delay(self.retries);
+                    self.again_in(what, delay)
+                }
                 other => panic!("SlowedDown without a SlowDown (pending {other:?})"),
             },
             (Event::LookedUp(found), _) => self.looked_up(found, pending),
@@ -322,6 +343,16 @@ impl<'a> Retry<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_throttled_retry_waits_at_most_two_seconds() {
+        let p = Policy::default();
+        for retry in 0..10 {
+            let d = p.throttle_delay(retry);
+            let want = (Duration::from_millis(500) * (1 << retry)).min(THROTTLE_CAP);
+            assert!(d >= want / 2 && d <= want, "retry {retry}: {d:?}");
+        }
+    }
 
     #[test]
     fn backoff_grows_is_jittered_and_capped() {
