@@ -9,6 +9,7 @@
 mod biff;
 mod delimited;
 mod guard;
+mod merges;
 mod sheet;
 
 use std::fs::File;

@@ -337,11 +337,14 @@ impl SheetFile {
         {
             warnings.push(super::header_row_note(&shown, u64::from(r) + 1));
         }
-        // Merged regions are listed after the cells: read them first (one
-        // more parse of the sheet's XML, nothing kept but the regions).
-        let merges = contain(|| book.merge_cells_by_sheet_name(&sheet))
-            .map_err(|p| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {p}")))?
-            .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?;
+        // Merged regions are listed after the cells: found first, by a scan
+        // of the sheet (see `merges`), else by calamine's full parse.
+        let merges = match contain(|| super::merges::scan(path, &sheet)).ok().flatten() {
+            Some(m) => m,
+            None => contain(|| book.merge_cells_by_sheet_name(&sheet))
+                .map_err(|p| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {p}")))?
+                .map_err(|e| Error::input(format!("{shown}: cannot read sheet {sheet:?}: {e}")))?,
+        };
         check_merges(&shown, &sheet, merges.len())?;
         let (header_tx, header_rx) = mpsc::channel::<std::result::Result<Header, String>>();
         let (pass_tx, pass_rx) = mpsc::channel::<mpsc::SyncSender<Chunk>>();
