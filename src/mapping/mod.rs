@@ -254,6 +254,151 @@ pub struct Mapping {
     folder: Option<PathBuf>,
 }
 
+/// A file's header row as `Mapping::resolve` reads it.
+struct Columns<'a> {
+    headers: &'a [String],
+    normalized: &'a [String],
+    /// `hrport_` columns of an earlier run's output.
+    ignored: &'a [bool],
+    /// The file, for messages.
+    file: &'a str,
+}
+
+/// The template field a profile section names, or an error naming the
+/// template's columns.
+fn field_for(
+    template: &Template,
+    key: &str,
+    section: &str,
+    errors: &mut Vec<String>,
+) -> Option<usize> {
+    let fields = template.fields;
+    let f = find_field(fields, key);
+    if f.is_none() {
+        errors.push(format!(
+            "[{section}] names {key:?}, which is not {} column (its columns: {})",
+            crate::text::a(template.brand()),
+            fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    f
+}
+
+/// Step 1 of `resolve`: the columns the profile's `[columns]` maps.
+fn bind_profile_columns(
+    template: &Template,
+    profile: &Profile,
+    c: &Columns,
+    used: &mut [bool],
+    bindings: &mut [Binding],
+    errors: &mut Vec<String>,
+) {
+    let fields = template.fields;
+    for (key, theirs) in &profile.columns {
+        let Some(fi) = field_for(template, key, "columns", errors) else {
+            continue;
+        };
+        let want = text::normalize(theirs);
+        match (0..c.headers.len()).find(|&i| !c.ignored[i] && c.normalized[i] == want) {
+            Some(col) => {
+                if let Some(prev) = bindings[fi].column {
+                    errors.push(format!(
+                        "[columns] maps {} twice (to {:?} and {:?})",
+                        fields[fi].column, c.headers[prev], c.headers[col]
+                    ));
+                }
+                bindings[fi].column = Some(col);
+                bindings[fi].how = Some(How::Profile);
+                bindings[fi].label = c.headers[col].clone();
+                used[col] = true;
+            }
+            // A profile written for another version of the file: the
+            // file has the template's own column, which step 2 binds.
+            None if has_own_column(&fields[fi], c.normalized, c.ignored) => {}
+            None => errors.push(format!(
+                "[columns] maps {} to {theirs:?}, but {} has no such column (its columns: {})",
+                fields[fi].column,
+                c.file,
+                header_list(c.headers)
+            )),
+        }
+    }
+}
+
+/// Step 3 of `resolve`: the profile's constants, defaults and value maps.
+fn apply_profile_values(
+    template: &Template,
+    profile: &Profile,
+    bindings: &mut [Binding],
+    errors: &mut Vec<String>,
+) {
+    for (key, v) in &profile.constants {
+        if let Some(fi) = field_for(template, key, "constants", errors) {
+            bindings[fi].constant = Some(v.clone());
+        }
+    }
+    for (key, v) in &profile.defaults {
+        if let Some(fi) = field_for(template, key, "defaults", errors) {
+            bindings[fi].default = Some(v.clone());
+        }
+    }
+    for (key, map) in &profile.values {
+        if let Some(fi) = field_for(template, key, "values", errors) {
+            bindings[fi].values =
+                map.iter().map(|(k, v)| (k.trim().to_lowercase(), v.clone())).collect();
+        }
+    }
+}
+
+/// Step 4 of `resolve`: the required columns and the groups of which a row
+/// needs one (the groups' field indexes are returned). A file that only
+/// changes or ends records (`changes_only`) asks them of each row instead.
+fn check_required(
+    template: &Template,
+    c: &Columns,
+    bindings: &[Binding],
+    changes_only: bool,
+    notes: &[String],
+) -> Result<Vec<Vec<usize>>> {
+    let fields = template.fields;
+    let present = |b: &Binding| b.column.is_some() || b.constant.is_some() || b.default.is_some();
+    let missing: Vec<&str> = fields
+        .iter()
+        .zip(bindings)
+        .filter(|(f, b)| f.required && !present(b))
+        .map(|(f, _)| f.column)
+        .collect();
+    let mut one_of = Vec::new();
+    let mut missing_groups = Vec::new();
+    for group in template.one_of {
+        let idx: Vec<usize> = group.iter().filter_map(|c| find_field(fields, c)).collect();
+        if !idx.iter().any(|&i| present(&bindings[i])) {
+            missing_groups.push(group.join(" or "));
+        }
+        one_of.push(idx);
+    }
+    if (missing.is_empty() && missing_groups.is_empty()) || changes_only {
+        return Ok(one_of);
+    }
+    let mut what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
+    what.extend(missing_groups.iter().map(|g| format!("one of {g}")));
+    let expected = fields
+        .iter()
+        .map(|f| if f.required { format!("{}*", f.column) } else { f.column.to_string() })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let unsure = if notes.is_empty() { String::new() } else { format!(" {}", notes.join(" ")) };
+    let file = c.file;
+    Err(Error::input(format!(
+        "{file}: missing required column{} {}. Expected headers (* = required): {expected}. \
+         Found: {}.{unsure} Rename the columns, or map them with --profile (see `hrport profile init --target {} --from {file}`).",
+        if what.len() == 1 { "" } else { "s" },
+        text::and_list(&what),
+        header_list(c.headers),
+        template.name
+    )))
+}
+
 /// Finds a template field by a name as a person may write it.
 pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
     let n = text::normalize(name);
@@ -312,47 +457,9 @@ impl Mapping {
         let mut used = vec![false; headers.len()];
         let mut errors = Vec::new();
 
-        let field_for = |key: &str, section: &str, errors: &mut Vec<String>| -> Option<usize> {
-            let f = find_field(fields, key);
-            if f.is_none() {
-                errors.push(format!(
-                    "[{section}] names {key:?}, which is not {} column (its columns: {})",
-                    crate::text::a(template.brand()),
-                    fields.iter().map(|f| f.column).collect::<Vec<_>>().join(", ")
-                ));
-            }
-            f
-        };
-
         // 1. Columns the profile maps explicitly.
-        for (key, theirs) in &profile.columns {
-            let Some(fi) = field_for(key, "columns", &mut errors) else {
-                continue;
-            };
-            let want = text::normalize(theirs);
-            match (0..headers.len()).find(|&i| !ignored[i] && normalized[i] == want) {
-                Some(col) => {
-                    if let Some(prev) = bindings[fi].column {
-                        errors.push(format!(
-                            "[columns] maps {} twice (to {:?} and {:?})",
-                            fields[fi].column, headers[prev], headers[col]
-                        ));
-                    }
-                    bindings[fi].column = Some(col);
-                    bindings[fi].how = Some(How::Profile);
-                    bindings[fi].label = headers[col].clone();
-                    used[col] = true;
-                }
-                // A profile written for another version of the file: the
-                // file has the template's own column, which step 2 binds.
-                None if has_own_column(&fields[fi], &normalized, &ignored) => {}
-                None => errors.push(format!(
-                    "[columns] maps {} to {theirs:?}, but {file} has no such column (its columns: {})",
-                    fields[fi].column,
-                    header_list(headers)
-                )),
-            }
-        }
+        let cols = Columns { headers, normalized: &normalized, ignored: &ignored, file };
+        bind_profile_columns(template, profile, &cols, &mut used, &mut bindings, &mut errors);
 
         // 2. The rest by template name or alias.
         errors.extend(match_names(
@@ -370,22 +477,7 @@ impl Mapping {
             match_common_names(fields, headers, &normalized, &ignored, &mut used, &mut bindings);
 
         // 3. Constants, defaults and value maps.
-        for (key, v) in &profile.constants {
-            if let Some(fi) = field_for(key, "constants", &mut errors) {
-                bindings[fi].constant = Some(v.clone());
-            }
-        }
-        for (key, v) in &profile.defaults {
-            if let Some(fi) = field_for(key, "defaults", &mut errors) {
-                bindings[fi].default = Some(v.clone());
-            }
-        }
-        for (key, map) in &profile.values {
-            if let Some(fi) = field_for(key, "values", &mut errors) {
-                bindings[fi].values =
-                    map.iter().map(|(k, v)| (k.trim().to_lowercase(), v.clone())).collect();
-            }
-        }
+        apply_profile_values(template, profile, &mut bindings, &mut errors);
         for f in &profile.dates.formats {
             check_date_format(f).map_err(|e| Error::config(format!("[dates] formats: {e}")))?;
         }
@@ -413,42 +505,7 @@ impl Mapping {
             used[i] = true;
         }
         let changes_only = id_column.is_some() || status_column.is_some();
-        let present =
-            |b: &Binding| b.column.is_some() || b.constant.is_some() || b.default.is_some();
-        let missing: Vec<&str> = fields
-            .iter()
-            .zip(&bindings)
-            .filter(|(f, b)| f.required && !present(b))
-            .map(|(f, _)| f.column)
-            .collect();
-        let mut one_of = Vec::new();
-        let mut missing_groups = Vec::new();
-        for group in template.one_of {
-            let idx: Vec<usize> = group.iter().filter_map(|c| find_field(fields, c)).collect();
-            if !idx.iter().any(|&i| present(&bindings[i])) {
-                missing_groups.push(group.join(" or "));
-            }
-            one_of.push(idx);
-        }
-        if (!missing.is_empty() || !missing_groups.is_empty()) && !changes_only {
-            let mut what: Vec<String> = missing.iter().map(|m| m.to_string()).collect();
-            what.extend(missing_groups.iter().map(|g| format!("one of {g}")));
-            let expected = fields
-                .iter()
-                .map(|f| if f.required { format!("{}*", f.column) } else { f.column.to_string() })
-                .collect::<Vec<_>>()
-                .join(", ");
-            let unsure =
-                if notes.is_empty() { String::new() } else { format!(" {}", notes.join(" ")) };
-            return Err(Error::input(format!(
-                "{file}: missing required column{} {}. Expected headers (* = required): {expected}. \
-                 Found: {}.{unsure} Rename the columns, or map them with --profile (see `hrport profile init --target {} --from {file}`).",
-                if what.len() == 1 { "" } else { "s" },
-                text::and_list(&what),
-                header_list(headers),
-                template.name
-            )));
-        }
+        let one_of = check_required(template, &cols, &bindings, changes_only, &notes)?;
 
         let carried: Vec<usize> = (0..headers.len()).filter(|&i| !ignored[i]).collect();
         let unknown: Vec<usize> = carried.iter().copied().filter(|&i| !used[i]).collect();
