@@ -96,6 +96,48 @@ pub struct Validation {
 }
 
 impl Validation {
+    /// Keeps what pass 2 needs of a checked row: its verdict unless it is
+    /// simply "send", its person references, the constants it contradicts.
+    fn note(
+        &mut self,
+        mapping: &Mapping,
+        seq: u32,
+        row: u32,
+        check: Check,
+        refs: &mut Vec<(u32, u32, Vec<PersonRef>)>,
+    ) {
+        if !check.problems.is_empty() {
+            let message = join_problems(&check.problems);
+            let cells = error_marks(mapping, &check.problems);
+            self.verdicts.insert(seq, Verdict::Invalid { row, message, cells });
+        } else if let Some(m) = check.matched {
+            self.verdicts.insert(seq, Verdict::Matched(m));
+        }
+        if !check.refs.is_empty() {
+            refs.push((seq, row, check.refs));
+        }
+        for f in check.overridden {
+            let (n, rows) = self.overridden.entry(f).or_default();
+            *n += 1;
+            if rows.len() < 5 {
+                rows.push(row);
+            }
+        }
+    }
+
+    /// The counts, from the verdicts once every row is known.
+    fn count(&mut self) {
+        for verdict in self.verdicts.values() {
+            match verdict {
+                Verdict::Invalid { .. } => self.invalid += 1,
+                Verdict::Matched(m) => {
+                    self.matched += 1;
+                    self.matched_sent += m.sends() as u64;
+                }
+            }
+        }
+    }
+
     /// Rows pass 2 will send (new rows and matched rows with work to do).
     pub fn to_send(&self) -> u64 {
         self.rows - self.invalid - (self.matched - self.matched_sent)
@@ -347,23 +389,7 @@ pub fn validate(
             let mut dones = Vec::with_capacity(if writer.is_some() { n } else { 0 });
             for (rec, check) in records.iter().zip(checks.drain(..)) {
                 index.push(seq, rec.row, &check.hashes);
-                if !check.problems.is_empty() {
-                    let message = join_problems(&check.problems);
-                    let cells = error_marks(ctx.mapping, &check.problems);
-                    v.verdicts.insert(seq, Verdict::Invalid { row: rec.row, message, cells });
-                } else if let Some(m) = check.matched {
-                    v.verdicts.insert(seq, Verdict::Matched(m));
-                }
-                if !check.refs.is_empty() {
-                    refs.push((seq, rec.row, check.refs));
-                }
-                for f in check.overridden {
-                    let (n, rows) = v.overridden.entry(f).or_default();
-                    *n += 1;
-                    if rows.len() < 5 {
-                        rows.push(rec.row);
-                    }
-                }
+                v.note(ctx.mapping, seq, rec.row, check, &mut refs);
                 if writer.is_some() {
                     dones.push(known(v.verdicts.get(&seq), seq, true));
                 }
@@ -399,15 +425,7 @@ pub fn validate(
         v.add_problem(ctx.mapping, *seq, *row, problem);
     }
     late_changes |= resolve_links(ctx, &index, refs, &mut v);
-    for verdict in v.verdicts.values() {
-        match verdict {
-            Verdict::Invalid { .. } => v.invalid += 1,
-            Verdict::Matched(m) => {
-                v.matched += 1;
-                v.matched_sent += m.sends() as u64;
-            }
-        }
-    }
+    v.count();
     let report = (draft_ok && !late_changes).then_some(report);
     Ok((v, report))
 }
