@@ -72,21 +72,11 @@ struct Input {
 pub fn run(args: ImportArgs) -> Result<u8> {
     let started = Instant::now();
     let started_at = chrono::Utc::now();
-    let job = settle(args)?;
-    check_speed(&job.speed)?;
-    let target = targets::find(job.run.target.as_deref().unwrap_or_default())
-        .ok_or_else(|| Error::config("unknown target"))?;
+    let (job, target, profile, options) = prepare(args)?;
     let info = target.info();
-    let profile = load_profile(job.run.profile.as_deref(), info)?;
-    let options = targets::options(target, &profile.options, &job.run.switches)?;
     let mut read = read_options(&job.run)?;
     read.judge =
         Some(input::Judge(Arc::new(crate::mapping::TemplateJudge::new(&info.template, &profile))));
-    if !job.dry_run && !job.run.endpoint.sandbox && job.run.endpoint.base_url.is_none() {
-        return Err(Error::config(
-            "say where to import: --base-url URL (with credentials in the environment), or --sandbox to try it locally",
-        ));
-    }
     let mut input = open_input(&job, info, &profile, read)?;
 
     // `stop`: take no new rows (Ctrl-C, abort). `halt`: also stop requests
@@ -175,6 +165,23 @@ pub fn run(args: ImportArgs) -> Result<u8> {
     summary.write_json(&job.out_dir.join("summary.json"))?;
     summary.print(&job.out_dir);
     finish(&job, &summary, report.aborted.clone())
+}
+
+/// The run's settings, its target, profile and options, all checked;
+/// nothing read or contacted yet.
+fn prepare(args: ImportArgs) -> Result<(Job, &'static dyn Target, Profile, Options)> {
+    let job = settle(args)?;
+    check_speed(&job.speed)?;
+    let target = targets::find(job.run.target.as_deref().unwrap_or_default())
+        .ok_or_else(|| Error::config("unknown target"))?;
+    let profile = load_profile(job.run.profile.as_deref(), target.info())?;
+    let options = targets::options(target, &profile.options, &job.run.switches)?;
+    if !job.dry_run && !job.run.endpoint.sandbox && job.run.endpoint.base_url.is_none() {
+        return Err(Error::config(
+            "say where to import: --base-url URL (with credentials in the environment), or --sandbox to try it locally",
+        ));
+    }
+    Ok((job, target, profile, options))
 }
 
 /// What the run keeps besides results: journal, passwords, the halt flag.

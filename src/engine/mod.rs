@@ -430,6 +430,21 @@ pub fn validate(
     Ok((v, report))
 }
 
+/// A person cell naming no one in the file or the tenant.
+fn nobody(ctx: &Context, field: usize, text: &str) -> Problem {
+    let t = &ctx.info.template;
+    // The vendor's own name ("SecurityTrax"), not the --target value.
+    let vendor = t.title.split(' ').next().unwrap_or(t.name);
+    let keys: Vec<String> = t.unique.iter().map(|u| u.to_string()).collect();
+    Problem::new(
+        ctx.mapping.label(field),
+        format!(
+            "{text:?} is nobody in this file or in {vendor} (give the {} of someone in either)",
+            crate::text::and_list(&keys).replace(" and ", " or ")
+        ),
+    )
+}
+
 /// Follows every person reference to a row of the file or a record of the
 /// tenant, refuses references to nobody and circles of references, and
 /// orders the rows so that everyone is sent after the people they refer to.
@@ -463,29 +478,7 @@ fn resolve_links(
                 None => match r.tenant {
                     Some(id) => Link::Existing(id),
                     None => {
-                        let p = Problem::new(
-                            ctx.mapping.label(r.field),
-                            format!(
-                                "{:?} is nobody in this file or in {} (give the {} of someone in either)",
-                                r.text,
-                                // The vendor's own name ("SecurityTrax"), not the --target value.
-                                ctx.info
-                                    .template
-                                    .title
-                                    .split(' ')
-                                    .next()
-                                    .unwrap_or(ctx.info.template.name),
-                                crate::text::and_list(
-                                    &ctx.info
-                                        .template
-                                        .unique
-                                        .iter()
-                                        .map(|u| u.to_string())
-                                        .collect::<Vec<_>>()
-                                )
-                                .replace(" and ", " or ")
-                            ),
-                        );
+                        let p = nobody(ctx, r.field, &r.text);
                         v.add_problem(ctx.mapping, seq, row, &p);
                         changed = true;
                         continue;
