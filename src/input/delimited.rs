@@ -72,58 +72,12 @@ impl DelimitedFile {
         }
 
         let mut warnings = Vec::new();
-        let mut guessed_utf8 = false;
         let (bom_enc, bom_len) = match Encoding::for_bom(&head) {
             Some((enc, len)) => (Some(enc), len as u64),
             None => (None, 0),
         };
-        let encoding = match (bom_enc, opts.encoding) {
-            (Some(b), Some(o)) if b != o => {
-                warnings.push(format!(
-                    "{shown} starts with a {} byte-order mark; reading it as {} instead of --encoding {}",
-                    b.name(),
-                    b.name(),
-                    o.name()
-                ));
-                b
-            }
-            (Some(b), _) => b,
-            (None, Some(o)) => o,
-            (None, None) => {
-                if let Some(enc) = sniff_utf16(&head) {
-                    warnings.push(format!(
-                        "{shown} has no byte-order mark but looks like {}; reading it as such",
-                        enc.name()
-                    ));
-                    enc
-                } else {
-                    // Only the start is checked here; a bad byte further on
-                    // stops pass 1 with `Error::Encoding`, and the import
-                    // starts over as Windows-1252 (nothing was sent yet).
-                    guessed_utf8 = true;
-                    match check_head(&head, n == 64 * 1024) {
-                        Utf8Scan::Valid => UTF_8,
-                        Utf8Scan::Binary { what, line } => {
-                            return Err(Error::input(format!(
-                                "{shown}: this is not a text file (it contains {what} on line {line}); \
-                                 give a CSV, .xlsx, .xls or .ods file"
-                            )));
-                        }
-                        Utf8Scan::Mixed { utf8_line, bad_line } => {
-                            return Err(mixed_error(&shown, utf8_line, bad_line));
-                        }
-                        Utf8Scan::Invalid { line } => {
-                            warnings.push(format!(
-                                "{shown} is not valid UTF-8 (first bad byte on line {line}); \
-                                 reading it as Windows-1252. If accents look wrong in results.csv, \
-                                 give --encoding"
-                            ));
-                            WINDOWS_1252
-                        }
-                    }
-                }
-            }
-        };
+        let (encoding, guessed_utf8) =
+            choose_encoding(&shown, &head, n == 64 * 1024, bom_enc, opts.encoding, &mut warnings)?;
 
         let mut f = DelimitedFile {
             path: path.to_path_buf(),
@@ -679,6 +633,69 @@ fn check_head(head: &[u8], cut: bool) -> Utf8Scan {
         (None, Some(bad)) => Utf8Scan::Invalid { line: line_at(bad) },
         (Some(ok), Some(bad)) => Utf8Scan::Mixed { utf8_line: line_at(ok), bad_line: line_at(bad) },
     }
+}
+
+/// The encoding to read a delimited file in: its byte-order mark, else
+/// `--encoding`, else UTF-16 by its look, else UTF-8 if the start is valid,
+/// else Windows-1252 (with a warning). The flag: UTF-8 was a guess, which a
+/// bad byte later in the file may overturn.
+fn choose_encoding(
+    shown: &str,
+    head: &[u8],
+    truncated: bool,
+    bom_enc: Option<&'static Encoding>,
+    given: Option<&'static Encoding>,
+    warnings: &mut Vec<String>,
+) -> Result<(&'static Encoding, bool)> {
+    let mut guessed = false;
+    let encoding = match (bom_enc, given) {
+        (Some(b), Some(o)) if b != o => {
+            warnings.push(format!(
+                "{shown} starts with a {} byte-order mark; reading it as {} instead of --encoding {}",
+                b.name(),
+                b.name(),
+                o.name()
+            ));
+            b
+        }
+        (Some(b), _) => b,
+        (None, Some(o)) => o,
+        (None, None) => {
+            if let Some(enc) = sniff_utf16(head) {
+                warnings.push(format!(
+                    "{shown} has no byte-order mark but looks like {}; reading it as such",
+                    enc.name()
+                ));
+                enc
+            } else {
+                // Only the start is checked here; a bad byte further on
+                // stops pass 1 with `Error::Encoding`, and the import
+                // starts over as Windows-1252 (nothing was sent yet).
+                guessed = true;
+                match check_head(head, truncated) {
+                    Utf8Scan::Valid => UTF_8,
+                    Utf8Scan::Binary { what, line } => {
+                        return Err(Error::input(format!(
+                            "{shown}: this is not a text file (it contains {what} on line {line}); \
+                             give a CSV, .xlsx, .xls or .ods file"
+                        )));
+                    }
+                    Utf8Scan::Mixed { utf8_line, bad_line } => {
+                        return Err(mixed_error(&shown, utf8_line, bad_line));
+                    }
+                    Utf8Scan::Invalid { line } => {
+                        warnings.push(format!(
+                            "{shown} is not valid UTF-8 (first bad byte on line {line}); \
+                             reading it as Windows-1252. If accents look wrong in results.csv, \
+                             give --encoding"
+                        ));
+                        WINDOWS_1252
+                    }
+                }
+            }
+        }
+    };
+    Ok((encoding, guessed))
 }
 
 #[cfg(test)]
