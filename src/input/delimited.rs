@@ -681,7 +681,7 @@ fn choose_encoding(
                         )));
                     }
                     Utf8Scan::Mixed { utf8_line, bad_line } => {
-                        return Err(mixed_error(&shown, utf8_line, bad_line));
+                        return Err(mixed_error(shown, utf8_line, bad_line));
                     }
                     Utf8Scan::Invalid { line } => {
                         warnings.push(format!(
