@@ -353,6 +353,52 @@ struct Sc {
 }
 
 /// A PATCH operation (RFC 7644 §3.5.2).
+/// Chunks of `ops` (indexes) within maxOperations and, with a margin for
+/// the envelope, maxPayloadSize.
+fn bulk_chunks(ops: &[Json], max_ops: usize, max_bytes: usize) -> Vec<Vec<usize>> {
+    let mut chunks: Vec<Vec<usize>> = Vec::new();
+    let mut size = 0usize;
+    for (i, o) in ops.iter().enumerate() {
+        let n = o.to_string().len() + 1;
+        match chunks.last_mut() {
+            Some(c) if c.len() < max_ops && size + n <= max_bytes * 9 / 10 => {
+                c.push(i);
+                size += n;
+            }
+            _ => {
+                chunks.push(vec![i]);
+                size = n + 200;
+            }
+        }
+    }
+    chunks
+}
+
+/// One operation's answer in a /Bulk response: the row (by its `bulkId`
+/// `rowN`) and the new user's id or the refusal.
+fn bulk_result(res: &Json) -> Option<(usize, Result<String, ApiError>)> {
+    let i = res
+        .get("bulkId")
+        .and_then(Json::as_str)
+        .and_then(|b| b.strip_prefix("row"))
+        .and_then(|n| n.parse::<usize>().ok())?;
+    let status =
+        res.get("status").and_then(id_text).and_then(|s| s.parse::<u16>().ok()).unwrap_or(0);
+    let outcome = if (200..300).contains(&status) {
+        let id = res.pointer("/response/id").and_then(id_text).or_else(|| {
+            res.get("location")
+                .and_then(Json::as_str)
+                .and_then(|l| l.rsplit('/').next())
+                .map(str::to_string)
+        });
+        id.ok_or_else(|| ApiError::Status { status, message: "the bulk answer gives no id".into() })
+    } else {
+        let body = res.get("response").cloned().unwrap_or(Json::Null);
+        Err(ApiError::Status { status, message: scim_message(&body) })
+    };
+    Some((i, outcome))
+}
+
 /// Whether a cleared attribute is a list of which only the work entry goes.
 fn attr_is_work(pointer: &str) -> bool {
     pointer == "/emails" || pointer == "/phoneNumbers"
@@ -907,24 +953,7 @@ impl Sc {
             .enumerate()
             .map(|(i, r)| json!({"method": "POST", "path": "/Users", "bulkId": format!("row{i}"), "data": self.resource(r.values, r.person(MANAGER))}))
             .collect();
-        // Chunks within maxOperations and, with a margin for the envelope,
-        // maxPayloadSize.
-        let mut chunks: Vec<Vec<usize>> = Vec::new();
-        let mut size = 0usize;
-        for (i, o) in ops.iter().enumerate() {
-            let n = o.to_string().len() + 1;
-            match chunks.last_mut() {
-                Some(c) if c.len() < max_ops && size + n <= max_bytes * 9 / 10 => {
-                    c.push(i);
-                    size += n;
-                }
-                _ => {
-                    chunks.push(vec![i]);
-                    size = n + 200;
-                }
-            }
-        }
-        for chunk in chunks {
+        for chunk in bulk_chunks(&ops, max_ops, max_bytes) {
             let mut maybe_sent = false;
             let body = json!({
                 "schemas": [BULK_REQUEST],
@@ -963,35 +992,9 @@ impl Sc {
                 }
             };
             for res in results {
-                let Some(i) = res
-                    .get("bulkId")
-                    .and_then(Json::as_str)
-                    .and_then(|b| b.strip_prefix("row"))
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .filter(|i| chunk.contains(i))
-                else {
-                    continue;
-                };
-                let status = res
-                    .get("status")
-                    .and_then(id_text)
-                    .and_then(|s| s.parse::<u16>().ok())
-                    .unwrap_or(0);
-                out[i] = Some(if (200..300).contains(&status) {
-                    let id = res.pointer("/response/id").and_then(id_text).or_else(|| {
-                        res.get("location")
-                            .and_then(Json::as_str)
-                            .and_then(|l| l.rsplit('/').next())
-                            .map(str::to_string)
-                    });
-                    id.ok_or_else(|| ApiError::Status {
-                        status,
-                        message: "the bulk answer gives no id".into(),
-                    })
-                } else {
-                    let body = res.get("response").cloned().unwrap_or(Json::Null);
-                    Err(ApiError::Status { status, message: scim_message(&body) })
-                });
+                if let Some((i, r)) = bulk_result(&res).filter(|(i, _)| chunk.contains(i)) {
+                    out[i] = Some(r);
+                }
             }
             for &i in &chunk {
                 // An operation the answer leaves out may have been applied.
