@@ -196,42 +196,67 @@ fn walk(
 ) -> Result<(), ScimError> {
     let a = chain[0];
     let rest = &chain[1..];
-    let no_target = || ScimError::no_target(format!("{at}: {} has no value to change", a.name));
     if !rest.is_empty() {
-        if a.multi {
-            // `emails.display` without a filter: every value of emails.
-            let Some(Json::Array(items)) = node.get_mut(&a.name) else {
-                return if kind == Op::Remove { Ok(()) } else { Err(no_target()) };
-            };
-            for item in items.iter_mut() {
-                if let Some(o) = item.as_object_mut() {
-                    walk(kind, o, rest, filter, sub, value, at)?;
-                }
-            }
-            items.retain(|i| i.as_object().is_none_or(|o| !o.is_empty()));
-            if items.is_empty() {
-                node.shift_remove(&a.name);
-            }
-            return Ok(());
-        }
-        if node.get(&a.name).is_none_or(Json::is_null) {
-            if kind == Op::Remove {
-                return Ok(());
-            }
-            node.insert(a.name.clone(), Json::Object(Map::new()));
-        }
-        let Some(child) = node.get_mut(&a.name).and_then(Json::as_object_mut) else {
-            return Err(ScimError::invalid_value(format!("{at}: {} holds no object", a.name)));
-        };
-        walk(kind, child, rest, filter, sub, value, at)?;
-        if child.is_empty() {
-            node.shift_remove(&a.name);
-        }
-        return Ok(());
+        return walk_into(kind, node, a, rest, (filter, sub, value), at);
     }
     if let Some(f) = filter {
         return filtered(kind, node, a, f, sub, value, at);
     }
+    set(kind, node, a, value, at)
+}
+
+/// `walk` through `a`, an attribute with sub-attributes (`rest`): into each
+/// of its values when it is multi-valued, else into its object, made when
+/// an add or replace needs it.
+fn walk_into(
+    kind: Op,
+    node: &mut Map<String, Json>,
+    a: &Attr,
+    rest: &[&Attr],
+    (filter, sub, value): (Option<&Bound>, Option<&Attr>, Option<&Json>),
+    at: &str,
+) -> Result<(), ScimError> {
+    let no_target = || ScimError::no_target(format!("{at}: {} has no value to change", a.name));
+    if a.multi {
+        // `emails.display` without a filter: every value of emails.
+        let Some(Json::Array(items)) = node.get_mut(&a.name) else {
+            return if kind == Op::Remove { Ok(()) } else { Err(no_target()) };
+        };
+        for item in items.iter_mut() {
+            if let Some(o) = item.as_object_mut() {
+                walk(kind, o, rest, filter, sub, value, at)?;
+            }
+        }
+        items.retain(|i| i.as_object().is_none_or(|o| !o.is_empty()));
+        if items.is_empty() {
+            node.shift_remove(&a.name);
+        }
+        return Ok(());
+    }
+    if node.get(&a.name).is_none_or(Json::is_null) {
+        if kind == Op::Remove {
+            return Ok(());
+        }
+        node.insert(a.name.clone(), Json::Object(Map::new()));
+    }
+    let Some(child) = node.get_mut(&a.name).and_then(Json::as_object_mut) else {
+        return Err(ScimError::invalid_value(format!("{at}: {} holds no object", a.name)));
+    };
+    walk(kind, child, rest, filter, sub, value, at)?;
+    if child.is_empty() {
+        node.shift_remove(&a.name);
+    }
+    Ok(())
+}
+
+/// The operation on attribute `a` itself, at the end of the path.
+fn set(
+    kind: Op,
+    node: &mut Map<String, Json>,
+    a: &Attr,
+    value: Option<&Json>,
+    at: &str,
+) -> Result<(), ScimError> {
     let existing = node.get(&a.name).filter(|v| !v.is_null());
     if a.mutability == Mutability::Immutable && existing.is_some() {
         return Err(ScimError::mutability(format!(
