@@ -461,32 +461,13 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> (Duration, T)) -> (Duration, T) {
     (0..runs).map(|_| f()).min_by_key(|(d, _)| *d).unwrap()
 }
 
-fn main() {
-    let dir = tempfile::tempdir().unwrap();
-    let runs = 5;
-    // `cargo bench --bench import -- bursts`: only figures 6.
-    if std::env::args().any(|a| a == "bursts") {
-        println!("hrport benchmarks: sending under 429s only\n");
-        burst_figures(dir.path());
-        return;
-    }
-    // `cargo bench --bench import -- tenant`: only figures 4.
-    if std::env::args().any(|a| a == "tenant") {
-        println!("hrport benchmarks: the 100,000-record tenant only (best of 3 runs)\n");
-        tenant_figures(dir.path(), 3);
-        return;
-    }
-    // `cargo bench --bench import -- requests`: only figures 5.
-    if std::env::args().any(|a| a == "requests") {
-        println!("hrport benchmarks: requests per created employee only\n");
-        requests_figures(dir.path());
-        return;
-    }
-    println!("hrport benchmarks (best of {runs} runs each; machine is shared, expect noise)\n");
-
+/// Figures 1 and 2: `import --dry-run` of a big CSV and a big XLSX, each
+/// beside the crate that parses it alone and the Python tool a user
+/// would pick instead.
+fn reading_figures(dir: &Path, runs: usize) {
     // 1. CSV
     let n = 200_000;
-    let csv_path = dir.path().join("big.csv");
+    let csv_path = dir.join("big.csv");
     write_csv(&csv_path, n);
     let size = std::fs::metadata(&csv_path).unwrap().len();
     let (base, _) = best(runs, || {
@@ -500,7 +481,7 @@ fn main() {
         assert!(k > 0);
         (t.elapsed(), ())
     });
-    let out = dir.path().join("out-csv");
+    let out = dir.join("out-csv");
     let (wall, rss) = best(runs, || {
         run(
             &[
@@ -532,7 +513,7 @@ fn main() {
 
     // 2. XLSX
     let n = 100_000;
-    let xlsx_path = dir.path().join("big.xlsx");
+    let xlsx_path = dir.join("big.xlsx");
     write_xlsx(&xlsx_path, n);
     let (base, _) = best(runs, || {
         use calamine::Reader;
@@ -542,7 +523,7 @@ fn main() {
         assert!(range.height() > n);
         (t.elapsed(), ())
     });
-    let out = dir.path().join("out-xlsx");
+    let out = dir.join("out-xlsx");
     let (wall, rss) = best(runs, || {
         run(
             &[
@@ -575,13 +556,11 @@ fn main() {
     );
     println!("  ratio:    {:>7.2} x baseline", wall.as_secs_f64() / base.as_secs_f64());
     python_baseline("calamine", &xlsx_path, "python-calamine, first sheet", wall, 1.2);
+}
 
-    // `cargo bench --bench import -- reading`: only figures 1 and 2.
-    if std::env::args().any(|a| a == "reading") {
-        return;
-    }
-
-    // 3. Sending against a known limit.
+/// Figure 3: requests per second against a sandbox whose limit is known,
+/// with `--rate` set to it.
+fn pacing_figures(dir: &Path) {
     let per_minute = 6000u32;
     let limit = per_minute as f64 / 60.0;
     let sb = Sandbox::start(SandboxConfig {
@@ -590,14 +569,14 @@ fn main() {
     })
     .unwrap();
     let n = 400;
-    let send_path = dir.path().join("send.csv");
+    let send_path = dir.join("send.csv");
     write_csv(&send_path, n);
-    let out = dir.path().join("out-send");
+    let out = dir.join("out-send");
     let access = hrport_sandbox::tracktik::ACCESS;
     let url = format!("{}{}", sb.url(), access.prefix);
     let rate = limit.to_string();
     // One request per step: this figure is about pacing, not batching.
-    let per_step = dir.path().join("per-step.toml");
+    let per_step = dir.join("per-step.toml");
     std::fs::write(&per_step, "target = \"tracktik\"\n[options]\nbatch_size = 1\n").unwrap();
     let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
         .args([
@@ -647,6 +626,40 @@ fn main() {
     );
     drop(sb);
     println!();
+}
+
+fn main() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs = 5;
+    // `cargo bench --bench import -- bursts`: only figures 6.
+    if std::env::args().any(|a| a == "bursts") {
+        println!("hrport benchmarks: sending under 429s only\n");
+        burst_figures(dir.path());
+        return;
+    }
+    // `cargo bench --bench import -- tenant`: only figures 4.
+    if std::env::args().any(|a| a == "tenant") {
+        println!("hrport benchmarks: the 100,000-record tenant only (best of 3 runs)\n");
+        tenant_figures(dir.path(), 3);
+        return;
+    }
+    // `cargo bench --bench import -- requests`: only figures 5.
+    if std::env::args().any(|a| a == "requests") {
+        println!("hrport benchmarks: requests per created employee only\n");
+        requests_figures(dir.path());
+        return;
+    }
+    println!("hrport benchmarks (best of {runs} runs each; machine is shared, expect noise)\n");
+
+    // 1 and 2: reading.
+    reading_figures(dir.path(), runs);
+    // `cargo bench --bench import -- reading`: only figures 1 and 2.
+    if std::env::args().any(|a| a == "reading") {
+        return;
+    }
+
+    // 3. Sending against a known limit.
+    pacing_figures(dir.path());
 
     // 4. A tenant of 100,000 existing records (best of 3: each dry run
     // against it lists the whole tenant first).

@@ -377,8 +377,12 @@ fn a_refused_refresh_token_is_said_and_costs_one_more_sign_in() {
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
     // One request per step: batches would need too few requests to renew.
+    // One worker: tokens here end after a number of uses, so other workers
+    // could use up a fresh token before its first request (which a token
+    // with a lifetime never does) and hrport would rightly stop.
     let profile = per_step(&w);
-    let r = import(&sb, &file, &out, &["--profile", profile.to_str().unwrap()]);
+    let flags = ["--profile", profile.to_str().unwrap(), "--concurrency", "1"];
+    let r = import(&sb, &file, &out, &flags);
     assert_eq!(r.code, 0, "{r:?}");
     assert_all_created_once(&sb, &out, 30);
     let c = sb.with(|s: &mut Sim| s.counters.clone());
@@ -400,8 +404,12 @@ fn refresh_tokens_refused_again_and_again_stop_before_a_fourth_sign_in() {
     let file = hires(&w, "h.csv", 30);
     let out = w.path("out");
     // One request per step: batches would need too few requests to renew.
+    // One worker: tokens here end after a number of uses, so other workers
+    // could use up a fresh token before its first request (which a token
+    // with a lifetime never does) and hrport would rightly stop.
     let profile = per_step(&w);
-    let r = import(&sb, &file, &out, &["--profile", profile.to_str().unwrap()]);
+    let flags = ["--profile", profile.to_str().unwrap(), "--concurrency", "1"];
+    let r = import(&sb, &file, &out, &flags);
     assert_eq!(r.code, 3, "{r:?}");
     let c = sb.with(|s: &mut Sim| s.counters.clone());
     assert_eq!((c.logins, c.failed_logins), (3, 0), "{c:?} {r:?}");
