@@ -322,6 +322,31 @@ fn python_baseline(kind: &str, file: &Path, what: &str, wall: Duration, aim: f64
     println!("  hrport is {:.2} x faster than {what} (aim ≥ {aim})\n", secs / wall.as_secs_f64());
 }
 
+/// Figure 4A: the tenant snapshot's bytes per record, read through the
+/// library so the allocator can count what it holds.
+fn snapshot_figures(sb: &Sandbox, n: usize, seeded: Duration) {
+    let (api, session) = session(sb);
+    let live_before = LIVE.load(Ordering::Relaxed);
+    let t = Instant::now();
+    let tenant = hrport::engine::Tenant::load(session.as_ref(), &api).unwrap();
+    let load = t.elapsed();
+    let live = LIVE.load(Ordering::Relaxed).saturating_sub(live_before);
+    let records = tenant.len();
+    println!("tenant of {n} employees with roles (seeded in {:.1} s)", seeded.as_secs_f64());
+    println!(
+        "  tenant snapshot: {records} records, {} bytes per record (aim ≤ 512)",
+        tenant.bytes_per_record()
+    );
+    println!(
+        "  live heap the snapshot holds, hash table and keys included: {} bytes per record",
+        live / records.max(1)
+    );
+    println!("  Tenant::load through the library, listing included: {:.2} s", load.as_secs_f64());
+    drop(tenant);
+    drop(session);
+    drop(api);
+}
+
 /// Figures 4: the tenant snapshot's size, and the dry run against a full
 /// tenant compared with the dry run against an empty one.
 ///
@@ -344,26 +369,7 @@ fn tenant_figures(dir: &Path, runs: usize) {
     let rate = "100000";
 
     // A: the snapshot, through the library.
-    let (api, session) = session(&sb);
-    let live_before = LIVE.load(Ordering::Relaxed);
-    let t = Instant::now();
-    let tenant = hrport::engine::Tenant::load(session.as_ref(), &api).unwrap();
-    let load = t.elapsed();
-    let live = LIVE.load(Ordering::Relaxed).saturating_sub(live_before);
-    let records = tenant.len();
-    println!("tenant of {n} employees with roles (seeded in {:.1} s)", seeded.as_secs_f64());
-    println!(
-        "  tenant snapshot: {records} records, {} bytes per record (aim ≤ 512)",
-        tenant.bytes_per_record()
-    );
-    println!(
-        "  live heap the snapshot holds, hash table and keys included: {} bytes per record",
-        live / records.max(1)
-    );
-    println!("  Tenant::load through the library, listing included: {:.2} s", load.as_secs_f64());
-    drop(tenant);
-    drop(session);
-    drop(api);
+    snapshot_figures(&sb, n, seeded);
 
     // The edited export.
     let exported = dir.join("tenant.csv");
