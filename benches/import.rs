@@ -444,8 +444,11 @@ fn tenant_figures(dir: &Path, runs: usize) {
     );
 }
 
+/// `hrport export` of the sandbox's TrackTik tenant into `file`, replaced
+/// on each run (`--force`).
 fn export_args_for(sb: &Sandbox, rate: &str, file: &Path) -> Vec<String> {
-    ["export", "--target", "tracktik", "--base-url", &tt_url(sb), "--rate", rate, "--output"]
+    let url = tt_url(sb);
+    ["export", "--target", "tracktik", "--base-url", &url, "--rate", rate, "--force", "--output"]
         .iter()
         .map(|s| s.to_string())
         .chain([file.to_str().unwrap().to_string()])
