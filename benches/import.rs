@@ -161,24 +161,18 @@ fn write_xlsx(path: &Path, n: usize) {
 /// summary.json (the kernel's VmHWM for its own address space: a parent's
 /// rusage would also count memory the child inherited before `exec`).
 fn run(args: &[&str], out: &Path) -> (Duration, f64) {
-    let t = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let wall = t.elapsed();
+    let (wall, status) = launch(args, &[]);
     assert!(status.code().is_some_and(|c| c <= 1), "hrport failed: {status}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     (wall, summary["peak_memory_mib"].as_f64().unwrap_or(f64::NAN))
 }
 
-/// Runs hrport with `env` added; returns wall time and its summary.json.
-fn run_with(args: &[&str], env: &[(String, String)], out: &Path) -> (Duration, serde_json::Value) {
-    let _ = std::fs::remove_dir_all(out);
+/// Runs hrport with `env` added, quietly; its wall time and exit status.
+fn launch<S: AsRef<std::ffi::OsStr>>(
+    args: &[S],
+    env: &[(String, String)],
+) -> (Duration, std::process::ExitStatus) {
     let t = Instant::now();
     let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
         .args(args)
@@ -188,7 +182,13 @@ fn run_with(args: &[&str], env: &[(String, String)], out: &Path) -> (Duration, s
         .stderr(Stdio::null())
         .status()
         .unwrap();
-    let wall = t.elapsed();
+    (t.elapsed(), status)
+}
+
+/// Runs hrport with `env` added; returns wall time and its summary.json.
+fn run_with(args: &[&str], env: &[(String, String)], out: &Path) -> (Duration, serde_json::Value) {
+    let _ = std::fs::remove_dir_all(out);
+    let (wall, status) = launch(args, env);
     assert!(status.code().is_some_and(|c| c <= 1), "hrport failed: {status}");
     let summary =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
@@ -197,16 +197,7 @@ fn run_with(args: &[&str], env: &[(String, String)], out: &Path) -> (Duration, s
 
 /// Runs hrport with `env` added, expecting it to succeed; returns wall time.
 fn run_plain(args: &[String], env: &[(String, String)]) -> Duration {
-    let t = Instant::now();
-    let status = Command::new(env!("CARGO_BIN_EXE_hrport"))
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    let wall = t.elapsed();
+    let (wall, status) = launch(args, env);
     assert!(status.success(), "hrport failed: {status}");
     wall
 }

@@ -321,6 +321,26 @@ fn changed(ctx: &Context, validation: &Validation, now: u32) -> Error {
     ))
 }
 
+/// A dry run's draft results, written batch by batch as pass 1 records
+/// them; each batch's records go back to the reader for reuse.
+fn write_draft(
+    out: ResultFiles<'_>,
+    batches: mpsc::Receiver<Batch>,
+    recycle: mpsc::Sender<Vec<Record>>,
+) -> Result<Report> {
+    let mut sink = Sink::new(out, indicatif::ProgressBar::hidden());
+    for batch in batches {
+        for (rec, d) in batch.records.iter().zip(&batch.dones) {
+            sink.put_next(d, rec);
+        }
+        if sink.failed() {
+            break; // the reader stops when its next batch is refused
+        }
+        let _ = recycle.send(batch.records);
+    }
+    sink.finish()
+}
+
 /// Pass 1: every row mapped and checked, nothing sent.
 ///
 /// With `draft` (a dry run), each row's verdict is also written at once. A
@@ -347,21 +367,7 @@ pub fn validate(
     let (report, draft_ok) = std::thread::scope(|s| -> Result<(Report, bool)> {
         let (to_writer, from_reader) = mpsc::sync_channel::<Batch>(2);
         let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Record>>();
-        let writer = draft.map(|out| {
-            s.spawn(move || -> Result<Report> {
-                let mut sink = Sink::new(out, indicatif::ProgressBar::hidden());
-                for batch in from_reader {
-                    for (rec, d) in batch.records.iter().zip(&batch.dones) {
-                        sink.put_next(d, rec);
-                    }
-                    if sink.failed() {
-                        break; // the reader stops when its next batch is refused
-                    }
-                    let _ = recycle_tx.send(batch.records);
-                }
-                sink.finish()
-            })
-        });
+        let writer = draft.map(|out| s.spawn(move || write_draft(out, from_reader, recycle_tx)));
         let mut checks: Vec<Check> = Vec::new();
         let mut seq: u32 = 0;
         let mut spare_records: Vec<Record> = Vec::new();
