@@ -141,6 +141,11 @@ pub fn sandbox_access(info: &TargetInfo) -> Result<&'static VendorAccess> {
 pub fn api_abort(e: ApiError) -> Error {
     match e {
         ApiError::Abort { message, hint } => Error::aborted(message, hint),
+        // Retries ran out: on 429s, the target is there but busy.
+        ApiError::Unavailable(m) if m.starts_with("HTTP 429") => Error::aborted(
+            format!("the target kept answering that too many requests were sent: {m}"),
+            Some("wait a few minutes or lower --rate, then run the same command again".into()),
+        ),
         ApiError::Unavailable(m) => Error::aborted(
             format!("the target is unreachable: {m}"),
             Some("check --base-url and the network, then run the same command again".into()),

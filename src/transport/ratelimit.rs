@@ -21,6 +21,10 @@
 //!   soon after a cut (fewer than `SOON` requests through since) measures
 //!   what the server takes, and the cut goes to just below that, so a
 //!   hidden limit is found in two steps;
+//! - a burst (two or more 429s in a row to requests sent after the cut)
+//!   says nothing of where the limit is: the cut stands, but the ceiling
+//!   goes back to where it was and nothing soon after it is measured, so
+//!   bursts do not ratchet the rate down one after another;
 //! - the rate at the cut is remembered as the ceiling; the rate climbs back
 //!   by `CLIMB` of `--rate` per second up to just below it, then probes
 //!   above it by `PROBE` of `--rate` per second, so a hidden limit below
@@ -68,6 +72,13 @@ pub struct Pace {
     passed: u32,
     /// The rate at the last cut: where the limit was met.
     ceiling: Option<f64>,
+    /// The ceiling before the last cut, and the 429s answered in a row to
+    /// requests sent since it, the cut's own included: two or more are a
+    /// burst of 429s (many refused one after another, whatever the pace),
+    /// which says nothing of where the limit is. A limit met by sending a
+    /// little too fast refuses a request here and there.
+    ceiling_before: Option<f64>,
+    refused_in_a_row: u32,
     /// No request leaves before this (a `Retry-After`).
     not_before: Option<Instant>,
 }
@@ -84,6 +95,8 @@ impl Pace {
             cut: None,
             passed: 0,
             ceiling: None,
+            ceiling_before: None,
+            refused_in_a_row: 0,
             not_before: None,
         }
     }
@@ -115,24 +128,36 @@ impl Pace {
             return;
         }
         // Once per overload (see the module's comment).
-        if self.cut.is_some_and(|at| sent < at || self.passed == 0) {
+        if let Some(at) = self.cut
+            && (sent < at || self.passed == 0)
+        {
+            if sent >= at && self.passed == 0 {
+                self.refused_in_a_row += 1;
+            }
+            if self.refused_in_a_row == 2 {
+                // A burst, not a limit met: the ceiling goes back to where
+                // it was (none, if none was known), or stays at the rate
+                // this cut came at if that was higher.
+                self.ceiling = self.ceiling_before.map(|b| self.ceiling.map_or(b, |c| c.max(b)));
+            }
             return;
         }
         self.grow(now);
         // A 429 soon after a cut, `passed` requests after it: the server
         // takes about that share of the new pace, which was still too fast.
         // Cut to just below that: a hidden limit is found in two steps, not
-        // five. After a long quiet spell (a burst, or the probe reaching the
-        // limit again) that share says little, and `CUT` applies.
-        let taken = match self.cut {
-            // (No deeper than a quarter: two bursts close together say
-            // nothing of the pace.)
-            Some(_) if self.passed < SOON => {
-                self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75)
-            }
-            _ => self.rate,
+        // five. After a long quiet spell (the probe reaching the limit
+        // again), or after a burst, that share says little, and `CUT`
+        // applies.
+        let soon = self.cut.is_some() && self.passed < SOON && self.refused_in_a_row < 2;
+        let taken = match soon {
+            // (No deeper than a quarter.)
+            true => self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75),
+            false => self.rate,
         };
+        self.ceiling_before = self.ceiling;
         self.ceiling = Some(taken);
+        self.refused_in_a_row = 1;
         self.rate = (self.rate * CUT).min(taken * NEAR).max(FLOOR);
         self.cut = Some(now);
         self.passed = 0;
@@ -274,20 +299,48 @@ mod tests {
             p.throttled(*at, now, None);
         }
         assert_eq!(p.rate(), 34.0);
-        // A burst: requests sent after the cut, refused one after another
-        // with nothing let through between them.
-        for i in 1..=5 {
-            p.throttled(now + ms(i), now + ms(i), None);
-        }
-        assert_eq!(p.rate(), 34.0);
         // Four go through, then a request sent at the new pace is refused:
         // still too fast, and the server takes about four in five of them.
-        for i in 6..10 {
+        for i in 1..5 {
             p.succeeded(now + ms(i), now + ms(i));
         }
-        p.throttled(now + ms(10), now + ms(10), None);
-        // (34 plus the climb of 10 ms) x 4/5 x 0.97
-        assert!((26.5..26.6).contains(&p.rate()), "{}", p.rate());
+        p.throttled(now + ms(5), now + ms(5), None);
+        // (34 plus the climb of 5 ms) x 4/5 x 0.97
+        assert!((26.4..26.5).contains(&p.rate()), "{}", p.rate());
+    }
+
+    #[test]
+    fn a_burst_of_429s_says_nothing_of_the_limit() {
+        let t0 = Instant::now();
+        let lone = |p: &mut Pace| p.throttled(t0, t0, None);
+        let burst = |p: &mut Pace| {
+            // Requests sent after the cut, refused one after another with
+            // nothing let through between them.
+            for i in 0..5 {
+                p.throttled(t0 + ms(i), t0 + ms(i), None);
+            }
+        };
+        let (mut a, mut b) = (Pace::new(40.0, t0), Pace::new(40.0, t0));
+        lone(&mut a);
+        burst(&mut b);
+        // One cut each.
+        assert_eq!((a.rate(), b.rate()), (34.0, 34.0));
+        // A lone 429 leaves a ceiling: the climb stops near it, and the
+        // probe goes on slowly. After a burst the climb is fast all the way.
+        a.succeeded(t0, t0 + ms(300));
+        b.succeeded(t0, t0 + ms(300));
+        assert!((a.rate() - 38.84).abs() < 0.01, "{}", a.rate());
+        assert_eq!(b.rate(), 40.0);
+        // A 429 soon after a burst does not measure the pace (it would
+        // after a lone 429, see above): one plain cut.
+        let mut c = Pace::new(40.0, t0);
+        burst(&mut c);
+        for i in 10..14 {
+            c.succeeded(t0 + ms(i), t0 + ms(i));
+        }
+        c.throttled(t0 + ms(15), t0 + ms(15), None);
+        // (34 plus the climb of 15 ms) x 0.85
+        assert!((29.15..29.2).contains(&c.rate()), "{}", c.rate());
     }
 
     #[test]

@@ -10,10 +10,11 @@
 //! capped so a hostile or broken header cannot park the run for hours.
 //!
 //! The rules, for the two loops that use `Retry`:
-//! - a 429 says nothing was done: always retried, and the rate limiter is
-//!   told first (`Step::SlowDown`), so every worker slows down; its
-//!   `Retry-After` becomes the limiter's one pause for every worker, so the
-//!   retry itself waits no longer (each worker sleeping its own `Retry-After`
+//! - a 429 says nothing was done: retried (up to `THROTTLED_PER_RETRY`
+//!   times as often as anything else), and the rate limiter is told first
+//!   (`Step::SlowDown`), so every worker slows down; its `Retry-After`
+//!   becomes the limiter's one pause for every worker, so the retry itself
+//!   waits no longer (each worker sleeping its own `Retry-After`
 //!   on top would pause the run once per refused request);
 //! - a request that never left (refused connection, DNS) is retried, except
 //!   on the run's first contact, where it ends the run at once: a wrong
@@ -68,21 +69,37 @@ impl Policy {
     }
 }
 
+/// The first wait before retrying a 429 that named no time; it doubles
+/// with each 429 the request meets, up to `THROTTLE_CAP`. Short, because the
+/// limiter has already slowed every worker down: this wait only spreads the
+/// retries. A burst of 429s that refuses the next few requests, whoever sends
+/// them, is gone after a few hundred milliseconds of retrying; a longer first
+/// wait (500 ms doubling, it was) left the last rows of a run idle for
+/// seconds each time they met one.
+const THROTTLE_BASE: Duration = Duration::from_millis(50);
 /// Longest a request waits before its own retry after a 429 that named no
-/// time: the limiter has already slowed every worker down, so this wait only
-/// spreads the retries. A long exponential wait on top (30 s) left a row
-/// that met a short burst again and again idle for seconds after the burst
-/// was over, with the end of the run waiting for it.
+/// time (a longer throttle is met with more retries, see below).
 const THROTTLE_CAP: Duration = Duration::from_secs(2);
+/// 429s a request may meet for each retry `--max-retries` allows: a 429
+/// says nothing was done, so it is safe to ask again for as long as about
+/// half a minute (24 retries by default: 50 ms doubling to 2 s, then 2 s)
+/// before the row fails, while a 5xx or a lost answer keeps the plain count.
+const THROTTLED_PER_RETRY: u32 = 4;
 
 impl Policy {
     /// How long to wait before retry number `retry` after a 429 without
-    /// `Retry-After`: exponential and jittered like `delay`, capped at
-    /// `THROTTLE_CAP` (and at the policy's cap).
+    /// `Retry-After`: `THROTTLE_BASE` doubling, jittered like `delay`,
+    /// capped at `THROTTLE_CAP` (and at the policy's cap).
     pub fn throttle_delay(&self, retry: u32) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << retry.min(16)).min(self.cap).min(THROTTLE_CAP);
+        let exp =
+            THROTTLE_BASE.saturating_mul(1u32 << retry.min(16)).min(self.cap).min(THROTTLE_CAP);
         let half = exp / 2;
         half + Duration::from_micros(fastrand::u64(0..=half.as_micros() as u64))
+    }
+
+    /// How many 429s one request may be retried after.
+    pub fn max_throttled(&self) -> u32 {
+        self.max_retries.saturating_mul(THROTTLED_PER_RETRY)
     }
 }
 
@@ -188,7 +205,8 @@ pub struct Retry<'a> {
     mode: Mode,
     /// An attempt may already have been applied.
     uncertain: bool,
-    /// Retries so far.
+    /// Retries so far, after 429s and after anything else.
+    throttled: u32,
     retries: u32,
     pending: Pending,
 }
@@ -220,7 +238,7 @@ impl<'a> Retry<'a> {
         mode: Mode,
         pending: Pending,
     ) -> Retry<'a> {
-        Retry { policy, errors, mode, uncertain: false, retries: 0, pending }
+        Retry { policy, errors, mode, uncertain: false, throttled: 0, retries: 0, pending }
     }
 
     /// The first step.
@@ -237,10 +255,10 @@ impl<'a> Retry<'a> {
         match (event, self.mode) {
             (Event::SlowedDown, _) => match pending {
                 // The limiter holds every worker until the instant asked.
-                Pending::Throttled(what, Some(_)) => self.again_in(what, Duration::ZERO),
+                Pending::Throttled(what, Some(_)) => self.again_throttled(what, Duration::ZERO),
                 Pending::Throttled(what, None) => {
-                    let delay = self.policy.throttle_delay(self.retries);
-                    self.again_in(what, delay)
+                    let delay = self.policy.throttle_delay(self.throttled);
+                    self.again_throttled(what, delay)
                 }
                 other => panic!("SlowedDown without a SlowDown (pending {other:?})"),
             },
@@ -327,6 +345,18 @@ impl<'a> Retry<'a> {
         self.again_in(what, delay)
     }
 
+    /// Another try after a 429 and `delay`, unless its retries ran out.
+    fn again_throttled(&mut self, what: String, delay: Duration) -> Step {
+        if self.throttled >= self.policy.max_throttled() {
+            let tries = self.throttled;
+            return Step::GiveUp(ApiError::Unavailable(format!(
+                "{what} (gave up after {tries} retries)"
+            )));
+        }
+        self.throttled += 1;
+        Step::Wait(delay)
+    }
+
     /// Another try after `delay`, unless the retries ran out.
     fn again_in(&mut self, what: String, delay: Duration) -> Step {
         if self.retries >= self.policy.max_retries {
@@ -345,11 +375,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_throttled_retry_waits_at_most_two_seconds() {
+    fn a_throttled_retry_waits_50_ms_doubling_to_at_most_two_seconds() {
         let p = Policy::default();
         for retry in 0..10 {
             let d = p.throttle_delay(retry);
-            let want = (Duration::from_millis(500) * (1 << retry)).min(THROTTLE_CAP);
+            let want = (Duration::from_millis(50) * (1 << retry)).min(THROTTLE_CAP);
             assert!(d >= want / 2 && d <= want, "retry {retry}: {d:?}");
         }
     }
@@ -495,11 +525,20 @@ mod steps {
                 "send, wait 3s, send, return 200",
             ),
             (
-                "429s until the retries run out, each one told to the limiter",
+                "429s until their retries (4 per retry allowed) run out, each told to the limiter",
                 send(true),
-                vec![answer(429), answer(429), answer(429)],
-                "send, slow down, wait 0s, send, slow down, wait 0s, send, slow down, \
-                 give up: target unavailable: HTTP 429: m (gave up after 2 retries)",
+                (0..9).map(|_| answer(429)).collect(),
+                "send, slow down, wait 0s, send, slow down, wait 0s, send, slow down, wait 0s, \
+                 send, slow down, wait 0s, send, slow down, wait 0s, send, slow down, wait 0s, \
+                 send, slow down, wait 0s, send, slow down, wait 0s, send, slow down, \
+                 give up: target unavailable: HTTP 429: m (gave up after 8 retries)",
+            ),
+            (
+                "429s and 5xx are counted apart",
+                send(true),
+                vec![answer(503), answer(429), answer(503), answer(429), answer(503)],
+                "send, wait 0s, send, slow down, wait 0s, send, wait 0s, send, slow down, \
+                 wait 0s, send, give up: target unavailable: HTTP 503: m (gave up after 2 retries)",
             ),
             (
                 "5xx on a repeatable request is retried",

@@ -285,6 +285,34 @@ fn bursts_of_429_without_retry_after_are_backed_off() {
 }
 
 #[test]
+fn a_burst_of_429s_longer_than_max_retries_is_waited_out() {
+    // One worker meets each burst of five 429s alone, retry after retry:
+    // `--max-retries 3` allows three retries after a 5xx but twelve after
+    // 429s, which say nothing was done. Every row is created (`import_hires`).
+    let ran = import_hires(
+        faults(Faults { seed: 606, throttle: 0.03, burst: 5, ..Faults::default() }),
+        20,
+        &["--concurrency", "1", "--max-retries", "3"],
+    );
+    assert!(ran.injected.bursts > 0, "{:?}", ran.injected);
+    assert!(ran.count("throttled_429") >= 5, "{}", ran.summary);
+}
+
+#[test]
+fn a_target_that_answers_only_429_at_the_start_says_so_and_sends_nothing() {
+    let w = Work::new();
+    let sb = sandbox_with(faults(Faults { throttle: 1.0, burst: 1, ..Faults::default() }));
+    let file = hires(&w, 3);
+    let r = import(&sb, &file, &w.path("out"), &["--max-retries", "1"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    let said = "run aborted: the target kept answering that too many requests were sent: \
+                HTTP 429: Too many requests (injected burst) (gave up after 4 retries)";
+    assert!(r.stderr.contains(said), "{}", r.stderr);
+    assert!(r.stderr.contains("lower --rate"), "{}", r.stderr);
+    sb.with(|s: &mut Sim| assert!(s.employees.is_empty()));
+}
+
+#[test]
 fn a_hidden_rate_limit_below_the_configured_rate_costs_a_few_429s() {
     // The vendor takes 20 a second; the user asked for 80.
     let ran = import_hires(
