@@ -86,6 +86,19 @@ pub enum Value<'a> {
     Clear,
 }
 
+/// What a profile's value table maps `cell` to (its keys are lower case):
+/// without allocating for a short ASCII cell, as every row asks.
+fn value_of<'v>(values: &'v HashMap<String, String>, cell: &str) -> Option<&'v String> {
+    let mut buf = [0u8; 64];
+    if cell.len() <= buf.len() && cell.is_ascii() {
+        let lower = &mut buf[..cell.len()];
+        lower.copy_from_slice(cell.as_bytes());
+        lower.make_ascii_lowercase();
+        return values.get(std::str::from_utf8(lower).ok()?);
+    }
+    values.get(&cell.to_lowercase())
+}
+
 /// What a cell says to empty a field on update (any case). An empty cell
 /// leaves the field as it is, so emptying needs a word of its own; not
 /// Excel's `#N/A`, which a failed look-up formula leaves behind.
@@ -658,7 +671,7 @@ impl Mapping {
         let cell = if cell.is_empty() { b.default.as_deref().unwrap_or("").trim() } else { cell };
         if !b.values.is_empty()
             && !cell.is_empty()
-            && let Some(v) = b.values.get(&cell.to_lowercase())
+            && let Some(v) = value_of(&b.values, cell)
         {
             return v.trim();
         }

@@ -223,6 +223,12 @@ pub fn parse_number(s: &str, min: Option<f64>, decimal_comma: bool) -> Result<f6
 fn plain_number(s: &str, decimal_comma: bool) -> Result<f64, String> {
     let bad = || format!("{s:?} is not a number");
     let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    // The common case, digits with at most one decimal point and digits on
+    // both sides of it, needs none of the separator rules below (which read
+    // "1.250" as ambiguous only in a decimal-comma file).
+    if let Some(v) = simple_number(body, decimal_comma) {
+        return Ok(if s.starts_with('-') { -v } else { v });
+    }
     if body.is_empty() || !body.bytes().all(|c| c.is_ascii_digit() || c == b'.' || c == b',') {
         return Err(bad());
     }
@@ -286,6 +292,18 @@ fn plain_number(s: &str, decimal_comma: bool) -> Result<f64, String> {
         .ok_or_else(bad)
 }
 
+/// `body` (no sign) as a number if it is digits, or digits, a point and
+/// digits, and not a point before three digits in a decimal-comma file.
+fn simple_number(body: &str, decimal_comma: bool) -> Option<f64> {
+    let (int, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit());
+    let ok = digits(int) && (frac.is_empty() && !body.ends_with('.') || digits(frac));
+    if !ok || decimal_comma && frac.len() == 3 {
+        return None;
+    }
+    body.parse::<f64>().ok().filter(|v| v.is_finite())
+}
+
 /// The digits of an integer part, its thousands separators removed when
 /// they group by three; `either` when the separator may be `,` or `.`.
 fn grouped(int: &str, sep: char, either: bool) -> Option<String> {
@@ -319,17 +337,14 @@ pub fn check_email(s: &str) -> Result<(), String> {
     {
         return Err(bad());
     }
-    let labels: Vec<&str> = domain.split('.').collect();
-    let ok_label = |l: &&str| {
+    let ok_label = |l: &str| {
         !l.is_empty()
             && !l.starts_with('-')
             && !l.ends_with('-')
             && l.chars().all(|c| c.is_alphanumeric() || c == '-')
     };
-    if labels.len() < 2
-        || !labels.iter().all(ok_label)
-        || labels.last().is_some_and(|t| t.len() < 2)
-    {
+    let top = domain.rsplit('.').next().unwrap_or("");
+    if !domain.contains('.') || top.len() < 2 || !domain.split('.').all(ok_label) {
         return Err(bad());
     }
     Ok(())
