@@ -99,7 +99,8 @@ pub struct Endpoint {
 /// optional so that a resume knows which ones were typed (see `Speed`).
 #[derive(Debug, Args, Clone, Default)]
 pub struct SpeedArgs {
-    /// Requests per second across all workers (no start-up burst) [default: 25].
+    /// Requests per second across all workers, evenly spaced after the
+    /// run's first few [default: 25].
     #[arg(long, value_name = "N")]
     pub rate: Option<f64>,
 
@@ -111,8 +112,8 @@ pub struct SpeedArgs {
     #[arg(long, value_name = "SECS")]
     pub timeout: Option<f64>,
 
-    /// How many times one request is retried after 429, 5xx or a network
-    /// error [default: 6].
+    /// How many times one request is retried after a 5xx or a network error
+    /// (after a 429 without Retry-After, four times as many) [default: 6].
     #[arg(long, value_name = "N")]
     pub max_retries: Option<u32>,
 

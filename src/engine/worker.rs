@@ -391,11 +391,16 @@ impl Run<'_> {
                                 "the target failed {} in a row ({message})",
                                 crate::text::count(n, "row")
                             ),
-                            Some(
+                            Some(if message.contains("HTTP 429") {
+                                "the target kept saying too many requests were sent: resume \
+                                 with a lower --rate; rows that failed for want of an answer \
+                                 are sent again"
+                                    .into()
+                            } else {
                                 "check that the target is up, then resume: rows that failed \
                                  for want of an answer are sent again"
-                                    .into(),
-                            ),
+                                    .into()
+                            }),
                         );
                     }
                 } else {

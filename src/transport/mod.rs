@@ -342,6 +342,14 @@ impl Transport {
                     self.check_stopped().map_err(Fail::Final)?;
                     let (at, outcome) = self.attempt(req, auth_headers);
                     sent = at;
+                    // Any answer but a 429 went through the server's limit,
+                    // a 5xx that will be retried included: the limiter tells
+                    // a burst of 429s from a limit by what goes through.
+                    if let Event::Answer(r) = &outcome
+                        && r.status != 429
+                    {
+                        self.limiter.succeeded(at);
+                    }
                     retry.next(outcome)
                 }
                 Step::SlowDown(retry_after) => {
@@ -350,10 +358,7 @@ impl Transport {
                     retry.next(Event::SlowedDown)
                 }
                 Step::Wait(delay) => self.pause(delay),
-                Step::Return(r) => {
-                    self.limiter.succeeded(sent);
-                    return Ok(r);
-                }
+                Step::Return(r) => return Ok(r),
                 Step::Uncertain(m) => return Err(Fail::Uncertain(m)),
                 Step::GiveUp(e) => return Err(Fail::Final(e)),
                 Step::LookUp | Step::Recovered(_) => unreachable!("a send loop never looks up"),

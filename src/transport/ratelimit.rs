@@ -21,10 +21,10 @@
 //!   soon after a cut (fewer than `SOON` requests through since) measures
 //!   what the server takes, and the cut goes to just below that, so a
 //!   hidden limit is found in two steps;
-//! - a burst (two or more 429s in a row to requests sent after the cut)
-//!   says nothing of where the limit is: the cut stands, but the ceiling
-//!   goes back to where it was and nothing soon after it is measured, so
-//!   bursts do not ratchet the rate down one after another;
+//! - a burst (two or more 429s in a row to requests sent after the cut,
+//!   then `SOON` requests through without one) says nothing of where the
+//!   limit is: the cut stands, but the ceiling goes back to where it was,
+//!   so bursts do not ratchet the rate down one after another;
 //! - the rate at the cut is remembered as the ceiling; the rate climbs back
 //!   by `CLIMB` of `--rate` per second up to just below it, then probes
 //!   above it by `PROBE` of `--rate` per second, so a hidden limit below
@@ -41,10 +41,10 @@
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A run's head start, in seconds' worth of requests that leave at once,
-/// and at most this many (enough for a sign-in and its look-ups; at a high
-/// `--rate` more would be a burst every worker joins).
+/// A run's head start, in seconds' worth of requests that leave at once.
 const HEAD_START: f64 = 0.25;
+/// The most requests of a head start: enough for a sign-in and its
+/// look-ups; at a high `--rate` more would be a burst every worker joins.
 const HEAD_START_MAX: u32 = 10;
 /// The lowest rate the limiter falls to, in requests per second.
 const FLOOR: f64 = 0.2;
@@ -58,6 +58,9 @@ const NEAR: f64 = 0.97;
 const PROBE: f64 = 0.015;
 /// Fewer requests than this between two cuts tell how much the server takes.
 const SOON: u32 = 10;
+/// 429s in a row after a cut that, followed by `SOON` requests through, make
+/// the cut's overload a burst.
+const BURST: u32 = 2;
 /// How far past the ceiling the rate goes before the ceiling is forgotten.
 const FORGET: f64 = 1.02;
 
@@ -78,12 +81,14 @@ pub struct Pace {
     /// The rate at the last cut: where the limit was met.
     ceiling: Option<f64>,
     /// The ceiling before the last cut, and the 429s answered in a row to
-    /// requests sent since it, the cut's own included: two or more are a
-    /// burst of 429s (many refused one after another, whatever the pace),
-    /// which says nothing of where the limit is. A limit met by sending a
-    /// little too fast refuses a request here and there.
+    /// requests sent after it (before any went through). `BURST` or more,
+    /// then `SOON` requests through without a 429, are a burst of 429s
+    /// (many refused one after another, then none), which says nothing of
+    /// where the limit is. A limit met by sending a little too fast refuses
+    /// a request here and there; one met far too fast keeps refusing, and
+    /// a 429 soon after the cut measures it.
     ceiling_before: Option<f64>,
-    refused_in_a_row: u32,
+    refused_after_cut: u32,
     /// No request leaves before this (a `Retry-After`).
     not_before: Option<Instant>,
     /// Requests left of the head start; none once a 429 came.
@@ -103,7 +108,7 @@ impl Pace {
             passed: 0,
             ceiling: None,
             ceiling_before: None,
-            refused_in_a_row: 0,
+            refused_after_cut: 0,
             not_before: None,
             head_start: configured.map_or(0, |r| ((r * HEAD_START) as u32).min(HEAD_START_MAX)),
         }
@@ -145,14 +150,8 @@ impl Pace {
         if let Some(at) = self.cut
             && (sent < at || self.passed == 0)
         {
-            if sent >= at && self.passed == 0 {
-                self.refused_in_a_row += 1;
-            }
-            if self.refused_in_a_row == 2 {
-                // A burst, not a limit met: the ceiling goes back to where
-                // it was (none, if none was known), or stays at the rate
-                // this cut came at if that was higher.
-                self.ceiling = self.ceiling_before.map(|b| self.ceiling.map_or(b, |c| c.max(b)));
+            if sent >= at {
+                self.refused_after_cut += 1;
             }
             return;
         }
@@ -161,17 +160,17 @@ impl Pace {
         // takes about that share of the new pace, which was still too fast.
         // Cut to just below that: a hidden limit is found in two steps, not
         // five. After a long quiet spell (the probe reaching the limit
-        // again), or after a burst, that share says little, and `CUT`
-        // applies.
-        let soon = self.cut.is_some() && self.passed < SOON && self.refused_in_a_row < 2;
+        // again) that share says little, and `CUT` applies.
+        let soon = self.cut.is_some() && self.passed < SOON;
         let taken = match soon {
-            // (No deeper than a quarter.)
+            // (No deeper than a quarter: two bursts close together say
+            // nothing of the pace.)
             true => self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75),
             false => self.rate,
         };
         self.ceiling_before = self.ceiling;
         self.ceiling = Some(taken);
-        self.refused_in_a_row = 1;
+        self.refused_after_cut = 0;
         self.rate = (self.rate * CUT).min(taken * NEAR).max(FLOOR);
         self.cut = Some(now);
         self.passed = 0;
@@ -181,6 +180,13 @@ impl Pace {
     pub fn succeeded(&mut self, sent: Instant, now: Instant) {
         if self.cut.is_none_or(|at| sent >= at) {
             self.passed = self.passed.saturating_add(1);
+            if self.passed == SOON && self.refused_after_cut >= BURST && self.ceiling.is_some() {
+                // The last cut was a burst: the pace after it is taken
+                // cleanly. The ceiling goes back to where it was (none, if
+                // none was known), or stays at the rate of the cut if that
+                // was higher.
+                self.ceiling = self.ceiling_before.map(|b| self.ceiling.map_or(b, |c| c.max(b)));
+            }
         }
         self.grow(now);
     }
@@ -348,35 +354,36 @@ mod tests {
     #[test]
     fn a_burst_of_429s_says_nothing_of_the_limit() {
         let t0 = Instant::now();
-        let lone = |p: &mut Pace| p.throttled(t0, t0, None);
-        let burst = |p: &mut Pace| {
-            // Requests sent after the cut, refused one after another with
-            // nothing let through between them.
-            for i in 0..5 {
+        // A cut, then `after` more 429s to requests sent after it, one
+        // after another with nothing let through, then `passed` through.
+        let run = |after: u64, passed: u64| {
+            let mut p = Pace::new(40.0, t0);
+            for i in 0..=after {
                 p.throttled(t0 + ms(i), t0 + ms(i), None);
             }
+            assert_eq!(p.rate(), 34.0, "one cut");
+            for i in 10..10 + passed {
+                p.succeeded(t0 + ms(i), t0 + ms(i));
+            }
+            p
         };
-        let (mut a, mut b) = (Pace::new(40.0, t0), Pace::new(40.0, t0));
-        lone(&mut a);
-        burst(&mut b);
-        // One cut each.
-        assert_eq!((a.rate(), b.rate()), (34.0, 34.0));
-        // A lone 429 leaves a ceiling: the climb stops near it, and the
-        // probe goes on slowly. After a burst the climb is fast all the way.
-        a.succeeded(t0, t0 + ms(300));
-        b.succeeded(t0, t0 + ms(300));
-        assert!((a.rate() - 38.84).abs() < 0.01, "{}", a.rate());
-        assert_eq!(b.rate(), 40.0);
-        // A 429 soon after a burst does not measure the pace (it would
-        // after a lone 429, see above): one plain cut.
-        let mut c = Pace::new(40.0, t0);
-        burst(&mut c);
-        for i in 10..14 {
-            c.succeeded(t0 + ms(i), t0 + ms(i));
+        // A lone 429, or one more after it, leaves a ceiling: the climb
+        // stops near it, and the probe goes on slowly.
+        for after in [0, 1] {
+            let mut p = run(after, 10);
+            p.succeeded(t0, t0 + ms(300));
+            assert!((p.rate() - 38.84).abs() < 0.01, "{after}: {}", p.rate());
         }
-        c.throttled(t0 + ms(15), t0 + ms(15), None);
-        // (34 plus the climb of 15 ms) x 0.85
-        assert!((29.15..29.2).contains(&c.rate()), "{}", c.rate());
+        // Two or more after it, then ten through: a burst, and the climb is
+        // fast all the way (there was no ceiling before it).
+        let mut p = run(4, 10);
+        p.succeeded(t0, t0 + ms(300));
+        assert_eq!(p.rate(), 40.0);
+        // Refused on soon after the burst: a limit met far too fast, and
+        // the pace is measured: (34 plus the climb of 15 ms) x 4/5 x 0.97.
+        let mut p = run(4, 4);
+        p.throttled(t0 + ms(15), t0 + ms(15), None);
+        assert!((26.6..26.7).contains(&p.rate()), "{}", p.rate());
     }
 
     #[test]

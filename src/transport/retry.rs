@@ -10,12 +10,12 @@
 //! capped so a hostile or broken header cannot park the run for hours.
 //!
 //! The rules, for the two loops that use `Retry`:
-//! - a 429 says nothing was done: retried (up to `THROTTLED_PER_RETRY`
-//!   times as often as anything else), and the rate limiter is told first
-//!   (`Step::SlowDown`), so every worker slows down; its `Retry-After`
-//!   becomes the limiter's one pause for every worker, so the retry itself
-//!   waits no longer (each worker sleeping its own `Retry-After`
-//!   on top would pause the run once per refused request);
+//! - a 429 says nothing was done: retried (without `Retry-After`, up to
+//!   `THROTTLED_PER_RETRY` times as often as anything else), and the rate
+//!   limiter is told first (`Step::SlowDown`), so every worker slows down;
+//!   its `Retry-After` becomes the limiter's one pause for every worker, so
+//!   the retry itself waits no longer (each worker sleeping its own
+//!   `Retry-After` on top would pause the run once per refused request);
 //! - a request that never left (refused connection, DNS) is retried, except
 //!   on the run's first contact, where it ends the run at once: a wrong
 //!   `--base-url` or a server that is down does not mend in 20 s of retries;
@@ -80,10 +80,11 @@ const THROTTLE_BASE: Duration = Duration::from_millis(50);
 /// Longest a request waits before its own retry after a 429 that named no
 /// time (a longer throttle is met with more retries, see below).
 const THROTTLE_CAP: Duration = Duration::from_secs(2);
-/// 429s a request may meet for each retry `--max-retries` allows: a 429
-/// says nothing was done, so it is safe to ask again for as long as about
-/// half a minute (24 retries by default: 50 ms doubling to 2 s, then 2 s)
-/// before the row fails, while a 5xx or a lost answer keeps the plain count.
+/// 429s without `Retry-After` a request may meet for each retry
+/// `--max-retries` allows: a 429 says nothing was done, so it is safe to ask
+/// again for as long as about half a minute (24 retries by default: 50 ms
+/// doubling to 2 s, then 2 s) before the row fails, while a 5xx, a lost
+/// answer or a 429 naming its pause keeps the plain count.
 const THROTTLED_PER_RETRY: u32 = 4;
 
 impl Policy {
@@ -205,8 +206,10 @@ pub struct Retry<'a> {
     mode: Mode,
     /// An attempt may already have been applied.
     uncertain: bool,
-    /// Retries so far, after 429s and after anything else.
+    /// Retries so far after 429s without `Retry-After` (their own,
+    /// larger allowance: `Policy::max_throttled`).
     throttled: u32,
+    /// Retries so far after anything else.
     retries: u32,
     pending: Pending,
 }
@@ -255,7 +258,9 @@ impl<'a> Retry<'a> {
         match (event, self.mode) {
             (Event::SlowedDown, _) => match pending {
                 // The limiter holds every worker until the instant asked.
-                Pending::Throttled(what, Some(_)) => self.again_throttled(what, Duration::ZERO),
+                // A named pause can be long (up to `retry_after_cap`): the
+                // plain allowance, so a row never waits 24 of them.
+                Pending::Throttled(what, Some(_)) => self.again_in(what, Duration::ZERO),
                 Pending::Throttled(what, None) => {
                     let delay = self.policy.throttle_delay(self.throttled);
                     self.again_throttled(what, delay)
@@ -348,10 +353,7 @@ impl<'a> Retry<'a> {
     /// Another try after a 429 and `delay`, unless its retries ran out.
     fn again_throttled(&mut self, what: String, delay: Duration) -> Step {
         if self.throttled >= self.policy.max_throttled() {
-            let tries = self.throttled;
-            return Step::GiveUp(ApiError::Unavailable(format!(
-                "{what} (gave up after {tries} retries)"
-            )));
+            return self.give_up(what);
         }
         self.throttled += 1;
         Step::Wait(delay)
@@ -360,13 +362,15 @@ impl<'a> Retry<'a> {
     /// Another try after `delay`, unless the retries ran out.
     fn again_in(&mut self, what: String, delay: Duration) -> Step {
         if self.retries >= self.policy.max_retries {
-            let retries = self.retries;
-            return Step::GiveUp(ApiError::Unavailable(format!(
-                "{what} (gave up after {retries} retries)"
-            )));
+            return self.give_up(what);
         }
         self.retries += 1;
         Step::Wait(delay)
+    }
+
+    fn give_up(&self, what: String) -> Step {
+        let all = self.retries + self.throttled;
+        Step::GiveUp(ApiError::Unavailable(format!("{what} (gave up after {all} retries)")))
     }
 }
 
@@ -538,7 +542,14 @@ mod steps {
                 send(true),
                 vec![answer(503), answer(429), answer(503), answer(429), answer(503)],
                 "send, wait 0s, send, slow down, wait 0s, send, wait 0s, send, slow down, \
-                 wait 0s, send, give up: target unavailable: HTTP 503: m (gave up after 2 retries)",
+                 wait 0s, send, give up: target unavailable: HTTP 503: m (gave up after 4 retries)",
+            ),
+            (
+                "429s naming a pause have the plain allowance: each may be long",
+                send(true),
+                vec![throttled(3), throttled(3), throttled(3)],
+                "send, slow down 3s, wait 0s, send, slow down 3s, wait 0s, send, slow down 3s, \
+                 give up: target unavailable: HTTP 429: m (gave up after 2 retries)",
             ),
             (
                 "5xx on a repeatable request is retried",

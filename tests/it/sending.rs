@@ -232,10 +232,15 @@ fn a_failed_follow_up_step_keeps_the_id_and_a_reimport_finishes_the_row() {
     }
 }
 
-/// Imports 8 hires while the sandbox answers 503 to every POST to
+/// Imports 8 hires while the sandbox answers `status` to every POST to
 /// `refused`, with a breaker that trips after 3 rows: exit 3 expected.
-fn import_until_the_breaker_trips(sb: &Sandbox, w: &Work, refused: &str) -> (Run, PathBuf) {
-    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, refused.into(), 503)));
+fn import_until_the_breaker_trips(
+    sb: &Sandbox,
+    w: &Work,
+    refused: &str,
+    status: u16,
+) -> (Run, PathBuf) {
+    sb.with(|s: &mut Sim| s.refuse.push((axum::http::Method::POST, refused.into(), status)));
     let file = hires(w, "h.csv", 8);
     let out = w.path("out");
     // Row by row: the breaker counts rows in a row.
@@ -252,7 +257,7 @@ fn import_until_the_breaker_trips(sb: &Sandbox, w: &Work, refused: &str) -> (Run
 fn a_target_that_keeps_failing_stops_the_run_with_exit_3_and_nothing_lost() {
     let w = Work::new();
     let sb = sandbox();
-    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/employees");
+    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/employees", 503);
     assert!(r.stderr.contains("run aborted: the target failed 3 rows in a row"), "{}", r.stderr);
     let st = statuses(&out.join("results.csv"));
     assert_eq!(st.len(), 8, "every row is accounted for");
@@ -278,6 +283,16 @@ fn a_target_that_keeps_failing_stops_the_run_with_exit_3_and_nothing_lost() {
 }
 
 #[test]
+fn a_target_that_keeps_answering_429_stops_the_run_saying_to_lower_the_rate() {
+    let w = Work::new();
+    let sb = sandbox();
+    let (r, _) = import_until_the_breaker_trips(&sb, &w, "/employees", 429);
+    assert!(r.stderr.contains("run aborted: the target failed 3 rows in a row"), "{}", r.stderr);
+    assert!(r.stderr.contains("resume with a lower --rate"), "{}", r.stderr);
+    assert!(!r.stderr.contains("check that the target is up"), "{}", r.stderr);
+}
+
+#[test]
 fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
     // Employees are created, then the role step keeps failing: the breaker
     // stops the run with those rows half done. Once the target is back,
@@ -285,7 +300,7 @@ fn a_run_stopped_by_the_circuit_breaker_is_finished_by_resume() {
     // is assigned) and sends the rows never sent.
     let w = Work::new();
     let sb = sandbox();
-    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/user-roles");
+    let (r, out) = import_until_the_breaker_trips(&sb, &w, "/user-roles", 503);
     let resume = format!("continue with: hrport import --resume {}", out.display());
     assert!(r.stderr.contains(&resume), "{}", r.stderr);
     let st = statuses(&out.join("results.csv"));
