@@ -7,7 +7,16 @@
 /// A header name reduced to what matters for matching: lower-case letters and
 /// digits only, so "Employee_ID", "employee id" and "EMPLOYEE-ID" are equal.
 pub fn normalize(name: &str) -> String {
-    name.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase()).collect()
+    normalized(name).collect()
+}
+
+/// Whether two names are the same once normalized (see `normalize`).
+pub fn same_name(a: &str, b: &str) -> bool {
+    normalized(a).eq(normalized(b))
+}
+
+fn normalized(name: &str) -> impl Iterator<Item = char> + '_ {
+    name.chars().filter(|c| c.is_alphanumeric()).flat_map(|c| c.to_lowercase())
 }
 
 /// `n` and the noun, singular for one: "1 row", "3 rows".
@@ -113,6 +122,20 @@ pub fn and_list(items: &[String]) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn names_are_the_same_whatever_their_case_spaces_and_punctuation() {
+        for (a, b, same) in [
+            ("Employee_ID", "employee id", true),
+            ("EMPLOYEE-ID", "EmployeeID", true),
+            ("Email", "E-mail 2", false),
+            ("Email", "Emai", false),
+            ("", " - ", true),
+        ] {
+            assert_eq!(super::same_name(a, b), same, "{a:?} {b:?}");
+            assert_eq!(super::normalize(a) == super::normalize(b), same, "{a:?} {b:?}");
+        }
+    }
+
     #[test]
     fn counts_are_singular_for_one_and_articles_follow_the_sound_of_the_letter() {
         assert_eq!(super::count(1u32, "row"), "1 row");

@@ -414,11 +414,13 @@ fn check_required(
 
 /// Finds a template field by a name as a person may write it.
 pub fn find_field(fields: &[FieldSpec], name: &str) -> Option<usize> {
-    let n = text::normalize(name);
+    // Compared without allocating: the plan asks for a key or the
+    // lifecycle column for every row.
+    let same = |other: &str| text::same_name(other, name);
     fields
         .iter()
-        .position(|f| text::normalize(f.column) == n)
-        .or_else(|| fields.iter().position(|f| f.aliases.iter().any(|a| text::normalize(a) == n)))
+        .position(|f| same(f.column))
+        .or_else(|| fields.iter().position(|f| f.aliases.iter().any(|a| same(a))))
 }
 
 /// Whether the file has a column named as the field or one of its aliases.
