@@ -643,6 +643,12 @@ fn main() {
         tenant_figures(dir.path(), 3);
         return;
     }
+    // `cargo bench --bench import -- pacing`: only figure 3.
+    if std::env::args().any(|a| a == "pacing") {
+        println!("hrport benchmarks: sending against a known limit only\n");
+        pacing_figures(dir.path());
+        return;
+    }
     // `cargo bench --bench import -- requests`: only figures 5.
     if std::env::args().any(|a| a == "requests") {
         println!("hrport benchmarks: requests per created employee only\n");
