@@ -142,7 +142,7 @@ pub fn api_abort(e: ApiError) -> Error {
     match e {
         ApiError::Abort { message, hint } => Error::aborted(message, hint),
         // Retries ran out: on 429s, the target is there but busy.
-        ApiError::Unavailable(m) if m.starts_with("HTTP 429") => Error::aborted(
+        ApiError::Unavailable(m) if crate::transport::retry::throttled_out(&m) => Error::aborted(
             format!("the target kept answering that too many requests were sent: {m}"),
             Some("wait a few minutes or lower --rate, then run the same command again".into()),
         ),

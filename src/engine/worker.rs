@@ -391,7 +391,7 @@ impl Run<'_> {
                                 "the target failed {} in a row ({message})",
                                 crate::text::count(n, "row")
                             ),
-                            Some(if message.contains("HTTP 429") {
+                            Some(if crate::transport::retry::throttled_out(&message) {
                                 "the target kept saying too many requests were sent: resume \
                                  with a lower --rate; rows that failed for want of an answer \
                                  are sent again"

@@ -162,11 +162,12 @@ impl Pace {
         // five. After a long quiet spell (the probe reaching the limit
         // again) that share says little, and `CUT` applies.
         let soon = self.cut.is_some() && self.passed < SOON;
-        let taken = match soon {
+        let taken = if soon {
             // (No deeper than a quarter: two bursts close together say
             // nothing of the pace.)
-            true => self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75),
-            false => self.rate,
+            self.rate * (self.passed as f64 / (self.passed as f64 + 1.0)).max(0.75)
+        } else {
+            self.rate
         };
         self.ceiling_before = self.ceiling;
         self.ceiling = Some(taken);

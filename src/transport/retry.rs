@@ -104,6 +104,13 @@ impl Policy {
     }
 }
 
+/// Whether the message of a request that ran out of retries says its last
+/// answer was a 429 (the target is there but busy, not down): messages
+/// begin with the answer's status (see `Retry::answered`).
+pub fn throttled_out(message: &str) -> bool {
+    message.contains("HTTP 429:")
+}
+
 /// Parses a `Retry-After` value: delta-seconds or an HTTP-date.
 pub fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
     let v = value.trim();
