@@ -57,12 +57,34 @@ fn is_trigger(c: char) -> bool {
     matches!(c, '=' | '+' | '-' | '@' | '\t' | '\r')
 }
 
+/// `map[key]` for a map whose keys are lower case: at once when the map is
+/// empty, and without allocating for a short ASCII key, as every row asks.
+pub fn get_lowercase<'m, V>(
+    map: &'m std::collections::HashMap<String, V>,
+    key: &str,
+) -> Option<&'m V> {
+    if map.is_empty() {
+        return None;
+    }
+    let mut buf = [0u8; 64];
+    if key.len() <= buf.len() && key.is_ascii() {
+        let lower = &mut buf[..key.len()];
+        lower.copy_from_slice(key.as_bytes());
+        lower.make_ascii_lowercase();
+        return map.get(std::str::from_utf8(lower).ok()?);
+    }
+    map.get(&key.to_lowercase())
+}
+
+/// Whether Excel would run the cell as a formula: `guard_cell` prefixes it.
+pub fn needs_guard(s: &str) -> bool {
+    // Every trigger is ASCII, so the first byte decides.
+    s.as_bytes().first().is_some_and(|&b| is_trigger(b as char))
+}
+
 /// Prefixes a cell that Excel would run as a formula with `'`.
 pub fn guard_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    match s.chars().next() {
-        Some(c) if is_trigger(c) => format!("'{s}").into(),
-        _ => s.into(),
-    }
+    if needs_guard(s) { format!("'{s}").into() } else { s.into() }
 }
 
 /// Undoes `guard_cell`: removes exactly one `'` that precedes a trigger
@@ -71,6 +93,17 @@ pub fn unguard_cell(s: &str) -> &str {
     match s.strip_prefix('\'') {
         Some(rest) if rest.chars().next().is_some_and(is_trigger) => rest,
         _ => s,
+    }
+}
+
+/// A cell's text as a value: unguarded (`unguard_cell`) and trimmed.
+pub fn cell_value(s: &str) -> &str {
+    let s = unguard_cell(s);
+    // Most cells start and end with a visible ASCII character: nothing to
+    // trim, and no need to decode the ends to look for Unicode spaces.
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(&a), Some(&z)) if a > b' ' && a < 0x80 && z > b' ' && z < 0x80 => s,
+        _ => s.trim(),
     }
 }
 
@@ -162,6 +195,24 @@ mod tests {
         assert_eq!(guard_cell("=1+1"), "'=1+1");
         assert_eq!(guard_cell("'=x"), "'=x");
         assert_eq!(unguard_cell("'hello"), "'hello");
+    }
+
+    #[test]
+    fn a_cells_value_is_unguarded_and_trimmed_of_any_space() {
+        for (cell, value) in [
+            ("plain", "plain"),
+            ("  padded\t", "padded"),
+            ("\u{a0}no-break\u{3000}", "no-break"),
+            ("\u{85}next line", "next line"),
+            ("'+1 555 0100 ", "+1 555 0100"),
+            ("'quoted", "'quoted"),
+            ("é", "é"),
+            ("\u{7f}", "\u{7f}"),
+            ("", ""),
+            ("   ", ""),
+        ] {
+            assert_eq!(cell_value(cell), value, "{cell:?}");
+        }
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl KeyIndex {
     pub fn finish(&mut self) -> Vec<(u32, u32, Problem)> {
         // Sorting by hash, then sequence, puts the first use of a key at the
         // head of its group.
-        self.columns.par_iter_mut().for_each(|col| col.par_sort_unstable());
+        self.columns.par_iter_mut().for_each(sort_keys);
         let mut out = Vec::new();
         for (col, (_, label)) in self.columns.iter().zip(&self.keys.fields) {
             for group in col.chunk_by(|a, b| a >> 32 == b >> 32) {
@@ -119,6 +119,40 @@ impl KeyIndex {
     }
 }
 
+/// Sorts a column's entries (hash, then sequence number). The hashes are
+/// uniform, so one counting pass on their top bits spreads the entries into
+/// buckets of a few each, already in order between buckets; sorting each
+/// bucket then finishes the job in linear time, several times faster than
+/// comparing 16-byte entries all the way down on big files. Memory: a
+/// second copy of the column while it is sorted.
+fn sort_keys(col: &mut Vec<u128>) {
+    const BITS: u32 = 16;
+    if col.len() < 1 << 12 {
+        col.sort_unstable();
+        return;
+    }
+    // Bit 127 is always set (see `hash`); the 16 bits below it lead.
+    let bucket = |e: u128| ((e >> (127 - BITS)) as usize) & ((1 << BITS) - 1);
+    let mut starts = vec![0usize; (1 << BITS) + 1];
+    for &e in col.iter() {
+        starts[bucket(e) + 1] += 1;
+    }
+    for i in 1..starts.len() {
+        starts[i] += starts[i - 1];
+    }
+    let mut next = starts.clone();
+    let mut sorted = vec![0u128; col.len()];
+    for &e in col.iter() {
+        let b = bucket(e);
+        sorted[next[b]] = e;
+        next[b] += 1;
+    }
+    for w in starts.windows(2) {
+        sorted[w[0]..w[1]].sort_unstable();
+    }
+    *col = sorted;
+}
+
 /// 96 bits of hash of the lower-cased key, never 0.
 fn hash(key: &str) -> u128 {
     let mut sip = DefaultHasher::new();
@@ -148,6 +182,20 @@ fn hash(key: &str) -> u128 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_sort_by_hash_then_row_whatever_the_size() {
+        for n in [0, 10, 5000, 70_000] {
+            // Real key entries, with every seventh key repeated by a later row.
+            let mut col: Vec<u128> = (0..n as u32)
+                .map(|seq| (hash(&format!("e{}", seq - seq % 7 * (seq % 2))) << 32) | seq as u128)
+                .collect();
+            let mut want = col.clone();
+            want.sort_unstable();
+            sort_keys(&mut col);
+            assert_eq!(col, want, "{n} entries");
+        }
+    }
 
     #[test]
     fn keys_ignore_case() {

@@ -371,13 +371,29 @@ pub fn validate(
         let mut checks: Vec<Check> = Vec::new();
         let mut seq: u32 = 0;
         let mut spare_records: Vec<Record> = Vec::new();
+        let mut batches_made = 0;
         loop {
-            let mut records =
-                recycle_rx.try_recv().unwrap_or_else(|_| std::mem::take(&mut spare_records));
+            // A dry run's batches come back from the writer to be filled
+            // again: no more are made than can be on their way at once
+            // (here, two queued, one being written), so that records keep
+            // their buffers instead of growing new ones.
+            let mut records = if writer.is_none() {
+                std::mem::take(&mut spare_records)
+            } else if batches_made < 4 {
+                recycle_rx.try_recv().unwrap_or_else(|_| {
+                    batches_made += 1;
+                    Vec::new()
+                })
+            } else {
+                recycle_rx.recv().unwrap_or_default()
+            };
             let mut n = 0;
             while n < BATCH {
                 if records.len() == n {
-                    records.push(Record::default());
+                    // Room for a typical row, so a new record does not grow
+                    // its buffers step by step.
+                    let fields = csv::StringRecord::with_capacity(512, nfields);
+                    records.push(Record { fields, ..Record::default() });
                 }
                 if !rows.next_into(&mut records[n])? {
                     break;

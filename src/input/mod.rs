@@ -253,15 +253,14 @@ impl Rows for CheckedRows<'_> {
         if !self.inner.next_into(rec)? {
             return Ok(false);
         }
-        // One pass over the row's text clears almost every row at once.
-        let all = rec.fields.as_slice();
-        if all.len() > MAX_CELL_CHARS || all.contains('\0') {
+        // One pass over the row's text clears almost every row at once:
+        // a NUL, and the first byte of every invisible lead character.
+        let all = rec.fields.as_slice().as_bytes();
+        let suspect = memchr::memchr3(0, 0xE2, 0xEF, all).is_some();
+        if all.len() > MAX_CELL_CHARS || suspect && all.contains(&0) {
             check_cells(rec, self.headers);
         }
-        // Every invisible lead character is encoded from 0xE2 or 0xEF.
-        if rec.fields.as_slice().bytes().any(|b| b == 0xE2 || b == 0xEF)
-            && rec.fields.iter().any(|c| c.starts_with(INVISIBLE_LEAD))
-        {
+        if suspect && rec.fields.iter().any(|c| c.starts_with(INVISIBLE_LEAD)) {
             let mut clean =
                 csv::StringRecord::with_capacity(rec.fields.as_slice().len(), rec.fields.len());
             for cell in rec.fields.iter() {

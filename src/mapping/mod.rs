@@ -86,19 +86,6 @@ pub enum Value<'a> {
     Clear,
 }
 
-/// What a profile's value table maps `cell` to (its keys are lower case):
-/// without allocating for a short ASCII cell, as every row asks.
-fn value_of<'v>(values: &'v HashMap<String, String>, cell: &str) -> Option<&'v String> {
-    let mut buf = [0u8; 64];
-    if cell.len() <= buf.len() && cell.is_ascii() {
-        let lower = &mut buf[..cell.len()];
-        lower.copy_from_slice(cell.as_bytes());
-        lower.make_ascii_lowercase();
-        return values.get(std::str::from_utf8(lower).ok()?);
-    }
-    values.get(&cell.to_lowercase())
-}
-
 /// What a cell says to empty a field on update (any case). An empty cell
 /// leaves the field as it is, so emptying needs a word of its own; not
 /// Excel's `#N/A`, which a failed look-up formula leaves behind.
@@ -637,8 +624,8 @@ impl Mapping {
             .enumerate()
             .filter_map(|(f, b)| {
                 let (constant, col) = (b.constant.as_deref()?, b.column?);
-                let cell = text::unguard_cell(rec.fields.get(col)?).trim();
-                let cell = b.values.get(&cell.to_lowercase()).map_or(cell, |v| v.trim());
+                let cell = text::cell_value(rec.fields.get(col)?);
+                let cell = text::get_lowercase(&b.values, cell).map_or(cell, |v| v.trim());
                 (!cell.is_empty() && !cell.eq_ignore_ascii_case(constant.trim())).then_some(f)
             })
             .collect()
@@ -665,15 +652,11 @@ impl Mapping {
         if let Some(c) = &b.constant {
             return c.trim();
         }
-        let cell = b
-            .column
-            .and_then(|c| rec.fields.get(c))
-            .map(|s| text::unguard_cell(s).trim())
-            .unwrap_or("");
+        let cell = b.column.and_then(|c| rec.fields.get(c)).map(text::cell_value).unwrap_or("");
         let cell = if cell.is_empty() { b.default.as_deref().unwrap_or("").trim() } else { cell };
         if !b.values.is_empty()
             && !cell.is_empty()
-            && let Some(v) = value_of(&b.values, cell)
+            && let Some(v) = text::get_lowercase(&b.values, cell)
         {
             return v.trim();
         }
@@ -790,7 +773,8 @@ impl Mapping {
         s: &'r str,
         refs: &RefTables,
     ) -> Result<Value<'r>, String> {
-        if f.max_len > 0 {
+        if f.max_len > 0 && s.len() > f.max_len {
+            // A character is at least a byte: only a long cell is counted.
             let n = s.chars().count();
             if n > f.max_len {
                 return Err(format!("is {n} characters long; the limit is {}", f.max_len));

@@ -153,14 +153,24 @@ impl RowResult {
     }
 }
 
-/// A CSV file for Excel: BOM, CRLF, guarded cells.
+/// A CSV file for Excel: BOM, CRLF, guarded cells, and quotes only where a
+/// cell needs them (as the csv crate's `QuoteStyle::Necessary` writes).
+///
+/// Rows are assembled straight into the output buffer: a dry run writes
+/// every row of the input again, and a `csv::Writer` fed through a
+/// `ByteRecord` copied each cell twice and scanned it twice.
 pub struct ExcelCsv {
-    w: csv::Writer<File>,
-    /// The row being assembled; written whole by `end_row`, which lets csv
-    /// take its fast path (one copy, no per-field state machine).
-    row: csv::ByteRecord,
+    file: File,
+    buf: Vec<u8>,
+    delimiter: u8,
+    /// Cells in the row being assembled, and where it starts in `buf`.
+    cells: usize,
+    row_start: usize,
     path: PathBuf,
 }
+
+/// The buffer is written out when it holds this much.
+const FLUSH_AT: usize = 256 * 1024;
 
 impl ExcelCsv {
     pub fn create(path: &Path) -> Result<ExcelCsv> {
@@ -170,15 +180,11 @@ impl ExcelCsv {
     /// A CSV separated by `delimiter`: the input's, so that Excel set to a
     /// `;` locale opens the results the way it opened the input.
     pub fn with_delimiter(path: &Path, delimiter: u8) -> Result<ExcelCsv> {
-        let err = |e: std::io::Error| Error::output(path, e);
-        let mut f = File::create(path).map_err(err)?;
-        f.write_all(b"\xEF\xBB\xBF").map_err(err)?;
-        let w = csv::WriterBuilder::new()
-            .delimiter(delimiter)
-            .terminator(csv::Terminator::CRLF)
-            .buffer_capacity(256 * 1024)
-            .from_writer(f);
-        Ok(ExcelCsv { w, row: csv::ByteRecord::new(), path: path.to_path_buf() })
+        let file = File::create(path).map_err(|e| Error::output(path, e))?;
+        let mut buf = Vec::with_capacity(FLUSH_AT + 4096);
+        buf.extend_from_slice(b"\xEF\xBB\xBF");
+        let row_start = buf.len();
+        Ok(ExcelCsv { file, buf, delimiter, cells: 0, row_start, path: path.to_path_buf() })
     }
 
     pub fn write<'a>(&mut self, cells: impl IntoIterator<Item = &'a str>) -> Result<()> {
@@ -190,24 +196,81 @@ impl ExcelCsv {
 
     /// Adds one cell to the current row, guarded against formulas.
     pub fn field(&mut self, cell: &str) {
-        match guard_cell(cell) {
-            std::borrow::Cow::Borrowed(c) => self.row.push_field(c.as_bytes()),
-            std::borrow::Cow::Owned(c) => self.row.push_field(c.as_bytes()),
+        if self.plain(cell) {
+            return self.plain_field(cell);
         }
+        self.delimit();
+        self.buf.push(b'"');
+        if crate::text::needs_guard(cell) {
+            self.buf.push(b'\'');
+        }
+        for part in cell.as_bytes().split_inclusive(|&b| b == b'"') {
+            self.buf.extend_from_slice(part);
+            if part.ends_with(b"\"") {
+                self.buf.push(b'"');
+            }
+        }
+        self.buf.push(b'"');
+    }
+
+    /// Whether no cell cut from `text` needs quotes. Without early exit, so
+    /// that it runs many bytes at a time: one look at a whole row is then
+    /// cheaper than one at each of its cells.
+    pub fn plain(&self, text: &str) -> bool {
+        let d = self.delimiter;
+        let special = |b: u8| (b == d) | (b == b'"') | (b == b'\r') | (b == b'\n');
+        !text.as_bytes().iter().fold(false, |any, &b| any | special(b))
+    }
+
+    /// `field` for a cell `plain` cleared.
+    pub fn plain_field(&mut self, cell: &str) {
+        self.delimit();
+        if crate::text::needs_guard(cell) {
+            self.buf.push(b'\'');
+        }
+        self.buf.extend_from_slice(cell.as_bytes());
+    }
+
+    fn delimit(&mut self) {
+        if self.cells > 0 {
+            self.buf.push(self.delimiter);
+        }
+        self.cells += 1;
     }
 
     pub fn end_row(&mut self) -> Result<()> {
-        let r = self.w.write_byte_record(&self.row);
-        self.row.clear();
-        r.map_err(|e| self.error(e))
+        // A row of one empty cell would read back as a blank line.
+        if self.cells == 1 && self.buf.len() == self.row_start {
+            self.buf.extend_from_slice(b"\"\"");
+        }
+        self.cells = 0;
+        self.buf.extend_from_slice(b"\r\n");
+        if self.buf.len() >= FLUSH_AT {
+            return self.flush_buffer();
+        }
+        self.row_start = self.buf.len();
+        Ok(())
+    }
+
+    fn flush_buffer(&mut self) -> Result<()> {
+        let r = self.file.write_all(&self.buf);
+        self.buf.clear();
+        self.row_start = 0;
+        r.map_err(|e| Error::output(&self.path, e))
     }
 
     pub fn finish(mut self) -> Result<()> {
-        self.w.flush().map_err(|e| Error::output(&self.path, e))
+        self.flush_buffer()
     }
+}
 
-    fn error(&self, e: csv::Error) -> Error {
-        Error::output(&self.path, e)
+impl Drop for ExcelCsv {
+    /// A run that stops on an error still leaves the rows it wrote (as
+    /// `csv::Writer` did); `finish` is where a write error is reported.
+    fn drop(&mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.file.write_all(&self.buf);
+        }
     }
 }
 
@@ -285,9 +348,9 @@ impl<'m> ResultFiles<'m> {
     pub fn write(&mut self, rec: &Record, result: &RowResult) -> Result<()> {
         let attention = result.status.needs_attention();
         if let Some((results, errors)) = &mut self.csv {
-            let row = rec.row.to_string();
+            let mut row = itoa::Buffer::new();
             let [status, action, id, changes, error] = result.cells();
-            let cells = [row.as_str(), status, action, id, changes, error];
+            let cells = [row.format(rec.row), status, action, id, changes, error];
             write_row(results, self.mapping, rec, &cells)?;
             if attention {
                 write_row(errors, self.mapping, rec, &cells)?;
@@ -325,9 +388,11 @@ impl<'m> ResultFiles<'m> {
 
 /// The input's carried columns (secrets blanked), then hrport's own cells.
 fn write_row(f: &mut ExcelCsv, m: &Mapping, rec: &Record, extra: &[&str]) -> Result<()> {
+    let plain = f.plain(rec.fields.as_slice());
     for &i in &m.carried {
         let secret = m.secret_columns.contains(&i);
-        f.field(if secret { "" } else { rec.fields.get(i).unwrap_or("") });
+        let cell = if secret { "" } else { rec.fields.get(i).unwrap_or("") };
+        if plain { f.plain_field(cell) } else { f.field(cell) }
     }
     for cell in extra {
         f.field(cell);
@@ -404,5 +469,57 @@ impl CredentialsFile {
         w.write_record([row.as_str(), &guard_cell(key), &guard_cell(password.expose())])
             .map_err(|e| err(&e))?;
         w.flush().map_err(|e| err(&e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_are_quoted_only_where_needed_and_guarded_against_formulas() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.csv");
+        let mut f = ExcelCsv::with_delimiter(&path, b';').unwrap();
+        f.write(["plain", "a;b", "say \"hi\"", "two\nlines", "=SUM(A1)", "-\"x\"", "a,b"]).unwrap();
+        f.write([""]).unwrap();
+        f.write(["", ""]).unwrap();
+        f.plain_field("+1 555");
+        f.plain_field("é");
+        f.end_row().unwrap();
+        f.finish().unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            text,
+            "\u{feff}plain;\"a;b\";\"say \"\"hi\"\"\";\"two\nlines\";'=SUM(A1);\"'-\"\"x\"\"\";a,b\r\n\
+             \"\"\r\n\
+             ;\r\n\
+             '+1 555;é\r\n"
+        );
+        let mut r = csv::ReaderBuilder::new()
+            .delimiter(b';')
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+        let rows: Vec<Vec<String>> = r
+            .records()
+            .map(|r| r.unwrap().iter().map(crate::text::unguard_cell).map(String::from).collect())
+            .collect();
+        assert_eq!(
+            rows[0],
+            ["plain", "a;b", "say \"hi\"", "two\nlines", "=SUM(A1)", "-\"x\"", "a,b"]
+        );
+        assert_eq!(rows[1], [""]);
+        assert_eq!(rows[3], ["+1 555", "é"]);
+    }
+
+    #[test]
+    fn a_row_is_plain_unless_a_cell_holds_the_delimiter_a_quote_or_a_line_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = ExcelCsv::with_delimiter(&dir.path().join("x.csv"), b'\t').unwrap();
+        assert!(f.plain("a,b;c 'd' é"));
+        for s in ["a\tb", "\"", "a\r", "\nb"] {
+            assert!(!f.plain(s), "{s:?}");
+        }
     }
 }

@@ -21,6 +21,7 @@ use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTable, RefTables, Value};
 use crate::secret::Secret;
 use crate::text;
+use crate::text::get_lowercase;
 use crate::transport::auth::StaticHeaders;
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
 
@@ -590,7 +591,7 @@ impl Session for Gd {
         for (field, index) in
             [(LOGIN, &self.by_login), (EMAIL, &self.by_email), (EMPLOYEE_ID, &self.by_profile_id)]
         {
-            let Some(ids) = values[field].text().and_then(|k| index.get(&k.to_lowercase())) else {
+            let Some(ids) = values[field].text().and_then(|k| get_lowercase(index, k)) else {
                 continue;
             };
             match groups.iter_mut().find(|(_, g)| g == ids) {

@@ -25,6 +25,7 @@ use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
 use crate::secret::Secret;
+use crate::text::get_lowercase;
 use crate::transport::auth::StaticHeaders;
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
 
@@ -335,8 +336,8 @@ impl Ih {
     /// The person a row's keys find, or a problem when they find two.
     fn person(&self, values: &[Value], m: &Mapping) -> Result<Option<String>, Problem> {
         let by_number =
-            values[EMPLOYEE_NUMBER].text().and_then(|n| self.by_number.get(&n.to_lowercase()));
-        let by_email = values[EMAIL].text().and_then(|e| self.by_email.get(&e.to_lowercase()));
+            values[EMPLOYEE_NUMBER].text().and_then(|n| get_lowercase(&self.by_number, n));
+        let by_email = values[EMAIL].text().and_then(|e| get_lowercase(&self.by_email, e));
         match (by_number, by_email) {
             (Some(a), Some(b)) if a != b => Err(Problem::row(format!(
                 "{} matches person {a} but {} matches person {b} in intelliHR",
@@ -533,7 +534,7 @@ impl Session for Ih {
             }
         }
         if let Some(u) = values[USERNAME].text()
-            && let Some(owner) = self.usernames.get(&u.to_lowercase())
+            && let Some(owner) = get_lowercase(&self.usernames, u)
             && self.person(values, m).ok().flatten().as_ref() != Some(owner)
         {
             problems.push(Problem::new(

@@ -24,6 +24,7 @@ use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
 use crate::secret::Secret;
 use crate::text;
+use crate::text::get_lowercase;
 use crate::transport::auth::StaticHeaders;
 use crate::transport::errors::{ErrorReader, Reading};
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
@@ -1092,7 +1093,7 @@ impl Session for Sc {
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
         let mut found: Vec<(usize, &String)> = [USER_NAME, EXTERNAL_ID, EMPLOYEE_NUMBER]
             .into_iter()
-            .filter_map(|f| Some((f, self.keys.get(&values[f].text()?.to_lowercase())?)))
+            .filter_map(|f| Some((f, get_lowercase(&self.keys, values[f].text()?)?)))
             .collect();
         found.dedup_by(|a, b| a.1 == b.1);
         let id = match found.as_slice() {
@@ -1113,7 +1114,7 @@ impl Session for Sc {
     }
 
     fn person(&self, key: &str) -> Option<String> {
-        self.keys.get(&key.to_lowercase()).cloned()
+        get_lowercase(&self.keys, key).cloned()
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {

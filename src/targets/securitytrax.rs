@@ -23,6 +23,7 @@ use super::{
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefTables, Value};
+use crate::text::get_lowercase;
 use crate::transport::auth::TokenLogin;
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Request};
 
@@ -424,7 +425,7 @@ impl Session for St {
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
         let mut found: Vec<(usize, &String)> = [USERNAME, EMAIL, PAYROLL]
             .into_iter()
-            .filter_map(|f| Some((f, self.keys.get(&values[f].text()?.to_lowercase())?)))
+            .filter_map(|f| Some((f, get_lowercase(&self.keys, values[f].text()?)?)))
             .collect();
         found.dedup_by(|a, b| a.1 == b.1);
         match found.as_slice() {
@@ -442,7 +443,7 @@ impl Session for St {
     }
 
     fn person(&self, key: &str) -> Option<String> {
-        self.keys.get(&key.to_lowercase()).cloned()
+        get_lowercase(&self.keys, key).cloned()
     }
 
     fn provision(&self, api: &Api, row: &RowInput) -> Outcome {

@@ -23,6 +23,7 @@ use super::{
 use crate::mapping::field::{FieldSpec, Kind};
 use crate::mapping::template::{Template, field_index};
 use crate::mapping::{Mapping, Problem, RefEntry, RefTable, RefTables, Value};
+use crate::text::get_lowercase;
 use crate::transport::auth::OAuth2Password;
 use crate::transport::errors::{ErrorReader, generic_message};
 use crate::transport::{Api, ApiError, Auth, Created, Credentials, Method, Request, Response};
@@ -690,9 +691,8 @@ impl Session for Tt {
     }
 
     fn existing(&self, values: &[Value], m: &Mapping) -> Result<Option<Existing>, Problem> {
-        let by_id =
-            values[EMPLOYEE_ID].text().and_then(|c| self.by_custom_id.get(&c.to_lowercase()));
-        let by_email = values[EMAIL].text().and_then(|e| self.by_email.get(&e.to_lowercase()));
+        let by_id = values[EMPLOYEE_ID].text().and_then(|c| get_lowercase(&self.by_custom_id, c));
+        let by_email = values[EMAIL].text().and_then(|e| get_lowercase(&self.by_email, e));
         let id = match (by_id, by_email) {
             (Some(a), Some(b)) if a != b => {
                 return Err(Problem::row(format!(
