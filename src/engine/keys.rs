@@ -10,8 +10,6 @@
 
 use std::hash::{DefaultHasher, Hasher};
 
-use rayon::prelude::*;
-
 use crate::input::Record;
 use crate::mapping::{Mapping, Problem, find_field};
 use crate::targets::TargetInfo;
@@ -87,7 +85,12 @@ impl KeyIndex {
     pub fn finish(&mut self) -> Vec<(u32, u32, Problem)> {
         // Sorting by hash, then sequence, puts the first use of a key at the
         // head of its group.
-        self.columns.par_iter_mut().for_each(sort_keys);
+        // One column after another: each takes a few milliseconds, and at
+        // once they would hold a second copy of each.
+        let mut spare = Vec::new();
+        for col in &mut self.columns {
+            sort_keys(col, &mut spare);
+        }
         let mut out = Vec::new();
         for (col, (_, label)) in self.columns.iter().zip(&self.keys.fields) {
             for group in col.chunk_by(|a, b| a >> 32 == b >> 32) {
@@ -122,10 +125,10 @@ impl KeyIndex {
 /// Sorts a column's entries (hash, then sequence number). The hashes are
 /// uniform, so one counting pass on their top bits spreads the entries into
 /// buckets of a few each, already in order between buckets; sorting each
-/// bucket then finishes the job in linear time, several times faster than
-/// comparing 16-byte entries all the way down on big files. Memory: a
-/// second copy of the column while it is sorted.
-fn sort_keys(col: &mut Vec<u128>) {
+/// bucket then finishes the job in about linear time, several times faster
+/// than comparing 16-byte entries all the way down on a big file. Memory: a
+/// second copy of one column at a time (`spare`, reused for the next).
+fn sort_keys(col: &mut Vec<u128>, spare: &mut Vec<u128>) {
     const BITS: u32 = 16;
     if col.len() < 1 << 12 {
         col.sort_unstable();
@@ -133,7 +136,7 @@ fn sort_keys(col: &mut Vec<u128>) {
     }
     // Bit 127 is always set (see `hash`); the 16 bits below it lead.
     let bucket = |e: u128| ((e >> (127 - BITS)) as usize) & ((1 << BITS) - 1);
-    let mut starts = vec![0usize; (1 << BITS) + 1];
+    let mut starts = vec![0u32; (1 << BITS) + 1];
     for &e in col.iter() {
         starts[bucket(e) + 1] += 1;
     }
@@ -141,16 +144,17 @@ fn sort_keys(col: &mut Vec<u128>) {
         starts[i] += starts[i - 1];
     }
     let mut next = starts.clone();
-    let mut sorted = vec![0u128; col.len()];
+    spare.clear();
+    spare.resize(col.len(), 0);
     for &e in col.iter() {
         let b = bucket(e);
-        sorted[next[b]] = e;
+        spare[next[b] as usize] = e;
         next[b] += 1;
     }
     for w in starts.windows(2) {
-        sorted[w[0]..w[1]].sort_unstable();
+        spare[w[0] as usize..w[1] as usize].sort_unstable();
     }
-    *col = sorted;
+    std::mem::swap(col, spare);
 }
 
 /// 96 bits of hash of the lower-cased key, never 0.
@@ -192,7 +196,7 @@ mod tests {
                 .collect();
             let mut want = col.clone();
             want.sort_unstable();
-            sort_keys(&mut col);
+            sort_keys(&mut col, &mut Vec::new());
             assert_eq!(col, want, "{n} entries");
         }
     }

@@ -392,7 +392,7 @@ pub fn validate(
                 if records.len() == n {
                     // Room for a typical row, so a new record does not grow
                     // its buffers step by step.
-                    let fields = csv::StringRecord::with_capacity(512, nfields);
+                    let fields = csv::StringRecord::with_capacity(256, nfields);
                     records.push(Record { fields, ..Record::default() });
                 }
                 if !rows.next_into(&mut records[n])? {
