@@ -111,7 +111,7 @@ impl Validation {
             let cells = error_marks(mapping, &check.problems);
             self.verdicts.insert(seq, Verdict::Invalid { row, message, cells });
         } else if let Some(m) = check.matched {
-            self.verdicts.insert(seq, Verdict::Matched(m));
+            self.verdicts.insert(seq, Verdict::Matched(*m));
         }
         if !check.refs.is_empty() {
             refs.push((seq, row, check.refs));
@@ -239,7 +239,8 @@ struct PersonRef {
 /// What pass 1 learns about one row, apart from its order.
 struct Check {
     problems: Vec<Problem>,
-    matched: Option<Match>,
+    /// Boxed: most rows match nothing, and a `Check` is moved twice a row.
+    matched: Option<Box<Match>>,
     hashes: [u128; keys::MAX_KEYS],
     refs: Vec<PersonRef>,
     /// Fields whose profile constant the row's own cell contradicts.
@@ -271,7 +272,7 @@ fn check_row(
     if problems.is_empty() {
         let found = ctx.session.existing(&values, ctx.mapping);
         match found.and_then(|e| plan::plan(ctx, rec, &values, e)) {
-            Ok(m) => matched = m,
+            Ok(m) => matched = m.map(Box::new),
             Err(p) => problems.push(p),
         }
     }

@@ -81,7 +81,8 @@ pub enum Value<'a> {
     /// A password: never printed (see `secret`).
     Secret(crate::secret::Secret),
     /// A file a cell names, read (`Kind::File`).
-    File(files::FileCell<'a>),
+    /// Boxed: a rare kind, kept out of the size of every value.
+    File(Box<files::FileCell<'a>>),
     /// The cell says `#clear` (`CLEAR`): an update empties the field.
     Clear,
 }
@@ -705,6 +706,7 @@ impl Mapping {
                 ));
                 Value::Empty
             } else if self.is_key[fi]
+                && !s.is_ascii()
                 && let Some(c) = s.chars().find(|&c| invisible(c))
             {
                 problems.push(Problem::new(
@@ -823,7 +825,9 @@ impl Mapping {
                 }
                 None => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
             },
-            Kind::File(what) => Value::File(files::read(self.folder.as_deref(), s, what)?),
+            Kind::File(what) => {
+                Value::File(Box::new(files::read(self.folder.as_deref(), s, what)?))
+            }
             Kind::Choice(allowed) => match choose(allowed, s) {
                 Some(a) => Value::Text(Cow::Borrowed(a)),
                 None => {

@@ -1107,7 +1107,7 @@ mod tests {
         );
 
         let mut values = vec![Value::Empty; FIELDS.len()];
-        values[PHOTO] = Value::File(file("c.gif", b"GIF87a.."));
+        values[PHOTO] = Value::File(Box::new(file("c.gif", b"GIF87a..")));
         let body = s.body(&values).unwrap();
         assert_eq!(body, json!({"photo": "data:image/gif;base64,R0lGODdhLi4="}));
     }
