@@ -278,7 +278,7 @@ fn check_row(
     }
     // What a new record needs is asked only of rows that create one.
     if matched.is_none() {
-        problems.extend(ctx.mapping.missing(rec));
+        problems.extend(ctx.mapping.missing(rec, &values));
     }
     let refs = person_fields
         .iter()

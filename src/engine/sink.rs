@@ -121,10 +121,13 @@ pub struct Sink<'m> {
     /// Created, updated, failed so far, as the bar shows them (rows ticked,
     /// which may be ahead of rows written).
     shown: std::cell::Cell<[u64; 3]>,
+    /// Whether the bar was hidden from the start (it then stays so).
+    hidden: bool,
 }
 
 impl<'m> Sink<'m> {
     pub fn new(files: ResultFiles<'m>, bar: ProgressBar) -> Sink<'m> {
+        let hidden = bar.is_hidden();
         Sink {
             files,
             waiting: BTreeMap::new(),
@@ -134,6 +137,7 @@ impl<'m> Sink<'m> {
             tick_on_write: true,
             failure: None,
             shown: std::cell::Cell::new([0; 3]),
+            hidden,
         }
     }
 
@@ -184,17 +188,20 @@ impl<'m> Sink<'m> {
     /// Moves the bar by one row whose outcome is `status` (known, perhaps
     /// not written yet).
     pub fn tick(&self, status: Status) {
-        if !self.bar.is_hidden() {
-            let mut shown = self.shown.get();
-            match status {
-                Status::Created => shown[0] += 1,
-                Status::Updated | Status::Deactivated | Status::Reactivated => shown[1] += 1,
-                Status::Failed => shown[2] += 1,
-                _ => {}
-            }
-            self.shown.set(shown);
-            self.bar.set_message(super::progress::counts_text(shown[0], shown[1], shown[2]));
+        // A hidden bar (a dry run's draft, `-q`, no terminal) stays hidden,
+        // and asking it to move reads the clock: not once a row for nothing.
+        if self.hidden {
+            return;
         }
+        let mut shown = self.shown.get();
+        match status {
+            Status::Created => shown[0] += 1,
+            Status::Updated | Status::Deactivated | Status::Reactivated => shown[1] += 1,
+            Status::Failed => shown[2] += 1,
+            _ => {}
+        }
+        self.shown.set(shown);
+        self.bar.set_message(super::progress::counts_text(shown[0], shown[1], shown[2]));
         self.bar.inc(1);
     }
 

@@ -108,7 +108,22 @@ impl Value<'_> {
 /// (the element type differs only in lifetime, so the buffer is reused in
 /// place rather than allocated for every row).
 pub fn recycle<'b>(mut v: Vec<Value<'_>>) -> Vec<Value<'b>> {
-    v.clear();
+    // Most values own nothing: forgetting them skips a call to the drop
+    // glue of every variant for each of them, for every row.
+    for x in v.drain(..) {
+        if matches!(
+            x,
+            Value::Empty
+                | Value::Text(Cow::Borrowed(_))
+                | Value::Date(_)
+                | Value::Number(_)
+                | Value::Bool(_)
+                | Value::Ref(_)
+                | Value::Clear
+        ) {
+            std::mem::forget(x);
+        }
+    }
     v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
 }
 
@@ -674,7 +689,7 @@ impl Mapping {
         problems: &mut Vec<Problem>,
     ) {
         self.map_values(rec, refs, out, problems);
-        problems.extend(self.missing(rec));
+        problems.extend(self.missing(rec, out));
     }
 
     /// `map_row` without the required values: a row that only changes or
@@ -692,6 +707,12 @@ impl Mapping {
             problems.push(Problem::row(e.clone()));
         }
         for (fi, f) in self.fields.iter().enumerate() {
+            let b = &self.bindings[fi];
+            if b.column.is_none() && b.constant.is_none() && b.default.is_none() {
+                // A template column the file does not have: most of them.
+                out.push(Value::Empty);
+                continue;
+            }
             let s = self.raw(rec, fi);
             let v = if s.is_empty() {
                 Value::Empty
@@ -754,13 +775,16 @@ impl Mapping {
 
     /// What a row lacks to create a record: required values, and one of
     /// each group of columns of which the template needs one.
-    pub fn missing(&self, rec: &Record) -> Vec<Problem> {
+    /// `values` are the row's from `map_values`: only a field without a
+    /// value there can lack one (a cell refused as invalid is not missing).
+    pub fn missing(&self, rec: &Record, values: &[Value]) -> Vec<Problem> {
+        let lacks = |fi: usize| values[fi].is_empty() && self.raw(rec, fi).is_empty();
         let mut problems: Vec<Problem> = (0..self.fields.len())
-            .filter(|&fi| self.fields[fi].required && self.raw(rec, fi).is_empty())
+            .filter(|&fi| self.fields[fi].required && lacks(fi))
             .map(|fi| Problem::new(self.label(fi), "is required"))
             .collect();
         for group in &self.one_of {
-            if group.iter().all(|&i| self.raw(rec, i).is_empty()) {
+            if group.iter().all(|&i| lacks(i)) {
                 let names: Vec<String> = group.iter().map(|&i| self.label(i).to_string()).collect();
                 problems.push(Problem::row(format!("give at least one of {}", names.join(" or "))));
             }

@@ -199,10 +199,13 @@ pub fn excel_serial_date(serial: f64) -> NaiveDate {
 }
 
 pub fn parse_bool(s: &str) -> Result<bool, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "yes" | "y" | "true" | "1" => Ok(true),
-        "no" | "n" | "false" | "0" => Ok(false),
-        _ => Err(format!("{s:?} is not yes/no (use yes, no, true, false, y, n, 1 or 0)")),
+    let is = |words: [&str; 4]| words.iter().any(|w| w.eq_ignore_ascii_case(s));
+    if is(["yes", "y", "true", "1"]) {
+        Ok(true)
+    } else if is(["no", "n", "false", "0"]) {
+        Ok(false)
+    } else {
+        Err(format!("{s:?} is not yes/no (use yes, no, true, false, y, n, 1 or 0)"))
     }
 }
 
@@ -300,6 +303,13 @@ fn simple_number(body: &str, decimal_comma: bool) -> Option<f64> {
     let ok = digits(int) && (frac.is_empty() && !body.ends_with('.') || digits(frac));
     if !ok || decimal_comma && frac.len() == 3 {
         return None;
+    }
+    // Up to 15 digits, the digits as an integer and the power of ten are
+    // both exact in an f64, so one division rounds exactly as parsing does
+    // (the fast path of every correct float parser), for a fraction of it.
+    if int.len() + frac.len() <= 15 {
+        let n = int.bytes().chain(frac.bytes()).fold(0u64, |n, c| n * 10 + u64::from(c - b'0'));
+        return Some(n as f64 / 10f64.powi(frac.len() as i32));
     }
     body.parse::<f64>().ok().filter(|v| v.is_finite())
 }
@@ -540,6 +550,20 @@ mod tests {
             ".a@b.com",
         ] {
             assert!(check_email(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn short_numbers_are_read_exactly_as_the_float_parser_reads_them() {
+        let mut texts: Vec<String> =
+            (0..20_000).map(|i| format!("{}.{:02}", i / 7, i % 100)).collect();
+        texts.extend(
+            ["0.1", "0.3", "123456789012345", "12345678.1234567", "9007199254740993"]
+                .map(String::from),
+        );
+        texts.extend((0..15).map(|k| format!("0.{}1", "0".repeat(k))));
+        for t in &texts {
+            assert_eq!(simple_number(t, false), t.parse::<f64>().ok(), "{t}");
         }
     }
 
