@@ -635,16 +635,20 @@ impl Mapping {
     /// the file has the column too, and the row says something else there
     /// (the constant wins; the import warns).
     pub fn overridden(&self, rec: &Record) -> Vec<usize> {
-        self.bindings
-            .iter()
-            .enumerate()
-            .filter_map(|(f, b)| {
-                let (constant, col) = (b.constant.as_deref()?, b.column?);
-                let cell = text::cell_value(rec.fields.get(col)?);
-                let cell = text::get_lowercase(&b.values, cell).map_or(cell, |v| v.trim());
-                (!cell.is_empty() && !cell.eq_ignore_ascii_case(constant.trim())).then_some(f)
-            })
-            .collect()
+        let mut found = Vec::new();
+        // A plain loop: asked of every row, and almost always of bindings
+        // without a constant.
+        for (f, b) in self.bindings.iter().enumerate() {
+            let (Some(constant), Some(col)) = (b.constant.as_deref(), b.column) else {
+                continue;
+            };
+            let cell = text::cell_value(rec.fields.get(col).unwrap_or(""));
+            let cell = text::get_lowercase(&b.values, cell).map_or(cell, |v| v.trim());
+            if !cell.is_empty() && !cell.eq_ignore_ascii_case(constant.trim()) {
+                found.push(f);
+            }
+        }
+        found
     }
 
     /// The input column a problem's label names: the column bound to the
@@ -779,10 +783,12 @@ impl Mapping {
     /// value there can lack one (a cell refused as invalid is not missing).
     pub fn missing(&self, rec: &Record, values: &[Value]) -> Vec<Problem> {
         let lacks = |fi: usize| values[fi].is_empty() && self.raw(rec, fi).is_empty();
-        let mut problems: Vec<Problem> = (0..self.fields.len())
-            .filter(|&fi| self.fields[fi].required && lacks(fi))
-            .map(|fi| Problem::new(self.label(fi), "is required"))
-            .collect();
+        let mut problems = Vec::new();
+        for (fi, f) in self.fields.iter().enumerate() {
+            if f.required && lacks(fi) {
+                problems.push(Problem::new(self.label(fi), "is required"));
+            }
+        }
         for group in &self.one_of {
             if group.iter().all(|&i| lacks(i)) {
                 let names: Vec<String> = group.iter().map(|&i| self.label(i).to_string()).collect();
