@@ -295,6 +295,10 @@ fn plain_number(s: &str, decimal_comma: bool) -> Result<f64, String> {
         .ok_or_else(bad)
 }
 
+/// 1e0 to 1e15, each exact in an f64 (written out: `powi` promises no precision).
+const POWERS_OF_TEN: [f64; 16] =
+    [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15];
+
 /// `body` (no sign) as a number if it is digits, or digits, a point and
 /// digits, and not a point before three digits in a decimal-comma file.
 fn simple_number(body: &str, decimal_comma: bool) -> Option<f64> {
@@ -309,7 +313,7 @@ fn simple_number(body: &str, decimal_comma: bool) -> Option<f64> {
     // (the fast path of every correct float parser), for a fraction of it.
     if int.len() + frac.len() <= 15 {
         let n = int.bytes().chain(frac.bytes()).fold(0u64, |n, c| n * 10 + u64::from(c - b'0'));
-        return Some(n as f64 / 10f64.powi(frac.len() as i32));
+        return Some(n as f64 / POWERS_OF_TEN[frac.len()]);
     }
     body.parse::<f64>().ok().filter(|v| v.is_finite())
 }

@@ -239,8 +239,9 @@ impl ExcelCsv {
     }
 
     pub fn end_row(&mut self) -> Result<()> {
-        // A row of one empty cell would read back as a blank line.
-        if self.cells == 1 && self.buf.len() == self.row_start {
+        // A row of one empty cell (or none) would read back as a blank
+        // line: `""`, as the csv crate writes it.
+        if self.cells <= 1 && self.buf.len() == self.row_start {
             self.buf.extend_from_slice(b"\"\"");
         }
         self.cells = 0;
@@ -484,6 +485,7 @@ mod tests {
         f.write(["plain", "a;b", "say \"hi\"", "two\nlines", "=SUM(A1)", "-\"x\"", "a,b"]).unwrap();
         f.write([""]).unwrap();
         f.write(["", ""]).unwrap();
+        f.write(std::iter::empty::<&str>()).unwrap();
         f.plain_field("+1 555");
         f.plain_field("é");
         f.end_row().unwrap();
@@ -494,6 +496,7 @@ mod tests {
             "\u{feff}plain;\"a;b\";\"say \"\"hi\"\"\";\"two\nlines\";'=SUM(A1);\"'-\"\"x\"\"\";a,b\r\n\
              \"\"\r\n\
              ;\r\n\
+             \"\"\r\n\
              '+1 555;é\r\n"
         );
         let mut r = csv::ReaderBuilder::new()
@@ -510,7 +513,7 @@ mod tests {
             ["plain", "a;b", "say \"hi\"", "two\nlines", "=SUM(A1)", "-\"x\"", "a,b"]
         );
         assert_eq!(rows[1], [""]);
-        assert_eq!(rows[3], ["+1 555", "é"]);
+        assert_eq!(rows[4], ["+1 555", "é"]);
     }
 
     #[test]
