@@ -342,6 +342,30 @@ fn write_draft(
     sink.finish()
 }
 
+/// Reads up to `BATCH` rows into `records`, reusing the records it holds;
+/// returns how many it read (fewer at the end of the file).
+fn fill_batch(
+    rows: &mut dyn crate::input::Rows,
+    records: &mut Vec<Record>,
+    nfields: usize,
+) -> Result<usize> {
+    let mut n = 0;
+    while n < BATCH {
+        if records.len() == n {
+            // Room for a typical row, so a new record does not grow its
+            // buffers step by step.
+            let fields = csv::StringRecord::with_capacity(256, nfields);
+            records.push(Record { fields, ..Record::default() });
+        }
+        if !rows.next_into(&mut records[n])? {
+            break;
+        }
+        n += 1;
+    }
+    records.truncate(n);
+    Ok(n)
+}
+
 /// Pass 1: every row mapped and checked, nothing sent.
 ///
 /// With `draft` (a dry run), each row's verdict is also written at once. A
@@ -388,20 +412,7 @@ pub fn validate(
             } else {
                 recycle_rx.recv().unwrap_or_default()
             };
-            let mut n = 0;
-            while n < BATCH {
-                if records.len() == n {
-                    // Room for a typical row, so a new record does not grow
-                    // its buffers step by step.
-                    let fields = csv::StringRecord::with_capacity(256, nfields);
-                    records.push(Record { fields, ..Record::default() });
-                }
-                if !rows.next_into(&mut records[n])? {
-                    break;
-                }
-                n += 1;
-            }
-            records.truncate(n);
+            let n = fill_batch(rows.as_mut(), &mut records, nfields)?;
             records
                 .par_iter()
                 .map_init(
