@@ -710,49 +710,52 @@ impl Mapping {
         if let Some(e) = &rec.shape_error {
             problems.push(Problem::row(e.clone()));
         }
-        for (fi, f) in self.fields.iter().enumerate() {
-            let b = &self.bindings[fi];
-            if b.column.is_none() && b.constant.is_none() && b.default.is_none() {
-                // A template column the file does not have: most of them.
-                out.push(Value::Empty);
-                continue;
-            }
-            let s = self.raw(rec, fi);
-            let v = if s.is_empty() {
-                Value::Empty
-            } else if s.eq_ignore_ascii_case(CLEAR) {
-                self.clear(fi, problems)
-            } else if let Some(err) = excel_error(s) {
-                // What a broken formula leaves behind, in a workbook or in a
-                // CSV Excel saved: never a value to send.
-                problems.push(Problem::new(
-                    self.label(fi),
-                    format!("is the Excel error {err}, left by a formula that failed; type the value instead"),
-                ));
-                Value::Empty
-            } else if self.is_key[fi]
-                && !s.is_ascii()
-                && let Some(c) = s.chars().find(|&c| invisible(c))
-            {
-                problems.push(Problem::new(
-                    self.label(fi),
-                    format!(
-                        "{:?} holds an invisible character (U+{:04X}); as a key it would not \
-                         match the same value typed; retype the value",
-                        s, c as u32
-                    ),
-                ));
-                Value::Empty
-            } else {
-                match self.parse(fi, f, s, refs) {
-                    Ok(v) => v,
-                    Err(m) => {
-                        problems.push(Problem::new(self.label(fi), m));
-                        Value::Empty
-                    }
-                }
-            };
-            out.push(v);
+        // Every slot starts `Empty` and only a cell with a value writes
+        // its own in place (see `parse`).
+        out.resize_with(self.fields.len(), || Value::Empty);
+        for (fi, slot) in out.iter_mut().enumerate() {
+            self.cell(fi, rec, refs, problems, slot);
+        }
+    }
+
+    /// Puts one cell's value in `slot` (`Empty`), or notes its problem.
+    #[inline]
+    fn cell<'r>(
+        &'r self,
+        fi: usize,
+        rec: &'r Record,
+        refs: &RefTables,
+        problems: &mut Vec<Problem>,
+        slot: &mut Value<'r>,
+    ) {
+        let b = &self.bindings[fi];
+        if b.column.is_none() && b.constant.is_none() && b.default.is_none() {
+            return; // a template column the file does not have: most of them
+        }
+        let s = self.raw(rec, fi);
+        if s.is_empty() {
+            // Stays `Empty`.
+        } else if s.eq_ignore_ascii_case(CLEAR) {
+            set(slot, self.clear(fi, problems));
+        } else if let Some(err) = excel_error(s) {
+            // What a broken formula leaves behind, in a workbook or in a
+            // CSV Excel saved: never a value to send.
+            let m = format!(
+                "is the Excel error {err}, left by a formula that failed; type the value instead"
+            );
+            self.note(fi, m, problems);
+        } else if self.is_key[fi]
+            && !s.is_ascii()
+            && let Some(c) = s.chars().find(|&c| invisible(c))
+        {
+            let m = format!(
+                "{:?} holds an invisible character (U+{:04X}); as a key it would not \
+                 match the same value typed; retype the value",
+                s, c as u32
+            );
+            self.note(fi, m, problems);
+        } else {
+            self.parse(fi, s, refs, problems, slot);
         }
     }
 
@@ -798,76 +801,92 @@ impl Mapping {
         problems
     }
 
+    /// Puts a cell's value by its field's kind in `slot` (which is
+    /// `Empty`), or notes its problem and leaves the slot empty. Each arm
+    /// writes its value in place: a value returned (or a `Result`
+    /// unwrapped) is copied once more through the stack, and that copy
+    /// stalled on every cell.
     fn parse<'r>(
         &self,
         fi: usize,
-        f: &FieldSpec,
         s: &'r str,
         refs: &RefTables,
-    ) -> Result<Value<'r>, String> {
+        problems: &mut Vec<Problem>,
+        slot: &mut Value<'r>,
+    ) {
+        let f = &self.fields[fi];
         if f.max_len > 0 && s.len() > f.max_len {
             // A character is at least a byte: only a long cell is counted.
             let n = s.chars().count();
             if n > f.max_len {
-                return Err(format!("is {n} characters long; the limit is {}", f.max_len));
+                return self.note(
+                    fi,
+                    format!("is {n} characters long; the limit is {}", f.max_len),
+                    problems,
+                );
             }
         }
-        Ok(match f.kind {
-            Kind::Text | Kind::Person => Value::Text(Cow::Borrowed(s)),
-            Kind::Secret => Value::Secret(crate::secret::Secret::new(s)),
-            Kind::Email => {
-                values::check_email(s)?;
-                Value::Text(Cow::Borrowed(s))
-            }
-            Kind::Date => Value::Date(self.date(fi, s)?),
-            Kind::PastDate => {
-                let d = self.date(fi, s)?;
-                if d > self.today {
-                    return Err(format!("{d} is in the future"));
-                }
-                Value::Date(d)
-            }
-            Kind::Number { min } => {
-                Value::Number(values::parse_number(s, min, self.decimal_comma)?)
-            }
-            Kind::Bool => Value::Bool(values::parse_bool(s)?),
-            Kind::List => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
-            Kind::Reference(what) => match refs.get(what) {
-                Some(table) => Value::Ref(table.resolve(s)?),
-                // Offline dry run: nothing to resolve against.
-                None => Value::Text(Cow::Borrowed(s)),
+        match f.kind {
+            Kind::Text | Kind::Person => set(slot, Value::Text(Cow::Borrowed(s))),
+            Kind::Secret => set(slot, Value::Secret(crate::secret::Secret::new(s))),
+            Kind::Email => match values::check_email(s) {
+                Ok(()) => set(slot, Value::Text(Cow::Borrowed(s))),
+                Err(m) => self.note(fi, m, problems),
             },
-            Kind::References(what) => match refs.get(what) {
-                Some(table) => {
-                    let mut found = Vec::new();
-                    let mut errors = Vec::new();
-                    for item in values::split_list(s) {
-                        match table.resolve(item) {
-                            Ok(i) if !found.contains(&i) => found.push(i),
-                            Ok(_) => {}
-                            Err(e) => errors.push(e),
-                        }
-                    }
-                    if !errors.is_empty() {
-                        return Err(errors.join("; "));
-                    }
-                    Value::Refs(found)
-                }
-                None => Value::List(values::split_list(s).map(Cow::Borrowed).collect()),
+            Kind::Date => match self.date(fi, s) {
+                Ok(d) => set(slot, Value::Date(d)),
+                Err(m) => self.note(fi, m, problems),
             },
-            Kind::File(what) => {
-                Value::File(Box::new(files::read(self.folder.as_deref(), s, what)?))
+            Kind::PastDate => match self.date(fi, s) {
+                Ok(d) if d > self.today => self.note(fi, format!("{d} is in the future"), problems),
+                Ok(d) => set(slot, Value::Date(d)),
+                Err(m) => self.note(fi, m, problems),
+            },
+            Kind::Number { min } => match values::parse_number(s, min, self.decimal_comma) {
+                Ok(n) => set(slot, Value::Number(n)),
+                Err(m) => self.note(fi, m, problems),
+            },
+            Kind::Bool => match values::parse_bool(s) {
+                Ok(b) => set(slot, Value::Bool(b)),
+                Err(m) => self.note(fi, m, problems),
+            },
+            Kind::List => {
+                set(slot, Value::List(values::split_list(s).map(Cow::Borrowed).collect()))
             }
+            // Offline dry run (no table): nothing to resolve against.
+            Kind::Reference(what) => match refs.get(what).map(|table| table.resolve(s)) {
+                Some(Ok(i)) => set(slot, Value::Ref(i)),
+                Some(Err(m)) => self.note(fi, m, problems),
+                None => set(slot, Value::Text(Cow::Borrowed(s))),
+            },
+            Kind::References(what) => match refs.get(what).map(|table| resolve_all(table, s)) {
+                Some(Ok(found)) => set(slot, Value::Refs(found)),
+                Some(Err(m)) => self.note(fi, m, problems),
+                None => set(slot, Value::List(values::split_list(s).map(Cow::Borrowed).collect())),
+            },
+            Kind::File(what) => match files::read(self.folder.as_deref(), s, what) {
+                Ok(file) => set(slot, Value::File(Box::new(file))),
+                Err(m) => self.note(fi, m, problems),
+            },
             Kind::Choice(allowed) => match choose(allowed, s) {
-                Some(a) => Value::Text(Cow::Borrowed(a)),
+                Some(a) => set(slot, Value::Text(Cow::Borrowed(a))),
                 None => {
                     let hint = text::closest(s, allowed.iter().copied())
                         .map(|b| format!(" (did you mean {b:?}?)"))
                         .unwrap_or_default();
-                    return Err(format!("{s:?} is not one of {}{hint}", allowed.join(", ")));
+                    self.note(
+                        fi,
+                        format!("{s:?} is not one of {}{hint}", allowed.join(", ")),
+                        problems,
+                    );
                 }
             },
-        })
+        }
+    }
+
+    /// Notes a cell's problem; the cell counts as empty.
+    fn note(&self, fi: usize, message: String, problems: &mut Vec<Problem>) {
+        problems.push(Problem::new(self.label(fi), message));
     }
 }
 
@@ -1070,6 +1089,28 @@ fn excel_error(s: &str) -> Option<&'static str> {
 
 /// The allowed value a cell means: the same ignoring case, or else the only
 /// one it is the start of ("F" for Female, as some vendors accept).
+/// Puts a value in an `Empty` slot. Nothing is dropped: the generic drop
+/// of an `Empty`, called for every cell, showed in profiles.
+#[inline]
+fn set<'r>(slot: &mut Value<'r>, v: Value<'r>) {
+    debug_assert!(slot.is_empty());
+    std::mem::forget(std::mem::replace(slot, v));
+}
+
+/// Every entry a list cell names, once each, or every name not found.
+fn resolve_all(table: &RefTable, s: &str) -> Result<Vec<usize>, String> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    for item in values::split_list(s) {
+        match table.resolve(item) {
+            Ok(i) if !found.contains(&i) => found.push(i),
+            Ok(_) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(found) } else { Err(errors.join("; ")) }
+}
+
 fn choose<'a>(allowed: &[&'a str], s: &str) -> Option<&'a str> {
     if let Some(a) = allowed.iter().find(|a| a.eq_ignore_ascii_case(s)) {
         return Some(a);
