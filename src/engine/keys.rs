@@ -2,13 +2,13 @@
 //! an earlier row's key, and which row a reference to another person means.
 //!
 //! Keys are compared ignoring case. To keep memory small on big files, a key
-//! is kept as a 96-bit hash (SipHash-1-3 plus FNV-1a) packed with its row's
+//! is kept as a 96-bit hash (the top of XXH3-128) packed with its row's
 //! sequence number into one `u128`, 16 bytes a key, and each column's list
 //! is sorted once at the end. Two different keys sharing a 96-bit hash is far
 //! less likely than a disk error (about 10^-17 for a million rows), so equal
 //! hashes are treated as equal keys.
 
-use std::hash::{DefaultHasher, Hasher};
+use xxhash_rust::xxh3::xxh3_128;
 
 use crate::input::Record;
 use crate::mapping::{Mapping, Problem, find_field};
@@ -159,28 +159,17 @@ fn sort_keys(col: &mut Vec<u128>, spare: &mut Vec<u128>) {
 
 /// 96 bits of hash of the lower-cased key, never 0.
 fn hash(key: &str) -> u128 {
-    let mut sip = DefaultHasher::new();
-    let mut fnv: u32 = 0x811c_9dc5;
-    let mut feed = |bytes: &[u8]| {
-        sip.write(bytes);
-        for &b in bytes {
-            fnv = (fnv ^ b as u32).wrapping_mul(0x0100_0193);
-        }
-    };
-    if key.is_ascii() {
-        // The common case, without allocating.
+    let h = if key.is_ascii() && key.len() <= 128 {
+        // The common case, lower-cased on the stack without allocating.
         let mut buf = [0u8; 128];
-        for chunk in key.as_bytes().chunks(buf.len()) {
-            let lower = &mut buf[..chunk.len()];
-            lower.copy_from_slice(chunk);
-            lower.make_ascii_lowercase();
-            feed(lower);
-        }
+        let lower = &mut buf[..key.len()];
+        lower.copy_from_slice(key.as_bytes());
+        lower.make_ascii_lowercase();
+        xxh3_128(lower)
     } else {
-        feed(key.to_lowercase().as_bytes());
-    }
-    let h = ((sip.finish() as u128) << 32) | fnv as u128;
-    h | (1 << 95)
+        xxh3_128(key.to_lowercase().as_bytes())
+    };
+    (h >> 32) | (1 << 95)
 }
 
 #[cfg(test)]
