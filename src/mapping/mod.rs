@@ -1233,3 +1233,144 @@ impl crate::input::HeaderJudge for TemplateJudge {
         lacks
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(cells: &[&str]) -> Record {
+        Record { row: 2, fields: csv::StringRecord::from(cells.to_vec()), ..Record::default() }
+    }
+
+    /// TrackTik's template bound to a file with a column of every kind, and
+    /// a region table of one entry.
+    fn tracktik() -> (Mapping, RefTables) {
+        let t = crate::targets::find("tracktik").unwrap().info();
+        let headers: Vec<String> = [
+            "Employee ID",
+            "First Name",
+            "Middle Name",
+            "Last Name",
+            "Role",
+            "Email",
+            "Birthday",
+            "Region",
+            "Tags",
+            "Employment Date",
+            "Hourly Rate",
+            "Overtime Exempt",
+            "Temporary Password",
+            "Status",
+        ]
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+        let m =
+            Mapping::resolve(&t.template, "f.csv", &headers, &Default::default(), vec![]).unwrap();
+        let regions = RefEntry { id: "7".into(), name: "North".into() };
+        let mut refs = RefTables::default();
+        refs.0.insert("region", RefTable::new("region", vec![regions]));
+        (m, refs)
+    }
+
+    fn field(m: &Mapping, name: &str) -> usize {
+        m.fields.iter().position(|f| f.column == name).unwrap()
+    }
+
+    /// Every kind of TrackTik cell through `map_values`: the value each
+    /// good cell becomes.
+    #[test]
+    fn each_kind_of_cell_becomes_its_value() {
+        let (m, refs) = tracktik();
+        let field = |name| field(&m, name);
+
+        let good = record(&[
+            "E1",
+            " Ana ",
+            "B.",
+            "Silva",
+            "Guard",
+            "ana@example.com",
+            "1990-05-01",
+            "north",
+            "a; b",
+            "2026-12-01",
+            "18.50",
+            "yes",
+            "s3cret",
+            "active",
+        ]);
+        let (mut values, mut problems) = (Vec::new(), Vec::new());
+        m.map_values(&good, &refs, &mut values, &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(values.len(), m.fields.len());
+        let date = |y, mo, d| Value::Date(NaiveDate::from_ymd_opt(y, mo, d).unwrap());
+        assert_eq!(values[field("Employee ID")], Value::Text("E1".into()));
+        assert_eq!(values[field("First Name")], Value::Text("Ana".into()));
+        // No role table (as offline): the name is kept for later.
+        assert_eq!(values[field("Role")], Value::Text("Guard".into()));
+        assert_eq!(values[field("Email")], Value::Text("ana@example.com".into()));
+        assert_eq!(values[field("Birthday")], date(1990, 5, 1));
+        assert_eq!(values[field("Region")], Value::Ref(0));
+        assert_eq!(values[field("Tags")], Value::List(vec!["a".into(), "b".into()]));
+        assert_eq!(values[field("Employment Date")], date(2026, 12, 1));
+        assert_eq!(values[field("Hourly Rate")], Value::Number(18.5));
+        assert_eq!(values[field("Overtime Exempt")], Value::Bool(true));
+        assert!(matches!(values[field("Temporary Password")], Value::Secret(_)));
+        assert_eq!(values[field("Status")], Value::Text("Active".into()));
+        // A template column the file lacks.
+        assert!(values[field("Username")].is_empty());
+    }
+
+    /// A bad cell of each kind: an `Empty` value and a problem naming its
+    /// column.
+    #[test]
+    fn each_kind_of_bad_cell_is_a_problem_naming_its_column() {
+        let (m, refs) = tracktik();
+        let field = |name| field(&m, name);
+
+        let bad = record(&[
+            "E2",
+            "#clear",
+            "#CLEAR",
+            "Silva",
+            "Guard",
+            "ana@",
+            "2999-01-01",
+            "#N/A",
+            "",
+            "2026-02-30",
+            "-1",
+            "maybe",
+            "",
+            "Gone",
+        ]);
+        let (mut values, mut problems) = (Vec::new(), Vec::new());
+        m.map_values(&bad, &refs, &mut values, &mut problems);
+        let said: Vec<(String, String)> =
+            problems.iter().map(|p| (p.column.clone(), p.message.clone())).collect();
+        let expect = [
+            ("First Name", "cannot be cleared: it is required"),
+            ("Email", "\"ana@\" is not a valid e-mail address"),
+            ("Birthday", "2999-01-01 is in the future"),
+            ("Region", "is the Excel error #N/A"),
+            ("Employment Date", "\"2026-02-30\" is not a real date"),
+            ("Hourly Rate", "-1 is below the minimum of 0"),
+            ("Overtime Exempt", "\"maybe\" is not yes/no"),
+            ("Status", "\"Gone\" is not one of Active, Terminated, Inactive"),
+        ];
+        assert_eq!(said.len(), expect.len(), "{said:?}");
+        for ((column, message), (want_column, want)) in said.iter().zip(expect) {
+            assert_eq!(column, want_column);
+            assert!(message.starts_with(want), "{column}: {message}");
+        }
+        for (name, _) in expect {
+            assert!(values[field(name)].is_empty(), "{name} kept a value");
+        }
+        // `#clear` empties a field that a record may be without; an empty
+        // cell leaves it as it is.
+        assert_eq!(values[field("Middle Name")], Value::Clear);
+        assert!(values[field("Tags")].is_empty());
+        assert!(values[field("Temporary Password")].is_empty());
+    }
+}
