@@ -98,6 +98,7 @@ pub struct Validation {
 impl Validation {
     /// Keeps what pass 2 needs of a checked row: its verdict unless it is
     /// simply "send", its person references, the constants it contradicts.
+    /// Returns the verdict, if the row has one.
     fn note(
         &mut self,
         mapping: &Mapping,
@@ -105,14 +106,14 @@ impl Validation {
         row: u32,
         check: Check,
         refs: &mut Vec<(u32, u32, Vec<PersonRef>)>,
-    ) {
-        if !check.problems.is_empty() {
+    ) -> Option<&Verdict> {
+        let verdict = if !check.problems.is_empty() {
             let message = join_problems(&check.problems);
             let cells = error_marks(mapping, &check.problems);
-            self.verdicts.insert(seq, Verdict::Invalid { row, message, cells });
-        } else if let Some(m) = check.matched {
-            self.verdicts.insert(seq, Verdict::Matched(*m));
-        }
+            Some(Verdict::Invalid { row, message, cells })
+        } else {
+            check.matched.map(|m| Verdict::Matched(*m))
+        };
         if !check.refs.is_empty() {
             refs.push((seq, row, check.refs));
         }
@@ -123,6 +124,9 @@ impl Validation {
                 rows.push(row);
             }
         }
+        // Most rows have none: no look-up in the map for them.
+        let verdict = verdict?;
+        Some(self.verdicts.entry(seq).insert_entry(verdict).into_mut())
     }
 
     /// The counts, from the verdicts once every row is known.
@@ -423,9 +427,9 @@ pub fn validate(
             let mut dones = Vec::with_capacity(if writer.is_some() { n } else { 0 });
             for (rec, check) in records.iter().zip(checks.drain(..)) {
                 index.push(seq, rec.row, &check.hashes);
-                v.note(ctx.mapping, seq, rec.row, check, &mut refs);
+                let verdict = v.note(ctx.mapping, seq, rec.row, check, &mut refs);
                 if writer.is_some() {
-                    dones.push(known(v.verdicts.get(&seq), seq, true));
+                    dones.push(known(verdict, seq, true));
                 }
                 seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
             }
