@@ -108,10 +108,11 @@ impl Value<'_> {
 /// (the element type differs only in lifetime, so the buffer is reused in
 /// place rather than allocated for every row).
 pub fn recycle<'b>(mut v: Vec<Value<'_>>) -> Vec<Value<'b>> {
-    // Most values own nothing: forgetting them skips a call to the drop
-    // glue of every variant for each of them, for every row.
-    for x in v.drain(..) {
-        if matches!(
+    // Most rows' values own nothing: then a leaked drain empties the vector
+    // without calling the drop glue of every variant for each value (it
+    // leaks nothing, as nothing is owned). `clear` drops whatever is left.
+    let owns_nothing = |x: &Value| {
+        matches!(
             x,
             Value::Empty
                 | Value::Text(Cow::Borrowed(_))
@@ -120,10 +121,12 @@ pub fn recycle<'b>(mut v: Vec<Value<'_>>) -> Vec<Value<'b>> {
                 | Value::Bool(_)
                 | Value::Ref(_)
                 | Value::Clear
-        ) {
-            std::mem::forget(x);
-        }
+        )
+    };
+    if v.iter().all(owns_nothing) {
+        std::mem::forget(v.drain(..));
     }
+    v.clear();
     v.into_iter().map(|_| unreachable!("the vector is empty")).collect()
 }
 
@@ -265,6 +268,12 @@ pub struct Mapping {
     /// Per field: whether it is a key (`Template::unique`), where a
     /// character no one can see would make a second record.
     is_key: Vec<bool>,
+    /// The fields that get a value from anywhere (`is_bound`), the required
+    /// ones, and those with a profile constant and a column of the file:
+    /// every row is asked about these, so they are listed once.
+    bound: Vec<usize>,
+    required: Vec<usize>,
+    constant_and_column: Vec<usize>,
     today: NaiveDate,
     /// Where relative file names in cells are looked for: the input's folder.
     folder: Option<PathBuf>,
@@ -533,8 +542,18 @@ impl Mapping {
             .filter(|(f, _)| f.kind == Kind::Secret)
             .filter_map(|(_, b)| b.column)
             .collect();
+        let which = |keep: &dyn Fn(&FieldSpec, &Binding) -> bool| -> Vec<usize> {
+            (0..fields.len()).filter(|&f| keep(&fields[f], &bindings[f])).collect()
+        };
+        let bound =
+            which(&|_, b| b.column.is_some() || b.constant.is_some() || b.default.is_some());
+        let required = which(&|f, _| f.required);
+        let constant_and_column = which(&|_, b| b.constant.is_some() && b.column.is_some());
         Ok(Mapping {
             fields,
+            bound,
+            required,
+            constant_and_column,
             bindings,
             one_of,
             headers: headers.to_vec(),
@@ -638,7 +657,8 @@ impl Mapping {
         let mut found = Vec::new();
         // A plain loop: asked of every row, and almost always of bindings
         // without a constant.
-        for (f, b) in self.bindings.iter().enumerate() {
+        for &f in &self.constant_and_column {
+            let b = &self.bindings[f];
             let (Some(constant), Some(col)) = (b.constant.as_deref(), b.column) else {
                 continue;
             };
@@ -713,12 +733,13 @@ impl Mapping {
         // Every slot starts `Empty` and only a cell with a value writes
         // its own in place (see `parse`).
         out.resize_with(self.fields.len(), || Value::Empty);
-        for (fi, slot) in out.iter_mut().enumerate() {
-            self.cell(fi, rec, refs, problems, slot);
+        for &fi in &self.bound {
+            self.cell(fi, rec, refs, problems, &mut out[fi]);
         }
     }
 
-    /// Puts one cell's value in `slot` (`Empty`), or notes its problem.
+    /// Puts one bound cell's value in `slot` (`Empty`), or notes its
+    /// problem.
     #[inline]
     fn cell<'r>(
         &'r self,
@@ -728,10 +749,6 @@ impl Mapping {
         problems: &mut Vec<Problem>,
         slot: &mut Value<'r>,
     ) {
-        let b = &self.bindings[fi];
-        if b.column.is_none() && b.constant.is_none() && b.default.is_none() {
-            return; // a template column the file does not have: most of them
-        }
         let s = self.raw(rec, fi);
         if s.is_empty() {
             return; // stays `Empty`
@@ -788,8 +805,8 @@ impl Mapping {
     pub fn missing(&self, rec: &Record, values: &[Value]) -> Vec<Problem> {
         let lacks = |fi: usize| values[fi].is_empty() && self.raw(rec, fi).is_empty();
         let mut problems = Vec::new();
-        for (fi, f) in self.fields.iter().enumerate() {
-            if f.required && lacks(fi) {
+        for &fi in &self.required {
+            if lacks(fi) {
                 problems.push(Problem::new(self.label(fi), "is required"));
             }
         }
