@@ -435,7 +435,11 @@ impl DelimitedRows<'_> {
         };
         let consumed = self.rdr.csv.position().line().saturating_sub(before);
         let terminator = u64::from(!self.file.crlf || self.last_row > 0);
-        let empty_lines = consumed.saturating_sub(count_newlines(rec) + terminator);
+        // A quote left open swallowed the line break hrport appends (see
+        // `END`), which the cell no longer holds; in a CRLF file it is one
+        // more than the record's own.
+        let appended = u64::from(unclosed && self.file.crlf);
+        let empty_lines = consumed.saturating_sub(count_newlines(rec) + terminator + appended);
         self.last_row += 1 + empty_lines;
         Ok(Some((self.last_row, unclosed)))
     }
@@ -795,5 +799,10 @@ mod row_number_tests {
             rows_of(format!("\n\n{text}").as_bytes()),
             vec![(4, "a\nb".to_string()), (7, "Bob".into()), (10, "Cy".into())]
         );
+        // A quote left open: the row where it opens, in a CRLF file too.
+        for nl in ["\n", "\r\n"] {
+            let text = ["h1,h2", "a,b", "", "c,\"open", "d,e", ""].join(nl);
+            assert_eq!(rows_of(text.as_bytes()), vec![(2, "a".to_string()), (4, "c".into())]);
+        }
     }
 }
