@@ -196,6 +196,9 @@ impl ExcelCsv {
 
     /// Adds one cell to the current row, guarded against formulas.
     pub fn field(&mut self, cell: &str) {
+        if cell.is_empty() {
+            return self.delimit(); // most of hrport's own cells, in most rows
+        }
         if self.plain(cell) {
             return self.plain_field(cell);
         }
@@ -390,6 +393,18 @@ impl<'m> ResultFiles<'m> {
 /// The input's carried columns (secrets blanked), then hrport's own cells.
 fn write_row(f: &mut ExcelCsv, m: &Mapping, rec: &Record, extra: &[&str]) -> Result<()> {
     let plain = f.plain(rec.fields.as_slice());
+    // `carried` lists input columns in order: as long as the record, it is
+    // every column. Then, with no secret to blank and nothing to quote, the
+    // cells go out as they come, the common row, without a look-up each.
+    if plain && m.secret_columns.is_empty() && m.carried.len() == rec.fields.len() {
+        for cell in rec.fields.iter() {
+            f.plain_field(cell);
+        }
+        for cell in extra {
+            f.field(cell);
+        }
+        return f.end_row();
+    }
     for &i in &m.carried {
         let secret = m.secret_columns.contains(&i);
         let cell = if secret { "" } else { rec.fields.get(i).unwrap_or("") };
