@@ -159,8 +159,11 @@ fn sort_keys(col: &mut Vec<u128>, spare: &mut Vec<u128>) {
 
 /// 96 bits of hash of the lower-cased key, never 0.
 fn hash(key: &str) -> u128 {
-    let h = if key.is_ascii() && key.len() <= 128 {
-        // The common case, lower-cased on the stack without allocating.
+    let h = if !key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        // Already lower case (most e-mail addresses, ids and usernames).
+        xxh3_128(key.as_bytes())
+    } else if key.is_ascii() && key.len() <= 128 {
+        // Other ASCII keys, lower-cased on the stack without allocating.
         let mut buf = [0u8; 128];
         let lower = &mut buf[..key.len()];
         lower.copy_from_slice(key.as_bytes());

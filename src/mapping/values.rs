@@ -379,36 +379,49 @@ fn email_ok(s: &str) -> bool {
 
 /// `email_ok` for an ASCII address.
 fn ascii_email_ok(b: &[u8]) -> bool {
-    let Some(at) = b.iter().position(|&c| c == b'@') else {
-        return false;
-    };
-    let (local, domain) = (&b[..at], &b[at + 1..]);
     let refused = |c: u8| {
         c.is_ascii_whitespace()
             || matches!(c, 0x0B | b',' | b';' | b'<' | b'>' | b'"' | b'(' | b')')
     };
-    if local.is_empty()
-        || local.len() > 64
-        || b.len() > 254
-        || local[0] == b'.'
-        || local[local.len() - 1] == b'.'
-        || local.windows(2).any(|w| w == b"..")
-        || local.iter().any(|&c| refused(c))
-    {
+    if b.len() > 254 {
         return false;
     }
-    let mut labels = 0;
-    for label in domain.split(|&c| c == b'.') {
-        let ok = !label.is_empty()
-            && label[0] != b'-'
-            && label[label.len() - 1] != b'-'
-            && label.iter().all(|&c| c.is_ascii_alphanumeric() || c == b'-');
-        if !ok {
+    // The local part, up to the first `@`: 1 to 64 characters, none
+    // refused, no dot first, last or twice in a row.
+    let at = b.iter().position(|&c| c == b'@').unwrap_or(b.len());
+    let local = &b[..at];
+    let mut prev = b'.';
+    for &c in local {
+        if refused(c) || (c == b'.' && prev == b'.') {
             return false;
         }
-        labels += 1;
+        prev = c;
     }
-    labels >= 2 && domain.rsplit(|&c| c == b'.').next().is_some_and(|top| top.len() >= 2)
+    if at == b.len() || local.is_empty() || local.len() > 64 || prev == b'.' {
+        return false;
+    }
+    // The domain, in one pass: two labels or more of letters, digits and
+    // hyphens, none empty or starting or ending with a hyphen, the last
+    // of two characters or more.
+    let (mut labels, mut len, mut first, mut prev) = (0, 0, 0u8, 0u8);
+    for &c in &b[at + 1..] {
+        if c == b'.' {
+            if len == 0 || first == b'-' || prev == b'-' {
+                return false;
+            }
+            labels += 1;
+            len = 0;
+        } else if c.is_ascii_alphanumeric() || c == b'-' {
+            if len == 0 {
+                first = c;
+            }
+            len += 1;
+        } else {
+            return false;
+        }
+        prev = c;
+    }
+    labels >= 1 && len >= 2 && first != b'-' && prev != b'-'
 }
 
 /// Splits a list cell on `;` or `,`, trimming and dropping empty items.
