@@ -378,11 +378,29 @@ fn email_ok(s: &str) -> bool {
 }
 
 /// `email_ok` for an ASCII address.
+/// What each byte may be in an ASCII address (see `ascii_email_ok`).
+const REFUSED: u8 = 1;
+const IN_LABEL: u8 = 2;
+static ADDRESS_BYTES: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        if b.is_ascii_whitespace()
+            || matches!(b, 0x0B | b',' | b';' | b'<' | b'>' | b'"' | b'(' | b')')
+        {
+            t[c] |= REFUSED;
+        }
+        if b.is_ascii_alphanumeric() || b == b'-' {
+            t[c] |= IN_LABEL;
+        }
+        c += 1;
+    }
+    t
+};
+
 fn ascii_email_ok(b: &[u8]) -> bool {
-    let refused = |c: u8| {
-        c.is_ascii_whitespace()
-            || matches!(c, 0x0B | b',' | b';' | b'<' | b'>' | b'"' | b'(' | b')')
-    };
+    let class = |c: u8| ADDRESS_BYTES[c as usize];
     if b.len() > 254 {
         return false;
     }
@@ -392,7 +410,7 @@ fn ascii_email_ok(b: &[u8]) -> bool {
     let local = &b[..at];
     let mut prev = b'.';
     for &c in local {
-        if refused(c) || (c == b'.' && prev == b'.') {
+        if class(c) & REFUSED != 0 || (c == b'.' && prev == b'.') {
             return false;
         }
         prev = c;
@@ -411,7 +429,7 @@ fn ascii_email_ok(b: &[u8]) -> bool {
             }
             labels += 1;
             len = 0;
-        } else if c.is_ascii_alphanumeric() || c == b'-' {
+        } else if class(c) & IN_LABEL != 0 {
             if len == 0 {
                 first = c;
             }
