@@ -542,13 +542,7 @@ impl Mapping {
             .filter(|(f, _)| f.kind == Kind::Secret)
             .filter_map(|(_, b)| b.column)
             .collect();
-        let which = |keep: &dyn Fn(&FieldSpec, &Binding) -> bool| -> Vec<usize> {
-            (0..fields.len()).filter(|&f| keep(&fields[f], &bindings[f])).collect()
-        };
-        let bound =
-            which(&|_, b| b.column.is_some() || b.constant.is_some() || b.default.is_some());
-        let required = which(&|f, _| f.required);
-        let constant_and_column = which(&|_, b| b.constant.is_some() && b.column.is_some());
+        let [bound, required, constant_and_column] = field_lists(fields, &bindings);
         Ok(Mapping {
             fields,
             bound,
@@ -567,12 +561,7 @@ impl Mapping {
             date_orders: vec![None; fields.len()],
             date_seen: fields.iter().map(|_| DateSeen::default()).collect(),
             decimal_comma: false,
-            is_key: fields
-                .iter()
-                .map(|f| {
-                    template.unique.iter().any(|u| text::normalize(u) == text::normalize(f.column))
-                })
-                .collect(),
+            is_key: fields.iter().map(|f| is_unique(template, f)).collect(),
             today: chrono::Local::now().date_naive(),
             folder: None,
         })
@@ -1111,6 +1100,25 @@ fn excel_error(s: &str) -> Option<&'static str> {
 fn set<'r>(slot: &mut Value<'r>, v: Value<'r>) {
     debug_assert!(slot.is_empty());
     std::mem::forget(std::mem::replace(slot, v));
+}
+
+/// The fields every row is asked about, listed once per file: those that
+/// get a value from anywhere, the required ones, and those with a profile
+/// constant and a column of the file.
+fn field_lists(fields: &[FieldSpec], bindings: &[Binding]) -> [Vec<usize>; 3] {
+    let which = |keep: &dyn Fn(&FieldSpec, &Binding) -> bool| -> Vec<usize> {
+        (0..fields.len()).filter(|&f| keep(&fields[f], &bindings[f])).collect()
+    };
+    [
+        which(&|_, b| b.column.is_some() || b.constant.is_some() || b.default.is_some()),
+        which(&|f, _| f.required),
+        which(&|_, b| b.constant.is_some() && b.column.is_some()),
+    ]
+}
+
+/// Whether a field is one of the template's keys (`Template::unique`).
+fn is_unique(template: &Template, f: &FieldSpec) -> bool {
+    template.unique.iter().any(|u| text::normalize(u) == text::normalize(f.column))
 }
 
 /// Every entry a list cell names, once each, or every name not found.

@@ -377,7 +377,6 @@ fn email_ok(s: &str) -> bool {
     domain.contains('.') && top.len() >= 2 && domain.split('.').all(ok_label)
 }
 
-/// `email_ok` for an ASCII address.
 /// What each byte may be in an ASCII address (see `ascii_email_ok`).
 const REFUSED: u8 = 1;
 const IN_LABEL: u8 = 2;
@@ -399,6 +398,7 @@ static ADDRESS_BYTES: [u8; 256] = {
     t
 };
 
+/// `email_ok` for an ASCII address.
 fn ascii_email_ok(b: &[u8]) -> bool {
     let class = |c: u8| ADDRESS_BYTES[c as usize];
     if b.len() > 254 {
