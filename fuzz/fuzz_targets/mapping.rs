@@ -58,7 +58,7 @@ fuzz_target!(|data: &[u8]| {
             cells.resize(headers.len(), "");
             let rec = Record {
                 row: i as u32 + 2,
-                fields: csv::StringRecord::from(cells),
+                fields: hrport::input::Fields::from(cells),
                 shape_error: None,
                 kinds: Vec::new(),
             };

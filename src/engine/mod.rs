@@ -358,7 +358,7 @@ fn fill_batch(
         if records.len() == n {
             // Room for a typical row, so a new record does not grow its
             // buffers step by step.
-            let fields = csv::StringRecord::with_capacity(256, nfields);
+            let fields = crate::input::Fields::with_capacity(256, nfields);
             records.push(Record { fields, ..Record::default() });
         }
         if !rows.next_into(&mut records[n])? {

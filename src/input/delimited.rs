@@ -2,21 +2,23 @@
 //!
 //! The file is never loaded whole: the encoding is decided from the byte-order
 //! mark, the `--encoding` flag or a streaming UTF-8 check, and the rows are
-//! decoded on the fly. The csv crate does the parsing (quotes, embedded
-//! delimiters and newlines); this module decides how to feed it, numbers its
-//! rows the way Excel does, and bounds what a broken file can make it hold.
+//! decoded on the fly. `scan` cuts the text into records (the csv crate's
+//! parser reads those with quotes, embedded delimiters and newlines); this
+//! module decides how to feed it, numbers the rows the way Excel does, and
+//! bounds what a broken file can make it hold.
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 use encoding_rs_io::DecodeReaderBytesBuilder;
 
-use super::{ReadOptions, Record, Rows};
+use super::{Fields, ReadOptions, Record, Rows};
 use crate::error::{Error, Result};
+use scan::{ScanError, Scanned, Scanner};
+
+mod scan;
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
 const READ_BUFFER: usize = 256 * 1024;
@@ -101,24 +103,22 @@ impl DelimitedFile {
         f.cr_only = !sample.contains('\n') && sample.contains('\r');
         f.delimiter = opts.delimiter.unwrap_or_else(|| sniff_delimiter(&sample));
 
-        let mut rdr = f.csv_reader()?;
-        let mut rec = csv::StringRecord::new();
+        let mut rec = Fields::new();
+        let mut rows = f.reader(0)?;
         loop {
-            match f.read_record(&mut rdr, &mut rec, 0) {
-                Ok(Some(false)) if is_blank(&rec) => continue,
-                Ok(Some(false)) => break,
-                Ok(Some(true)) => {
+            match rows.read(&mut rec)? {
+                Some((_, false)) if is_blank(&rec) => continue,
+                Some((_, false)) => break,
+                Some((_, true)) => {
                     return Err(Error::input(format!(
                         "{shown}: a quote opened in the header row is never closed, so the \
                          whole file reads as one header; close the quote or remove it"
                     )));
                 }
-                Ok(None) => {
-                    return Err(Error::input(format!("{shown}: the file has no header row")));
-                }
-                Err(e) => return Err(e),
+                None => return Err(Error::input(format!("{shown}: the file has no header row"))),
             }
         }
+        drop(rows);
         if rec.len() > super::MAX_COLUMNS {
             return Err(Error::input(format!(
                 "{shown}: the header row has {} columns; hrport reads at most {}",
@@ -143,9 +143,8 @@ impl DelimitedFile {
     fn find_header_row(&mut self, opts: &ReadOptions, shown: &str) -> Result<()> {
         let mut top: Vec<(u64, Vec<String>)> = Vec::new();
         {
-            let mut rows =
-                DelimitedRows { file: self, rdr: self.csv_reader()?, last_row: 0, width: 0 };
-            let mut rec = csv::StringRecord::new();
+            let mut rows = self.reader(0)?;
+            let mut rec = Fields::new();
             while top.len() < super::HEADER_SEARCH {
                 match rows.read(&mut rec)? {
                     Some((_, true)) | None => break,
@@ -182,14 +181,9 @@ impl DelimitedFile {
     }
 
     pub fn rows(&self) -> Result<DelimitedRows<'_>> {
-        let mut rows = DelimitedRows {
-            file: self,
-            rdr: self.csv_reader()?,
-            last_row: 0,
-            width: self.headers.len(),
-        };
+        let mut rows = self.reader(self.headers.len())?;
         // Skip up to and including the header row, exactly as `open` did.
-        let mut rec = csv::StringRecord::new();
+        let mut rec = Fields::new();
         let mut skipped = 0;
         while let Some(_row) = rows.read(&mut rec)? {
             if !is_blank(&rec) {
@@ -228,74 +222,17 @@ impl DelimitedFile {
         if self.cr_only { Box::new(CrToLf(rdr)) } else { rdr }
     }
 
-    fn csv_reader(&self) -> Result<CsvReader> {
-        let limit = Arc::new(RowLimit::default());
-        let rdr = Limited { inner: self.decoded_reader()?, read: 0, limit: limit.clone() };
+    /// A reader of the rows from the top; `width`: how many cells each row
+    /// is given (0: as many as it has).
+    fn reader(&self, width: usize) -> Result<DelimitedRows<'_>> {
         // The last line may lack its line break; give it one, so every
-        // record ends the same way (see `DelimitedRows::read`), then the
-        // end mark (see `END`).
+        // record ends the same way, then the end mark (see `END`).
         let tail: &'static [u8] =
             if self.crlf { "\r\n\u{10FFFF}".as_bytes() } else { "\n\u{10FFFF}".as_bytes() };
-        let rdr: Box<dyn Read + Send> = Box::new(rdr.chain(tail));
-        Ok(CsvReader {
-            csv: csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(self.delimiter)
-                .buffer_capacity(READ_BUFFER)
-                .from_reader(rdr),
-            limit,
-        })
-    }
-
-    /// Reads one record: `None` at the end of the file, else whether a quote
-    /// left open swallowed the rest of the file into the record's last cell
-    /// (the swallowed text is kept, without what hrport appended).
-    /// `last_row` is the Excel row of the record before, for messages.
-    fn read_record(
-        &self,
-        rdr: &mut CsvReader,
-        rec: &mut csv::StringRecord,
-        last_row: u64,
-    ) -> Result<Option<bool>> {
-        match rdr.csv.read_record(rec) {
-            Ok(true) => {}
-            Ok(false) => return Ok(None),
-            Err(_) if rdr.limit.tripped.load(Ordering::Relaxed) => {
-                return Err(Error::input(format!(
-                    "{}: {} is longer than {} MiB, more than any spreadsheet row holds; \
-                     is a quote left open?",
-                    self.path.display(),
-                    if last_row == 0 {
-                        "the header row".to_string()
-                    } else {
-                        format!("row {}", last_row + 1)
-                    },
-                    MAX_ROW_BYTES >> 20
-                )));
-            }
-            Err(e) => return Err(self.csv_error(e)),
-        }
-        rdr.limit.mark.store(rdr.csv.position().byte(), Ordering::Relaxed);
-        if rec.len() == 1 && rec.as_slice() == END {
-            return Ok(None);
-        }
-        let Some(last) = rec.get(rec.len().saturating_sub(1)) else {
-            return Ok(Some(false));
-        };
-        let Some(cut) = last.strip_suffix(END) else {
-            return Ok(Some(false));
-        };
-        let cut = cut.strip_suffix('\n').unwrap_or(cut);
-        let cut = if self.crlf { cut.strip_suffix('\r').unwrap_or(cut) } else { cut };
-        let cut = cut.to_string();
-        let mut fixed = csv::StringRecord::with_capacity(rec.as_slice().len(), rec.len());
-        for f in rec.iter().take(rec.len() - 1) {
-            fixed.push_field(f);
-        }
-        fixed.push_field(&cut);
-        *rec = fixed;
-        Ok(Some(true))
+        let text = Box::new(self.decoded_reader()?.chain(tail));
+        let limit = MAX_ROW_BYTES as usize;
+        let scanner = Scanner::new(text, self.delimiter, limit, tail);
+        Ok(DelimitedRows { file: self, scanner, last_row: 0, width })
     }
 
     fn decode_error(&self, e: std::io::Error) -> Error {
@@ -306,24 +243,35 @@ impl DelimitedFile {
         ))
     }
 
-    fn csv_error(&self, e: csv::Error) -> Error {
-        let at = e.position().map(|p| format!(" near line {}", p.line())).unwrap_or_default();
-        if self.guessed_utf8 && matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) {
+    /// What stopped the reading after row `last_row`.
+    fn scan_error(&self, e: ScanError, last_row: u64) -> Error {
+        let shown = self.path.display();
+        match e {
+            ScanError::Io(e) => Error::input(format!("{shown}: cannot read: {e}")),
+            ScanError::TooLong => Error::input(format!(
+                "{shown}: {} is longer than {} MiB, more than any spreadsheet row holds; \
+                 is a quote left open?",
+                if last_row == 0 {
+                    "the header row".to_string()
+                } else {
+                    format!("row {}", last_row + 1)
+                },
+                MAX_ROW_BYTES >> 20
+            )),
             // UTF-8 so far, but not from here on: a Windows-1252 file with
             // no accent early on, or two files pasted together. Only the
             // first can be read again as Windows-1252 without garbling.
-            if let Some(p) = e.position()
-                && let Some(utf8_line) = self.non_ascii_before(p.byte())
-            {
-                return mixed_error(&self.path.display().to_string(), utf8_line, p.line());
+            ScanError::NotUtf8 { byte, line } if self.guessed_utf8 => {
+                match self.non_ascii_before(byte) {
+                    Some(utf8_line) => mixed_error(&shown.to_string(), utf8_line, line),
+                    None => Error::Encoding(format!("{shown} near line {line}")),
+                }
             }
-            return Error::Encoding(format!("{}{at}", self.path.display()));
+            ScanError::NotUtf8 { line, .. } => Error::input(format!(
+                "{shown} near line {line}: text is not valid {}",
+                self.encoding.name()
+            )),
         }
-        let what = match e.kind() {
-            csv::ErrorKind::Utf8 { .. } => format!("text is not valid {}", self.encoding.name()),
-            _ => e.to_string(),
-        };
-        Error::input(format!("{}{at}: {what}", self.path.display()))
     }
 }
 
@@ -358,41 +306,6 @@ fn mixed_error(shown: &str, utf8_line: u64, bad_line: u64) -> Error {
     ))
 }
 
-/// A csv reader over the decoded text, and its row-length limit.
-struct CsvReader {
-    csv: csv::Reader<Box<dyn Read + Send>>,
-    limit: Arc<RowLimit>,
-}
-
-/// Shared between the reader and `Limited`, which sits under the csv
-/// crate's buffer: where the last record ended, and whether a row grew
-/// past `MAX_ROW_BYTES` (the csv crate reports only an I/O error).
-#[derive(Default)]
-struct RowLimit {
-    mark: AtomicU64,
-    tripped: AtomicBool,
-}
-
-/// Fails the read once more than `MAX_ROW_BYTES` (plus one buffer) were
-/// read since the last record ended.
-struct Limited {
-    inner: Box<dyn Read + Send>,
-    read: u64,
-    limit: Arc<RowLimit>,
-}
-
-impl Read for Limited {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        if self.read.saturating_sub(self.limit.mark.load(Ordering::Relaxed)) > MAX_ROW_BYTES {
-            self.limit.tripped.store(true, Ordering::Relaxed);
-            return Err(std::io::Error::other("row too long"));
-        }
-        let n = self.inner.read(buf)?;
-        self.read += n as u64;
-        Ok(n)
-    }
-}
-
 /// Turns every CR into LF (see `DelimitedFile::line_ends`).
 struct CrToLf(Box<dyn Read + Send>);
 
@@ -410,38 +323,28 @@ impl Read for CrToLf {
 
 pub struct DelimitedRows<'a> {
     file: &'a DelimitedFile,
-    rdr: CsvReader,
+    scanner: Scanner,
     /// Excel row number of the last record read.
     last_row: u64,
     width: usize,
 }
 
 impl DelimitedRows<'_> {
-    /// Reads one record and returns the row number Excel gives it.
-    ///
-    /// The parser skips empty lines, which Excel shows as rows, and its
-    /// per-record line numbers lag on CRLF files, where a terminator's `\n`
-    /// is consumed with the next record. So the row number comes from the
-    /// newlines each read consumes: one ends a line (this record's own in an
-    /// LF file, the previous record's in a CRLF file), those inside quotes
-    /// belong to the record, and the rest were empty lines.
+    /// Reads one record and returns the row number Excel gives it: one more
+    /// than the record before, and one more for each empty line between
+    /// (line breaks inside a quoted cell stay in the cell's row).
     ///
     /// Returns the row number and whether a quote left open swallowed the
-    /// rest of the file (see `DelimitedFile::read_record`).
-    fn read(&mut self, rec: &mut csv::StringRecord) -> Result<Option<(u64, bool)>> {
-        let before = self.rdr.csv.position().line();
-        let Some(unclosed) = self.file.read_record(&mut self.rdr, rec, self.last_row)? else {
-            return Ok(None);
-        };
-        let consumed = self.rdr.csv.position().line().saturating_sub(before);
-        let terminator = u64::from(!self.file.crlf || self.last_row > 0);
-        // A quote left open swallowed the line break hrport appends (see
-        // `END`), which the cell no longer holds; in a CRLF file it is one
-        // more than the record's own.
-        let appended = u64::from(unclosed && self.file.crlf);
-        let empty_lines = consumed.saturating_sub(count_newlines(rec) + terminator + appended);
-        self.last_row += 1 + empty_lines;
-        Ok(Some((self.last_row, unclosed)))
+    /// rest of the file into the record's last cell.
+    fn read(&mut self, rec: &mut Fields) -> Result<Option<(u64, bool)>> {
+        match self.scanner.next(rec) {
+            Ok(Scanned::End) => Ok(None),
+            Ok(Scanned::Record { empty_lines, unclosed }) => {
+                self.last_row += 1 + empty_lines;
+                Ok(Some((self.last_row, unclosed)))
+            }
+            Err(e) => Err(self.file.scan_error(e, self.last_row)),
+        }
     }
 }
 
@@ -469,7 +372,7 @@ impl Rows for DelimitedRows<'_> {
 
 /// Pads or cuts a ragged row to the header's width and says what was wrong.
 /// Extra fields that are empty (a trailing delimiter) are not an error.
-fn fix_width(rec: &mut csv::StringRecord, width: usize) -> Option<String> {
+fn fix_width(rec: &mut Fields, width: usize) -> Option<String> {
     let n = rec.len();
     if n == width {
         return None;
@@ -507,19 +410,9 @@ fn fix_width(rec: &mut csv::StringRecord, width: usize) -> Option<String> {
     ))
 }
 
-fn is_blank(rec: &csv::StringRecord) -> bool {
-    // The fields back to back: blank if nothing but whitespace, which the
-    // first letter of any real row disproves at once.
-    rec.as_slice().trim().is_empty()
-}
-
-fn count_newlines(rec: &csv::StringRecord) -> u64 {
-    let s = rec.as_slice();
-    // Most records hold no newline: one fast search says so.
-    if !s.contains('\n') {
-        return 0;
-    }
-    s.bytes().filter(|&b| b == b'\n').count() as u64
+fn is_blank(rec: &Fields) -> bool {
+    // The first letter of any real row disproves it at once.
+    rec.iter().all(|cell| cell.trim().is_empty())
 }
 
 /// Picks the delimiter that splits the header line into the most columns
@@ -741,15 +634,15 @@ mod tests {
 
     #[test]
     fn ragged_rows() {
-        let mut r = csv::StringRecord::from(vec!["a", "b"]);
+        let mut r = Fields::from(vec!["a", "b"]);
         assert!(fix_width(&mut r, 3).unwrap().contains("2 fields but the header has 3"));
         assert_eq!(r.len(), 3);
-        let mut r = csv::StringRecord::from(vec!["a", "b", "", " "]);
+        let mut r = Fields::from(vec!["a", "b", "", " "]);
         assert_eq!(fix_width(&mut r, 2), None);
-        let mut r = csv::StringRecord::from(vec!["a", "b", "x"]);
+        let mut r = Fields::from(vec!["a", "b", "x"]);
         assert!(fix_width(&mut r, 2).unwrap().contains("extra values: \"x\""));
         assert_eq!(r.len(), 2);
-        let mut r = csv::StringRecord::from(vec!["a"; 1002]);
+        let mut r = Fields::from(vec!["a"; 1002]);
         assert_eq!(
             fix_width(&mut r, 2).unwrap(),
             "the row has 1002 fields but the header has 2 columns (extra values: \

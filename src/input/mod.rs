@@ -8,6 +8,7 @@
 
 mod biff;
 mod delimited;
+mod fields;
 mod guard;
 mod merges;
 mod sheet;
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 
 pub use delimited::parse_delimiter;
+pub use fields::Fields;
 
 /// Excel's own limit for the text of one cell. A longer cell cannot have
 /// come from a spreadsheet a person edited, and no target takes it.
@@ -86,7 +88,7 @@ pub struct Record {
     pub row: u32,
     /// Exactly as many fields as the header has (padded or cut if the row
     /// was ragged; `shape_error` then says so).
-    pub fields: csv::StringRecord,
+    pub fields: Fields,
     /// Set when the row had the wrong number of fields.
     pub shape_error: Option<String>,
     /// What kind of cell each field came from, when the file says (a
@@ -255,14 +257,13 @@ impl Rows for CheckedRows<'_> {
         }
         // One pass over the row's text clears almost every row at once:
         // a NUL, and the first byte of every invisible lead character.
-        let all = rec.fields.as_slice().as_bytes();
+        let all = rec.fields.text().as_bytes();
         let suspect = memchr::memchr3(0, 0xE2, 0xEF, all).is_some();
         if all.len() > MAX_CELL_CHARS || suspect && all.contains(&0) {
             check_cells(rec, self.headers);
         }
         if suspect && rec.fields.iter().any(|c| c.starts_with(INVISIBLE_LEAD)) {
-            let mut clean =
-                csv::StringRecord::with_capacity(rec.fields.as_slice().len(), rec.fields.len());
+            let mut clean = Fields::with_capacity(rec.fields.text().len(), rec.fields.len());
             for cell in rec.fields.iter() {
                 clean.push_field(strip_invisible_lead(cell));
             }
@@ -298,7 +299,7 @@ fn check_cells(rec: &mut Record, headers: &[String]) {
             }
         }
     }
-    if rec.fields.as_slice().contains('\0') {
+    if rec.fields.text().contains('\0') {
         // Binary data pasted into a cell: refuse the row, not the file.
         problems.push("a cell holds a NUL character (binary data?)".to_string());
     }

@@ -978,10 +978,8 @@ impl RowBuilder {
         }
         let any = std::mem::replace(&mut self.any, false);
         let rec = any.then(|| {
-            let mut fields = csv::StringRecord::with_capacity(
-                self.cells.iter().map(String::len).sum(),
-                self.width,
-            );
+            let mut fields =
+                super::Fields::with_capacity(self.cells.iter().map(String::len).sum(), self.width);
             for c in &self.cells {
                 fields.push_field(c);
             }

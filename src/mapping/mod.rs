@@ -1265,7 +1265,7 @@ mod tests {
     use super::*;
 
     fn record(cells: &[&str]) -> Record {
-        Record { row: 2, fields: csv::StringRecord::from(cells.to_vec()), ..Record::default() }
+        Record { row: 2, fields: crate::input::Fields::from(cells.to_vec()), ..Record::default() }
     }
 
     /// TrackTik's template bound to a file with a column of every kind, and

@@ -15,7 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
-use crate::input::Record;
+use crate::input::{Fields, Record};
 use crate::mapping::Mapping;
 use crate::text::guard_cell;
 
@@ -216,13 +216,46 @@ impl ExcelCsv {
         self.buf.push(b'"');
     }
 
-    /// Whether no cell cut from `text` needs quotes. Without early exit, so
-    /// that it runs many bytes at a time: one look at a whole row is then
-    /// cheaper than one at each of its cells.
+    /// Whether `text`, as one cell, needs no quotes. Without early exit, so
+    /// that it runs many bytes at a time.
     pub fn plain(&self, text: &str) -> bool {
         let d = self.delimiter;
         let special = |b: u8| (b == d) | (b == b'"') | (b == b'\r') | (b == b'\n');
         !text.as_bytes().iter().fold(false, |any, &b| any | special(b))
+    }
+
+    /// Whether no cell of a row needs quotes. A line cut at this file's
+    /// delimiter with no quote or line break in it needs none; other rows
+    /// get one look at their whole text, cheaper than one at each cell.
+    pub fn plain_cells(&self, fields: &Fields) -> bool {
+        match fields.gap() {
+            None => self.plain(fields.text()),
+            Some(_) if self.is_line(fields) => true,
+            Some(_) => fields.iter().all(|cell| self.plain(cell)),
+        }
+    }
+
+    /// Whether a row's text is a line of this file's: its cells with this
+    /// file's delimiter between them, none quoted.
+    fn is_line(&self, fields: &Fields) -> bool {
+        fields.gap() == Some(self.delimiter) && fields.bare() && !fields.is_empty()
+    }
+
+    /// A row's cells that `is_line` cleared: the text goes out in one
+    /// piece, broken only where a cell needs the formula guard.
+    pub fn plain_line(&mut self, fields: &Fields) {
+        debug_assert!(self.is_line(fields));
+        let text = fields.text();
+        self.delimit();
+        self.cells += fields.len().saturating_sub(1);
+        let mut from = 0;
+        for cell in fields.iter().filter(|c| crate::text::needs_guard(c)) {
+            let at = cell.as_ptr() as usize - text.as_ptr() as usize;
+            self.buf.extend_from_slice(&text.as_bytes()[from..at]);
+            self.buf.push(b'\'');
+            from = at;
+        }
+        self.buf.extend_from_slice(&text.as_bytes()[from..]);
     }
 
     /// `field` for a cell `plain` cleared.
@@ -392,13 +425,18 @@ impl<'m> ResultFiles<'m> {
 
 /// The input's carried columns (secrets blanked), then hrport's own cells.
 fn write_row(f: &mut ExcelCsv, m: &Mapping, rec: &Record, extra: &[&str]) -> Result<()> {
-    let plain = f.plain(rec.fields.as_slice());
+    let plain = f.plain_cells(&rec.fields);
     // `carried` lists input columns in order: as long as the record, it is
     // every column. Then, with no secret to blank and nothing to quote, the
-    // cells go out as they come, the common row, without a look-up each.
+    // cells go out as they come, the common row, without a look-up each;
+    // a line of the input in one piece when it was taken whole.
     if plain && m.secret_columns.is_empty() && m.carried.len() == rec.fields.len() {
-        for cell in rec.fields.iter() {
-            f.plain_field(cell);
+        if f.is_line(&rec.fields) {
+            f.plain_line(&rec.fields);
+        } else {
+            for cell in rec.fields.iter() {
+                f.plain_field(cell);
+            }
         }
         for cell in extra {
             f.field(cell);

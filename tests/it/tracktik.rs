@@ -773,7 +773,7 @@ mod sync {
             let mapping =
                 Mapping::resolve(template, "row.csv", &headers, &Profile::default(), Vec::new())
                     .unwrap();
-            let fields = csv::StringRecord::from(cells.split(',').collect::<Vec<_>>());
+            let fields = hrport::input::Fields::from(cells.split(',').collect::<Vec<_>>());
             Row { mapping, record: Record { row: 2, fields, shape_error: None, kinds: Vec::new() } }
         }
 

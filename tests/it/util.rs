@@ -345,7 +345,7 @@ impl Sheet {
             .enumerate()
             .map(|(i, r)| hrport::input::Record {
                 row: i as u32 + 2,
-                fields: line(r),
+                fields: line(r).iter().collect(),
                 shape_error: None,
                 kinds: Vec::new(),
             })
@@ -429,8 +429,12 @@ pub fn with_row<R>(
     let profile = hrport::mapping::profile::Profile::default();
     let m = hrport::mapping::Mapping::resolve(&info.template, "t.csv", &headers, &profile, vec![])
         .expect("the header maps");
-    let rec =
-        hrport::input::Record { row: 2, fields: split(row), shape_error: None, kinds: Vec::new() };
+    let rec = hrport::input::Record {
+        row: 2,
+        fields: split(row).iter().collect(),
+        shape_error: None,
+        kinds: Vec::new(),
+    };
     let (mut values, mut problems) = (Vec::new(), Vec::new());
     m.map_row(&rec, s.refs(), &mut values, &mut problems);
     s.check(&values, &m, &mut problems);
