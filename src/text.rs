@@ -78,8 +78,13 @@ pub fn get_lowercase<'m, V>(
 
 /// Whether Excel would run the cell as a formula: `guard_cell` prefixes it.
 pub fn needs_guard(s: &str) -> bool {
-    // Every trigger is ASCII, so the first byte decides.
-    s.as_bytes().first().is_some_and(|&b| is_trigger(b as char))
+    s.as_bytes().first().is_some_and(|&b| guards(b))
+}
+
+/// Whether a cell starting with this byte needs the guard: every trigger
+/// is ASCII, so the first byte decides.
+pub fn guards(first: u8) -> bool {
+    is_trigger(first as char)
 }
 
 /// Prefixes a cell that Excel would run as a formula with `'`.

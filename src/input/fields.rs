@@ -51,6 +51,13 @@ impl Fields {
         Iter { fields: self, front: 0, back: self.len() }
     }
 
+    /// Where each cell lies in `text`: its start and end.
+    pub fn spans(&self) -> impl Iterator<Item = (usize, usize)> + '_ {
+        let gap = usize::from(self.gap.is_some());
+        let mut start = 0;
+        self.ends.iter().map(move |&end| (std::mem::replace(&mut start, end + gap), end))
+    }
+
     /// Every cell's text, back to back or with `gap` between them.
     pub fn text(&self) -> &str {
         &self.text
@@ -261,6 +268,7 @@ mod tests {
         assert_eq!(f, Fields::from(vec!["a", "d"]));
         // A line's row keeps its delimiters, and grows and shrinks the same.
         f.set_line("a;b;c", b';');
+        assert_eq!(f.spans().collect::<Vec<_>>(), [(0, 1), (2, 3), (4, 5)]);
         f.truncate(2);
         f.push_field("");
         f.push_field("e");

@@ -235,6 +235,14 @@ struct Binding {
     values: HashMap<String, String>,
 }
 
+impl Binding {
+    /// The column whose cell is the field's raw text as it stands.
+    fn direct(&self) -> Option<usize> {
+        let as_is = self.constant.is_none() && self.default.is_none() && self.values.is_empty();
+        self.column.filter(|_| as_is)
+    }
+}
+
 /// A target's template bound to one file's headers.
 pub struct Mapping {
     pub fields: &'static [FieldSpec],
@@ -274,6 +282,9 @@ pub struct Mapping {
     bound: Vec<usize>,
     required: Vec<usize>,
     constant_and_column: Vec<usize>,
+    /// Per field: its column, when the cell alone is its raw text (no
+    /// constant, default or value translation): `raw`'s short way.
+    direct: Vec<Option<usize>>,
     today: NaiveDate,
     /// Where relative file names in cells are looked for: the input's folder.
     folder: Option<PathBuf>,
@@ -548,6 +559,7 @@ impl Mapping {
             bound,
             required,
             constant_and_column,
+            direct: bindings.iter().map(Binding::direct).collect(),
             bindings,
             one_of,
             headers: headers.to_vec(),
@@ -677,6 +689,9 @@ impl Mapping {
     /// The raw text a field takes in a row (constant, cell or default), after
     /// the formula guard is removed and the value is trimmed and translated.
     pub fn raw<'r>(&'r self, rec: &'r Record, field: usize) -> &'r str {
+        if let Some(c) = self.direct[field] {
+            return rec.fields.get(c).map(text::cell_value).unwrap_or("");
+        }
         let b = &self.bindings[field];
         if let Some(c) = &b.constant {
             return c.trim();

@@ -245,17 +245,18 @@ impl ExcelCsv {
     /// piece, broken only where a cell needs the formula guard.
     pub fn plain_line(&mut self, fields: &Fields) {
         debug_assert!(self.is_line(fields));
-        let text = fields.text();
+        let text = fields.text().as_bytes();
         self.delimit();
         self.cells += fields.len().saturating_sub(1);
         let mut from = 0;
-        for cell in fields.iter().filter(|c| crate::text::needs_guard(c)) {
-            let at = cell.as_ptr() as usize - text.as_ptr() as usize;
-            self.buf.extend_from_slice(&text.as_bytes()[from..at]);
-            self.buf.push(b'\'');
-            from = at;
+        for (start, end) in fields.spans() {
+            if start < end && crate::text::guards(text[start]) {
+                self.buf.extend_from_slice(&text[from..start]);
+                self.buf.push(b'\'');
+                from = start;
+            }
         }
-        self.buf.extend_from_slice(&text.as_bytes()[from..]);
+        self.buf.extend_from_slice(&text[from..]);
     }
 
     /// `field` for a cell `plain` cleared.
