@@ -224,10 +224,12 @@ fn add_marks(marks: &mut Vec<Mark>, more: impl IntoIterator<Item = Mark>) {
 
 const BATCH: usize = 2048;
 
-/// Rows and their statuses on their way to a dry run's writer thread.
+/// Rows and their checks on their way to a dry run's writer thread, and
+/// back to the reader, emptied, for reuse.
+#[derive(Default)]
 struct Batch {
     records: Vec<Record>,
-    dones: Vec<Done>,
+    checks: Vec<Check>,
 }
 
 /// A reference from a row to another person, as pass 1 finds it.
@@ -326,24 +328,62 @@ fn changed(ctx: &Context, validation: &Validation, now: u32) -> Error {
     ))
 }
 
-/// A dry run's draft results, written batch by batch as pass 1 records
-/// them; each batch's records go back to the reader for reuse.
+/// What pass 1 keeps of the rows checked so far, in file order.
+struct Recorded {
+    v: Validation,
+    index: keys::KeyIndex,
+    refs: Vec<(u32, u32, Vec<PersonRef>)>,
+    /// The next row's sequence number.
+    seq: u32,
+}
+
+impl Recorded {
+    /// Records a batch's checks in the key index and the validation; with
+    /// `draft`, returns each row's status for the results file.
+    fn batch(
+        &mut self,
+        ctx: &Context,
+        records: &[Record],
+        checks: &mut Vec<Check>,
+        draft: bool,
+    ) -> Result<Vec<Done>> {
+        let mut dones = Vec::with_capacity(if draft { records.len() } else { 0 });
+        for (rec, check) in records.iter().zip(checks.drain(..)) {
+            let seq = self.seq;
+            self.index.push(seq, rec.row, &check.hashes);
+            let verdict = self.v.note(ctx.mapping, seq, rec.row, check, &mut self.refs);
+            if draft {
+                dones.push(known(verdict, seq, true));
+            }
+            self.seq =
+                seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
+        }
+        Ok(dones)
+    }
+}
+
+/// A dry run's draft results: each batch recorded (in order, on this
+/// thread, so that the reader goes on reading) and written; each batch
+/// goes back to the reader for reuse. Returns the report and the record.
 fn write_draft(
+    ctx: &Context,
     out: ResultFiles<'_>,
     batches: mpsc::Receiver<Batch>,
-    recycle: mpsc::Sender<Vec<Record>>,
-) -> Result<Report> {
+    recycle: mpsc::Sender<Batch>,
+    mut recorded: Recorded,
+) -> Result<(Report, Recorded)> {
     let mut sink = Sink::new(out, indicatif::ProgressBar::hidden());
-    for batch in batches {
-        for (rec, d) in batch.records.iter().zip(&batch.dones) {
+    for mut batch in batches {
+        let dones = recorded.batch(ctx, &batch.records, &mut batch.checks, true)?;
+        for (rec, d) in batch.records.iter().zip(&dones) {
             sink.put_next(d, rec);
         }
         if sink.failed() {
             break; // the reader stops when its next batch is refused
         }
-        let _ = recycle.send(batch.records);
+        let _ = recycle.send(batch);
     }
-    sink.finish()
+    Ok((sink.finish()?, recorded))
 }
 
 /// Reads up to `BATCH` rows into `records`, reusing the records it holds;
@@ -382,81 +422,35 @@ pub fn validate(
     draft: Option<ResultFiles<'_>>,
 ) -> Result<(Validation, Option<Report>)> {
     let keys = keys::Keys::new(ctx.info, ctx.mapping);
-    let mut index = keys::KeyIndex::new(keys.clone());
-    let person_fields: Vec<usize> = (0..ctx.mapping.fields.len())
-        .filter(|&f| ctx.mapping.fields[f].kind == Kind::Person && ctx.mapping.is_bound(f))
-        .collect();
-    let mut v = Validation::default();
-    let mut refs: Vec<(u32, u32, Vec<PersonRef>)> = Vec::new();
-    let mut rows = ctx.source.rows()?;
-    let nfields = ctx.mapping.fields.len();
-    // Rows are read in batches on this thread and checked in parallel;
-    // verdicts are recorded in order. A dry run's draft is written by its
-    // own thread, batch by batch, while the next batch is read.
-    let (report, draft_ok) = std::thread::scope(|s| -> Result<(Report, bool)> {
+    let index = keys::KeyIndex::new(keys.clone());
+    let recorded = Recorded { v: Validation::default(), index, refs: Vec::new(), seq: 0 };
+    let (report, recorded) = std::thread::scope(|s| -> Result<(Option<Report>, Recorded)> {
         let (to_writer, from_reader) = mpsc::sync_channel::<Batch>(2);
-        let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<Record>>();
-        let writer = draft.map(|out| s.spawn(move || write_draft(out, from_reader, recycle_tx)));
-        let mut checks: Vec<Check> = Vec::new();
-        let mut seq: u32 = 0;
-        let mut spare_records: Vec<Record> = Vec::new();
-        let mut batches_made = 0;
-        loop {
-            // A dry run's batches come back from the writer to be filled
-            // again: no more are made than can be on their way at once
-            // (here, two queued, one being written), so that records keep
-            // their buffers instead of growing new ones.
-            let mut records = if writer.is_none() {
-                std::mem::take(&mut spare_records)
-            } else if batches_made < 4 {
-                recycle_rx.try_recv().unwrap_or_else(|_| {
-                    batches_made += 1;
-                    Vec::new()
-                })
-            } else {
-                recycle_rx.recv().unwrap_or_default()
-            };
-            let n = fill_batch(rows.as_mut(), &mut records, nfields)?;
-            records
-                .par_iter()
-                .map_init(
-                    || Vec::with_capacity(nfields),
-                    |spare, rec| check_row(ctx, &keys, &person_fields, rec, spare),
-                )
-                .collect_into_vec(&mut checks);
-            let mut dones = Vec::with_capacity(if writer.is_some() { n } else { 0 });
-            for (rec, check) in records.iter().zip(checks.drain(..)) {
-                index.push(seq, rec.row, &check.hashes);
-                let verdict = v.note(ctx.mapping, seq, rec.row, check, &mut refs);
-                if writer.is_some() {
-                    dones.push(known(verdict, seq, true));
-                }
-                seq = seq.checked_add(1).ok_or_else(|| Error::input("more than 4 billion rows"))?;
+        let (recycle_tx, recycle) = mpsc::channel::<Batch>();
+        let mut keeper = match draft {
+            Some(out) => Keeper::Writer {
+                writer: s.spawn(move || write_draft(ctx, out, from_reader, recycle_tx, recorded)),
+                to_writer,
+                recycle,
+                made: 0,
+            },
+            None => Keeper::Here { recorded: Box::new(recorded), spare: Batch::default() },
+        };
+        read_and_check(ctx, &keys, &mut keeper)?;
+        match keeper {
+            Keeper::Writer { writer, to_writer, .. } => {
+                drop(to_writer);
+                let (report, recorded) = writer
+                    .join()
+                    .unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
+                Ok((Some(report), recorded))
             }
-            let last = n < BATCH;
-            if writer.is_some() {
-                if to_writer.send(Batch { records, dones }).is_err() {
-                    break; // the writer failed; its error is reported below
-                }
-            } else {
-                spare_records = records;
-            }
-            if last {
-                break;
-            }
-        }
-        v.rows = seq as u64;
-        drop(to_writer);
-        match writer {
-            Some(w) => {
-                let report =
-                    w.join().unwrap_or_else(|_| Err(Error::input("the results writer crashed")))?;
-                Ok((report, true))
-            }
-            None => Ok((Report::default(), false)),
+            Keeper::Here { recorded, .. } => Ok((None, *recorded)),
         }
     })?;
 
+    let Recorded { mut v, mut index, refs, seq } = recorded;
+    v.rows = seq as u64;
     let repeats = index.finish();
     let mut late_changes = !repeats.is_empty();
     for (seq, row, problem) in &repeats {
@@ -464,8 +458,84 @@ pub fn validate(
     }
     late_changes |= resolve_links(ctx, &index, refs, &mut v);
     v.count();
-    let report = (draft_ok && !late_changes).then_some(report);
-    Ok((v, report))
+    Ok((v, report.filter(|_| !late_changes)))
+}
+
+/// Who records pass 1's batches: a dry run's draft writer, which gives the
+/// record back when it is done, or the reading thread.
+enum Keeper<'s> {
+    Writer {
+        writer: std::thread::ScopedJoinHandle<'s, Result<(Report, Recorded)>>,
+        to_writer: mpsc::SyncSender<Batch>,
+        /// Batches the writer is done with.
+        recycle: mpsc::Receiver<Batch>,
+        /// Batches made so far.
+        made: usize,
+    },
+    Here {
+        /// Boxed: the larger variant by far, and made once a run.
+        recorded: Box<Recorded>,
+        spare: Batch,
+    },
+}
+
+impl Keeper<'_> {
+    /// An empty batch to read into: the writer's batches come back to be
+    /// filled again, and no more are made than can be on their way at once
+    /// (two queued, one being written), so that records keep their buffers
+    /// instead of growing new ones. `None` if the writer stopped.
+    fn batch(&mut self) -> Option<Batch> {
+        match self {
+            Keeper::Here { spare, .. } => Some(std::mem::take(spare)),
+            Keeper::Writer { recycle, made, .. } if *made < 4 => {
+                Some(recycle.try_recv().unwrap_or_else(|_| {
+                    *made += 1;
+                    Batch::default()
+                }))
+            }
+            Keeper::Writer { recycle, .. } => recycle.recv().ok(),
+        }
+    }
+
+    /// Hands a checked batch on; false if the writer stopped.
+    fn checked(&mut self, ctx: &Context, mut batch: Batch) -> Result<bool> {
+        match self {
+            Keeper::Writer { to_writer, .. } => Ok(to_writer.send(batch).is_ok()),
+            Keeper::Here { recorded, spare } => {
+                recorded.batch(ctx, &batch.records, &mut batch.checks, false)?;
+                *spare = batch;
+                Ok(true)
+            }
+        }
+    }
+}
+
+/// Reads the rows in batches on this thread and checks each batch in
+/// parallel; the keeper records them, in order. A writer that stopped
+/// stops the reading: its error is reported when it is joined.
+fn read_and_check(ctx: &Context, keys: &keys::Keys, keeper: &mut Keeper) -> Result<()> {
+    let person_fields: Vec<usize> = (0..ctx.mapping.fields.len())
+        .filter(|&f| ctx.mapping.fields[f].kind == Kind::Person && ctx.mapping.is_bound(f))
+        .collect();
+    let nfields = ctx.mapping.fields.len();
+    let mut rows = ctx.source.rows()?;
+    loop {
+        let Some(mut batch) = keeper.batch() else {
+            return Ok(());
+        };
+        let n = fill_batch(rows.as_mut(), &mut batch.records, nfields)?;
+        batch
+            .records
+            .par_iter()
+            .map_init(
+                || Vec::with_capacity(nfields),
+                |spare, rec| check_row(ctx, keys, &person_fields, rec, spare),
+            )
+            .collect_into_vec(&mut batch.checks);
+        if !keeper.checked(ctx, batch)? || n < BATCH {
+            return Ok(());
+        }
+    }
 }
 
 /// A person cell naming no one in the file or the tenant.
