@@ -200,7 +200,7 @@ impl DelimitedFile {
         let mut file = File::open(&self.path)
             .map_err(|e| Error::input(format!("{}: cannot open: {e}", self.path.display())))?;
         if self.encoding == UTF_8 {
-            // Already checked to be UTF-8: hand the bytes straight to csv,
+            // Already checked to be UTF-8: hand the bytes straight over,
             // past the byte-order mark, without a transcoding copy.
             file.seek(SeekFrom::Start(self.bom_len))
                 .map_err(|e| Error::input(format!("{}: {e}", self.path.display())))?;

@@ -18,7 +18,8 @@ pub struct Fields {
     ends: Vec<usize>,
     /// The byte between cells, if any.
     gap: Option<u8>,
-    /// No cell holds a quote or a line break (known for a line only).
+    /// No cell holds a quote, a line break or the gap byte (known for a
+    /// line only).
     bare: bool,
 }
 
@@ -69,15 +70,18 @@ impl Fields {
         self.gap
     }
 
-    /// Whether no cell holds a quote or a line break, as far as is known
-    /// (false unless every cell came from a line `set_line` took).
+    /// Whether no cell holds a quote, a line break or the gap byte, as far
+    /// as is known (false unless the cells came from a line `set_line`
+    /// took): then `text` is that line.
     pub fn bare(&self) -> bool {
         self.bare
     }
 
     pub fn push_field(&mut self, cell: &str) {
-        if self.bare {
-            self.bare = memchr::memchr3(b'"', b'\r', b'\n', cell.as_bytes()).is_none();
+        if let (true, Some(gap)) = (self.bare, self.gap) {
+            // Still a line of the file only if the cell could be one's.
+            let special = |b: u8| matches!(b, b'"' | b'\r' | b'\n') || b == gap;
+            self.bare = !cell.bytes().any(special);
         }
         if let (Some(gap), false) = (self.gap, self.ends.is_empty()) {
             self.text.push(char::from(gap));
@@ -276,6 +280,9 @@ mod tests {
         assert_eq!((f.text(), f.bare()), ("a;b;;e", true));
         f.push_field("f\ng");
         assert_eq!((f.get(4), f.bare()), (Some("f\ng"), false));
+        f.set_line("a;b", b';');
+        f.push_field("c;d");
+        assert_eq!((f.get(2), f.bare()), (Some("c;d"), false), "a cell holding the delimiter");
         f.set_parsed("x\"y,z", &[3, 5]);
         assert_eq!(format!("{f:?}"), r#"["x\"y", ",z"]"#);
         f.clear();
