@@ -21,6 +21,7 @@ use scan::{ScanError, Scanned, Scanner};
 mod scan;
 
 const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+/// A block of the file read at once (and `scan`'s buffer to begin with).
 const READ_BUFFER: usize = 256 * 1024;
 /// The most text one row may hold. Far beyond any real row (and beyond what
 /// Excel saves in practice), but it keeps a runaway quote or a file with no

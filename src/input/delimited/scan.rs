@@ -14,8 +14,6 @@ use std::io::{self, Read};
 
 use crate::input::Fields;
 
-/// A block of text read at once.
-const BLOCK: usize = 256 * 1024;
 /// The bytes of the end mark, the tail after its line break.
 const END_LEN: usize = super::END.len();
 
@@ -90,7 +88,7 @@ impl Scanner {
             delimiter,
             limit,
             tail,
-            buf: vec![0; BLOCK],
+            buf: vec![0; super::READ_BUFFER],
             start: 0,
             end: 0,
             eof: false,
